@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages moongate builds, runs and tests with, only
+# those missing, so a second `make` costs nothing.
+set -euo pipefail
+pkgs=(cmake make gcc pkg-config curl
+      liblua5.4-dev lua5.4 libevent-dev libmsgpack-dev libpcre2-dev zlib1g-dev
+      lua-busted lua-socket lua-cjson
+      prometheus prometheus-alertmanager python3 python3-prometheus-client)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,456 @@
+/* lmoongate: require "moongate": the core as a Lua 5.4 module, so busted
+ * specs drive the real pipeline without sockets, on a clock they control.
+ * Owns only the userdata wrappers; every behaviour lives in the core. */
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <msgpack.h>
+
+#include "mg_buf.h"
+#include "mg_config.h"
+#include "mg_gateway.h"
+#include "mg_relabel.h"
+
+#define GW_MT "moongate.gateway"
+#define BUF_MT "moongate.buffer"
+#define ENCODE_MAX_DEPTH 32
+
+int luaopen_moongate(lua_State *L);
+
+struct lgw {
+    struct mg_gateway *gw;
+    struct mg_buf out;
+};
+
+/* ---- encode: Lua values to msgpack ---- */
+
+static int buf_gc(lua_State *L)
+{
+    mg_buf_fini(luaL_checkudata(L, 1, BUF_MT));
+    return 0;
+}
+
+/* A buffer owned by a userdata, so an error raised half-way frees it. */
+static struct mg_buf *new_buf(lua_State *L)
+{
+    struct mg_buf *b = lua_newuserdatauv(L, sizeof(*b), 0);
+    memset(b, 0, sizeof(*b));
+    luaL_setmetatable(L, BUF_MT);
+    return b;
+}
+
+static int buf_write(void *data, const char *p, size_t n)
+{
+    struct mg_buf *b = data;
+    mg_buf_add(b, p, n);
+    return b->failed ? -1 : 0;
+}
+
+/* 1 when t (at idx) is a non-empty sequence 1..n and nothing else. */
+static int is_array(lua_State *L, int idx)
+{
+    lua_Unsigned n = lua_rawlen(L, idx), count = 0;
+    if (n == 0)
+        return 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        if (!lua_isinteger(L, -1)) {
+            lua_pop(L, 1);
+            return 0;
+        }
+        count++;
+    }
+    return count == n;
+}
+
+/* Keys whose values are maps whatever their keys look like: a histogram
+ * with bounds 1, 2, 3 is a Lua sequence, but the wire wants a map. */
+static int map_key(lua_State *L, int idx)
+{
+    static const char *const keys[] = {"buckets", "quantiles", "labels",
+                                       "source", "dropped", NULL};
+    if (lua_type(L, idx) != LUA_TSTRING)
+        return 0;
+    const char *k = lua_tostring(L, idx);
+    for (int i = 0; keys[i]; i++)
+        if (strcmp(k, keys[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static void encode_value(lua_State *L, msgpack_packer *pk, int idx, int depth,
+                         int as_map)
+{
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+        msgpack_pack_nil(pk);
+        break;
+    case LUA_TBOOLEAN:
+        if (lua_toboolean(L, idx))
+            msgpack_pack_true(pk);
+        else
+            msgpack_pack_false(pk);
+        break;
+    case LUA_TNUMBER:
+        /* integers never go through a double */
+        if (lua_isinteger(L, idx))
+            msgpack_pack_int64(pk, lua_tointeger(L, idx));
+        else
+            msgpack_pack_double(pk, lua_tonumber(L, idx));
+        break;
+    case LUA_TSTRING: {
+        size_t n;
+        const char *s = lua_tolstring(L, idx, &n);
+        msgpack_pack_str(pk, n);
+        msgpack_pack_str_body(pk, s, n);
+        break;
+    }
+    case LUA_TTABLE: {
+        if (depth >= ENCODE_MAX_DEPTH)
+            luaL_error(L, "encode: tables nested deeper than %d (a cycle?)",
+                       ENCODE_MAX_DEPTH);
+        luaL_checkstack(L, 4, "encode");
+        idx = lua_absindex(L, idx);
+        if (!as_map && is_array(L, idx)) {
+            lua_Unsigned n = lua_rawlen(L, idx);
+            msgpack_pack_array(pk, (size_t)n);
+            for (lua_Unsigned i = 1; i <= n; i++) {
+                lua_rawgeti(L, idx, (lua_Integer)i);
+                encode_value(L, pk, -1, depth + 1, 0);
+                lua_pop(L, 1);
+            }
+            break;
+        }
+        size_t n = 0;
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            lua_pop(L, 1);
+            n++;
+        }
+        msgpack_pack_map(pk, n);
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            encode_value(L, pk, -2, depth + 1, 0);
+            encode_value(L, pk, -1, depth + 1, map_key(L, -2));
+            lua_pop(L, 1);
+        }
+        break;
+    }
+    default:
+        luaL_error(L, "encode: cannot encode a %s", luaL_typename(L, idx));
+    }
+}
+
+/* Encodes the value at idx; leaves the owning userdata on the stack. */
+static struct mg_buf *encode(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    struct mg_buf *b = new_buf(L);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, b, buf_write);
+    encode_value(L, &pk, idx, 0, 0);
+    if (b->failed)
+        luaL_error(L, "encode: out of memory");
+    return b;
+}
+
+static int l_encode(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    struct mg_buf *b = encode(L, 1);
+    lua_pushlstring(L, b->p ? b->p : "", b->len);
+    return 1;
+}
+
+/* ---- decode: msgpack to Lua values (acks, replies, tests) ---- */
+
+static void push_object(lua_State *L, const msgpack_object *o, int depth)
+{
+    luaL_checkstack(L, 3, "decode");
+    switch (o->type) {
+    case MSGPACK_OBJECT_BOOLEAN: lua_pushboolean(L, o->via.boolean); break;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        if (o->via.u64 > (uint64_t)LUA_MAXINTEGER)
+            lua_pushnumber(L, (lua_Number)o->via.u64);
+        else
+            lua_pushinteger(L, (lua_Integer)o->via.u64);
+        break;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER: lua_pushinteger(L, (lua_Integer)o->via.i64); break;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64: lua_pushnumber(L, o->via.f64); break;
+    case MSGPACK_OBJECT_STR: lua_pushlstring(L, o->via.str.ptr, o->via.str.size); break;
+    case MSGPACK_OBJECT_BIN: lua_pushlstring(L, o->via.bin.ptr, o->via.bin.size); break;
+    case MSGPACK_OBJECT_ARRAY:
+        lua_createtable(L, (int)o->via.array.size, 0);
+        for (uint32_t i = 0; i < o->via.array.size; i++) {
+            push_object(L, &o->via.array.ptr[i], depth + 1);
+            lua_rawseti(L, -2, (lua_Integer)i + 1);
+        }
+        break;
+    case MSGPACK_OBJECT_MAP:
+        lua_createtable(L, 0, (int)o->via.map.size);
+        for (uint32_t i = 0; i < o->via.map.size; i++) {
+            push_object(L, &o->via.map.ptr[i].key, depth + 1);
+            push_object(L, &o->via.map.ptr[i].val, depth + 1);
+            if (lua_isnil(L, -2))
+                lua_pop(L, 2);
+            else
+                lua_rawset(L, -3);
+        }
+        break;
+    default: lua_pushnil(L); break;
+    }
+}
+
+/* Decodes the first message of s: returns the value and the bytes it took,
+ * or nil when s holds no whole message yet. Bounded by the default limits
+ * before msgpack-c allocates anything. */
+static int l_decode(lua_State *L)
+{
+    size_t len;
+    const char *p = luaL_checklstring(L, 1, &len);
+    struct mg_wire_limits lim;
+    mg_wire_limits_default(&lim);
+    lim.max_depth = MG_WIRE_MAX_DEPTH;
+    struct mg_scan sc;
+    memset(&sc, 0, sizeof(sc));
+    enum mg_reason r;
+    char why[MG_WHY_LEN];
+    int rc = mg_wire_scan(&sc, p, len, &lim, &r, why);
+    if (rc < 0)
+        return luaL_error(L, "decode: %s", why);
+    if (rc == 0) {
+        lua_pushnil(L);
+        return 1;
+    }
+    msgpack_zone *z = msgpack_zone_new(8192);
+    if (!z)
+        return luaL_error(L, "decode: out of memory");
+    msgpack_object o;
+    size_t off = 0;
+    int ok = msgpack_unpack(p, sc.off, &off, z, &o);
+    if (ok != MSGPACK_UNPACK_SUCCESS && ok != MSGPACK_UNPACK_EXTRA_BYTES) {
+        msgpack_zone_free(z);
+        return luaL_error(L, "decode: not msgpack");
+    }
+    /* push_object can raise (stack, memory): anchor the zone first */
+    msgpack_zone **anchor = lua_newuserdatauv(L, sizeof(*anchor), 0);
+    *anchor = z;
+    luaL_setmetatable(L, "moongate.zone");
+    push_object(L, &o, 0);
+    lua_pushinteger(L, (lua_Integer)sc.off);
+    return 2;
+}
+
+static int zone_gc(lua_State *L)
+{
+    msgpack_zone **z = luaL_checkudata(L, 1, "moongate.zone");
+    if (*z)
+        msgpack_zone_free(*z);
+    *z = NULL;
+    return 0;
+}
+
+/* ---- relabel ---- */
+
+static void labels_from_table(lua_State *L, int idx, struct mg_lbuild *lb)
+{
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
+            mg_lbuild_fini(lb);
+            luaL_error(L, "relabel: labels must map strings to strings");
+        }
+        size_t nl, vl;
+        const char *n = lua_tolstring(L, -2, &nl);
+        const char *v = lua_tolstring(L, -1, &vl);
+        if (mg_lbuild_set(lb, n, nl, v, vl)) {
+            mg_lbuild_fini(lb);
+            luaL_error(L, "relabel: out of memory");
+        }
+        lua_pop(L, 1);
+    }
+}
+
+static int l_relabel(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    char why[256];
+    struct mg_relabel *rl;
+    if (mg_relabel_compile(L, 2, &rl, why, sizeof(why)))
+        return luaL_error(L, "%s", why);
+    struct mg_lbuild lb;
+    mg_lbuild_init(&lb);
+    labels_from_table(L, 1, &lb); /* frees lb itself when it raises */
+    int rc = mg_relabel_apply(rl, &lb, why, sizeof(why));
+    mg_relabel_free(rl);
+    if (rc < 0) {
+        mg_lbuild_fini(&lb);
+        return luaL_error(L, "relabel: %s", why);
+    }
+    if (rc == 0) {
+        mg_lbuild_fini(&lb);
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_createtable(L, 0, (int)lb.n);
+    for (size_t i = 0; i < lb.n; i++) {
+        lua_pushlstring(L, lb.v[i].name, lb.v[i].nlen);
+        lua_pushlstring(L, lb.v[i].value, lb.v[i].vlen);
+        lua_rawset(L, -3);
+    }
+    mg_lbuild_fini(&lb);
+    return 1;
+}
+
+/* ---- the gateway ---- */
+
+static struct lgw *check_gw(lua_State *L)
+{
+    struct lgw *g = luaL_checkudata(L, 1, GW_MT);
+    if (!g->gw)
+        luaL_error(L, "gateway is closed");
+    return g;
+}
+
+static int l_new(lua_State *L)
+{
+    struct mg_config cfg;
+    char why[256];
+    mg_config_init(&cfg);
+    int64_t start = (int64_t)1700000000 * 1000;
+    if (!lua_isnoneornil(L, 1)) {
+        luaL_checktype(L, 1, LUA_TTABLE);
+        if (lua_getfield(L, 1, "config") == LUA_TTABLE &&
+            mg_config_read(&cfg, L, -1, "config", why, sizeof(why))) {
+            mg_config_fini(&cfg);
+            return luaL_error(L, "%s", why);
+        }
+        lua_pop(L, 1);
+        if (lua_getfield(L, 1, "start") == LUA_TNUMBER)
+            start = (int64_t)(lua_tonumber(L, -1) * 1000.0);
+        lua_pop(L, 1);
+    }
+    struct lgw *g = lua_newuserdatauv(L, sizeof(*g), 0);
+    memset(g, 0, sizeof(*g));
+    luaL_setmetatable(L, GW_MT);
+    g->gw = mg_gateway_new(&cfg, 1, start, why, sizeof(why));
+    mg_config_fini(&cfg);
+    if (!g->gw)
+        return luaL_error(L, "%s", why);
+    return 1;
+}
+
+static int l_gc(lua_State *L)
+{
+    struct lgw *g = luaL_checkudata(L, 1, GW_MT);
+    mg_gateway_free(g->gw);
+    g->gw = NULL;
+    mg_buf_fini(&g->out);
+    return 0;
+}
+
+static int l_push(lua_State *L)
+{
+    struct lgw *g = check_gw(L);
+    const char *p;
+    size_t len;
+    if (lua_type(L, 2) == LUA_TSTRING) {
+        p = lua_tolstring(L, 2, &len);
+    } else {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        struct mg_buf *b = encode(L, 2);
+        p = b->p;
+        len = b->len;
+    }
+    struct mg_push_result res;
+    mg_push_result_reset(&res);
+    mg_gateway_push_body(g->gw, p, len, MG_TRANSPORT_LUA, NULL, &res);
+    lua_pushinteger(L, res.accepted);
+    lua_pushinteger(L, res.rejected);
+    lua_createtable(L, (int)res.nerr, 0);
+    for (uint32_t i = 0; i < res.nerr; i++) {
+        lua_createtable(L, 0, 3);
+        if (res.err[i].index >= 0) {
+            lua_pushinteger(L, res.err[i].index + 1);
+            lua_setfield(L, -2, "index");
+        }
+        lua_pushstring(L, mg_reason_name(res.err[i].reason));
+        lua_setfield(L, -2, "reason");
+        lua_pushstring(L, res.err[i].detail);
+        lua_setfield(L, -2, "detail");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 3;
+}
+
+static int l_expose(lua_State *L)
+{
+    struct lgw *g = check_gw(L);
+    static const char *const formats[] = {"text", "openmetrics", NULL};
+    int f = luaL_checkoption(L, 2, "text", formats);
+    if (mg_gateway_render(g->gw, f ? MG_FORMAT_OPENMETRICS : MG_FORMAT_TEXT, &g->out))
+        return luaL_error(L, "expose: out of memory");
+    lua_pushlstring(L, g->out.p ? g->out.p : "", g->out.len);
+    return 1;
+}
+
+static int l_advance(lua_State *L)
+{
+    struct lgw *g = check_gw(L);
+    lua_Number s = luaL_checknumber(L, 2);
+    luaL_argcheck(L, s >= 0 && s < 1e9, 2, "seconds must be >= 0");
+    mg_gateway_advance(g->gw, s);
+    return 0;
+}
+
+static int l_now(lua_State *L)
+{
+    struct lgw *g = check_gw(L);
+    lua_pushnumber(L, (lua_Number)mg_gateway_now(g->gw) / 1000.0);
+    return 1;
+}
+
+static const luaL_Reg gw_methods[] = {
+    {"push", l_push},
+    {"expose", l_expose},
+    {"advance", l_advance},
+    {"now", l_now},
+    {"close", l_gc},
+    {NULL, NULL}};
+
+static const luaL_Reg module[] = {
+    {"new", l_new},
+    {"encode", l_encode},
+    {"decode", l_decode},
+    {"relabel", l_relabel},
+    {NULL, NULL}};
+
+int luaopen_moongate(lua_State *L)
+{
+    luaL_newmetatable(L, BUF_MT);
+    lua_pushcfunction(L, buf_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
+    luaL_newmetatable(L, "moongate.zone");
+    lua_pushcfunction(L, zone_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
+    luaL_newmetatable(L, GW_MT);
+    lua_pushcfunction(L, l_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, l_gc);
+    lua_setfield(L, -2, "__close");
+    luaL_newlib(L, gw_methods);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+    luaL_newlib(L, module);
+    lua_pushstring(L, MG_VERSION);
+    lua_setfield(L, -2, "version");
+    return 1;
+}

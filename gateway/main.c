@@ -1,0 +1,245 @@
+/* main: the moongate daemon's CLI, signals and wiring; nothing else. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "mg_config.h"
+#include "mg_gateway.h"
+#include "mg_http.h"
+#include "mg_ingest.h"
+#include "mg_log.h"
+
+#define DEFAULT_HTTP "127.0.0.1:9477"
+#define DEFAULT_INGEST "127.0.0.1:9478"
+
+struct daemon {
+    struct event_base *base;
+    struct mg_config cfg;
+    struct mg_gateway *gw;
+    struct mg_http *http;
+    struct mg_ingest *ingest[MG_MAX_INGEST];
+    size_t ningest;
+    struct event *sig_term, *sig_int, *sig_hup, *sweep;
+};
+
+static void usage(FILE *f)
+{
+    fputs("usage: moongate [--config FILE] [--scripts DIR] [--rules DIR]\n"
+          "                [--http ADDR] [--ingest ADDR]... [--log-format logfmt|json]\n"
+          "       moongate check FILE|DIR...\n"
+          "       moongate version\n"
+          "\n"
+          "  --config FILE      Lua file returning a table of settings\n"
+          "  --scripts DIR      pipeline scripts (*.lua, loaded in name order)\n"
+          "  --rules DIR        recording and alert rules (*.lua)\n"
+          "  --http ADDR        HTTP listen address (default " DEFAULT_HTTP ")\n"
+          "  --ingest ADDR      msgpack push address: host:port for TCP and UDP,\n"
+          "                     unix:PATH for a unix socket; repeatable\n"
+          "                     (default " DEFAULT_INGEST ")\n"
+          "  --log-format F     logfmt (default) or json\n",
+          f);
+}
+
+static int reload(void *ctx, char *why, size_t whylen)
+{
+    (void)ctx;
+    (void)why;
+    (void)whylen;
+    /* Nothing to reload until a pipeline is configured. */
+    mg_log(MG_LOG_INFO, "reload requested", NULL);
+    return 0;
+}
+
+static void on_stop(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    struct daemon *d = arg;
+    mg_log(MG_LOG_INFO, "draining", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
+    mg_http_set_ready(d->http, 0);
+    for (size_t i = 0; i < d->ningest; i++)
+        mg_ingest_drain(d->ingest[i]);
+    event_base_loopexit(d->base, NULL);
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    char why[512];
+    if (reload(arg, why, sizeof(why)) < 0)
+        mg_log(MG_LOG_ERROR, "reload failed", "err", why, NULL);
+}
+
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct daemon *d = arg;
+    mg_gateway_sweep(d->gw);
+}
+
+static int parse_args(struct daemon *d, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"scripts", required_argument, NULL, 's'},
+        {"rules", required_argument, NULL, 'r'},
+        {"http", required_argument, NULL, 'H'},
+        {"ingest", required_argument, NULL, 'i'},
+        {"log-format", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    char why[512];
+    /* the config file first, so that every flag overrides it */
+    for (int i = 1; i < argc - 1; i++)
+        if (strcmp(argv[i], "--config") == 0 &&
+            mg_config_load(&d->cfg, argv[i + 1], why, sizeof(why))) {
+            fprintf(stderr, "%s\n", why);
+            return -1;
+        }
+    const char *ingest[MG_MAX_INGEST];
+    size_t ningest = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            break;
+        case 's':
+            mg_config_set_str(&d->cfg.scripts, optarg);
+            break;
+        case 'r':
+            mg_config_set_str(&d->cfg.rules, optarg);
+            break;
+        case 'H':
+            mg_config_set_str(&d->cfg.http, optarg);
+            break;
+        case 'i':
+            if (ningest == MG_MAX_INGEST) {
+                fprintf(stderr, "moongate: at most %d --ingest\n", MG_MAX_INGEST);
+                return -1;
+            }
+            ingest[ningest++] = optarg;
+            break;
+        case 'l':
+            if (strcmp(optarg, "json") == 0)
+                d->cfg.log_format = MG_LOG_JSON;
+            else if (strcmp(optarg, "logfmt") == 0)
+                d->cfg.log_format = MG_LOG_LOGFMT;
+            else {
+                fprintf(stderr, "moongate: --log-format is logfmt or json\n");
+                return -1;
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "moongate: unexpected argument %s\n", argv[optind]);
+        return -1;
+    }
+    if (ningest) { /* flags replace the config file's list */
+        for (size_t i = 0; i < d->cfg.ningest; i++)
+            free(d->cfg.ingest[i]);
+        d->cfg.ningest = 0;
+        for (size_t i = 0; i < ningest; i++)
+            mg_config_add_ingest(&d->cfg, ingest[i], why, sizeof(why));
+    }
+    if (!d->cfg.http)
+        mg_config_set_str(&d->cfg.http, DEFAULT_HTTP);
+    if (!d->cfg.ningest)
+        mg_config_add_ingest(&d->cfg, DEFAULT_INGEST, why, sizeof(why));
+    return 0;
+}
+
+static int start(struct daemon *d)
+{
+    char why[512];
+    d->base = event_base_new();
+    if (!d->base)
+        return -1;
+    d->gw = mg_gateway_new(&d->cfg, 0, 0, why, sizeof(why));
+    if (!d->gw)
+        goto fail;
+    d->http = mg_http_new(d->base, d->gw, &d->cfg, d->cfg.http, reload, d, why,
+                          sizeof(why));
+    if (!d->http)
+        goto fail;
+    for (size_t i = 0; i < d->cfg.ningest; i++) {
+        d->ingest[i] = mg_ingest_new(d->base, d->gw, &d->cfg, d->cfg.ingest[i],
+                                     why, sizeof(why));
+        if (!d->ingest[i])
+            goto fail;
+        d->ningest++;
+    }
+    d->sig_term = evsignal_new(d->base, SIGTERM, on_stop, d);
+    d->sig_int = evsignal_new(d->base, SIGINT, on_stop, d);
+    d->sig_hup = evsignal_new(d->base, SIGHUP, on_hup, d);
+    d->sweep = event_new(d->base, -1, EV_PERSIST, on_sweep, d);
+    if (!d->sig_term || !d->sig_int || !d->sig_hup || !d->sweep)
+        goto fail;
+    event_add(d->sig_term, NULL);
+    event_add(d->sig_int, NULL);
+    event_add(d->sig_hup, NULL);
+    double si = d->cfg.sweep_interval;
+    struct timeval tv = {(time_t)si, (suseconds_t)((si - (double)(time_t)si) * 1e6)};
+    event_add(d->sweep, &tv);
+    return 0;
+fail:
+    mg_log(MG_LOG_ERROR, "cannot start", "err", why, NULL);
+    return -1;
+}
+
+static void stop(struct daemon *d)
+{
+    for (size_t i = 0; i < d->ningest; i++)
+        mg_ingest_free(d->ingest[i]);
+    mg_http_free(d->http);
+    if (d->sig_term)
+        event_free(d->sig_term);
+    if (d->sig_int)
+        event_free(d->sig_int);
+    if (d->sig_hup)
+        event_free(d->sig_hup);
+    if (d->sweep)
+        event_free(d->sweep);
+    mg_gateway_free(d->gw);
+    if (d->base)
+        event_base_free(d->base);
+    mg_config_fini(&d->cfg);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "version") == 0) {
+        printf("moongate %s\n", MG_VERSION);
+        return 0;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    struct daemon d;
+    memset(&d, 0, sizeof(d));
+    mg_config_init(&d.cfg);
+    if (parse_args(&d, argc, argv)) {
+        mg_config_fini(&d.cfg);
+        return 1;
+    }
+    mg_log_set_format(d.cfg.log_format);
+    mg_log_set_level(d.cfg.log_level);
+    if (start(&d)) {
+        stop(&d);
+        return 1;
+    }
+    mg_log(MG_LOG_INFO, "ready", "version", MG_VERSION, NULL);
+    event_base_dispatch(d.base);
+    stop(&d);
+    mg_log(MG_LOG_INFO, "stopped", NULL);
+    return 0;
+}

@@ -1,0 +1,31 @@
+/* mg_expose: renders the output series as Prometheus text format 0.0.4 or
+ * OpenMetrics 1.0.0, and gzips a rendering. Owns no state: writes into the
+ * caller's buffers. */
+#ifndef MG_EXPOSE_H
+#define MG_EXPOSE_H
+
+#include "mg_buf.h"
+#include "mg_series.h"
+
+enum mg_format { MG_FORMAT_TEXT, MG_FORMAT_OPENMETRICS };
+
+#define MG_CONTENT_TYPE_TEXT "text/plain; version=0.0.4; charset=utf-8"
+#define MG_CONTENT_TYPE_OPENMETRICS \
+    "application/openmetrics-text; version=1.0.0; charset=utf-8"
+
+/* The format an Accept header asks for. */
+enum mg_format mg_expose_negotiate(const char *accept);
+
+/* Appends every output family, contiguous and in name order, to out.
+ * honor_ts: print the samples' pushed timestamps. Returns 0 or -ENOMEM. */
+int mg_expose(struct mg_store *st, enum mg_format f, int honor_ts,
+              struct mg_buf *out);
+
+/* Formats v as Prometheus does (+Inf, -Inf, NaN, shortest round-trip) into
+ * buf (at least 32 bytes); returns the length. */
+size_t mg_format_double(char *buf, double v);
+
+/* gzips in into out (replacing its contents). 0 or -ENOMEM. */
+int mg_gzip(const struct mg_buf *in, struct mg_buf *out);
+
+#endif

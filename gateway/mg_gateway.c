@@ -1,0 +1,310 @@
+/* mg_gateway: push, route, render, tick. */
+#include "mg_gateway.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mg_log.h"
+
+struct mg_gateway {
+    struct mg_config cfg; /* borrowed strings: only the numbers are used */
+    struct mg_store *store;
+    struct mg_stats stats;
+    struct mg_wire_scratch *ws;
+    msgpack_zone zone;
+    int virtual_clock;
+    int64_t clock_ms;
+    int64_t next_sweep_ms;
+    char *tokens[MG_MAX_TOKENS];
+    size_t ntokens;
+};
+
+struct mg_gateway *mg_gateway_new(const struct mg_config *cfg,
+                                  int virtual_clock, int64_t start_ms,
+                                  char *why, size_t whylen)
+{
+    struct mg_gateway *gw = calloc(1, sizeof(*gw));
+    if (!gw) {
+        snprintf(why, whylen, "out of memory");
+        return NULL;
+    }
+    gw->cfg = *cfg;
+    mg_stats_init(&gw->stats);
+    gw->virtual_clock = virtual_clock;
+    gw->clock_ms = start_ms;
+    /* One zone for every message: cleared, not freed, so its first chunk
+     * is reused and a steady stream of messages allocates nothing. */
+    if (!msgpack_zone_init(&gw->zone, 1u << 20))
+        goto fail;
+    gw->store = mg_store_new();
+    gw->ws = mg_wire_scratch_new(&cfg->wire);
+    if (!gw->store || !gw->ws)
+        goto fail_zone;
+    for (size_t i = 0; i < cfg->ntokens; i++) {
+        gw->tokens[i] = strdup(cfg->tokens[i]);
+        if (!gw->tokens[i])
+            goto fail_zone;
+        gw->ntokens++;
+    }
+    memset(gw->cfg.tokens, 0, sizeof(gw->cfg.tokens));
+    gw->cfg.http = gw->cfg.scripts = gw->cfg.rules = NULL;
+    memset(gw->cfg.ingest, 0, sizeof(gw->cfg.ingest));
+    gw->next_sweep_ms = mg_gateway_now(gw);
+    return gw;
+fail_zone:
+    msgpack_zone_destroy(&gw->zone);
+    for (size_t i = 0; i < gw->ntokens; i++)
+        free(gw->tokens[i]);
+    mg_store_free(gw->store);
+    mg_wire_scratch_free(gw->ws);
+fail:
+    mg_stats_fini(&gw->stats);
+    free(gw);
+    snprintf(why, whylen, "out of memory");
+    return NULL;
+}
+
+void mg_gateway_free(struct mg_gateway *gw)
+{
+    if (!gw)
+        return;
+    msgpack_zone_destroy(&gw->zone);
+    mg_store_free(gw->store);
+    mg_wire_scratch_free(gw->ws);
+    mg_stats_fini(&gw->stats);
+    for (size_t i = 0; i < gw->ntokens; i++)
+        free(gw->tokens[i]);
+    free(gw);
+}
+
+int64_t mg_gateway_now(const struct mg_gateway *gw)
+{
+    return gw->virtual_clock ? gw->clock_ms : mg_now_ms();
+}
+
+struct mg_stats *mg_gateway_stats(struct mg_gateway *gw)
+{
+    return &gw->stats;
+}
+
+struct mg_store *mg_gateway_store(struct mg_gateway *gw)
+{
+    return gw->store;
+}
+
+const struct mg_config *mg_gateway_config(const struct mg_gateway *gw)
+{
+    return &gw->cfg;
+}
+
+int mg_gateway_token_ok(const struct mg_gateway *gw, const char *token,
+                        size_t len)
+{
+    if (gw->ntokens == 0)
+        return 1;
+    if (!token)
+        return 0;
+    for (size_t i = 0; i < gw->ntokens; i++) {
+        size_t n = strlen(gw->tokens[i]);
+        /* compare every byte whatever the first difference: no timing hint */
+        unsigned char d = (unsigned char)(n != len);
+        for (size_t k = 0; k < len && k < n; k++)
+            d |= (unsigned char)(gw->tokens[i][k] ^ token[k]);
+        if (!d)
+            return 1;
+    }
+    return 0;
+}
+
+void mg_gateway_sweep(struct mg_gateway *gw)
+{
+    gw->stats.expired += mg_store_sweep(gw->store, mg_gateway_now(gw));
+}
+
+void mg_gateway_advance(struct mg_gateway *gw, double seconds)
+{
+    if (!gw->virtual_clock || !(seconds > 0))
+        return;
+    int64_t end = gw->clock_ms + (int64_t)(seconds * 1000.0 + 0.5);
+    int64_t step = (int64_t)(gw->cfg.sweep_interval * 1000);
+    if (step <= 0)
+        step = 1000;
+    while (gw->clock_ms < end) {
+        int64_t next = gw->next_sweep_ms > gw->clock_ms ? gw->next_sweep_ms : gw->clock_ms + step;
+        gw->clock_ms = next < end ? next : end;
+        if (gw->clock_ms >= gw->next_sweep_ms) {
+            mg_gateway_sweep(gw);
+            gw->next_sweep_ms = gw->clock_ms + step;
+        }
+    }
+}
+
+static void reject(struct mg_gateway *gw, struct mg_push_result *res,
+                   int32_t index, enum mg_reason r, const char *why)
+{
+    gw->stats.reasons[r]++;
+    res->rejected++;
+    mg_push_result_error(res, index, r, why);
+}
+
+/* The route of a new series. Until a pipeline is loaded: itself. */
+static void route_identity(const struct mg_sample *s, struct mg_route *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->drop = MG_OK;
+    r->name = s->name;
+    r->nlen = s->nlen;
+    r->labels = s->labels;
+    r->nlabels = s->nlabels;
+    r->scale = 1.0;
+    r->ttl_ms = -1;
+    r->agg = MG_AGG_SUM;
+}
+
+static void push_metric(struct mg_gateway *gw, const struct mg_message *m,
+                        size_t i, int32_t index, struct mg_push_result *res)
+{
+    char why[MG_WHY_LEN];
+    struct mg_sample s;
+    enum mg_reason r = mg_wire_metric(m, i, &gw->cfg.wire, gw->ws, &s, why);
+    if (r != MG_OK) {
+        reject(gw, res, index, r, why);
+        return;
+    }
+    int64_t now = mg_gateway_now(gw);
+    uint64_t h = mg_store_input_hash(s.name, s.nlen, s.labels, s.nlabels);
+    struct mg_input *in = mg_store_input_find(gw->store, &s, h);
+    if (in) {
+        /* the hot path: a known series never enters Lua */
+        r = mg_store_write(gw->store, in, &s, now, why);
+        if (r != MG_OK) {
+            reject(gw, res, index, r, why);
+        } else if (in->out == MG_NIL) {
+            gw->stats.reasons[in->drop]++;
+            res->accepted++;
+            res->dropped++;
+        } else {
+            res->accepted++;
+        }
+        return;
+    }
+    r = mg_wire_check_identity(&s, &gw->cfg.wire, why);
+    if (r != MG_OK) {
+        reject(gw, res, index, r, why);
+        return;
+    }
+    struct mg_route route;
+    route_identity(&s, &route);
+    gw->stats.pipeline_runs++;
+    r = mg_store_input_add(gw->store, &s, h, &route, now, why);
+    if (r != MG_OK) {
+        reject(gw, res, index, r, why);
+        return;
+    }
+    res->accepted++;
+    if (route.drop != MG_OK) {
+        gw->stats.reasons[route.drop]++;
+        res->dropped++;
+    }
+}
+
+static void count_client_drops(struct mg_gateway *gw, const msgpack_object_map *d)
+{
+    for (uint32_t i = 0; i < d->size; i++) {
+        const msgpack_object *k = &d->ptr[i].key, *v = &d->ptr[i].val;
+        if (k->type != MSGPACK_OBJECT_STR || v->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+            !mg_utf8_valid(k->via.str.ptr, k->via.str.size))
+            continue;
+        mg_stats_map_add(&gw->stats.client_dropped, k->via.str.ptr, k->via.str.size,
+                         (double)v->via.u64);
+    }
+}
+
+void mg_gateway_push_message(struct mg_gateway *gw, const char *p, size_t len,
+                             enum mg_transport t, const char *token,
+                             struct mg_push_result *res)
+{
+    char why[MG_WHY_LEN];
+    int32_t base = (int32_t)(res->accepted + res->rejected);
+    msgpack_object root;
+    size_t off = 0;
+    msgpack_zone_clear(&gw->zone);
+    int rc = msgpack_unpack(p, len, &off, &gw->zone, &root);
+    if (rc != MSGPACK_UNPACK_SUCCESS && rc != MSGPACK_UNPACK_EXTRA_BYTES) {
+        gw->stats.received[t]++;
+        reject(gw, res, -1, MG_REASON_DECODE_ERROR, "message is not msgpack");
+        return;
+    }
+    struct mg_message m;
+    enum mg_reason r = mg_wire_message(&root, &gw->cfg.wire, gw->ws, &m, why);
+    if (r != MG_OK) {
+        gw->stats.received[t]++;
+        reject(gw, res, -1, r, why);
+        return;
+    }
+    if (m.has_ack) {
+        res->has_ack = 1;
+        res->ack = m.ack;
+    }
+    gw->stats.received[t] += m.nmetrics;
+    if (!mg_gateway_token_ok(gw, token ? token : m.token,
+                             token ? strlen(token) : m.token_len)) {
+        gw->stats.reasons[MG_REASON_UNAUTHORIZED] += m.nmetrics ? m.nmetrics : 1;
+        res->rejected += (uint32_t)m.nmetrics;
+        mg_push_result_error(res, -1, MG_REASON_UNAUTHORIZED,
+                             token || m.token ? "bad push token" : "a push token is required");
+        return;
+    }
+    if (m.dropped)
+        count_client_drops(gw, m.dropped);
+    for (size_t i = 0; i < m.nmetrics; i++)
+        push_metric(gw, &m, i, base + (int32_t)i, res);
+}
+
+int mg_gateway_push_body(struct mg_gateway *gw, const char *p, size_t len,
+                         enum mg_transport t, const char *token,
+                         struct mg_push_result *res)
+{
+    size_t off = 0;
+    char why[MG_WHY_LEN];
+    if (len == 0) {
+        mg_push_result_error(res, -1, MG_REASON_DECODE_ERROR, "empty body");
+        gw->stats.reasons[MG_REASON_DECODE_ERROR]++;
+        res->fatal = 1;
+        return -1;
+    }
+    while (off < len) {
+        struct mg_scan sc;
+        memset(&sc, 0, sizeof(sc));
+        enum mg_reason r;
+        int rc = mg_wire_scan(&sc, p + off, len - off, &gw->cfg.wire, &r, why);
+        if (rc == 0) {
+            r = MG_REASON_DECODE_ERROR;
+            snprintf(why, sizeof(why), "truncated message at byte %zu", off);
+        }
+        if (rc <= 0) {
+            gw->stats.received[t]++;
+            reject(gw, res, -1, r, why);
+            res->fatal = 1;
+            return -1;
+        }
+        mg_gateway_push_message(gw, p + off, sc.off, t, token, res);
+        off += sc.off;
+    }
+    return 0;
+}
+
+int mg_gateway_render(struct mg_gateway *gw, enum mg_format f,
+                      struct mg_buf *out)
+{
+    double t0 = mg_mono_seconds();
+    mg_gateway_sweep(gw);
+    if (mg_stats_publish(&gw->stats, gw->store))
+        mg_log(MG_LOG_WARN, "could not publish every own metric", NULL);
+    mg_buf_reset(out);
+    int rc = mg_expose(gw->store, f, gw->cfg.honor_timestamps, out);
+    gw->stats.scrape_seconds = mg_mono_seconds() - t0;
+    return rc;
+}

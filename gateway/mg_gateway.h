@@ -1,0 +1,60 @@
+/* mg_gateway: the core both front ends drive: one store, its stats, the
+ * pipeline that routes new series, the clock. Takes whole messages or
+ * bodies of them, renders scrapes, runs the periodic work. Knows nothing of
+ * sockets or of the Lua module's userdata. */
+#ifndef MG_GATEWAY_H
+#define MG_GATEWAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mg_buf.h"
+#include "mg_config.h"
+#include "mg_expose.h"
+#include "mg_series.h"
+#include "mg_stats.h"
+#include "mg_wire.h"
+
+struct mg_gateway;
+
+/* A gateway over cfg (copied where kept). virtual_clock: time moves only
+ * through mg_gateway_advance, from start_ms. Returns NULL with why. */
+struct mg_gateway *mg_gateway_new(const struct mg_config *cfg,
+                                  int virtual_clock, int64_t start_ms,
+                                  char *why, size_t whylen);
+/* NULL is a no-op. */
+void mg_gateway_free(struct mg_gateway *gw);
+
+int64_t mg_gateway_now(const struct mg_gateway *gw);
+/* Moves a virtual clock forward, running the sweeps and ticks that fall
+ * due on the way. */
+void mg_gateway_advance(struct mg_gateway *gw, double seconds);
+
+/* One complete msgpack message (framed by mg_wire_scan). token: the HTTP
+ * bearer token, or NULL. Fills res (reset by the caller). */
+void mg_gateway_push_message(struct mg_gateway *gw, const char *p, size_t len,
+                             enum mg_transport t, const char *token,
+                             struct mg_push_result *res);
+/* A body of messages back to back (HTTP, a datagram, the Lua module).
+ * Returns 0, or -1 when the body is not msgpack messages (res says why);
+ * messages before the bad one still count. */
+int mg_gateway_push_body(struct mg_gateway *gw, const char *p, size_t len,
+                         enum mg_transport t, const char *token,
+                         struct mg_push_result *res);
+
+/* Removes expired series now. */
+void mg_gateway_sweep(struct mg_gateway *gw);
+/* Sweeps, publishes the own metrics and renders every family into out
+ * (reset first). 0 or -ENOMEM. */
+int mg_gateway_render(struct mg_gateway *gw, enum mg_format f,
+                      struct mg_buf *out);
+
+struct mg_stats *mg_gateway_stats(struct mg_gateway *gw);
+struct mg_store *mg_gateway_store(struct mg_gateway *gw);
+const struct mg_config *mg_gateway_config(const struct mg_gateway *gw);
+/* 1 when push auth is configured and token (len bytes) is one of them,
+ * or when none is configured. */
+int mg_gateway_token_ok(const struct mg_gateway *gw, const char *token,
+                        size_t len);
+
+#endif

@@ -1,0 +1,414 @@
+/* mg_http: evhttp routes. */
+#include "mg_http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event_struct.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "mg_ingest.h"
+#include "mg_log.h"
+
+struct deadline;
+
+struct mg_http {
+    struct event_base *base;
+    struct evhttp *http;
+    struct mg_gateway *gw;
+    const struct mg_config *cfg;
+    mg_reload_fn reload;
+    void *reload_ctx;
+    int ready;
+    size_t nconns;
+    struct deadline *deadlines; /* one per connection until it fires */
+    struct mg_log_limit log_limit;
+    struct mg_buf scrape, gz; /* reused by every scrape */
+};
+
+/* A deadline on a connection's first request: libevent's own timeout only
+ * measures idle time, so a client sending one byte a second would hold a
+ * connection forever. Later requests on a kept-alive connection have the
+ * idle timeout. */
+struct deadline {
+    struct event ev;
+    struct bufferevent *bev;
+    struct mg_http *h;
+    struct deadline *next, *prev;
+    int over_cap;
+};
+
+static void send_text(struct evhttp_request *req, int code, const char *reason,
+                      const char *ctype, const char *body)
+{
+    struct evbuffer *b = evhttp_request_get_output_buffer(req);
+    evbuffer_add(b, body, strlen(body));
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
+    evhttp_send_reply(req, code, reason, NULL);
+}
+
+static int method_is(struct evhttp_request *req, int allowed)
+{
+    if (evhttp_request_get_command(req) & allowed)
+        return 1;
+    send_text(req, 405, "Method Not Allowed", "text/plain", "method not allowed\n");
+    return 0;
+}
+
+static void on_metrics(struct evhttp_request *req, void *arg)
+{
+    struct mg_http *h = arg;
+    if (!method_is(req, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD))
+        return;
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    enum mg_format f = mg_expose_negotiate(evhttp_find_header(in, "Accept"));
+    if (mg_gateway_render(h->gw, f, &h->scrape)) {
+        send_text(req, 500, "Internal Server Error", "text/plain", "out of memory\n");
+        return;
+    }
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    evhttp_add_header(out, "Content-Type", f == MG_FORMAT_OPENMETRICS
+                                               ? MG_CONTENT_TYPE_OPENMETRICS
+                                               : MG_CONTENT_TYPE_TEXT);
+    const char *ae = evhttp_find_header(in, "Accept-Encoding");
+    const struct mg_buf *body = &h->scrape;
+    if (ae && strstr(ae, "gzip") && mg_gzip(&h->scrape, &h->gz) == 0) {
+        evhttp_add_header(out, "Content-Encoding", "gzip");
+        body = &h->gz;
+    }
+    evbuffer_add(evhttp_request_get_output_buffer(req), body->p, body->len);
+    evhttp_send_reply(req, 200, "OK", NULL);
+}
+
+static void json_string(struct evbuffer *b, const char *s)
+{
+    evbuffer_add(b, "\"", 1);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            evbuffer_add_printf(b, "\\%c", c);
+        else if (c < 0x20)
+            evbuffer_add_printf(b, "\\u%04x", c);
+        else
+            evbuffer_add(b, s, 1);
+    }
+    evbuffer_add(b, "\"", 1);
+}
+
+static void push_reply(struct evhttp_request *req, int code, const char *reason,
+                       const struct mg_push_result *res)
+{
+    struct evbuffer *b = evhttp_request_get_output_buffer(req);
+    evbuffer_add_printf(b, "{\"accepted\":%u,\"rejected\":%u,\"dropped\":%u,\"errors\":[",
+                        res->accepted, res->rejected, res->dropped);
+    for (uint32_t i = 0; i < res->nerr; i++) {
+        const struct mg_push_error *e = &res->err[i];
+        evbuffer_add_printf(b, "%s{\"index\":%d,\"reason\":\"%s\",\"detail\":", i ? "," : "",
+                            e->index, mg_reason_name(e->reason));
+        json_string(b, e->detail);
+        evbuffer_add(b, "}", 1);
+    }
+    evbuffer_add(b, "]}\n", 3);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "application/json");
+    evhttp_send_reply(req, code, reason, NULL);
+}
+
+static const char *bearer(struct evkeyvalq *in)
+{
+    const char *a = evhttp_find_header(in, "Authorization");
+    if (a && strncasecmp(a, "Bearer ", 7) == 0)
+        return a + 7;
+    return NULL;
+}
+
+static void on_push(struct evhttp_request *req, void *arg)
+{
+    struct mg_http *h = arg;
+    if (!method_is(req, EVHTTP_REQ_POST))
+        return;
+    struct mg_push_result res;
+    mg_push_result_reset(&res);
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    const char *ct = evhttp_find_header(in, "Content-Type");
+    if (!ct || (strncmp(ct, "application/msgpack", 19) != 0 &&
+                strncmp(ct, "application/x-msgpack", 21) != 0)) {
+        mg_push_result_error(&res, -1, MG_REASON_DECODE_ERROR,
+                             "Content-Type must be application/msgpack");
+        push_reply(req, 415, "Unsupported Media Type", &res);
+        return;
+    }
+    const char *token = bearer(in);
+    if (!mg_gateway_token_ok(h->gw, token, token ? strlen(token) : 0)) {
+        mg_gateway_stats(h->gw)->reasons[MG_REASON_UNAUTHORIZED]++;
+        res.rejected = 1;
+        mg_push_result_error(&res, -1, MG_REASON_UNAUTHORIZED,
+                             token ? "bad push token" : "a bearer token is required");
+        evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+                          "Bearer");
+        push_reply(req, 401, "Unauthorized", &res);
+        return;
+    }
+    struct evbuffer *body = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(body);
+    const char *p = (const char *)evbuffer_pullup(body, -1);
+    /* the header was checked: the messages need no token of their own */
+    static const char ok_token[] = "";
+    int rc = mg_gateway_push_body(h->gw, p ? p : "", len, MG_TRANSPORT_HTTP,
+                                  token ? token : (h->cfg->ntokens ? NULL : ok_token), &res);
+    if (rc < 0 && res.accepted == 0) {
+        enum mg_reason r = res.nerr ? res.err[res.nerr - 1].reason : MG_REASON_DECODE_ERROR;
+        if (r == MG_REASON_TOO_LARGE)
+            push_reply(req, 413, "Payload Too Large", &res);
+        else
+            push_reply(req, 400, "Bad Request", &res);
+        return;
+    }
+    push_reply(req, rc < 0 ? 400 : 200, rc < 0 ? "Bad Request" : "OK", &res);
+}
+
+static void on_healthy(struct evhttp_request *req, void *arg)
+{
+    (void)arg;
+    send_text(req, 200, "OK", "text/plain", "moongate is Healthy.\n");
+}
+
+static void on_ready(struct evhttp_request *req, void *arg)
+{
+    struct mg_http *h = arg;
+    if (h->ready)
+        send_text(req, 200, "OK", "text/plain", "moongate is Ready.\n");
+    else
+        send_text(req, 503, "Service Unavailable", "text/plain",
+                  "moongate is not ready.\n");
+}
+
+static void on_reload(struct evhttp_request *req, void *arg)
+{
+    struct mg_http *h = arg;
+    if (!method_is(req, EVHTTP_REQ_POST | EVHTTP_REQ_PUT))
+        return;
+    char why[512] = "";
+    if (h->reload && h->reload(h->reload_ctx, why, sizeof(why)) < 0) {
+        char body[600];
+        snprintf(body, sizeof(body), "failed to reload config: %s\n", why);
+        send_text(req, 500, "Internal Server Error", "text/plain", body);
+        return;
+    }
+    send_text(req, 200, "OK", "text/plain", "");
+}
+
+static void on_root(struct evhttp_request *req, void *arg)
+{
+    struct mg_http *h = arg;
+    const char *uri = evhttp_request_get_uri(req);
+    if (strcmp(uri, "/") != 0) {
+        send_text(req, 404, "Not Found", "text/plain", "404 page not found\n");
+        return;
+    }
+    struct mg_store *st = mg_gateway_store(h->gw);
+    char page[1024];
+    snprintf(page, sizeof(page),
+             "<!doctype html><html><head><title>moongate</title></head><body>"
+             "<h1>moongate %s</h1><p>%zu input series, %zu output series.</p>"
+             "<ul><li><a href=\"/metrics\">/metrics</a></li>"
+             "<li><a href=\"/-/healthy\">/-/healthy</a></li>"
+             "<li><a href=\"/-/ready\">/-/ready</a></li></ul></body></html>\n",
+             MG_VERSION, mg_store_input_count(st), mg_store_output_count(st));
+    send_text(req, 200, "OK", "text/html; charset=utf-8", page);
+}
+
+/* The deadline fires once per connection. If the first request has not
+ * arrived whole by then, fail the connection as evhttp fails a broken one.
+ * We hold a reference on the bufferevent, so after evhttp has freed it
+ * (callbacks cleared) the trigger is a harmless no-op. */
+static void deadline_release(struct deadline *d)
+{
+    struct mg_http *h = d->h;
+    event_del(&d->ev);
+    if (d->prev)
+        d->prev->next = d->next;
+    else
+        h->deadlines = d->next;
+    if (d->next)
+        d->next->prev = d->prev;
+    h->nconns--;
+    bufferevent_decref(d->bev);
+    free(d);
+}
+
+static void deadline_fired(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct deadline *d = arg;
+    struct mg_http *h = d->h;
+    {
+        if (mg_log_allow(&h->log_limit, 10))
+            mg_log(MG_LOG_WARN, d->over_cap ? "HTTP connection refused: max_connections reached"
+                                            : "closing an HTTP connection past header_timeout",
+                   NULL);
+        bufferevent_trigger_event(d->bev, BEV_EVENT_ERROR | BEV_EVENT_READING, 0);
+    }
+    deadline_release(d);
+}
+
+/* evhttp asks us for each new connection's bufferevent: the one hook 2.1
+ * gives per connection. Count it and arm its deadline. 2.1 tells us
+ * nothing when a connection closes, so max_connections bounds the
+ * connections that have not yet sent a whole first request (slow clients),
+ * which is what exhausts a server. */
+static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
+{
+    struct mg_http *h = arg;
+    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    struct deadline *d = bev ? calloc(1, sizeof(*d)) : NULL;
+    if (!d)
+        return bev;
+    bufferevent_incref(bev);
+    d->bev = bev;
+    d->h = h;
+    d->next = h->deadlines;
+    if (h->deadlines)
+        h->deadlines->prev = d;
+    h->deadlines = d;
+    d->over_cap = h->nconns >= h->cfg->max_connections;
+    h->nconns++;
+    mg_gateway_stats(h->gw)->connections[MG_TRANSPORT_HTTP]++;
+    double t = d->over_cap ? 0 : h->cfg->header_timeout;
+    struct timeval tv = {(time_t)t, (suseconds_t)((t - (double)(time_t)t) * 1e6)};
+    evtimer_assign(&d->ev, base, deadline_fired, d);
+    evtimer_add(&d->ev, &tv);
+    return bev;
+}
+
+static void mark_dispatched(struct mg_http *h, struct evhttp_request *req)
+{
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+    for (struct deadline *d = h->deadlines; bev && d; d = d->next)
+        if (d->bev == bev) {
+            deadline_release(d);
+            return;
+        }
+}
+
+struct route {
+    const char *path;
+    void (*fn)(struct evhttp_request *, void *);
+};
+
+static const struct route routes[] = {
+    {"/metrics", on_metrics},
+    {"/api/v1/push", on_push},
+    {"/-/healthy", on_healthy},
+    {"/-/ready", on_ready},
+    {"/-/reload", on_reload},
+    {NULL, NULL}};
+
+/* The whole request arrived: disarm its deadline, then route by path. */
+static void dispatch(struct evhttp_request *req, void *arg)
+{
+    struct mg_http *h = arg;
+    mark_dispatched(h, req);
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    for (const struct route *r = routes; path && r->path; r++)
+        if (strcmp(path, r->path) == 0) {
+            r->fn(req, h);
+            return;
+        }
+    on_root(req, h);
+}
+
+struct mg_http *mg_http_new(struct event_base *base, struct mg_gateway *gw,
+                            const struct mg_config *cfg, const char *addr,
+                            mg_reload_fn reload, void *reload_ctx, char *why,
+                            size_t whylen)
+{
+    struct mg_http *h = calloc(1, sizeof(*h));
+    if (!h) {
+        snprintf(why, whylen, "out of memory");
+        return NULL;
+    }
+    h->base = base;
+    h->gw = gw;
+    h->cfg = cfg;
+    h->reload = reload;
+    h->reload_ctx = reload_ctx;
+    h->ready = 1;
+    h->http = evhttp_new(base);
+    if (!h->http) {
+        snprintf(why, whylen, "out of memory");
+        goto fail;
+    }
+    evhttp_set_max_body_size(h->http, (ev_ssize_t)cfg->max_http_body_bytes);
+    evhttp_set_max_headers_size(h->http, (ev_ssize_t)cfg->max_http_header_bytes);
+    evhttp_set_timeout(h->http, (int)cfg->idle_timeout);
+    evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
+                                            EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                                            EVHTTP_REQ_DELETE);
+    evhttp_set_bevcb(h->http, on_new_conn, h);
+    evhttp_set_gencb(h->http, dispatch, h);
+    struct sockaddr_storage ss;
+    int sl;
+    if (mg_parse_hostport(addr, &ss, &sl)) {
+        snprintf(why, whylen, "%s: not host:port", addr);
+        goto fail;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    int one = 1;
+    if (fd >= 0)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (fd < 0 || bind(fd, (struct sockaddr *)&ss, (socklen_t)sl) < 0 ||
+        listen(fd, 128) < 0) {
+        snprintf(why, whylen, "%s: %s", addr, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        goto fail;
+    }
+    evutil_make_socket_nonblocking(fd);
+    if (!evhttp_accept_socket_with_handle(h->http, fd)) {
+        snprintf(why, whylen, "%s: cannot accept", addr);
+        close(fd);
+        goto fail;
+    }
+    char name[128];
+    mg_log(MG_LOG_INFO, "listening", "transport", "http", "addr",
+           mg_sock_name(fd, name, sizeof(name)), NULL);
+    return h;
+fail:
+    mg_http_free(h);
+    return NULL;
+}
+
+void mg_http_set_ready(struct mg_http *h, int ready)
+{
+    h->ready = ready;
+}
+
+void mg_http_free(struct mg_http *h)
+{
+    if (!h)
+        return;
+    if (h->http)
+        evhttp_free(h->http);
+    while (h->deadlines) { /* connections whose deadline has not fired */
+        struct deadline *d = h->deadlines;
+        h->deadlines = d->next;
+        event_del(&d->ev);
+        bufferevent_decref(d->bev);
+        free(d);
+    }
+    mg_buf_fini(&h->scrape);
+    mg_buf_fini(&h->gz);
+    free(h);
+}

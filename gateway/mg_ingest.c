@@ -1,0 +1,515 @@
+/* mg_ingest: TCP, UDP and unix listeners and their connections. */
+#include "mg_ingest.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/event_struct.h>
+#include <event2/listener.h>
+
+#include "mg_log.h"
+
+#define READ_CHUNK 65536
+#define MAX_PENDING_REPLY (1u << 20)
+#define FREELIST_MAX 32
+
+struct conn {
+    struct mg_ingest *ing;
+    struct conn *next, *prev;
+    int fd;
+    enum mg_transport t;
+    struct event ev;      /* read readiness, idle timeout, yields */
+    struct event wev;     /* write readiness while replies are pending */
+    char *buf;
+    size_t len, cap;
+    struct mg_scan scan;
+    struct mg_buf out;    /* replies not yet written */
+    int closing;          /* close once out is flushed */
+};
+
+struct mg_ingest {
+    struct event_base *base;
+    struct mg_gateway *gw;
+    const struct mg_config *cfg;
+    struct evconnlistener *listener;
+    enum mg_transport stream_t;
+    int udp_fd;
+    struct event udp_ev;
+    char *unix_path;
+    struct conn *conns;
+    size_t nconns;
+    char *free_bufs[FREELIST_MAX];
+    size_t nfree;
+    struct mg_log_limit log_limit;
+};
+
+int mg_parse_hostport(const char *addr, struct sockaddr_storage *ss, int *sslen)
+{
+    char host[256];
+    const char *colon = strrchr(addr, ':');
+    if (!colon || colon - addr >= (long)sizeof(host))
+        return -1;
+    memcpy(host, addr, (size_t)(colon - addr));
+    host[colon - addr] = '\0';
+    char *h = host;
+    if (h[0] == '[') { /* [::1]:9092 */
+        h++;
+        h[strlen(h) - 1] = '\0';
+    }
+    if (!*h)
+        h = "0.0.0.0";
+    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
+                             .ai_family = AF_UNSPEC};
+    struct addrinfo *res;
+    if (getaddrinfo(h, colon + 1, &hints, &res) != 0) {
+        hints.ai_flags = AI_NUMERICSERV; /* a name like localhost */
+        if (getaddrinfo(h, colon + 1, &hints, &res) != 0)
+            return -1;
+    }
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *sslen = (int)res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+const char *mg_sock_name(int fd, char *buf, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+            port = ntohs(in->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+            snprintf(buf, len, "[%s]:%d", host, ntohs(in6->sin6_port));
+            return buf;
+        }
+    }
+    snprintf(buf, len, "%s:%d", host, port);
+    return buf;
+}
+
+/* ---- connection buffers: a freelist of READ_CHUNK-sized ones ---- */
+
+static char *buf_get(struct mg_ingest *ing)
+{
+    if (ing->nfree)
+        return ing->free_bufs[--ing->nfree];
+    return malloc(READ_CHUNK);
+}
+
+static void buf_put(struct mg_ingest *ing, char *b, size_t cap)
+{
+    if (cap == READ_CHUNK && ing->nfree < FREELIST_MAX)
+        ing->free_bufs[ing->nfree++] = b;
+    else
+        free(b);
+}
+
+static void conn_close(struct conn *c)
+{
+    struct mg_ingest *ing = c->ing;
+    event_del(&c->ev);
+    event_del(&c->wev);
+    close(c->fd);
+    buf_put(ing, c->buf, c->cap);
+    mg_buf_fini(&c->out);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        ing->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    ing->nconns--;
+    mg_gateway_stats(ing->gw)->connections_closed++;
+    free(c);
+}
+
+/* Writes what is pending; returns -1 when the connection was closed. */
+static int conn_flush(struct conn *c)
+{
+    while (c->out.len) {
+        ssize_t n = send(c->fd, c->out.p, c->out.len, MSG_NOSIGNAL);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            event_add(&c->wev, NULL);
+            return 0;
+        }
+        if (n <= 0) {
+            conn_close(c);
+            return -1;
+        }
+        memmove(c->out.p, c->out.p + n, c->out.len - (size_t)n);
+        c->out.len -= (size_t)n;
+    }
+    event_del(&c->wev);
+    if (c->closing) {
+        conn_close(c);
+        return -1;
+    }
+    return 0;
+}
+
+static void reply(struct conn *c, const struct mg_push_result *res)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    if (mg_wire_encode_reply(res, &sb) == 0)
+        mg_buf_add(&c->out, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    if (c->out.len > MAX_PENDING_REPLY || c->out.failed) {
+        /* a producer that asks for acks and never reads them */
+        c->out.len = 0;
+        c->closing = 1;
+    }
+}
+
+/* Decodes every complete message in the buffer, at most `budget`. Returns
+ * 1 when messages remain, 0 when the buffer holds no whole one, -1 when the
+ * connection is going away. */
+static int conn_process(struct conn *c, unsigned budget)
+{
+    struct mg_gateway *gw = c->ing->gw;
+    const struct mg_wire_limits *lim = &c->ing->cfg->wire;
+    size_t start = 0;
+    int more = 0;
+    while (start < c->len) {
+        if (budget-- == 0) {
+            more = 1;
+            break;
+        }
+        enum mg_reason r;
+        char why[MG_WHY_LEN];
+        int rc = mg_wire_scan(&c->scan, c->buf + start, c->len - start, lim, &r, why);
+        if (rc == 0)
+            break;
+        struct mg_push_result res;
+        mg_push_result_reset(&res);
+        if (rc < 0) {
+            mg_gateway_stats(gw)->reasons[r]++;
+            mg_gateway_stats(gw)->received[c->t]++;
+            mg_push_result_error(&res, -1, r, why);
+            res.rejected = 1;
+            res.fatal = 1;
+            reply(c, &res);
+            c->closing = 1;
+            if (mg_log_allow(&c->ing->log_limit, 10))
+                mg_log(MG_LOG_WARN, "closing a stream that cannot be decoded",
+                       "transport", mg_transport_name(c->t), "reason",
+                       mg_reason_name(r), "detail", why, NULL);
+            c->len = 0;
+            conn_flush(c); /* closes c once the error is written */
+            return -1;
+        }
+        mg_gateway_push_message(gw, c->buf + start, c->scan.off, c->t, NULL, &res);
+        if (res.has_ack)
+            reply(c, &res);
+        start += c->scan.off;
+        memset(&c->scan, 0, sizeof(c->scan));
+    }
+    if (start) {
+        memmove(c->buf, c->buf + start, c->len - start);
+        c->len -= start;
+    }
+    if (c->out.len && conn_flush(c) < 0)
+        return -1;
+    return more;
+}
+
+static int conn_grow(struct conn *c)
+{
+    size_t limit = c->ing->cfg->wire.max_message_bytes + READ_CHUNK;
+    if (c->cap >= limit)
+        return -1;
+    size_t cap = c->cap * 2 > limit ? limit : c->cap * 2;
+    char *nb = c->cap == READ_CHUNK ? malloc(cap) : realloc(c->buf, cap);
+    if (!nb)
+        return -1;
+    if (c->cap == READ_CHUNK) {
+        memcpy(nb, c->buf, c->len);
+        buf_put(c->ing, c->buf, c->cap);
+    }
+    c->buf = nb;
+    c->cap = cap;
+    return 0;
+}
+
+static void conn_idle(struct conn *c)
+{
+    struct timeval tv = {(time_t)c->ing->cfg->idle_timeout, 0};
+    event_add(&c->ev, &tv);
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    if (what & EV_TIMEOUT) {
+        conn_close(c);
+        return;
+    }
+    unsigned budget = c->ing->cfg->messages_per_wakeup;
+    if (c->closing)
+        return;
+    /* Process first what a yield left, then read. */
+    int more = conn_process(c, budget);
+    if (more < 0)
+        return;
+    if (more) {
+        event_active(&c->ev, EV_READ, 0);
+        return;
+    }
+    if (c->cap - c->len < 4096 && conn_grow(c) < 0 && c->cap == c->len) {
+        conn_close(c);
+        return;
+    }
+    ssize_t n = recv(fd, c->buf + c->len, c->cap - c->len, 0);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        /* the peer is done: decode what is whole, answer, then close */
+        if (conn_process(c, UINT32_MAX) >= 0) {
+            c->closing = 1;
+            conn_flush(c);
+        }
+        return;
+    }
+    if (n > 0) {
+        c->len += (size_t)n;
+        more = conn_process(c, budget);
+        if (more < 0)
+            return;
+        if (more)
+            event_active(&c->ev, EV_READ, 0);
+    }
+}
+
+static void on_write(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    conn_flush(arg);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
+                      struct sockaddr *sa, int salen, void *arg)
+{
+    (void)l;
+    (void)sa;
+    (void)salen;
+    struct mg_ingest *ing = arg;
+    struct mg_stats *stats = mg_gateway_stats(ing->gw);
+    stats->connections[ing->stream_t]++;
+    if (ing->nconns >= ing->cfg->max_connections) {
+        stats->connections_closed++;
+        if (mg_log_allow(&ing->log_limit, 10))
+            mg_log(MG_LOG_WARN, "connection refused: max_connections reached",
+                   "transport", mg_transport_name(ing->stream_t), NULL);
+        close(fd);
+        return;
+    }
+    struct conn *c = calloc(1, sizeof(*c));
+    char *b = c ? buf_get(ing) : NULL;
+    if (!b) {
+        free(c);
+        close(fd);
+        return;
+    }
+    evutil_make_socket_nonblocking(fd);
+    c->ing = ing;
+    c->fd = fd;
+    c->t = ing->stream_t;
+    c->buf = b;
+    c->cap = READ_CHUNK;
+    event_assign(&c->ev, ing->base, fd, EV_READ | EV_PERSIST, on_read, c);
+    event_assign(&c->wev, ing->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
+    c->next = ing->conns;
+    if (ing->conns)
+        ing->conns->prev = c;
+    ing->conns = c;
+    ing->nconns++;
+    conn_idle(c);
+}
+
+static void on_udp(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    struct mg_ingest *ing = arg;
+    static char dgram[65536];
+    for (unsigned i = 0; i < ing->cfg->messages_per_wakeup; i++) {
+        ssize_t n = recv(fd, dgram, sizeof(dgram), 0);
+        if (n <= 0)
+            return;
+        struct mg_push_result res;
+        mg_push_result_reset(&res);
+        mg_gateway_push_body(ing->gw, dgram, (size_t)n, MG_TRANSPORT_UDP, NULL, &res);
+    }
+}
+
+static int bind_stream(struct mg_ingest *ing, const char *addr, char *why,
+                       size_t whylen)
+{
+    int fd;
+    if (strncmp(addr, "unix:", 5) == 0) {
+        struct sockaddr_un sun = {.sun_family = AF_UNIX};
+        if (strlen(addr + 5) >= sizeof(sun.sun_path)) {
+            snprintf(why, whylen, "%s: path too long", addr);
+            return -1;
+        }
+        strcpy(sun.sun_path, addr + 5);
+        unlink(sun.sun_path); /* a stale socket from an earlier run */
+        fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+            goto fail;
+        ing->unix_path = strdup(sun.sun_path);
+        ing->stream_t = MG_TRANSPORT_UNIX;
+    } else {
+        struct sockaddr_storage ss;
+        int sl;
+        if (mg_parse_hostport(addr, &ss, &sl)) {
+            snprintf(why, whylen, "%s: not host:port", addr);
+            return -1;
+        }
+        fd = socket(ss.ss_family, SOCK_STREAM, 0);
+        int one = 1;
+        if (fd >= 0)
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (fd < 0 || bind(fd, (struct sockaddr *)&ss, (socklen_t)sl) < 0)
+            goto fail;
+        ing->stream_t = MG_TRANSPORT_TCP;
+    }
+    if (listen(fd, 128) < 0)
+        goto fail;
+    evutil_make_socket_nonblocking(fd);
+    ing->listener = evconnlistener_new(ing->base, on_accept, ing,
+                                       LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+    if (!ing->listener)
+        goto fail;
+    return fd;
+fail:
+    snprintf(why, whylen, "%s: %s", addr, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
+/* UDP on the port TCP got, so one address serves both. */
+static int bind_udp(struct mg_ingest *ing, int tcp_fd, char *why, size_t whylen)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    getsockname(tcp_fd, (struct sockaddr *)&ss, &sl);
+    int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&ss, sl) < 0) {
+        snprintf(why, whylen, "udp: %s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    int rcvbuf = 4 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    evutil_make_socket_nonblocking(fd);
+    ing->udp_fd = fd;
+    event_assign(&ing->udp_ev, ing->base, fd, EV_READ | EV_PERSIST, on_udp, ing);
+    event_add(&ing->udp_ev, NULL);
+    return 0;
+}
+
+struct mg_ingest *mg_ingest_new(struct event_base *base,
+                                struct mg_gateway *gw,
+                                const struct mg_config *cfg, const char *addr,
+                                char *why, size_t whylen)
+{
+    struct mg_ingest *ing = calloc(1, sizeof(*ing));
+    if (!ing) {
+        snprintf(why, whylen, "out of memory");
+        return NULL;
+    }
+    ing->base = base;
+    ing->gw = gw;
+    ing->cfg = cfg;
+    ing->udp_fd = -1;
+    int fd = bind_stream(ing, addr, why, whylen);
+    if (fd < 0)
+        goto fail;
+    char name[128];
+    if (ing->stream_t == MG_TRANSPORT_UNIX) {
+        mg_log(MG_LOG_INFO, "listening", "transport", "unix", "addr", addr, NULL);
+        return ing;
+    }
+    if (bind_udp(ing, fd, why, whylen))
+        goto fail;
+    mg_sock_name(fd, name, sizeof(name));
+    mg_log(MG_LOG_INFO, "listening", "transport", "tcp", "addr", name, NULL);
+    mg_log(MG_LOG_INFO, "listening", "transport", "udp", "addr", name, NULL);
+    return ing;
+fail:
+    mg_ingest_free(ing);
+    return NULL;
+}
+
+void mg_ingest_drain(struct mg_ingest *ing)
+{
+    if (!ing)
+        return;
+    if (ing->listener) {
+        evconnlistener_free(ing->listener);
+        ing->listener = NULL;
+    }
+    if (ing->udp_fd >= 0) {
+        on_udp(ing->udp_fd, EV_READ, ing); /* what the kernel already holds */
+        event_del(&ing->udp_ev);
+        close(ing->udp_fd);
+        ing->udp_fd = -1;
+    }
+    while (ing->conns) {
+        struct conn *c = ing->conns;
+        /* read what the socket holds, decode all, flush, close */
+        for (;;) {
+            if (c->cap - c->len < 4096 && conn_grow(c) < 0)
+                break;
+            ssize_t n = recv(c->fd, c->buf + c->len, c->cap - c->len, MSG_DONTWAIT);
+            if (n <= 0)
+                break;
+            c->len += (size_t)n;
+            if (conn_process(c, UINT32_MAX) < 0)
+                break;
+        }
+        if (ing->conns != c)
+            continue; /* closed while processing */
+        if (conn_process(c, UINT32_MAX) < 0)
+            continue;
+        if (c->out.len) {
+            int flags = fcntl(c->fd, F_GETFL);
+            fcntl(c->fd, F_SETFL, flags & ~O_NONBLOCK);
+        }
+        c->closing = 1;
+        conn_flush(c);
+        if (ing->conns == c)
+            conn_close(c);
+    }
+}
+
+void mg_ingest_free(struct mg_ingest *ing)
+{
+    if (!ing)
+        return;
+    mg_ingest_drain(ing);
+    if (ing->unix_path) {
+        unlink(ing->unix_path);
+        free(ing->unix_path);
+    }
+    for (size_t i = 0; i < ing->nfree; i++)
+        free(ing->free_bufs[i]);
+    free(ing);
+}

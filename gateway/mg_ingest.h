@@ -1,0 +1,34 @@
+/* mg_ingest: the push listeners: TCP and UDP on one address, unix sockets.
+ * Owns the sockets, each connection's buffer (from a freelist, grown to the
+ * message cap), framing with mg_wire_scan, acks and error replies, idle and
+ * connection limits, and draining at shutdown. Hands whole messages to the
+ * gateway; knows nothing of series. */
+#ifndef MG_INGEST_H
+#define MG_INGEST_H
+
+#include <event2/event.h>
+
+#include "mg_gateway.h"
+
+struct mg_ingest;
+
+/* Listens on addr ("host:port" opens TCP and UDP on the same port, port 0
+ * picks one; "unix:PATH"). Logs each bound address. NULL with why. */
+struct mg_ingest *mg_ingest_new(struct event_base *base,
+                                struct mg_gateway *gw,
+                                const struct mg_config *cfg, const char *addr,
+                                char *why, size_t whylen);
+/* Stops accepting, processes what each connection has buffered and what
+ * its socket still holds, flushes replies, closes. */
+void mg_ingest_drain(struct mg_ingest *ing);
+/* NULL is a no-op. */
+void mg_ingest_free(struct mg_ingest *ing);
+
+/* Parses "host:port" into a sockaddr; 0 or -1. Shared with mg_http. */
+struct sockaddr_storage;
+int mg_parse_hostport(const char *addr, struct sockaddr_storage *ss,
+                      int *sslen);
+/* Formats the local address of fd as "host:port" into buf. */
+const char *mg_sock_name(int fd, char *buf, size_t len);
+
+#endif

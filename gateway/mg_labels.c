@@ -1,0 +1,396 @@
+/* mg_labels: validation, hashing, label sets and the scratch builder. */
+#include "mg_labels.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int is_alpha_(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static int is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+int mg_metric_name_valid(const char *s, size_t n)
+{
+    if (n == 0 || !(is_alpha_((unsigned char)s[0]) || s[0] == ':'))
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!is_alpha_(c) && !is_digit(c) && c != ':')
+            return 0;
+    }
+    return 1;
+}
+
+int mg_label_name_valid(const char *s, size_t n)
+{
+    if (n == 0 || !is_alpha_((unsigned char)s[0]))
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!is_alpha_(c) && !is_digit(c))
+            return 0;
+    }
+    return 1;
+}
+
+/* Strict UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
+int mg_utf8_valid(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t need;
+        uint32_t cp, min;
+        if ((c & 0xe0) == 0xc0) {
+            need = 1, cp = c & 0x1f, min = 0x80;
+        } else if ((c & 0xf0) == 0xe0) {
+            need = 2, cp = c & 0x0f, min = 0x800;
+        } else if ((c & 0xf8) == 0xf0) {
+            need = 3, cp = c & 0x07, min = 0x10000;
+        } else {
+            return 0;
+        }
+        if (n - i <= need)
+            return 0;
+        for (size_t k = 1; k <= need; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += need + 1;
+    }
+    return 1;
+}
+
+static int name_cmp(const struct mg_label *a, const struct mg_label *b)
+{
+    size_t n = a->nlen < b->nlen ? a->nlen : b->nlen;
+    int c = memcmp(a->name, b->name, n);
+    if (c)
+        return c;
+    return (a->nlen > b->nlen) - (a->nlen < b->nlen);
+}
+
+void mg_labels_sort(struct mg_label *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        struct mg_label x = v[i];
+        size_t j = i;
+        while (j > 0 && name_cmp(&v[j - 1], &x) > 0) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+}
+
+int mg_labels_have_duplicate(const struct mg_label *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (name_cmp(&v[i - 1], &v[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static inline uint64_t read64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* A multiply-xorshift hash over 8-byte words: fast on short strings, and
+ * the table compares keys anyway, so it need not be cryptographic. */
+uint64_t mg_hash_bytes(const void *data, size_t n, uint64_t seed)
+{
+    const unsigned char *p = data;
+    uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ULL);
+    while (n >= 8) {
+        uint64_t k = read64(p) * 0xbf58476d1ce4e5b9ULL;
+        k ^= k >> 31;
+        h = (h ^ k) * 0x94d049bb133111ebULL;
+        p += 8;
+        n -= 8;
+    }
+    uint64_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k |= (uint64_t)p[i] << (8 * i);
+    h = (h ^ (k * 0xbf58476d1ce4e5b9ULL)) * 0x94d049bb133111ebULL;
+    h ^= h >> 29;
+    return h;
+}
+
+uint64_t mg_labels_hash(const struct mg_label *v, size_t n)
+{
+    uint64_t h = 0x6d6f6f6e67617465ULL;
+    for (size_t i = 0; i < n; i++) {
+        h = mg_hash_bytes(v[i].name, v[i].nlen, h);
+        h = mg_hash_bytes(v[i].value, v[i].vlen, h ^ 0xff);
+    }
+    return h;
+}
+
+static size_t varint_put(unsigned char *p, uint32_t v)
+{
+    size_t i = 0;
+    while (v >= 0x80) {
+        p[i++] = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    p[i++] = (unsigned char)v;
+    return i;
+}
+
+static size_t varint_get(const unsigned char *p, uint32_t *v)
+{
+    uint32_t r = 0;
+    size_t i = 0;
+    int shift = 0;
+    for (;;) {
+        r |= (uint32_t)(p[i] & 0x7f) << shift;
+        if (!(p[i++] & 0x80))
+            break;
+        shift += 7;
+    }
+    *v = r;
+    return i;
+}
+
+static size_t varint_len(uint32_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+struct mg_labelset *mg_labelset_new(const struct mg_label *v, size_t n,
+                                    uint64_t hash)
+{
+    size_t size = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].nlen > 255)
+            return NULL;
+        size += 1 + v[i].nlen + varint_len(v[i].vlen) + v[i].vlen;
+    }
+    if (size > UINT16_MAX || n > UINT16_MAX)
+        return NULL;
+    struct mg_labelset *ls = malloc(sizeof(*ls) + size);
+    if (!ls)
+        return NULL;
+    ls->hash = hash;
+    ls->refs = 1;
+    ls->n = (uint16_t)n;
+    ls->size = (uint16_t)size;
+    unsigned char *p = ls->data;
+    for (size_t i = 0; i < n; i++) {
+        *p++ = (unsigned char)v[i].nlen;
+        memcpy(p, v[i].name, v[i].nlen);
+        p += v[i].nlen;
+        p += varint_put(p, v[i].vlen);
+        memcpy(p, v[i].value, v[i].vlen);
+        p += v[i].vlen;
+    }
+    return ls;
+}
+
+void mg_labelset_unref(struct mg_labelset *ls)
+{
+    if (ls && --ls->refs == 0)
+        free(ls);
+}
+
+int mg_labelset_next(const struct mg_labelset *ls, size_t *pos,
+                     struct mg_label *out)
+{
+    if (*pos >= ls->size)
+        return 0;
+    const unsigned char *p = ls->data + *pos;
+    out->nlen = *p++;
+    out->name = (const char *)p;
+    p += out->nlen;
+    p += varint_get(p, &out->vlen);
+    out->value = (const char *)p;
+    p += out->vlen;
+    *pos = (size_t)(p - ls->data);
+    return 1;
+}
+
+size_t mg_labelset_unpack(const struct mg_labelset *ls, struct mg_label *v)
+{
+    size_t pos = 0, i = 0;
+    while (mg_labelset_next(ls, &pos, &v[i]))
+        i++;
+    return i;
+}
+
+int mg_labelset_equal(const struct mg_labelset *ls, const struct mg_label *v,
+                      size_t n)
+{
+    if (ls->n != n)
+        return 0;
+    const unsigned char *p = ls->data;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t nlen = *p++, vlen;
+        if (nlen != v[i].nlen || memcmp(p, v[i].name, nlen) != 0)
+            return 0;
+        p += nlen;
+        p += varint_get(p, &vlen);
+        if (vlen != v[i].vlen || memcmp(p, v[i].value, vlen) != 0)
+            return 0;
+        p += vlen;
+    }
+    return 1;
+}
+
+/* ---- the scratch builder ---- */
+
+#define CHUNK_MIN 1024
+
+struct mg_lbuild_chunk {
+    struct mg_lbuild_chunk *next;
+    size_t used, size;
+    char data[];
+};
+
+void mg_lbuild_init(struct mg_lbuild *lb)
+{
+    memset(lb, 0, sizeof(*lb));
+}
+
+void mg_lbuild_fini(struct mg_lbuild *lb)
+{
+    struct mg_lbuild_chunk *c = lb->chunks;
+    while (c) {
+        struct mg_lbuild_chunk *next = c->next;
+        free(c);
+        c = next;
+    }
+    free(lb->v);
+    memset(lb, 0, sizeof(*lb));
+}
+
+/* Keeps the newest chunk (the largest) so steady-state use allocates
+ * nothing. */
+void mg_lbuild_reset(struct mg_lbuild *lb)
+{
+    struct mg_lbuild_chunk *c = lb->chunks;
+    if (c) {
+        struct mg_lbuild_chunk *old = c->next;
+        while (old) {
+            struct mg_lbuild_chunk *next = old->next;
+            free(old);
+            old = next;
+        }
+        c->next = NULL;
+        c->used = 0;
+    }
+    lb->n = 0;
+    lb->failed = 0;
+}
+
+char *mg_lbuild_strdup(struct mg_lbuild *lb, const char *s, size_t n)
+{
+    struct mg_lbuild_chunk *c = lb->chunks;
+    if (!c || c->size - c->used < n + 1) {
+        size_t size = CHUNK_MIN;
+        if (c && c->size * 2 > size)
+            size = c->size * 2;
+        while (size < n + 1)
+            size *= 2;
+        struct mg_lbuild_chunk *nc = malloc(sizeof(*nc) + size);
+        if (!nc) {
+            lb->failed = 1;
+            return NULL;
+        }
+        nc->next = c;
+        nc->used = 0;
+        nc->size = size;
+        lb->chunks = c = nc;
+    }
+    char *p = c->data + c->used;
+    if (n)
+        memcpy(p, s, n);
+    p[n] = '\0';
+    c->used += n + 1;
+    return p;
+}
+
+static ptrdiff_t find(const struct mg_lbuild *lb, const char *name,
+                      size_t nlen)
+{
+    for (size_t i = 0; i < lb->n; i++)
+        if (lb->v[i].nlen == nlen && memcmp(lb->v[i].name, name, nlen) == 0)
+            return (ptrdiff_t)i;
+    return -1;
+}
+
+const struct mg_label *mg_lbuild_get(const struct mg_lbuild *lb,
+                                     const char *name, size_t nlen)
+{
+    ptrdiff_t i = find(lb, name, nlen);
+    return i < 0 ? NULL : &lb->v[i];
+}
+
+void mg_lbuild_del(struct mg_lbuild *lb, const char *name, size_t nlen)
+{
+    ptrdiff_t i = find(lb, name, nlen);
+    if (i < 0)
+        return;
+    memmove(&lb->v[i], &lb->v[i + 1], (lb->n - (size_t)i - 1) * sizeof(lb->v[0]));
+    lb->n--;
+}
+
+int mg_lbuild_set(struct mg_lbuild *lb, const char *name, size_t nlen,
+                  const char *value, size_t vlen)
+{
+    if (vlen == 0) {
+        mg_lbuild_del(lb, name, nlen);
+        return 0;
+    }
+    /* Copy first: value may point into a string this call replaces. */
+    char *v = mg_lbuild_strdup(lb, value, vlen);
+    if (!v)
+        return -ENOMEM;
+    ptrdiff_t i = find(lb, name, nlen);
+    if (i >= 0) {
+        lb->v[i].value = v;
+        lb->v[i].vlen = (uint32_t)vlen;
+        return 0;
+    }
+    char *nm = mg_lbuild_strdup(lb, name, nlen);
+    if (!nm)
+        return -ENOMEM;
+    if (lb->n == lb->cap) {
+        size_t cap = lb->cap ? lb->cap * 2 : 16;
+        struct mg_label *nv = realloc(lb->v, cap * sizeof(*nv));
+        if (!nv) {
+            lb->failed = 1;
+            return -ENOMEM;
+        }
+        lb->v = nv;
+        lb->cap = cap;
+    }
+    lb->v[lb->n++] = (struct mg_label){nm, v, (uint32_t)nlen, (uint32_t)vlen};
+    return 0;
+}
+
+void mg_lbuild_sort(struct mg_lbuild *lb)
+{
+    mg_labels_sort(lb->v, lb->n);
+}

@@ -1,0 +1,99 @@
+/* mg_labels: label names and values: validation, canonical order, hashing,
+ * the immutable refcounted label sets that series own, and the scratch
+ * builder the pipeline edits. Knows nothing of series, families or Lua. */
+#ifndef MG_LABELS_H
+#define MG_LABELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A borrowed view of one label; the strings are not NUL-terminated. */
+struct mg_label {
+    const char *name;
+    const char *value;
+    uint32_t nlen;
+    uint32_t vlen;
+};
+
+/* [a-zA-Z_:][a-zA-Z0-9_:]* */
+int mg_metric_name_valid(const char *s, size_t n);
+/* [a-zA-Z_][a-zA-Z0-9_]* (the "__" prefix is the caller's rule) */
+int mg_label_name_valid(const char *s, size_t n);
+int mg_utf8_valid(const char *s, size_t n);
+
+/* Sorts by name (insertion sort: label sets are small). */
+void mg_labels_sort(struct mg_label *v, size_t n);
+/* 1 when two neighbours of a sorted array share a name. */
+int mg_labels_have_duplicate(const struct mg_label *v, size_t n);
+/* Hash of a sorted array; equal sets hash equal. */
+uint64_t mg_labels_hash(const struct mg_label *v, size_t n);
+
+uint64_t mg_hash_bytes(const void *p, size_t n, uint64_t seed);
+static inline uint64_t mg_hash_mix(uint64_t a, uint64_t b)
+{
+    uint64_t h = (a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2)));
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
+}
+
+/* An immutable, refcounted, sorted label set stored as one blob:
+ * n times [name length u8][name][value length varint][value]. */
+struct mg_labelset {
+    uint64_t hash;
+    uint32_t refs;
+    uint16_t n;
+    uint16_t size;
+    unsigned char data[];
+};
+
+/* Copies a sorted array into a new set with refs = 1; NULL on ENOMEM.
+ * Names are at most 255 bytes and the blob at most 65535 (the ingest
+ * limits are well below). */
+struct mg_labelset *mg_labelset_new(const struct mg_label *v, size_t n,
+                                    uint64_t hash);
+static inline struct mg_labelset *mg_labelset_ref(struct mg_labelset *ls)
+{
+    ls->refs++;
+    return ls;
+}
+/* Drops one reference; frees at zero. NULL is a no-op. */
+void mg_labelset_unref(struct mg_labelset *ls);
+/* 1 when the set holds exactly the sorted array v. */
+int mg_labelset_equal(const struct mg_labelset *ls, const struct mg_label *v,
+                      size_t n);
+/* Walks the set: *pos starts at 0; returns 0 at the end. The label borrows
+ * from ls. */
+int mg_labelset_next(const struct mg_labelset *ls, size_t *pos,
+                     struct mg_label *out);
+/* Unpacks into v (room for ls->n); returns ls->n. */
+size_t mg_labelset_unpack(const struct mg_labelset *ls, struct mg_label *v);
+
+/* The scratch label set the pipeline edits: get, set, delete by name. Set
+ * copies its strings into chunks that never move, so every pointer the
+ * builder hands out stays valid until the next reset. */
+struct mg_lbuild_chunk;
+struct mg_lbuild {
+    struct mg_label *v;
+    size_t n, cap;
+    struct mg_lbuild_chunk *chunks;
+    int failed; /* an allocation failed since the last reset */
+};
+
+void mg_lbuild_init(struct mg_lbuild *lb);
+void mg_lbuild_fini(struct mg_lbuild *lb);
+void mg_lbuild_reset(struct mg_lbuild *lb);
+/* Sets name to value, replacing an existing label; an empty value deletes.
+ * Copies both strings. Returns 0 or -ENOMEM. */
+int mg_lbuild_set(struct mg_lbuild *lb, const char *name, size_t nlen,
+                  const char *value, size_t vlen);
+/* Borrowed, valid until the next set, del or reset; NULL when absent. */
+const struct mg_label *mg_lbuild_get(const struct mg_lbuild *lb,
+                                     const char *name, size_t nlen);
+void mg_lbuild_del(struct mg_lbuild *lb, const char *name, size_t nlen);
+/* Copies n bytes into the builder's chunks; NULL on ENOMEM. */
+char *mg_lbuild_strdup(struct mg_lbuild *lb, const char *s, size_t n);
+void mg_lbuild_sort(struct mg_lbuild *lb);
+
+#endif

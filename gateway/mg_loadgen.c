@@ -1,0 +1,967 @@
+/* mg_loadgen: moongate-bench, a load generator for the msgpack ingest (SPEC
+ * section 2). It encodes every message once, up front, with each value a
+ * fixed-width float64 it can patch in place, so sending is a few stores and a
+ * write per message and the generator stays far faster than the gateway.
+ * Two phases: create (every series once) and update (known series again);
+ * each prints one key=value line. Owns its socket and buffers; links only
+ * msgpack-c (for the ack reply) and libm. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* getopt_long; CMake does not define it for this target */
+#endif
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <msgpack.h>
+
+#define MG_UDP_MAX 65507           /* largest IPv4 UDP payload */
+#define MG_HIST_BUCKETS 5          /* histogram bounds, +Inf included */
+#define MG_MAX_FIELDS (MG_HIST_BUCKETS + 2) /* buckets, sum, count */
+
+enum mg_bench_type { MG_BENCH_GAUGE, MG_BENCH_COUNTER, MG_BENCH_HISTOGRAM };
+
+struct mg_bench_opts {
+    const char *target;      /* HOST:PORT */
+    int udp;                 /* datagrams instead of a TCP stream */
+    uint64_t series;
+    unsigned labels;
+    unsigned batch;
+    unsigned metrics;        /* distinct metric names */
+    uint64_t offset;         /* first series id */
+    uint64_t samples;        /* update phase; 0 = create only */
+    double seconds;          /* update phase by time; 0 = by samples */
+    int samples_set;
+    enum mg_bench_type type;
+    int ack;
+    const char *prefix;
+    double timeout;          /* connect, blocked write, ack wait */
+    double rate;             /* samples per second; 0 = as fast as possible */
+};
+
+/* All messages, back to back in one buffer. Message m spans
+ * [msg_off[m], msg_off[m+1]); the offsets of its patchable float64 payloads
+ * (the 8 bytes after each 0xcb, relative to the message start) are
+ * val_off[val_first[m] .. val_first[m+1]), nfields per metric in order. */
+struct mg_bench {
+    struct mg_bench_opts o;
+    msgpack_sbuffer buf;
+    size_t nmsg;
+    size_t *msg_off;         /* nmsg + 1 */
+    uint32_t *msg_metrics;   /* metrics in message m */
+    uint32_t *val_off;       /* relative to the message start */
+    size_t *val_first;       /* nmsg + 1: index into val_off */
+    unsigned nfields;
+    int oom;                 /* the packer's buffer could not grow */
+    double mult[MG_MAX_FIELDS]; /* value of field f in round r = r * mult[f] */
+    int fd;
+    msgpack_unpacker unp;
+    int unp_ready;
+};
+
+static const char *type_name(enum mg_bench_type t)
+{
+    switch (t) {
+    case MG_BENCH_COUNTER: return "counter";
+    case MG_BENCH_HISTOGRAM: return "histogram";
+    default: return "gauge";
+    }
+}
+
+static double now_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static void pack_str(msgpack_packer *pk, const char *s, size_t n)
+{
+    msgpack_pack_str(pk, n);
+    msgpack_pack_str_body(pk, s, n);
+}
+
+static void pack_cstr(msgpack_packer *pk, const char *s)
+{
+    pack_str(pk, s, strlen(s));
+}
+
+/* Packs a float64 and records where its 8 payload bytes are. msgpack-c always
+ * packs a double as 0xcb + 8 bytes, which is what makes patching possible;
+ * the check keeps that an invariant rather than a hope. */
+static int pack_slot(struct mg_bench *b, msgpack_packer *pk, size_t msg_start,
+                     size_t *nval, double v)
+{
+    msgpack_pack_double(pk, v);
+    if (b->oom)
+        return -ENOMEM;
+    size_t at = b->buf.size - 8;
+    if ((unsigned char)b->buf.data[at - 1] != 0xcb)
+        return -EPROTO;
+    if (at - msg_start > UINT32_MAX)
+        return -E2BIG;
+    b->val_off[(*nval)++] = (uint32_t)(at - msg_start);
+    return 0;
+}
+
+/* Label k of series i, a realistic mix: values shared by all (job,
+ * instance), low cardinality (zone 16, shard 256) and unique (id); labels past
+ * five cycle through widening value sets (2 .. 4096 values). With fewer than
+ * five, id is always among them so series stay distinct. */
+static void label_kv(const struct mg_bench_opts *o, unsigned k, uint64_t i,
+                     char *name, size_t nn, char *val, size_t vn)
+{
+    static const unsigned mods[] = { 2, 8, 64, 512, 4096 };
+    unsigned slot;
+
+    if (o->labels < 5)
+        slot = (k + 1 == o->labels) ? 4 : k;
+    else
+        slot = k;
+    switch (slot) {
+    case 0:
+        snprintf(name, nn, "job");
+        snprintf(val, vn, "bench");
+        break;
+    case 1:
+        snprintf(name, nn, "instance");
+        snprintf(val, vn, "bench-0");
+        break;
+    case 2:
+        snprintf(name, nn, "zone");
+        snprintf(val, vn, "z%u", (unsigned)(i % 16));
+        break;
+    case 3:
+        snprintf(name, nn, "shard");
+        snprintf(val, vn, "s%u", (unsigned)(i % 256));
+        break;
+    case 4:
+        snprintf(name, nn, "id");
+        snprintf(val, vn, "%llu", (unsigned long long)i);
+        break;
+    default:
+        snprintf(name, nn, "l%u", slot);
+        snprintf(val, vn, "v%u", (unsigned)(i % mods[(slot - 5) % 5]));
+        break;
+    }
+}
+
+static void metric_name(const struct mg_bench_opts *o, uint64_t i, char *out,
+                        size_t n)
+{
+    const char *suffix = o->type == MG_BENCH_COUNTER ? "_total" : "";
+
+    /* without labels only the name tells series apart */
+    if (o->labels == 0)
+        snprintf(out, n, "%s_%llu%s", o->prefix, (unsigned long long)i, suffix);
+    else if (o->metrics <= 1)
+        snprintf(out, n, "%s%s", o->prefix, suffix);
+    else
+        snprintf(out, n, "%s_%u%s", o->prefix, (unsigned)(i % o->metrics), suffix);
+}
+
+/* One metric map; values as for round 1, patched later. */
+static int encode_metric(struct mg_bench *b, msgpack_packer *pk,
+                         size_t msg_start, size_t *nval, uint64_t i)
+{
+    static const double bounds[MG_HIST_BUCKETS - 1] = { 0.005, 0.05, 0.5, 5 };
+    const struct mg_bench_opts *o = &b->o;
+    char name[256], ln[64], lv[64];
+    int rc;
+
+    metric_name(o, i, name, sizeof(name));
+    /* name, type, labels, then value or buckets, sum, count */
+    msgpack_pack_map(pk, o->type == MG_BENCH_HISTOGRAM ? 6 : 4);
+    pack_cstr(pk, "name");
+    pack_cstr(pk, name);
+    pack_cstr(pk, "type");
+    pack_cstr(pk, type_name(o->type));
+    pack_cstr(pk, "labels");
+    msgpack_pack_map(pk, o->labels);
+    for (unsigned k = 0; k < o->labels; k++) {
+        label_kv(o, k, i, ln, sizeof(ln), lv, sizeof(lv));
+        pack_cstr(pk, ln);
+        pack_cstr(pk, lv);
+    }
+    if (o->type != MG_BENCH_HISTOGRAM) {
+        pack_cstr(pk, "value");
+        return pack_slot(b, pk, msg_start, nval, b->mult[0]);
+    }
+    pack_cstr(pk, "buckets");
+    msgpack_pack_map(pk, MG_HIST_BUCKETS);
+    for (unsigned f = 0; f < MG_HIST_BUCKETS; f++) {
+        if (f + 1 < MG_HIST_BUCKETS)
+            msgpack_pack_double(pk, bounds[f]);
+        else
+            pack_cstr(pk, "+Inf");
+        if ((rc = pack_slot(b, pk, msg_start, nval, b->mult[f])) < 0)
+            return rc;
+    }
+    pack_cstr(pk, "sum");
+    if ((rc = pack_slot(b, pk, msg_start, nval, b->mult[MG_HIST_BUCKETS])) < 0)
+        return rc;
+    pack_cstr(pk, "count");
+    return pack_slot(b, pk, msg_start, nval, b->mult[MG_HIST_BUCKETS + 1]);
+}
+
+/* The packer's sink: msgpack_sbuffer_write, remembering a failed realloc so
+ * one check per message replaces one per pack call. */
+static int sbuf_write(void *data, const char *buf, size_t len)
+{
+    struct mg_bench *b = data;
+
+    if (msgpack_sbuffer_write(&b->buf, buf, len) < 0) {
+        b->oom = 1;
+        return -1;
+    }
+    return 0;
+}
+
+/* Encodes every message once. Each is {"metrics": [...]} with a fixmap
+ * header (0x81) as its first byte, which send_ack_msg relies on. */
+static int encode_all(struct mg_bench *b)
+{
+    const struct mg_bench_opts *o = &b->o;
+    msgpack_packer pk;
+    size_t nval = 0;
+    int rc;
+
+    b->nfields = o->type == MG_BENCH_HISTOGRAM ? MG_MAX_FIELDS : 1;
+    if (o->type == MG_BENCH_HISTOGRAM) {
+        /* cumulative buckets, count = +Inf bucket, so every round is valid */
+        for (unsigned f = 0; f < MG_HIST_BUCKETS; f++)
+            b->mult[f] = f + 1;
+        b->mult[MG_HIST_BUCKETS] = 7.5;
+        b->mult[MG_HIST_BUCKETS + 1] = MG_HIST_BUCKETS;
+    } else {
+        b->mult[0] = 1;
+    }
+    b->nmsg = (size_t)((o->series + o->batch - 1) / o->batch);
+    b->msg_off = calloc(b->nmsg + 1, sizeof(*b->msg_off));
+    b->msg_metrics = calloc(b->nmsg, sizeof(*b->msg_metrics));
+    b->val_first = calloc(b->nmsg + 1, sizeof(*b->val_first));
+    b->val_off = calloc((size_t)o->series * b->nfields, sizeof(*b->val_off));
+    if (!b->msg_off || !b->msg_metrics || !b->val_first || !b->val_off)
+        return -ENOMEM;
+
+    msgpack_sbuffer_init(&b->buf);
+    msgpack_packer_init(&pk, b, sbuf_write);
+    for (size_t m = 0; m < b->nmsg; m++) {
+        uint64_t first = (uint64_t)m * o->batch;
+        uint64_t n = o->series - first < o->batch ? o->series - first : o->batch;
+        size_t start = b->buf.size;
+
+        b->msg_off[m] = start;
+        b->val_first[m] = nval;
+        b->msg_metrics[m] = (uint32_t)n;
+        msgpack_pack_map(&pk, 1);
+        pack_cstr(&pk, "metrics");
+        msgpack_pack_array(&pk, (size_t)n);
+        for (uint64_t j = 0; j < n; j++)
+            if ((rc = encode_metric(b, &pk, start, &nval, o->offset + first + j)) < 0)
+                return rc;
+        if (b->oom)
+            return -ENOMEM;
+        if (o->udp && b->buf.size - start > MG_UDP_MAX) {
+            fprintf(stderr, "moongate-bench: message of %zu bytes exceeds a UDP "
+                    "datagram (%d); lower --batch\n", b->buf.size - start, MG_UDP_MAX);
+            return -EMSGSIZE;
+        }
+    }
+    b->msg_off[b->nmsg] = b->buf.size;
+    b->val_first[b->nmsg] = nval;
+    return 0;
+}
+
+/* Big-endian float64 payload, as msgpack wants it. */
+static void be_double(unsigned char out[8], double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, sizeof(u));
+    for (int k = 7; k >= 0; k--) {
+        out[k] = (unsigned char)u;
+        u >>= 8;
+    }
+}
+
+/* Sets message m's values for round r: one 8-byte store per slot. */
+static void patch_msg(struct mg_bench *b, size_t m, const unsigned char enc[][8])
+{
+    unsigned char *base = (unsigned char *)b->buf.data + b->msg_off[m];
+    size_t lo = b->val_first[m], hi = b->val_first[m + 1];
+    unsigned nf = b->nfields;
+
+    if (nf == 1) {
+        for (size_t v = lo; v < hi; v++)
+            memcpy(base + b->val_off[v], enc[0], 8);
+        return;
+    }
+    for (size_t v = lo, f = 0; v < hi; v++) {
+        memcpy(base + b->val_off[v], enc[f], 8);
+        if (++f == nf)
+            f = 0;
+    }
+}
+
+static void round_values(const struct mg_bench *b, uint64_t r,
+                         unsigned char enc[][8])
+{
+    for (unsigned f = 0; f < b->nfields; f++)
+        be_double(enc[f], (double)r * b->mult[f]);
+}
+
+static int split_hostport(const char *s, char *host, size_t hn, char *port,
+                          size_t pn)
+{
+    const char *colon;
+    size_t len;
+
+    if (s[0] == '[') {          /* [v6]:port */
+        const char *end = strchr(s, ']');
+        if (!end || end[1] != ':')
+            return -EINVAL;
+        len = (size_t)(end - s - 1);
+        colon = end + 1;
+        s++;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon)
+            return -EINVAL;
+        len = (size_t)(colon - s);
+    }
+    if (len == 0 || len >= hn || strlen(colon + 1) == 0 || strlen(colon + 1) >= pn)
+        return -EINVAL;
+    memcpy(host, s, len);
+    host[len] = '\0';
+    snprintf(port, pn, "%s", colon + 1);
+    return 0;
+}
+
+/* Connects (TCP or a connected UDP socket). Blocking writes give up after
+ * the timeout so a gateway that stops reading cannot hang the bench. */
+static int open_target(struct mg_bench *b)
+{
+    struct addrinfo hints = { 0 }, *res = NULL, *ai;
+    char host[256], port[32];
+    int rc, fd = -1, err = ECONNREFUSED;
+
+    if (split_hostport(b->o.target, host, sizeof(host), port, sizeof(port)) < 0) {
+        fprintf(stderr, "moongate-bench: --target wants HOST:PORT, got '%s'\n",
+                b->o.target);
+        return -EINVAL;
+    }
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = b->o.udp ? SOCK_DGRAM : SOCK_STREAM;
+    if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
+        fprintf(stderr, "moongate-bench: %s: %s\n", b->o.target, gai_strerror(rc));
+        return -EHOSTUNREACH;
+    }
+    for (ai = res; ai; ai = ai->ai_next) {
+        struct timeval tv;
+        int one = 1;
+
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        tv.tv_sec = (time_t)b->o.timeout;
+        tv.tv_usec = (suseconds_t)((b->o.timeout - (double)tv.tv_sec) * 1e6);
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+            /* the ack message is small and last: Nagle would hold it back */
+            if (!b->o.udp)
+                setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+            break;
+        }
+        err = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        fprintf(stderr, "moongate-bench: connect %s: %s\n", b->o.target, strerror(err));
+        return -err;
+    }
+    b->fd = fd;
+    return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* One message: a TCP write or a datagram. A full socket buffer on UDP is the
+ * kernel telling us to slow down, not a failure: retry briefly. */
+static int send_msg(struct mg_bench *b, const char *p, size_t n)
+{
+    if (!b->o.udp)
+        return write_all(b->fd, p, n);
+    for (;;) {
+        ssize_t w = send(b->fd, p, n, 0);
+        if (w >= 0)
+            return 0;
+        if (errno == EINTR)
+            continue;
+        if (errno == ENOBUFS) {
+            struct timespec ts = { 0, 50000 };
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+    }
+}
+
+/* Sends message m with "ack": id added in front of its "metrics": the first
+ * byte (fixmap of 1) becomes a fixmap of 2 and the rest follows as is. The
+ * id is a fixed-width uint64 (0xcf), valid msgpack and simpler than picking
+ * the shortest form. Returns the bytes written beyond message m's own, or
+ * -errno. */
+static int send_ack_msg(struct mg_bench *b, size_t m, uint64_t id)
+{
+    unsigned char head[14] = { 0x82, 0xa3, 'a', 'c', 'k', 0xcf };
+    const char *p = b->buf.data + b->msg_off[m];
+    size_t n = b->msg_off[m + 1] - b->msg_off[m];
+    int rc;
+
+    for (int k = 13; k >= 6; k--) {
+        head[k] = (unsigned char)id;
+        id >>= 8;
+    }
+    if ((rc = write_all(b->fd, (const char *)head, sizeof(head))) < 0)
+        return rc;
+    if ((rc = write_all(b->fd, p + 1, n - 1)) < 0)
+        return rc;
+    return (int)sizeof(head) - 1;
+}
+
+static int key_is(const msgpack_object *k, const char *s)
+{
+    size_t n = strlen(s);
+    return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+           memcmp(k->via.str.ptr, s, n) == 0;
+}
+
+static int obj_u64(const msgpack_object *v, uint64_t *out)
+{
+    if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        *out = v->via.u64;
+        return 1;
+    }
+    if (v->type == MSGPACK_OBJECT_FLOAT64 || v->type == MSGPACK_OBJECT_FLOAT32) {
+        *out = (uint64_t)v->via.f64;
+        return 1;
+    }
+    return 0;
+}
+
+struct mg_bench_ack {
+    uint64_t accepted, rejected, dropped;
+    char first_error[256];
+};
+
+/* Prints the first error of a reply: {index, reason, detail} per SPEC's HTTP
+ * shape, or whatever the gateway put there. */
+static void first_error(const msgpack_object *errs, char *out, size_t n)
+{
+    out[0] = '\0';
+    if (errs->type != MSGPACK_OBJECT_ARRAY || errs->via.array.size == 0)
+        return;
+    msgpack_object_print_buffer(out, n, errs->via.array.ptr[0]);
+}
+
+static int unpacker_ready(struct mg_bench *b)
+{
+    if (!b->unp_ready) {
+        if (!msgpack_unpacker_init(&b->unp, 4096))
+            return -ENOMEM;
+        b->unp_ready = 1;
+    }
+    return 0;
+}
+
+/* After a failed send: print what the gateway said before closing, if the
+ * kernel still holds it (SPEC: an undecodable stream gets an error message). */
+static void show_pending(struct mg_bench *b)
+{
+    msgpack_unpacked res;
+    ssize_t n;
+
+    if (b->o.udp || unpacker_ready(b) < 0)
+        return;
+    msgpack_unpacked_init(&res);
+    for (;;) {
+        if (!msgpack_unpacker_reserve_buffer(&b->unp, 4096))
+            break;
+        n = recv(b->fd, msgpack_unpacker_buffer(&b->unp),
+                 msgpack_unpacker_buffer_capacity(&b->unp), MSG_DONTWAIT);
+        if (n <= 0)
+            break;
+        msgpack_unpacker_buffer_consumed(&b->unp, (size_t)n);
+    }
+    while (msgpack_unpacker_next(&b->unp, &res) == MSGPACK_UNPACK_SUCCESS) {
+        fprintf(stderr, "moongate-bench: the gateway said: ");
+        msgpack_object_print(stderr, res.data);
+        fputc('\n', stderr);
+    }
+    msgpack_unpacked_destroy(&res);
+}
+
+/* Reads replies until the one carrying our ack id, within the timeout. Any
+ * other object (an error message before a close) is printed and skipped. */
+static int wait_ack(struct mg_bench *b, uint64_t id, struct mg_bench_ack *ack)
+{
+    double deadline = now_mono() + b->o.timeout;
+    msgpack_unpacked res;
+    int rc = -ETIMEDOUT;
+
+    if ((rc = unpacker_ready(b)) < 0)
+        return rc;
+    rc = -ETIMEDOUT;
+    msgpack_unpacked_init(&res);
+    for (;;) {
+        msgpack_unpack_return ur;
+        while ((ur = msgpack_unpacker_next(&b->unp, &res)) == MSGPACK_UNPACK_SUCCESS) {
+            const msgpack_object *o = &res.data;
+            uint64_t got = 0;
+            int have = 0;
+
+            if (o->type != MSGPACK_OBJECT_MAP) {
+                fprintf(stderr, "moongate-bench: unexpected reply: ");
+                msgpack_object_print(stderr, *o);
+                fputc('\n', stderr);
+                continue;
+            }
+            memset(ack, 0, sizeof(*ack));
+            for (uint32_t k = 0; k < o->via.map.size; k++) {
+                const msgpack_object *key = &o->via.map.ptr[k].key;
+                const msgpack_object *val = &o->via.map.ptr[k].val;
+                if (key_is(key, "ack"))
+                    have = obj_u64(val, &got);
+                else if (key_is(key, "accepted"))
+                    obj_u64(val, &ack->accepted);
+                else if (key_is(key, "rejected"))
+                    obj_u64(val, &ack->rejected);
+                else if (key_is(key, "dropped"))
+                    obj_u64(val, &ack->dropped);
+                else if (key_is(key, "errors"))
+                    first_error(val, ack->first_error, sizeof(ack->first_error));
+            }
+            if (have && got == id) {
+                rc = 0;
+                goto done;
+            }
+            fprintf(stderr, "moongate-bench: reply without our ack %llu: ",
+                    (unsigned long long)id);
+            msgpack_object_print(stderr, *o);
+            fputc('\n', stderr);
+        }
+        if (ur == MSGPACK_UNPACK_PARSE_ERROR) {
+            fprintf(stderr, "moongate-bench: reply is not msgpack\n");
+            rc = -EPROTO;
+            goto done;
+        }
+        double left = deadline - now_mono();
+        if (left <= 0) {
+            fprintf(stderr, "moongate-bench: no ack %llu within %.0f s\n",
+                    (unsigned long long)id, b->o.timeout);
+            goto done;
+        }
+        struct pollfd pfd = { b->fd, POLLIN, 0 };
+        int pr = poll(&pfd, 1, (int)(left * 1000) + 1);
+        if (pr < 0 && errno != EINTR) {
+            rc = -errno;
+            goto done;
+        }
+        if (pr <= 0)
+            continue;
+        if (!msgpack_unpacker_reserve_buffer(&b->unp, 4096)) {
+            rc = -ENOMEM;
+            goto done;
+        }
+        ssize_t n = read(b->fd, msgpack_unpacker_buffer(&b->unp),
+                         msgpack_unpacker_buffer_capacity(&b->unp));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            fprintf(stderr, "moongate-bench: connection %s while waiting for ack %llu\n",
+                    n == 0 ? "closed" : strerror(errno), (unsigned long long)id);
+            rc = n == 0 ? -ECONNRESET : -errno;
+            goto done;
+        }
+        msgpack_unpacker_buffer_consumed(&b->unp, (size_t)n);
+    }
+done:
+    msgpack_unpacked_destroy(&res);
+    return rc;
+}
+
+struct mg_bench_phase {
+    const char *name;
+    uint64_t samples, messages, bytes;
+    double seconds, cpu;
+    int acked;
+    struct mg_bench_ack ack;
+};
+
+static void report(const struct mg_bench *b, const struct mg_bench_phase *p)
+{
+    const struct mg_bench_opts *o = &b->o;
+    double s = p->seconds > 0 ? p->seconds : 1e-9;
+
+    printf("phase=%s transport=%s type=%s series=%llu labels=%u batch=%u "
+           "messages=%llu samples=%llu bytes=%llu seconds=%.3f "
+           "samples_per_second=%.0f mib_per_second=%.1f cpu_seconds=%.3f acked=%d",
+           p->name, o->udp ? "udp" : "tcp", type_name(o->type),
+           (unsigned long long)o->series, o->labels, o->batch,
+           (unsigned long long)p->messages, (unsigned long long)p->samples,
+           (unsigned long long)p->bytes, p->seconds, (double)p->samples / s,
+           (double)p->bytes / s / 1048576.0, p->cpu, p->acked);
+    if (p->acked)
+        printf(" ack_accepted=%llu ack_rejected=%llu ack_dropped=%llu",
+               (unsigned long long)p->ack.accepted,
+               (unsigned long long)p->ack.rejected,
+               (unsigned long long)p->ack.dropped);
+    putchar('\n');
+    fflush(stdout);
+    if (p->acked && p->ack.rejected)
+        fprintf(stderr, "moongate-bench: %s: the gateway rejected %llu of the "
+                "last message's metrics; first error: %s\n", p->name,
+                (unsigned long long)p->ack.rejected, p->ack.first_error);
+}
+
+/* Sleeps until the monotonic time due, if it is still ahead. */
+static void pace(double due)
+{
+    double d = due - now_mono();
+    struct timespec ts;
+
+    if (d <= 0)
+        return;
+    ts.tv_sec = (time_t)d;
+    ts.tv_nsec = (long)((d - (double)ts.tv_sec) * 1e9);
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+/* One phase. Create sends each message once, as encoded (round 1). Update
+ * cycles through the messages from the first, patching values for the round
+ * (one round = one pass over all series), until --samples or --seconds says
+ * stop. With --ack the last message carries the ack id and the phase ends when
+ * its reply is in, so the time covers the gateway's processing. */
+static int run_phase(struct mg_bench *b, struct mg_bench_phase *p, uint64_t ack_id,
+                     uint64_t *round, int create)
+{
+    const struct mg_bench_opts *o = &b->o;
+    unsigned char enc[MG_MAX_FIELDS][8];
+    double t0 = now_mono(), c0 = cpu_seconds();
+    double stop_at = (!create && o->seconds > 0) ? t0 + o->seconds : 0;
+    uint64_t want = o->samples;
+    size_t m = 0;
+    int rc;
+
+    if (create)
+        want = o->series;
+    else if (o->seconds > 0 && !o->samples_set)
+        want = UINT64_MAX;     /* by time only */
+
+    round_values(b, *round, enc);
+    for (;;) {
+        size_t n = b->msg_off[m + 1] - b->msg_off[m];
+        int last = p->samples + b->msg_metrics[m] >= want ||
+                   (create && m + 1 == b->nmsg) ||
+                   (stop_at > 0 && now_mono() >= stop_at);
+
+        if (!create)
+            patch_msg(b, m, (const unsigned char (*)[8])enc);
+        if (last && o->ack)
+            rc = send_ack_msg(b, m, ack_id);
+        else
+            rc = send_msg(b, b->buf.data + b->msg_off[m], n);
+        if (rc < 0) {
+            fprintf(stderr, "moongate-bench: %s: send: %s\n", p->name, strerror(-rc));
+            show_pending(b);
+            return rc;
+        }
+        p->samples += b->msg_metrics[m];
+        p->messages++;
+        p->bytes += n + (size_t)rc;
+        if (last)
+            break;
+        if (o->rate > 0)
+            pace(t0 + (double)p->samples / o->rate);
+        if (++m == b->nmsg) {
+            m = 0;
+            round_values(b, ++*round, enc);
+        }
+    }
+    if (o->ack) {
+        if ((rc = wait_ack(b, ack_id, &p->ack)) < 0)
+            return rc;
+        p->acked = 1;
+    }
+    p->seconds = now_mono() - t0;
+    p->cpu = cpu_seconds() - c0;
+    ++*round;
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"usage: moongate-bench --target HOST:PORT [options]\n"
+"\n"
+"Pushes msgpack messages (SPEC section 2) to a moongate ingest listener as\n"
+"fast as it can: first every series once (phase=create), then updates to the\n"
+"known series (phase=update). Prints one key=value line per phase.\n"
+"\n"
+"  -t, --target HOST:PORT   ingest address (TCP unless --udp)\n"
+"  -u, --udp                one datagram per message (needs a small --batch; no --ack)\n"
+"  -n, --series N           distinct series (default 100000; counts take k, M, G)\n"
+"  -k, --labels K           labels per series (default 5: job, instance, zone,\n"
+"                           shard, id; more add l5.. with widening value sets)\n"
+"  -b, --batch B            metrics per message (default 1000)\n"
+"  -m, --metrics M          distinct metric names (default 1)\n"
+"  -o, --offset O           first series id, to create new series on a gateway\n"
+"                           that already holds some (default 0)\n"
+"  -s, --samples S          samples in the update phase, rounded up to whole\n"
+"                           messages; 0 = create only (default 20000000)\n"
+"  -T, --seconds T          run the update phase for T seconds instead (with\n"
+"                           --samples too, whichever ends first)\n"
+"  -y, --type TYPE          gauge | counter | histogram (default gauge)\n"
+"  -a, --ack                end each phase with an ack request and wait for the\n"
+"                           reply, so the time covers processing, not only writes\n"
+"  -p, --name-prefix P      metric name prefix (default bench_metric)\n"
+"  -r, --rate R             pace both phases to R samples/s (per message; default\n"
+"                           unpaced: as fast as the socket takes them)\n"
+"  -w, --timeout SEC        connect, stalled write and ack wait limit (default 120)\n"
+"  -h, --help               this text\n"
+"\n"
+"A histogram sample is one metric map (5 buckets, sum, count). Counters get a\n"
+"_total suffix. Output keys: phase transport type series labels batch messages\n"
+"samples bytes seconds samples_per_second mib_per_second cpu_seconds acked\n"
+"[ack_accepted ack_rejected ack_dropped] (the reply's counts, which are those of\n"
+"the last message only).\n");
+}
+
+/* A number with an optional k, M or G suffix: 1e6, 1M and 1000000 alike. */
+static int parse_num(const char *s, double *out)
+{
+    char *end;
+    double d;
+
+    errno = 0;
+    d = strtod(s, &end);
+    if (errno || end == s)
+        return -EINVAL;
+    if (*end == 'k' || *end == 'K')
+        d *= 1e3, end++;
+    else if (*end == 'M')
+        d *= 1e6, end++;
+    else if (*end == 'G')
+        d *= 1e9, end++;
+    if (*end || !(d >= 0) || d > 1e18)
+        return -EINVAL;
+    *out = d;
+    return 0;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    double d;
+
+    if (parse_num(s, &d) < 0 || d != floor(d))
+        return -EINVAL;
+    *out = (uint64_t)d;
+    return 0;
+}
+
+static int parse_opts(struct mg_bench_opts *o, int argc, char **argv)
+{
+    static const struct option lopts[] = {
+        { "target", required_argument, NULL, 't' },
+        { "udp", no_argument, NULL, 'u' },
+        { "series", required_argument, NULL, 'n' },
+        { "labels", required_argument, NULL, 'k' },
+        { "batch", required_argument, NULL, 'b' },
+        { "metrics", required_argument, NULL, 'm' },
+        { "offset", required_argument, NULL, 'o' },
+        { "samples", required_argument, NULL, 's' },
+        { "seconds", required_argument, NULL, 'T' },
+        { "type", required_argument, NULL, 'y' },
+        { "ack", no_argument, NULL, 'a' },
+        { "name-prefix", required_argument, NULL, 'p' },
+        { "timeout", required_argument, NULL, 'w' },
+        { "rate", required_argument, NULL, 'r' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    char host[256], port[32];
+    uint64_t v;
+    int c;
+
+    o->series = 100000;
+    o->labels = 5;
+    o->batch = 1000;
+    o->metrics = 1;
+    o->samples = 20000000;
+    o->prefix = "bench_metric";
+    o->timeout = 120;
+    while ((c = getopt_long(argc, argv, "t:un:k:b:m:o:s:T:y:ap:w:r:h", lopts, NULL)) != -1) {
+        switch (c) {
+        case 't': o->target = optarg; break;
+        case 'u': o->udp = 1; break;
+        case 'a': o->ack = 1; break;
+        case 'p': o->prefix = optarg; break;
+        case 'h': usage(stdout); exit(0);
+        case 'y':
+            if (strcmp(optarg, "gauge") == 0)
+                o->type = MG_BENCH_GAUGE;
+            else if (strcmp(optarg, "counter") == 0)
+                o->type = MG_BENCH_COUNTER;
+            else if (strcmp(optarg, "histogram") == 0)
+                o->type = MG_BENCH_HISTOGRAM;
+            else
+                goto bad;
+            break;
+        case 'T':
+        case 'w':
+        case 'r': {
+            double d;
+            if (parse_num(optarg, &d) < 0 || !(d > 0) || (c != 'r' && d > 1e6))
+                goto bad;
+            if (c == 'T')
+                o->seconds = d;
+            else if (c == 'w')
+                o->timeout = d;
+            else
+                o->rate = d;
+            break;
+        }
+        case 'n': case 'k': case 'b': case 'm': case 'o': case 's':
+            if (parse_u64(optarg, &v) < 0)
+                goto bad;
+            if (c == 'n') o->series = v;
+            if (c == 'o') o->offset = v;
+            if (c == 's') { o->samples = v; o->samples_set = 1; }
+            if ((c == 'k' && v > 64) || (c == 'b' && (v == 0 || v > 1000000)) ||
+                (c == 'm' && (v == 0 || v > 1000000)))
+                goto bad;
+            if (c == 'k') o->labels = (unsigned)v;
+            if (c == 'b') o->batch = (unsigned)v;
+            if (c == 'm') o->metrics = (unsigned)v;
+            break;
+        default:
+            usage(stderr);
+            return -EINVAL;
+        }
+        continue;
+bad:
+        fprintf(stderr, "moongate-bench: bad value for -%c: '%s'\n", c, optarg);
+        return -EINVAL;
+    }
+    if (optind != argc || !o->target) {
+        fprintf(stderr, "moongate-bench: %s\n", optind != argc ?
+                "unexpected arguments" : "--target HOST:PORT is required");
+        usage(stderr);
+        return -EINVAL;
+    }
+    if (split_hostport(o->target, host, sizeof(host), port, sizeof(port)) < 0) {
+        fprintf(stderr, "moongate-bench: --target wants HOST:PORT, got '%s'\n",
+                o->target);
+        return -EINVAL;
+    }
+    if (o->series == 0 || o->series > 100000000) {
+        fprintf(stderr, "moongate-bench: --series must be 1..100000000\n");
+        return -EINVAL;
+    }
+    if (o->udp && o->ack) {
+        fprintf(stderr, "moongate-bench: --ack needs TCP (UDP has no reply)\n");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct mg_bench b;
+    struct mg_bench_phase create = { .name = "create" };
+    struct mg_bench_phase update = { .name = "update" };
+    uint64_t round = 1;
+    double t0, c0;
+    int rc;
+
+    memset(&b, 0, sizeof(b));
+    b.fd = -1;
+    if (parse_opts(&b.o, argc, argv) < 0)
+        return 2;
+    /* a gateway closing on us is reported by write's EPIPE, not a signal */
+    signal(SIGPIPE, SIG_IGN);
+
+    t0 = now_mono();
+    c0 = cpu_seconds();
+    if ((rc = encode_all(&b)) < 0) {
+        fprintf(stderr, "moongate-bench: encode: %s\n", strerror(-rc));
+        return 1;
+    }
+    printf("phase=encode series=%llu messages=%zu bytes=%zu bytes_per_sample=%.1f "
+           "seconds=%.3f cpu_seconds=%.3f\n", (unsigned long long)b.o.series,
+           b.nmsg, b.buf.size, (double)b.buf.size / (double)b.o.series,
+           now_mono() - t0, cpu_seconds() - c0);
+    fflush(stdout);
+
+    if ((rc = open_target(&b)) < 0)
+        goto out;
+    if ((rc = run_phase(&b, &create, 1, &round, 1)) < 0)
+        goto out;
+    report(&b, &create);
+    if (b.o.samples > 0 || (b.o.seconds > 0 && !b.o.samples_set)) {
+        if ((rc = run_phase(&b, &update, 2, &round, 0)) < 0)
+            goto out;
+        report(&b, &update);
+    }
+out:
+    if (b.fd >= 0)
+        close(b.fd);
+    if (b.unp_ready)
+        msgpack_unpacker_destroy(&b.unp);
+    msgpack_sbuffer_destroy(&b.buf);
+    free(b.msg_off);
+    free(b.msg_metrics);
+    free(b.val_off);
+    free(b.val_first);
+    return rc < 0 ? 1 : 0;
+}

@@ -1,0 +1,129 @@
+/* mg_log: logfmt and JSON lines on stderr. */
+#include "mg_log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "mg_common.h"
+
+static enum mg_log_format log_format = MG_LOG_LOGFMT;
+static enum mg_log_level log_level = MG_LOG_INFO;
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+void mg_log_set_format(enum mg_log_format f)
+{
+    log_format = f;
+}
+
+void mg_log_set_level(enum mg_log_level l)
+{
+    log_level = l;
+}
+
+static void put_logfmt_value(FILE *f, const char *v)
+{
+    int quote = *v == '\0' || strpbrk(v, " =\"\\\n\t") != NULL;
+    if (!quote) {
+        fputs(v, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *v; v++) {
+        if (*v == '"' || *v == '\\')
+            fputc('\\', f), fputc(*v, f);
+        else if (*v == '\n')
+            fputs("\\n", f);
+        else
+            fputc(*v, f);
+    }
+    fputc('"', f);
+}
+
+static void put_json_string(FILE *f, const char *v)
+{
+    fputc('"', f);
+    for (; *v; v++) {
+        unsigned char c = (unsigned char)*v;
+        if (c == '"' || c == '\\')
+            fputc('\\', f), fputc(c, f);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+void mg_log(enum mg_log_level level, const char *msg, ...)
+{
+    if (level < log_level)
+        return;
+    char ts[40];
+    struct timespec now;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &tm);
+    size_t n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(ts + n, sizeof(ts) - n, ".%03ldZ", now.tv_nsec / 1000000);
+
+    /* One buffered line, written at once, so lines never interleave. */
+    char line[4096];
+    FILE *f = fmemopen(line, sizeof(line), "w");
+    if (!f)
+        return;
+    int json = log_format == MG_LOG_JSON;
+    if (json) {
+        fprintf(f, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", ts,
+                level_names[level]);
+        put_json_string(f, msg);
+    } else {
+        fprintf(f, "ts=%s level=%s msg=", ts, level_names[level]);
+        put_logfmt_value(f, msg);
+    }
+    va_list ap;
+    va_start(ap, msg);
+    for (;;) {
+        const char *k = va_arg(ap, const char *);
+        if (!k)
+            break;
+        const char *v = va_arg(ap, const char *);
+        if (!v)
+            v = "";
+        if (json) {
+            fputc(',', f);
+            put_json_string(f, k);
+            fputc(':', f);
+            put_json_string(f, v);
+        } else {
+            fprintf(f, " %s=", k);
+            put_logfmt_value(f, v);
+        }
+    }
+    va_end(ap);
+    fputs(json ? "}\n" : "\n", f);
+    long len = ftell(f);
+    fclose(f);
+    if (len <= 0 || (size_t)len >= sizeof(line)) {
+        len = (long)strlen(line);
+        if (len > 0 && line[len - 1] != '\n')
+            line[len - 1] = '\n';
+    }
+    fwrite(line, 1, (size_t)len, stderr);
+}
+
+int mg_log_allow(struct mg_log_limit *lim, unsigned burst)
+{
+    double now = mg_mono_seconds();
+    if (now - lim->window_start >= 10.0) {
+        lim->window_start = now;
+        lim->count = 0;
+    }
+    if (lim->count < burst) {
+        lim->count++;
+        return 1;
+    }
+    lim->suppressed++;
+    return 0;
+}

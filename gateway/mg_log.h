@@ -1,0 +1,25 @@
+/* mg_log: structured logs to stderr, logfmt or JSON, with a per-call-site
+ * rate limit for messages that bad input can repeat. Owns only the format
+ * setting. */
+#ifndef MG_LOG_H
+#define MG_LOG_H
+
+enum mg_log_format { MG_LOG_LOGFMT, MG_LOG_JSON };
+enum mg_log_level { MG_LOG_DEBUG, MG_LOG_INFO, MG_LOG_WARN, MG_LOG_ERROR };
+
+void mg_log_set_format(enum mg_log_format f);
+void mg_log_set_level(enum mg_log_level l);
+/* Logs msg with key/value pairs: mg_log(MG_LOG_INFO, "listening",
+ * "transport", "tcp", "addr", a, NULL). Values are quoted as needed. */
+void mg_log(enum mg_log_level level, const char *msg, ...);
+
+/* A limiter for one call site: at most `burst` lines per 10 s window; the
+ * lines it held back are reported as suppressed=N on the next one. */
+struct mg_log_limit {
+    double window_start;
+    unsigned count, suppressed;
+};
+/* 1 when this line may be logged now. */
+int mg_log_allow(struct mg_log_limit *lim, unsigned burst);
+
+#endif

@@ -1,0 +1,878 @@
+/* mg_lua: the embedded Lua states, their capped allocator, the allow-listed
+ * sandbox and the one lua_pcall. Each file runs in an _ENV of its own that
+ * falls through to shared, hidden sandbox globals; library tables are seen
+ * only through per-file read-only proxies, so nothing one file does (not
+ * even rawset) changes what another file sees. */
+#include "mg_lua.h"
+#include "mg_common.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <lualib.h>
+
+#define DEFAULT_MEMORY ((size_t)64 << 20)
+#define DEFAULT_INSTRUCTIONS 10000000u
+#define DEFAULT_SECONDS 1.0
+#define HOOK_EVERY 1000
+/* A table slot costs at least 16 bytes, so a library loop over more slots
+ * than the cap could hold is walking a sparse border or a made-up length. */
+#define SLOT_BYTES 16
+#define WHERE_LEN (LUA_IDSIZE + 24)
+
+enum { LIB_STRING, LIB_TABLE, LIB_MATH, LIB_UTF8, LIB_OS, NLIBS };
+
+struct mg_lua {
+    lua_State *L;
+    size_t used;                /* bytes allocated now */
+    size_t cap;
+    uint64_t instructions;
+    double seconds;
+    int busy;                   /* inside mg_lua_call: refuse re-entry */
+    int refused;                /* the cap refused an allocation */
+    char mem_where[WHERE_LEN];  /* where the cap refused, during a call */
+    int ref_env_mt;             /* metatable of every file's _ENV */
+    int ref_load;               /* the real load; only l_load calls it */
+    int ref_proxy_mt[NLIBS];    /* metatables of the library proxies */
+};
+
+/* The running call, kept in lua_getextraspace while mg_lua_call runs. */
+struct mg_call {
+    uint64_t used;
+    uint64_t budget;
+    double deadline;
+    int step;
+    const char *tripped;        /* set once a limit trips; then sticky */
+};
+
+static int l_collectgarbage(lua_State *L);
+static int l_setmetatable(lua_State *L);
+static int l_str_rep(lua_State *L);
+static int l_tab_insert(lua_State *L);
+static int l_tab_move(lua_State *L);
+static int l_tab_remove(lua_State *L);
+
+/* The allow-lists: every name a script can reach, and nothing else. Each
+ * table is built from its list and checked against it at state creation. */
+static const char *const base_names[] = {
+    "_VERSION", "assert", "collectgarbage", "error", "getmetatable",
+    "ipairs", "next", "pairs", "pcall", "print", "rawequal", "rawget",
+    "rawlen", "rawset", "select", "setmetatable", "tonumber", "tostring",
+    "type", "xpcall", NULL};
+/* Each file's own globals: _G is the file's _ENV, load defaults to it. */
+static const char *const env_names[] = {
+    "_G", "load", "string", "table", "math", "utf8", "os", NULL};
+/* No dump: it would hand out bytecode, and load refuses that anyway. */
+static const char *const string_names[] = {
+    "byte", "char", "find", "format", "gmatch", "gsub", "len", "lower",
+    "match", "pack", "packsize", "rep", "reverse", "sub", "unpack", "upper",
+    NULL};
+static const char *const table_names[] = {
+    "concat", "insert", "move", "pack", "remove", "sort", "unpack", NULL};
+static const char *const math_names[] = {
+    "abs", "acos", "asin", "atan", "ceil", "cos", "deg", "exp", "floor",
+    "fmod", "huge", "log", "max", "maxinteger", "min", "mininteger", "modf",
+    "pi", "rad", "random", "randomseed", "sin", "sqrt", "tan", "tointeger",
+    "type", "ult", NULL};
+static const char *const utf8_names[] = {
+    "char", "charpattern", "codepoint", "codes", "len", "offset", NULL};
+static const char *const os_names[] = {"clock", "date", "time", NULL};
+
+/* Replacements: each gets the library's original as upvalue 1. */
+static const luaL_Reg base_own[] = {
+    {"collectgarbage", l_collectgarbage},
+    {"setmetatable", l_setmetatable},
+    {NULL, NULL}};
+static const luaL_Reg string_own[] = {{"rep", l_str_rep}, {NULL, NULL}};
+static const luaL_Reg table_own[] = {
+    {"insert", l_tab_insert},
+    {"move", l_tab_move},
+    {"remove", l_tab_remove},
+    {NULL, NULL}};
+
+struct lib {
+    const char *name;
+    lua_CFunction open;
+    const char *const *names;
+    const luaL_Reg *own;
+};
+
+static const struct lib libs[NLIBS] = {
+    [LIB_STRING] = {LUA_STRLIBNAME, luaopen_string, string_names, string_own},
+    [LIB_TABLE] = {LUA_TABLIBNAME, luaopen_table, table_names, table_own},
+    [LIB_MATH] = {LUA_MATHLIBNAME, luaopen_math, math_names, NULL},
+    [LIB_UTF8] = {LUA_UTF8LIBNAME, luaopen_utf8, utf8_names, NULL},
+    [LIB_OS] = {LUA_OSLIBNAME, luaopen_os, os_names, NULL},
+};
+
+static void say(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void say(char *why, size_t whylen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (why == NULL || whylen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
+}
+
+static double mono(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The allocator, as ltests.c's debug_realloc: the cap is checked before
+ * anything is allocated, in a form that cannot overflow (used <= cap
+ * always holds), and usage is tracked exactly. */
+static void *mg_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    struct mg_lua *st = ud;
+    void *p;
+
+    if (ptr == NULL)
+        osize = 0;      /* then osize is the kind of object, not a size */
+    if (nsize == 0) {
+        free(ptr);
+        st->used -= osize;
+        return NULL;
+    }
+    if (nsize > osize && nsize - osize > st->cap - st->used) {
+        st->refused = 1;
+        /* Where the script was, for the message: the error unwinds the
+         * stack before mg_lua_call sees it. Only reads the call stack. */
+        if (st->busy)
+            mg_lua_where(st->L, st->mem_where, sizeof st->mem_where);
+        return NULL;
+    }
+    p = realloc(ptr, nsize);
+    if (p == NULL) {
+        /* Lua assumes a shrink never fails; the old block still fits. */
+        if (nsize <= osize) {
+            st->used -= osize - nsize;
+            return ptr;
+        }
+        return NULL;
+    }
+    st->used = st->used - osize + nsize;
+    return p;
+}
+
+static int l_panic(lua_State *L)
+{
+    const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
+                                                     : "non-string error";
+
+    /* Only our own unprotected call can get here: that is our bug. */
+    mg_panic(__FILE__, __LINE__, msg);
+    return 0;
+}
+
+const char *mg_lua_where(lua_State *L, char *buf, size_t len)
+{
+    lua_Debug ar;
+
+    if (len == 0)
+        return "?";
+    for (int level = 0; lua_getstack(L, level, &ar); level++) {
+        if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
+            snprintf(buf, len, "%s:%d", ar.short_src, ar.currentline);
+            return buf;
+        }
+    }
+    snprintf(buf, len, "?");
+    return buf;
+}
+
+/* "name:12:" on the first line, as luaL_where and the parser write it. */
+static int has_position(const char *msg)
+{
+    for (const char *p = msg; *p != '\0' && *p != '\n'; p++) {
+        const char *q = p + 1;
+
+        if (*p != ':' || p == msg || !isdigit((unsigned char)*q))
+            continue;
+        while (isdigit((unsigned char)*q))
+            q++;
+        if (*q == ':')
+            return 1;
+    }
+    return 0;
+}
+
+/* ---- budget ---------------------------------------------------------- */
+
+static struct mg_call *current(lua_State *L)
+{
+    return *(struct mg_call **)lua_getextraspace(L);
+}
+
+static void hook(lua_State *L, lua_Debug *ar);
+
+static int trip(lua_State *L, struct mg_call *c)
+{
+    char where[WHERE_LEN];
+
+    /* Re-arm at count 1: a pcall in the script would catch a one-shot
+     * error, so every further instruction raises it again. */
+    lua_sethook(L, hook, LUA_MASKCOUNT, 1);
+    lua_pushfstring(L, "%s: %s", mg_lua_where(L, where, sizeof where),
+                    c->tripped);
+    return lua_error(L);
+}
+
+/* Adds n to the work done; raises once a limit trips, and from then on at
+ * every check. */
+static void check(lua_State *L, struct mg_call *c, uint64_t n)
+{
+    if (c->tripped == NULL) {
+        c->used = c->used + n < c->used ? UINT64_MAX : c->used + n;
+        if (c->used >= c->budget)
+            c->tripped = "instruction budget exceeded";
+        else if (mono() >= c->deadline)
+            c->tripped = "deadline exceeded";
+        else
+            return;
+    }
+    trip(L, c);
+}
+
+static void hook(lua_State *L, lua_Debug *ar)
+{
+    struct mg_call *c = current(L);
+
+    (void)ar;
+    if (c != NULL)
+        check(L, c, (uint64_t)c->step);
+}
+
+/* Counts n units of work a library function does in C against the call's
+ * budget: the count hook sees VM instructions only, so without this one
+ * call could loop for as long as its arguments say. */
+static void charge(lua_State *L, lua_Integer n)
+{
+    struct mg_call *c = current(L);
+
+    if (c != NULL && n > 0)
+        check(L, c, (uint64_t)n);
+}
+
+static lua_Integer max_slots(lua_State *L)
+{
+    void *ud;
+
+    lua_getallocf(L, &ud);
+    return (lua_Integer)(((struct mg_lua *)ud)->cap / SLOT_BYTES);
+}
+
+/* ---- replaced library functions -------------------------------------- */
+
+/* Only "count": the rest would let one script stop or retune the
+ * collector for every script sharing the state. */
+static int l_collectgarbage(lua_State *L)
+{
+    const char *opt = luaL_optstring(L, 1, "collect");
+
+    if (strcmp(opt, "count") != 0)
+        return luaL_error(L, "collectgarbage(\"%s\") is not allowed; only "
+                             "\"count\" is", opt);
+    lua_pushnumber(L, (lua_Number)lua_gc(L, LUA_GCCOUNT, 0) +
+                      (lua_Number)lua_gc(L, LUA_GCCOUNTB, 0) / 1024);
+    return 1;
+}
+
+/* setmetatable without finalizers: a __gc would run user code inside any
+ * later allocation, outside every budget, even in lua_close. Any non-nil
+ * __gc marks the table (a later function value would then run), so all are
+ * refused. */
+static int l_setmetatable(lua_State *L)
+{
+    int t = lua_type(L, 2);
+
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
+    if (t == LUA_TTABLE) {
+        lua_pushliteral(L, "__gc");
+        if (lua_rawget(L, 2) != LUA_TNIL)
+            return luaL_error(L, "__gc metamethods are not allowed");
+        lua_pop(L, 1);
+    }
+    if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
+        return luaL_error(L, "cannot change a protected metatable");
+    lua_settop(L, 2);
+    lua_setmetatable(L, 1);
+    return 1;
+}
+
+/* string.rep("", n) copies nothing n times: up to 2^63 turns of a C loop
+ * the count hook never sees. */
+static int l_str_rep(lua_State *L)
+{
+    size_t l, lsep;
+    lua_Integer n;
+
+    lua_settop(L, 3);
+    luaL_checklstring(L, 1, &l);
+    n = luaL_checkinteger(L, 2);
+    luaL_optlstring(L, 3, "", &lsep);
+    if (n > 0 && l == 0 && lsep == 0) {
+        lua_pushliteral(L, "");
+        return 1;
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, 3, 1);
+    return 1;
+}
+
+/* table.move, insert and remove loop in C over a range or a length the
+ * script chooses (a sparse table's border can be 2^62): bound the range
+ * by what the cap could hold and charge it to the budget. */
+static void bound(lua_State *L, lua_Integer from, lua_Integer to,
+                  const char *what)
+{
+    lua_Unsigned n;
+
+    if (to < from)
+        return;
+    n = (lua_Unsigned)to - (lua_Unsigned)from;
+    if (n >= (lua_Unsigned)max_slots(L))
+        luaL_error(L, "%s: too many elements (%I)", what, (lua_Integer)n);
+    charge(L, (lua_Integer)n);
+}
+
+static int l_tab_move(lua_State *L)
+{
+    lua_Integer f = luaL_checkinteger(L, 2);
+    lua_Integer e = luaL_checkinteger(L, 3);
+
+    bound(L, f, e, "table.move");
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+/* As ltablib.c's tinsert, reading the length once so a __len cannot
+ * answer the bound check and the loop differently. */
+static int l_tab_insert(lua_State *L)
+{
+    lua_Integer e, pos;
+
+    luaL_checktype(L, 1, LUA_TTABLE);
+    e = luaL_len(L, 1);
+    e = (lua_Integer)((lua_Unsigned)e + 1u);   /* first empty element */
+    switch (lua_gettop(L)) {
+    case 2:
+        pos = e;
+        break;
+    case 3:
+        pos = luaL_checkinteger(L, 2);
+        luaL_argcheck(L, (lua_Unsigned)pos - 1u < (lua_Unsigned)e, 2,
+                      "position out of bounds");
+        bound(L, pos, e, "table.insert");
+        for (lua_Integer i = e; i > pos; i--) {
+            lua_geti(L, 1, i - 1);
+            lua_seti(L, 1, i);
+        }
+        break;
+    default:
+        return luaL_error(L, "wrong number of arguments to 'insert'");
+    }
+    lua_seti(L, 1, pos);
+    return 0;
+}
+
+/* As ltablib.c's tremove, with the same bound. */
+static int l_tab_remove(lua_State *L)
+{
+    lua_Integer size, pos;
+
+    luaL_checktype(L, 1, LUA_TTABLE);
+    size = luaL_len(L, 1);
+    pos = luaL_optinteger(L, 2, size);
+    if (pos != size)
+        luaL_argcheck(L, (lua_Unsigned)pos - 1u <= (lua_Unsigned)size, 2,
+                      "position out of bounds");
+    bound(L, pos, size, "table.remove");
+    lua_geti(L, 1, pos);
+    for (; pos < size; pos++) {
+        lua_geti(L, 1, pos + 1);
+        lua_seti(L, 1, pos);
+    }
+    lua_pushnil(L);
+    lua_seti(L, 1, pos);
+    return 1;
+}
+
+/* load, bound to one file's _ENV (upvalue 2): text only, and the chunk
+ * sees that _ENV unless the script passes one; never the real globals. */
+static int l_load(lua_State *L)
+{
+    int t = lua_type(L, 1);
+    int has_env = lua_gettop(L) >= 4;
+
+    luaL_argexpected(L, t == LUA_TSTRING || t == LUA_TNUMBER ||
+                     t == LUA_TFUNCTION, 1, "string or function");
+    lua_settop(L, 4);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_pushliteral(L, "t");
+    lua_pushvalue(L, has_env ? 4 : lua_upvalueindex(2));
+    lua_call(L, 4, LUA_MULTRET);
+    return lua_gettop(L) - 4;
+}
+
+/* The proxies' __newindex; upvalue 1 is the library's name. */
+static int l_readonly(lua_State *L)
+{
+    return luaL_error(L, "attempt to modify read-only table '%s'",
+                      lua_tostring(L, lua_upvalueindex(1)));
+}
+
+/* pairs() on a proxy walks the hidden table without handing it out: the
+ * iterator keeps it as an upvalue and the state value is nil. */
+static int l_proxy_next(lua_State *L)
+{
+    lua_settop(L, 2);
+    if (lua_next(L, lua_upvalueindex(1)))
+        return 2;
+    lua_pushnil(L);
+    return 1;
+}
+
+static int l_proxy_pairs(lua_State *L)
+{
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushnil(L);
+    lua_pushnil(L);
+    return 3;
+}
+
+/* ---- building the sandbox -------------------------------------------- */
+
+static const luaL_Reg *find_reg(const luaL_Reg *r, const char *name)
+{
+    for (; r != NULL && r->name != NULL; r++)
+        if (strcmp(r->name, name) == 0)
+            return r;
+    return NULL;
+}
+
+static int listed(const char *const *names, const char *name)
+{
+    for (; *names != NULL; names++)
+        if (strcmp(*names, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* 1 when the table's raw keys are exactly names. */
+static int keys_exactly(lua_State *L, int t, const char *const *names)
+{
+    size_t want = 0, have = 0;
+
+    t = lua_absindex(L, t);
+    for (; names[want] != NULL; want++) {
+        lua_pushstring(L, names[want]);
+        if (lua_rawget(L, t) == LUA_TNIL)
+            return 0;
+        lua_pop(L, 1);
+    }
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        lua_pop(L, 1);
+        have++;
+    }
+    return have == want;
+}
+
+/* Fills dst with exactly names, each taken from src or replaced from own
+ * (the replacement gets the original as upvalue 1). A name src lacks is
+ * our bug: the allow-list must match the Lua we link. */
+static void fill(lua_State *L, int src, int dst, const char *const *names,
+                 const luaL_Reg *own)
+{
+    src = lua_absindex(L, src);
+    dst = lua_absindex(L, dst);
+    for (const char *const *n = names; *n != NULL; n++) {
+        const luaL_Reg *r = find_reg(own, *n);
+
+        lua_pushstring(L, *n);
+        mg_require(lua_rawget(L, src) != LUA_TNIL);
+        if (r != NULL)
+            lua_pushcclosure(L, r->func, 1);
+        lua_setfield(L, dst, *n);
+    }
+    mg_require(keys_exactly(L, dst, names));
+}
+
+/* Pushes a fresh _ENV for one file: its own _G, load and library proxies,
+ * falling through to the shared sandbox globals. */
+static void push_env(lua_State *L, struct mg_lua *st)
+{
+    lua_createtable(L, 0, 8);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -2, "_G");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, st->ref_load);
+    lua_pushvalue(L, -2);
+    lua_pushcclosure(L, l_load, 2);
+    lua_setfield(L, -2, "load");
+    /* Proxies per file: rawset on a shared one would reach every file. */
+    for (int i = 0; i < NLIBS; i++) {
+        lua_createtable(L, 0, 0);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, st->ref_proxy_mt[i]);
+        lua_setmetatable(L, -2);
+        lua_setfield(L, -2, libs[i].name);
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, st->ref_env_mt);
+    lua_setmetatable(L, -2);
+}
+
+/* The hidden copy of a library (its allow-listed names) and the metatable
+ * its proxies share: reads fall through, writes raise, getmetatable says
+ * false, pairs walks the copy. */
+static void build_lib(lua_State *L, struct mg_lua *st, int i)
+{
+    const struct lib *lib = &libs[i];
+    int real, copy;
+
+    luaL_requiref(L, lib->name, lib->open, 0);
+    real = lua_gettop(L);
+    lua_createtable(L, 0, 32);
+    copy = lua_gettop(L);
+    fill(L, real, copy, lib->names, lib->own);
+    if (i == LIB_STRING) {
+        /* ("").dump and friends go through the string metatable: point it
+         * at the copy, and keep getmetatable("") from handing it out. */
+        lua_pushliteral(L, "");
+        mg_require(lua_getmetatable(L, -1));
+        lua_pushvalue(L, copy);
+        lua_setfield(L, -2, "__index");
+        lua_pushboolean(L, 0);
+        lua_setfield(L, -2, "__metatable");
+        lua_pop(L, 2);
+    }
+    lua_createtable(L, 0, 4);
+    lua_pushvalue(L, copy);
+    lua_setfield(L, -2, "__index");
+    lua_pushstring(L, lib->name);
+    lua_pushcclosure(L, l_readonly, 1);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushvalue(L, copy);
+    lua_pushcclosure(L, l_proxy_next, 1);
+    lua_pushcclosure(L, l_proxy_pairs, 1);
+    lua_setfield(L, -2, "__pairs");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    st->ref_proxy_mt[i] = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_settop(L, real - 1);
+}
+
+struct setup {
+    struct mg_lua *st;
+    const luaL_Reg *dsl;
+    void *ctx;
+};
+
+/* Runs under lua_pcall so running out of memory here is an error, not a
+ * panic. */
+static int l_setup(lua_State *L)
+{
+    struct setup *su = lua_touserdata(L, 1);
+    struct mg_lua *st = su->st;
+    int real, sandbox;
+
+    /* The real globals hold the base library; they are never exposed. */
+    luaL_requiref(L, LUA_GNAME, luaopen_base, 0);
+    real = lua_gettop(L);
+    lua_getfield(L, real, "load");
+    st->ref_load = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_createtable(L, 0, 32);
+    sandbox = lua_gettop(L);
+    fill(L, real, sandbox, base_names, base_own);
+    for (const luaL_Reg *r = su->dsl; r != NULL && r->name != NULL; r++) {
+        mg_require(r->func != NULL);
+        mg_require(!listed(base_names, r->name));
+        mg_require(!listed(env_names, r->name));
+        lua_pushlightuserdata(L, su->ctx);
+        lua_pushcclosure(L, r->func, 1);
+        lua_setfield(L, sandbox, r->name);
+    }
+    lua_createtable(L, 0, 2);
+    lua_pushvalue(L, sandbox);
+    lua_setfield(L, -2, "__index");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    st->ref_env_mt = luaL_ref(L, LUA_REGISTRYINDEX);
+    for (int i = 0; i < NLIBS; i++)
+        build_lib(L, st, i);
+    push_env(L, st);
+    mg_require(keys_exactly(L, -1, env_names));
+    return 0;
+}
+
+struct mg_lua *mg_lua_new(const struct mg_lua_limits *lim,
+                          const luaL_Reg *dsl, void *ctx)
+{
+    struct mg_lua *st = calloc(1, sizeof *st);
+    struct setup su = {st, dsl, ctx};
+
+    if (st == NULL)
+        return NULL;
+    st->cap = lim != NULL && lim->memory_bytes ? lim->memory_bytes
+                                               : DEFAULT_MEMORY;
+    st->instructions = lim != NULL && lim->instructions ? lim->instructions
+                                                        : DEFAULT_INSTRUCTIONS;
+    st->seconds = lim != NULL && lim->seconds > 0 ? lim->seconds
+                                                  : DEFAULT_SECONDS;
+    st->L = lua_newstate(mg_lua_alloc, st);
+    if (st->L == NULL)
+        goto fail;
+    lua_atpanic(st->L, l_panic);
+    *(struct mg_call **)lua_getextraspace(st->L) = NULL;
+    lua_pushcfunction(st->L, l_setup);
+    lua_pushlightuserdata(st->L, &su);
+    if (lua_pcall(st->L, 1, 0, 0) != LUA_OK)
+        goto fail;
+    return st;
+
+fail:
+    if (st->L != NULL)
+        lua_close(st->L);
+    free(st);
+    return NULL;
+}
+
+void mg_lua_free(struct mg_lua *st)
+{
+    if (st == NULL)
+        return;
+    lua_close(st->L);
+    free(st);
+}
+
+lua_State *mg_lua_state(struct mg_lua *st)
+{
+    return st->L;
+}
+
+size_t mg_lua_memory(const struct mg_lua *st)
+{
+    return st->used;
+}
+
+/* ---- calling --------------------------------------------------------- */
+
+/* As lua.c's msghandler, except that __tostring is never called: it is
+ * user code, and a handler has no budget of its own to spend. */
+static int l_msghandler(lua_State *L)
+{
+    char where[WHERE_LEN];
+    const char *msg;
+    int t = lua_type(L, 1);
+
+    if (t == LUA_TSTRING || t == LUA_TNUMBER) {
+        msg = lua_tostring(L, 1);
+        if (!has_position(msg))
+            msg = lua_pushfstring(L, "%s: %s",
+                                  mg_lua_where(L, where, sizeof where), msg);
+    } else {
+        msg = lua_pushfstring(L, "%s: (error object is a %s value)",
+                              mg_lua_where(L, where, sizeof where),
+                              luaL_typename(L, 1));
+    }
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+/* Writes the error on top of the stack into why. Reads it only if it is a
+ * string already: converting anything else could allocate, unprotected. */
+static void error_to_why(struct mg_lua *st, int rc, const char *where,
+                         char *why, size_t whylen)
+{
+    lua_State *L = st->L;
+    const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
+                                                     : NULL;
+
+    if (rc == LUA_ERRMEM && st->refused)
+        say(why, whylen, "%s: not enough memory (the state's cap of %zu "
+            "bytes was reached)", st->mem_where[0] ? st->mem_where : where,
+            st->cap);
+    else if (msg == NULL)
+        say(why, whylen, "%s: error object is not a string", where);
+    else if (has_position(msg))
+        say(why, whylen, "%s", msg);
+    else
+        say(why, whylen, "%s: %s", where, msg);
+}
+
+int mg_lua_call(struct mg_lua *st, int nargs, int nres, char *why,
+                size_t whylen)
+{
+    lua_State *L = st->L;
+    int base = lua_gettop(L) - nargs;   /* the function */
+    struct mg_call c;
+    lua_Debug ar;
+    char where[WHERE_LEN];
+    int rc;
+
+    mg_require(nargs >= 0 && base >= 1);
+    if (st->busy) {
+        lua_settop(L, base - 1);
+        say(why, whylen, "?: re-entrant call into Lua refused");
+        return -1;
+    }
+    if (!lua_checkstack(L, 2)) {
+        lua_settop(L, base - 1);
+        say(why, whylen, "?: Lua stack exhausted");
+        return -1;
+    }
+    /* Where the function was defined: the fallback position for errors
+     * that carry none (memory, errors in the handler). */
+    lua_pushvalue(L, base);
+    lua_getinfo(L, ">S", &ar);
+    lua_pushcfunction(L, l_msghandler);
+    lua_insert(L, base);
+
+    c.used = 0;
+    c.budget = st->instructions;
+    c.step = st->instructions < HOOK_EVERY ? (int)st->instructions
+                                           : HOOK_EVERY;
+    c.deadline = mono() + st->seconds;
+    c.tripped = NULL;
+    *(struct mg_call **)lua_getextraspace(L) = &c;
+    lua_sethook(L, hook, LUA_MASKCOUNT, c.step);
+    st->busy = 1;
+    st->refused = 0;
+    st->mem_where[0] = '\0';
+
+    rc = lua_pcall(L, nargs, nres, base);
+
+    lua_sethook(L, NULL, 0, 0);
+    *(struct mg_call **)lua_getextraspace(L) = NULL;
+    st->busy = 0;
+    lua_remove(L, base);
+    if (rc == LUA_OK)
+        return 0;
+    snprintf(where, sizeof where, "%s:%d", ar.short_src,
+             ar.linedefined > 0 ? ar.linedefined : 1);
+    error_to_why(st, rc, where, why, whylen);
+    lua_pop(L, 1);
+    /* Give the failed call's garbage back now, so the next call does not
+     * start at the cap. */
+    if (rc == LUA_ERRMEM)
+        lua_gc(L, LUA_GCCOLLECT);
+    return -1;
+}
+
+/* Sets the function's _ENV (argument 1) to a fresh env; under lua_pcall. */
+static int l_setenv(lua_State *L)
+{
+    struct mg_lua *st = lua_touserdata(L, 2);
+
+    lua_settop(L, 1);
+    push_env(L, st);
+    /* A main chunk's one upvalue is its _ENV. */
+    mg_require(lua_setupvalue(L, 1, 1) != NULL);
+    return 1;
+}
+
+int mg_lua_run_buffer(struct mg_lua *st, const char *buf, size_t len,
+                      const char *name, char *why, size_t whylen)
+{
+    lua_State *L = st->L;
+    char *chunkname;
+    char where[WHERE_LEN];
+    int rc;
+
+    if (name == NULL)
+        name = "?";
+    if (st->busy) {
+        say(why, whylen, "%s:1: re-entrant call into Lua refused", name);
+        return -1;
+    }
+    if (!lua_checkstack(L, 3)) {
+        say(why, whylen, "%s:1: Lua stack exhausted", name);
+        return -1;
+    }
+    chunkname = malloc(strlen(name) + 2);
+    if (chunkname == NULL) {
+        say(why, whylen, "%s:1: %s", name, strerror(ENOMEM));
+        return -1;
+    }
+    chunkname[0] = '@';
+    strcpy(chunkname + 1, name);
+    st->refused = 0;
+    st->mem_where[0] = '\0';
+    /* lua_load is protected itself; "t" refuses bytecode. */
+    rc = luaL_loadbufferx(L, buf, len, chunkname, "t");
+    free(chunkname);
+    if (rc == LUA_OK) {
+        lua_pushcfunction(L, l_setenv);
+        lua_insert(L, -2);
+        lua_pushlightuserdata(L, st);
+        rc = lua_pcall(L, 2, 1, 0);
+    }
+    if (rc != LUA_OK) {
+        snprintf(where, sizeof where, "%s:1", name);
+        error_to_why(st, rc, where, why, whylen);
+        lua_pop(L, 1);
+        if (rc == LUA_ERRMEM)
+            lua_gc(L, LUA_GCCOLLECT);
+        return -1;
+    }
+    return mg_lua_call(st, 0, 0, why, whylen);
+}
+
+int mg_lua_run_file(struct mg_lua *st, const char *path, char *why,
+                    size_t whylen)
+{
+    FILE *f = fopen(path, "rb");
+    struct stat sb;
+    char *buf = NULL;
+    size_t n;
+    int rc = -1;
+
+    if (f == NULL) {
+        say(why, whylen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fileno(f), &sb) != 0) {
+        say(why, whylen, "%s: %s", path, strerror(errno));
+        goto fail;
+    }
+    /* A file bigger than the cap could never load; don't read it. */
+    if (sb.st_size < 0 || (uintmax_t)sb.st_size > st->cap) {
+        say(why, whylen, "%s: larger than the state's memory cap", path);
+        goto fail;
+    }
+    buf = malloc((size_t)sb.st_size + 1);
+    if (buf == NULL) {
+        say(why, whylen, "%s: %s", path, strerror(ENOMEM));
+        goto fail;
+    }
+    n = fread(buf, 1, (size_t)sb.st_size + 1, f);
+    if (ferror(f)) {
+        say(why, whylen, "%s: read error", path);
+        goto fail;
+    }
+    rc = mg_lua_run_buffer(st, buf, n, path, why, whylen);
+
+fail:
+    free(buf);
+    fclose(f);
+    return rc;
+}

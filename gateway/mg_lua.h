@@ -1,0 +1,55 @@
+/* mg_lua: the embedded Lua states. Owns each state, its capped allocator,
+ * the allow-listed sandbox and the one lua_pcall: every call into user code
+ * runs here under an instruction budget and a monotonic deadline. Knows
+ * nothing of the DSL beyond the functions a caller registers. */
+#ifndef MG_LUA_H
+#define MG_LUA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lua.h>
+#include <lauxlib.h>
+
+struct mg_lua;
+
+struct mg_lua_limits {
+    size_t memory_bytes;      /* cap on the state's allocations; 0 = 64 MiB */
+    uint64_t instructions;    /* budget per call; 0 = 10,000,000 */
+    double seconds;           /* deadline per call; 0 = 1 s */
+};
+
+/* A new sandboxed state. dsl (may be NULL) lists C functions to add to every
+ * file's environment as globals beside the allow-listed libraries; each gets
+ * ctx as its first upvalue. Returns NULL on ENOMEM. */
+struct mg_lua *mg_lua_new(const struct mg_lua_limits *lim,
+                          const luaL_Reg *dsl, void *ctx);
+/* NULL is a no-op. */
+void mg_lua_free(struct mg_lua *st);
+/* Borrowed; valid until mg_lua_free. */
+lua_State *mg_lua_state(struct mg_lua *st);
+
+/* Loads text (never bytecode) as chunk "@name" into a fresh environment of
+ * its own and runs it under the budget. Returns 0, or -1 with
+ * "name:line: message" in why. */
+int mg_lua_run_buffer(struct mg_lua *st, const char *buf, size_t len,
+                      const char *name, char *why, size_t whylen);
+/* The same for a file read from path. */
+int mg_lua_run_file(struct mg_lua *st, const char *path, char *why,
+                    size_t whylen);
+
+/* Calls the function below nargs arguments on the stack, under the budget
+ * and deadline, through a message handler that puts "file:line:" first.
+ * Returns 0 with nres results pushed, or -1 with nothing pushed and the
+ * message in why. Re-entrant calls are refused with -1. */
+int mg_lua_call(struct mg_lua *st, int nargs, int nres, char *why,
+                size_t whylen);
+
+/* Bytes the state has allocated now. */
+size_t mg_lua_memory(const struct mg_lua *st);
+
+/* The file:line of the innermost Lua function running now (for the DSL's
+ * load-time errors); "?" outside a call. Writes into buf. */
+const char *mg_lua_where(lua_State *L, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,84 @@
+/* mg_regex: regular expressions in Go's RE2 syntax (the dialect Prometheus
+ * accepts) run by PCRE2. mg_re2 checks a pattern by RE2's grammar and
+ * rewrites it where PCRE2 would read it differently; PCRE2 compiles the
+ * result once (JIT where available) and matches run under match, depth and
+ * heap limits. Also Go's regexp.Expand templates and ReplaceAllString.
+ * Owns compiled patterns, templates and match scratch; knows nothing of
+ * labels or Lua. */
+#ifndef MG_REGEX_H
+#define MG_REGEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct mg_regex;
+struct mg_rematch;
+struct mg_retmpl;
+
+/* A growable byte buffer the caller owns and reuses across calls, so a warm
+ * hot path allocates nothing. Zero-initialise it; mg_rebuf_fini frees. */
+struct mg_rebuf {
+    char *p;
+    size_t len, cap;
+};
+
+/* Appends n bytes. Returns 0 or -ENOMEM (the buffer is unchanged). */
+int mg_rebuf_add(struct mg_rebuf *b, const void *s, size_t n);
+void mg_rebuf_fini(struct mg_rebuf *b);
+
+/* Decodes the UTF-8 sequence at s (n > 0 bytes): returns its length and
+ * the code point in *cp; a byte that starts no valid sequence is one byte
+ * of U+FFFD, as Go's utf8.DecodeRune reads it. Returns 0 when n is 0. */
+size_t mg_utf8_next(const char *s, size_t n, uint32_t *cp);
+
+/* Compiles pat (n bytes of UTF-8, Go syntax) as written: no anchors are
+ * added. Returns 0 with *out owned by the caller; -EINVAL with the reason in
+ * why ("invalid escape sequence: `\k`", "lookahead `(?=` is not supported");
+ * -ENOMEM. pat is borrowed. */
+int mg_regex_compile(const char *pat, size_t n, struct mg_regex **out,
+                     char *why, size_t whylen);
+/* NULL is a no-op. */
+void mg_regex_free(struct mg_regex *re);
+
+/* Match scratch: the match data, the limits and a JIT stack. Any regex can
+ * use it (it grows to the largest group count on first use); one thread at
+ * a time. NULL on ENOMEM. */
+struct mg_rematch *mg_rematch_new(void);
+/* NULL is a no-op. */
+void mg_rematch_free(struct mg_rematch *m);
+
+/* Searches s (n bytes, borrowed) from byte offset start for the leftmost
+ * match, as Go's regexp does. Returns 1 with the groups readable from m until
+ * its next use, 0 when nothing matches, -1 when a limit was hit (a pattern
+ * that backtracks too much), s is not UTF-8, or memory ran out; the reason is
+ * in why. */
+int mg_regex_match(const struct mg_regex *re, struct mg_rematch *m,
+                   const char *s, size_t n, size_t start, char *why,
+                   size_t whylen);
+/* Group i of m's last match: 1 with its bytes at [*so, *eo) of the subject,
+ * 0 when the group did not take part. Group 0 is the whole match. */
+int mg_rematch_group(const struct mg_rematch *m, uint32_t i, size_t *so,
+                     size_t *eo);
+
+/* Compiles the template t (n bytes, borrowed) against re as Go's
+ * Regexp.Expand reads it: $1 ${1} $name ${name} $$; a name is the longest
+ * run of letters, digits and _; an unknown or unmatched group expands to
+ * nothing; a malformed $ is copied. Every template is valid, so the only
+ * error is -ENOMEM. *out is owned by the caller. */
+int mg_retmpl_compile(const char *t, size_t n, const struct mg_regex *re,
+                      struct mg_retmpl **out);
+/* NULL is a no-op. */
+void mg_retmpl_free(struct mg_retmpl *t);
+/* Appends the expansion of t for m's last match over the subject s to out.
+ * Returns 0 or -ENOMEM. */
+int mg_retmpl_expand(const struct mg_retmpl *t, const struct mg_rematch *m,
+                     const char *s, struct mg_rebuf *out);
+
+/* Go's ReplaceAllString: sets out to s with every match of re replaced by
+ * the expansion of t. Returns the number of matches (0 leaves out equal to
+ * s) or -1 as mg_regex_match does. */
+int mg_regex_replace_all(const struct mg_regex *re, struct mg_rematch *m,
+                         const char *s, size_t n, const struct mg_retmpl *t,
+                         struct mg_rebuf *out, char *why, size_t whylen);
+
+#endif

@@ -1,0 +1,1249 @@
+/* mg_series: families, input and output pools, their hash indexes, values,
+ * aggregation and expiry. */
+#include "mg_series.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mg_names.h"
+
+#define F_LIVE 0x01
+#define F_OWN 0x02
+#define F_TTL_FIXED 0x04 /* the pipeline set the TTL; messages do not */
+
+/* ---- an index table: slots hold idx+1 and the low half of the hash ---- */
+
+struct islot {
+    uint32_t idx1;
+    uint32_t tag;
+};
+
+struct itab {
+    struct islot *s;
+    uint32_t mask, n;
+};
+
+static int itab_grow(struct itab *t)
+{
+    uint32_t cap = t->s ? (t->mask + 1) * 2 : 1024;
+    struct islot *ns = calloc(cap, sizeof(*ns));
+    if (!ns)
+        return -ENOMEM;
+    for (uint32_t i = 0; t->s && i <= t->mask; i++) {
+        if (!t->s[i].idx1)
+            continue;
+        uint32_t j = t->s[i].tag & (cap - 1);
+        while (ns[j].idx1)
+            j = (j + 1) & (cap - 1);
+        ns[j] = t->s[i];
+    }
+    free(t->s);
+    t->s = ns;
+    t->mask = cap - 1;
+    return 0;
+}
+
+static int itab_insert(struct itab *t, uint32_t idx, uint64_t hash)
+{
+    if (!t->s || (t->n + 1) * 4 > (t->mask + 1) * 3) {
+        int rc = itab_grow(t);
+        if (rc)
+            return rc;
+    }
+    uint32_t tag = (uint32_t)hash, i = tag & t->mask;
+    while (t->s[i].idx1)
+        i = (i + 1) & t->mask;
+    t->s[i] = (struct islot){idx + 1, tag};
+    t->n++;
+    return 0;
+}
+
+static void itab_remove(struct itab *t, uint32_t idx, uint64_t hash)
+{
+    uint32_t i = (uint32_t)hash & t->mask;
+    while (t->s[i].idx1 != idx + 1) {
+        mg_require(t->s[i].idx1 != 0);
+        i = (i + 1) & t->mask;
+    }
+    uint32_t j = i;
+    for (;;) {
+        t->s[i].idx1 = 0;
+        for (;;) {
+            j = (j + 1) & t->mask;
+            if (!t->s[j].idx1) {
+                t->n--;
+                return;
+            }
+            uint32_t home = t->s[j].tag & t->mask;
+            if (i <= j ? (home <= i || home > j) : (home <= i && home > j))
+                break;
+        }
+        t->s[i] = t->s[j];
+        i = j;
+    }
+}
+
+/* ---- the store ---- */
+
+#define MAX_SCALES 255
+
+struct mg_store {
+    struct mg_input *in;
+    uint32_t nin, capin, freein, livein;
+    struct mg_output *out;
+    uint32_t nout, capout, freeout, liveout;
+    struct itab intab, outtab;
+
+    struct mg_names infam;    /* input families by name */
+    struct mg_names outfam;   /* output families by name */
+    struct mg_names reserved; /* every sample name an output family emits */
+    struct mg_family **fams;  /* output families by id */
+    uint32_t nfams, capfams;
+
+    struct mg_layout *layouts[256];
+    double scales[MAX_SCALES + 1];
+    uint32_t nscales;
+    int64_t epoch_ms;
+
+    /* reused by mg_store_group */
+    struct mg_family **gfams;
+    uint32_t *gorder, *gstart;
+    size_t gorder_cap, gfams_cap;
+};
+
+const char *mg_type_name(enum mg_type t)
+{
+    static const char *const names[] = {"untyped", "counter", "gauge",
+                                        "histogram", "summary"};
+    return names[t];
+}
+
+int mg_type_parse(const char *s, size_t n)
+{
+    for (int t = MG_UNTYPED; t <= MG_SUMMARY; t++) {
+        const char *name = mg_type_name((enum mg_type)t);
+        if (strlen(name) == n && memcmp(name, s, n) == 0)
+            return t;
+    }
+    return -1;
+}
+
+const char *mg_agg_name(enum mg_agg a)
+{
+    static const char *const names[] = {"sum", "last", "max", "min", "avg"};
+    return names[a];
+}
+
+int mg_agg_parse(const char *s, size_t n)
+{
+    for (int a = MG_AGG_SUM; a <= MG_AGG_AVG; a++) {
+        const char *name = mg_agg_name((enum mg_agg)a);
+        if (strlen(name) == n && memcmp(name, s, n) == 0)
+            return a;
+    }
+    return -1;
+}
+
+struct mg_store *mg_store_new(void)
+{
+    struct mg_store *st = calloc(1, sizeof(*st));
+    if (!st)
+        return NULL;
+    st->freein = st->freeout = MG_NIL;
+    st->scales[0] = 1.0;
+    st->nscales = 1;
+    st->epoch_ms = -1;
+    mg_names_init(&st->infam);
+    mg_names_init(&st->outfam);
+    mg_names_init(&st->reserved);
+    return st;
+}
+
+static void layout_unref(struct mg_store *st, struct mg_layout *l)
+{
+    if (!l || --l->refs)
+        return;
+    struct mg_layout **p = &st->layouts[l->hash & 255];
+    while (*p != l)
+        p = &(*p)->next;
+    *p = l->next;
+    free(l);
+}
+
+static void hvals_free(struct mg_store *st, struct mg_hvals *h)
+{
+    if (!h)
+        return;
+    layout_unref(st, h->layout);
+    free(h);
+}
+
+static int is_hist(enum mg_type t)
+{
+    return t == MG_HISTOGRAM || t == MG_SUMMARY;
+}
+
+static void family_free(struct mg_family *f)
+{
+    if (!f)
+        return;
+    free(f->name);
+    free(f->help);
+    free(f);
+}
+
+void mg_store_free(struct mg_store *st)
+{
+    if (!st)
+        return;
+    for (uint32_t i = 0; i < st->nin; i++) {
+        struct mg_input *in = &st->in[i];
+        if (!(in->flags & F_LIVE))
+            continue;
+        mg_labelset_unref(in->ls);
+        if (is_hist(in->fam->type))
+            hvals_free(st, in->v.h);
+    }
+    for (uint32_t i = 0; i < st->nout; i++) {
+        struct mg_output *o = &st->out[i];
+        if (!(o->flags & F_LIVE))
+            continue;
+        mg_labelset_unref(o->ls);
+        if (is_hist(o->fam->type))
+            hvals_free(st, o->v.h);
+    }
+    for (size_t i = 0; st->infam.slot && i <= st->infam.mask; i++)
+        if (st->infam.slot[i].name)
+            family_free(st->infam.slot[i].val);
+    for (uint32_t i = 0; i < st->nfams; i++) {
+        if (st->fams[i]) {
+            for (size_t k = 0; st->reserved.slot && k <= st->reserved.mask; k++)
+                if (st->reserved.slot[k].name && st->reserved.slot[k].val == st->fams[i])
+                    free((char *)st->reserved.slot[k].name);
+            family_free(st->fams[i]);
+        }
+    }
+    mg_names_fini(&st->infam);
+    mg_names_fini(&st->outfam);
+    mg_names_fini(&st->reserved);
+    free(st->in);
+    free(st->out);
+    free(st->intab.s);
+    free(st->outtab.s);
+    free(st->fams);
+    free(st->gfams);
+    free(st->gorder);
+    free(st->gstart);
+    free(st);
+}
+
+/* ---- clocks: inputs keep deciseconds since the store's first write, so
+ * 32 bits last 13 years ---- */
+
+static uint32_t store_time(struct mg_store *st, int64_t now_ms)
+{
+    if (st->epoch_ms < 0)
+        st->epoch_ms = now_ms;
+    int64_t ds = (now_ms - st->epoch_ms) / 100;
+    return ds < 0 ? 0 : (uint32_t)ds;
+}
+
+static uint32_t ttl_ds(int64_t ttl_ms)
+{
+    if (ttl_ms <= 0)
+        return 0;
+    int64_t ds = (ttl_ms + 99) / 100;
+    return ds > UINT32_MAX ? UINT32_MAX : (uint32_t)ds;
+}
+
+static int input_expired(const struct mg_input *in, uint32_t now)
+{
+    return in->ttl && now - in->seen >= in->ttl && now >= in->seen;
+}
+
+/* ---- families ---- */
+
+static char *dupn(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+static struct mg_family *family_new(const char *name, size_t nlen,
+                                    enum mg_type type)
+{
+    struct mg_family *f = calloc(1, sizeof(*f));
+    if (!f)
+        return NULL;
+    f->name = dupn(name, nlen);
+    if (!f->name) {
+        free(f);
+        return NULL;
+    }
+    f->nlen = (uint32_t)nlen;
+    f->hash = mg_names_hash(name, nlen);
+    f->type = type;
+    return f;
+}
+
+static struct mg_family *input_family(struct mg_store *st, const char *name,
+                                      size_t nlen, enum mg_type type)
+{
+    struct mg_family *f = mg_names_get(&st->infam, name, nlen);
+    if (f)
+        return f;
+    f = family_new(name, nlen, type);
+    if (!f)
+        return NULL;
+    if (mg_names_put(&st->infam, f->name, f->nlen, f)) {
+        family_free(f);
+        return NULL;
+    }
+    return f;
+}
+
+static int ends_with(const char *s, size_t n, const char *suffix)
+{
+    size_t k = strlen(suffix);
+    return n > k && memcmp(s + n - k, suffix, k) == 0;
+}
+
+/* The sample names a family emits in either format; a counter named x_total
+ * is family x in OpenMetrics, so it claims x too. */
+static size_t reserved_names(const char *name, size_t n, enum mg_type t,
+                             char out[4][300])
+{
+    static const char *const hist[] = {"_bucket", "_sum", "_count"};
+    size_t k = 0;
+    memcpy(out[k++], name, n);
+    out[0][n] = '\0';
+    if (t == MG_COUNTER) {
+        if (ends_with(name, n, "_total"))
+            snprintf(out[k++], 300, "%.*s", (int)(n - 6), name);
+        else
+            snprintf(out[k++], 300, "%.*s_total", (int)n, name);
+    } else if (t == MG_HISTOGRAM || t == MG_SUMMARY) {
+        for (int i = t == MG_HISTOGRAM ? 0 : 1; i < 3; i++)
+            snprintf(out[k++], 300, "%.*s%s", (int)n, name, hist[i]);
+    }
+    return k;
+}
+
+static void family_unreserve(struct mg_store *st, struct mg_family *f)
+{
+    char names[4][300];
+    size_t k = reserved_names(f->name, f->nlen, f->type, names);
+    for (size_t i = 0; i < k; i++) {
+        size_t len = strlen(names[i]);
+        struct mg_names_slot *s = NULL;
+        /* the key string is ours to free once the entry is gone */
+        if (mg_names_get(&st->reserved, names[i], len) == f) {
+            for (size_t j = 0; j <= st->reserved.mask; j++) {
+                s = &st->reserved.slot[j];
+                if (s->name && s->val == f && s->nlen == len &&
+                    memcmp(s->name, names[i], len) == 0)
+                    break;
+            }
+            char *key = (char *)s->name;
+            mg_names_del(&st->reserved, names[i], len);
+            free(key);
+        }
+    }
+}
+
+static enum mg_reason family_reserve(struct mg_store *st, struct mg_family *f,
+                                     char why[MG_WHY_LEN])
+{
+    char names[4][300];
+    size_t k = reserved_names(f->name, f->nlen, f->type, names);
+    for (size_t i = 0; i < k; i++) {
+        struct mg_family *other =
+            mg_names_get(&st->reserved, names[i], strlen(names[i]));
+        if (other && other != f) {
+            snprintf(why, MG_WHY_LEN,
+                     "%s %.*s would emit %s, which %s %.*s emits too",
+                     mg_type_name(f->type), (int)f->nlen, f->name, names[i],
+                     mg_type_name(other->type), (int)other->nlen, other->name);
+            return MG_REASON_NAME_COLLISION;
+        }
+    }
+    for (size_t i = 0; i < k; i++) {
+        size_t len = strlen(names[i]);
+        char *key = dupn(names[i], len);
+        if (!key || mg_names_put(&st->reserved, key, len, f)) {
+            free(key);
+            family_unreserve(st, f);
+            snprintf(why, MG_WHY_LEN, "out of memory");
+            return MG_REASON_LIMIT;
+        }
+    }
+    return MG_OK;
+}
+
+static struct mg_family *output_family(struct mg_store *st, const char *name,
+                                       size_t nlen, enum mg_type type,
+                                       enum mg_agg agg, enum mg_reason *r,
+                                       char why[MG_WHY_LEN])
+{
+    struct mg_family *f = mg_names_get(&st->outfam, name, nlen);
+    if (f) {
+        if (f->type != type) {
+            snprintf(why, MG_WHY_LEN, "%.*s is a %s, not a %s", (int)nlen,
+                     name, mg_type_name(f->type), mg_type_name(type));
+            *r = MG_REASON_TYPE_CONFLICT;
+            return NULL;
+        }
+        return f;
+    }
+    *r = MG_REASON_LIMIT;
+    snprintf(why, MG_WHY_LEN, "out of memory");
+    f = family_new(name, nlen, type);
+    if (!f)
+        return NULL;
+    f->agg = agg;
+    if (st->nfams == st->capfams) {
+        uint32_t cap = st->capfams ? st->capfams * 2 : 64;
+        struct mg_family **nf = realloc(st->fams, cap * sizeof(*nf));
+        if (!nf)
+            goto fail;
+        st->fams = nf;
+        st->capfams = cap;
+    }
+    if ((*r = family_reserve(st, f, why)) != MG_OK)
+        goto fail;
+    if (mg_names_put(&st->outfam, f->name, f->nlen, f)) {
+        family_unreserve(st, f);
+        *r = MG_REASON_LIMIT;
+        goto fail;
+    }
+    /* ids are reused: a NULL slot is a removed family */
+    uint32_t id = st->nfams;
+    for (uint32_t i = 0; i < st->nfams; i++)
+        if (!st->fams[i]) {
+            id = i;
+            break;
+        }
+    if (id == st->nfams)
+        st->nfams++;
+    st->fams[id] = f;
+    f->id = id;
+    *r = MG_OK;
+    return f;
+fail:
+    family_free(f);
+    return NULL;
+}
+
+static void output_family_release(struct mg_store *st, struct mg_family *f)
+{
+    if (f->nseries || f->own)
+        return;
+    family_unreserve(st, f);
+    mg_names_del(&st->outfam, f->name, f->nlen);
+    st->fams[f->id] = NULL;
+    family_free(f);
+}
+
+struct mg_family *mg_store_family_find(struct mg_store *st, const char *name,
+                                       size_t nlen)
+{
+    return mg_names_get(&st->outfam, name, nlen);
+}
+
+void mg_family_set_agg(struct mg_family *f, enum mg_agg a)
+{
+    f->agg = a;
+}
+
+static void family_set_help(struct mg_family *f, const char *help, size_t n)
+{
+    if (f->help || !help || !n)
+        return;
+    f->help = dupn(help, n); /* NULL on ENOMEM: the default HELP shows */
+}
+
+/* ---- layouts and histogram values ---- */
+
+static struct mg_layout *layout_get(struct mg_store *st, const double *b,
+                                    size_t n, double scale)
+{
+    double tmp[n ? n : 1];
+    for (size_t i = 0; i < n; i++)
+        tmp[i] = b[i] * scale;
+    uint64_t h = mg_hash_bytes(tmp, n * sizeof(double), n);
+    for (struct mg_layout *l = st->layouts[h & 255]; l; l = l->next) {
+        if (l->hash == h && l->n == n &&
+            memcmp(l->bound, tmp, n * sizeof(double)) == 0) {
+            l->refs++;
+            return l;
+        }
+    }
+    struct mg_layout *l = malloc(sizeof(*l) + n * sizeof(double));
+    if (!l)
+        return NULL;
+    l->hash = h;
+    l->refs = 1;
+    l->n = (uint32_t)n;
+    memcpy(l->bound, tmp, n * sizeof(double));
+    l->next = st->layouts[h & 255];
+    st->layouts[h & 255] = l;
+    return l;
+}
+
+static struct mg_hvals *hvals_new(struct mg_store *st, const double *b,
+                                  size_t n, double scale)
+{
+    struct mg_hvals *h = calloc(1, sizeof(*h) + n * sizeof(double));
+    if (!h)
+        return NULL;
+    h->layout = layout_get(st, b, n, scale);
+    if (!h->layout) {
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
+static int layout_is(const struct mg_layout *l, const double *b, size_t n,
+                     double scale)
+{
+    if (l->n != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (l->bound[i] != b[i] * scale)
+            return 0;
+    return 1;
+}
+
+/* ---- pools ---- */
+
+static uint32_t input_alloc(struct mg_store *st)
+{
+    if (st->freein != MG_NIL) {
+        uint32_t i = st->freein;
+        st->freein = st->in[i].next;
+        return i;
+    }
+    if (st->nin == st->capin) {
+        uint32_t cap = st->capin ? st->capin * 2 : 1024;
+        struct mg_input *n = realloc(st->in, (size_t)cap * sizeof(*n));
+        if (!n)
+            return MG_NIL;
+        st->in = n;
+        st->capin = cap;
+    }
+    return st->nin++;
+}
+
+static uint32_t output_alloc(struct mg_store *st)
+{
+    /* a free output's `first` links the free list */
+    if (st->freeout != MG_NIL) {
+        uint32_t i = st->freeout;
+        st->freeout = st->out[i].first;
+        return i;
+    }
+    if (st->nout == st->capout) {
+        uint32_t cap = st->capout ? st->capout * 2 : 1024;
+        struct mg_output *n = realloc(st->out, (size_t)cap * sizeof(*n));
+        if (!n)
+            return MG_NIL;
+        st->out = n;
+        st->capout = cap;
+    }
+    return st->nout++;
+}
+
+/* ---- lookups ---- */
+
+uint64_t mg_store_input_hash(const char *name, size_t nlen,
+                             const struct mg_label *labels, size_t n)
+{
+    return mg_hash_mix(mg_names_hash(name, nlen), mg_labels_hash(labels, n));
+}
+
+struct mg_input *mg_store_input_find(struct mg_store *st,
+                                     const struct mg_sample *s, uint64_t hash)
+{
+    if (!st->intab.s)
+        return NULL;
+    uint32_t tag = (uint32_t)hash, i = tag & st->intab.mask;
+    for (;; i = (i + 1) & st->intab.mask) {
+        const struct islot *sl = &st->intab.s[i];
+        if (!sl->idx1)
+            return NULL;
+        if (sl->tag != tag)
+            continue;
+        struct mg_input *in = &st->in[sl->idx1 - 1];
+        if (in->fam->nlen == s->nlen &&
+            memcmp(in->fam->name, s->name, s->nlen) == 0 &&
+            mg_labelset_equal(in->ls, s->labels, s->nlabels))
+            return in;
+    }
+}
+
+static uint32_t output_find(struct mg_store *st, const char *name, size_t nlen,
+                            const struct mg_label *labels, size_t n,
+                            uint64_t hash)
+{
+    if (!st->outtab.s)
+        return MG_NIL;
+    uint32_t tag = (uint32_t)hash, i = tag & st->outtab.mask;
+    for (;; i = (i + 1) & st->outtab.mask) {
+        const struct islot *sl = &st->outtab.s[i];
+        if (!sl->idx1)
+            return MG_NIL;
+        if (sl->tag != tag)
+            continue;
+        struct mg_output *o = &st->out[sl->idx1 - 1];
+        if (o->fam->nlen == nlen && memcmp(o->fam->name, name, nlen) == 0 &&
+            mg_labelset_equal(o->ls, labels, n))
+            return sl->idx1 - 1;
+    }
+}
+
+/* ---- outputs ---- */
+
+static void output_remove(struct mg_store *st, uint32_t idx)
+{
+    struct mg_output *o = &st->out[idx];
+    itab_remove(&st->outtab, idx, o->ls->hash);
+    if (is_hist(o->fam->type))
+        hvals_free(st, o->v.h);
+    mg_labelset_unref(o->ls);
+    struct mg_family *f = o->fam;
+    f->nseries--;
+    o->flags = 0;
+    o->first = st->freeout;
+    st->freeout = idx;
+    st->liveout--;
+    output_family_release(st, f);
+}
+
+/* Finds or creates the output of route r for an input of type t (its
+ * histogram layout in b/nb, already scaled). ls_hint is a label set equal
+ * to r's labels to share, or NULL. */
+static uint32_t output_get(struct mg_store *st, const struct mg_route *r,
+                           enum mg_type t, const double *b, size_t nb,
+                           double scale, struct mg_labelset *ls_hint,
+                           const char *help, size_t hlen, enum mg_reason *rs,
+                           char why[MG_WHY_LEN])
+{
+    uint64_t h = mg_store_input_hash(r->name, r->nlen, r->labels, r->nlabels);
+    uint32_t idx = output_find(st, r->name, r->nlen, r->labels, r->nlabels, h);
+    if (idx != MG_NIL) {
+        struct mg_output *o = &st->out[idx];
+        if (o->fam->type != t) {
+            snprintf(why, MG_WHY_LEN, "%.*s is a %s, not a %s", (int)r->nlen,
+                     r->name, mg_type_name(o->fam->type), mg_type_name(t));
+            *rs = MG_REASON_TYPE_CONFLICT;
+            return MG_NIL;
+        }
+        if (t == MG_HISTOGRAM && !layout_is(o->v.h->layout, b, nb, scale)) {
+            snprintf(why, MG_WHY_LEN,
+                     "bucket bounds differ from the series %.*s aggregates",
+                     (int)r->nlen, r->name);
+            *rs = MG_REASON_INVALID_VALUE;
+            return MG_NIL;
+        }
+        family_set_help(o->fam, help, hlen);
+        return idx;
+    }
+    struct mg_family *f =
+        output_family(st, r->name, r->nlen, t, r->agg, rs, why);
+    if (!f)
+        return MG_NIL;
+    *rs = MG_REASON_LIMIT;
+    snprintf(why, MG_WHY_LEN, "out of memory");
+    struct mg_labelset *ls = ls_hint && ls_hint->hash == h
+                                 ? mg_labelset_ref(ls_hint)
+                                 : mg_labelset_new(r->labels, r->nlabels, h);
+    if (!ls)
+        goto fail;
+    struct mg_hvals *hv = NULL;
+    if (t == MG_HISTOGRAM || t == MG_SUMMARY) {
+        hv = t == MG_HISTOGRAM ? hvals_new(st, b, nb, scale)
+                               : hvals_new(st, NULL, 0, 1.0);
+        if (!hv)
+            goto fail_ls;
+    }
+    idx = output_alloc(st);
+    if (idx == MG_NIL)
+        goto fail_hv;
+    if (itab_insert(&st->outtab, idx, h)) {
+        st->out[idx].first = st->freeout;
+        st->freeout = idx;
+        goto fail_hv;
+    }
+    struct mg_output *o = &st->out[idx];
+    memset(o, 0, sizeof(*o));
+    o->ls = ls;
+    o->fam = f;
+    if (hv)
+        o->v.h = hv;
+    o->first = MG_NIL;
+    o->flags = F_LIVE;
+    f->nseries++;
+    st->liveout++;
+    family_set_help(f, help, hlen);
+    *rs = MG_OK;
+    return idx;
+fail_hv:
+    hvals_free(st, hv);
+fail_ls:
+    mg_labelset_unref(ls);
+fail:
+    output_family_release(st, f);
+    return MG_NIL;
+}
+
+/* ---- values ---- */
+
+static double scale_of(const struct mg_store *st, const struct mg_input *in)
+{
+    return st->scales[in->scale];
+}
+
+static enum mg_reason write_hist(struct mg_store *st, struct mg_input *in,
+                                 const struct mg_sample *s, char *why)
+{
+    struct mg_hvals *h = in->v.h;
+    struct mg_output *o = in->out != MG_NIL ? &st->out[in->out] : NULL;
+    double scale = scale_of(st, in);
+    if (!layout_is(h->layout, s->bound, s->nb, 1.0)) {
+        /* A producer restarted with other buckets or quantiles: take the
+         * new layout when nothing else shares the output. */
+        if (o && s->type == MG_HISTOGRAM && o->ninputs > 1) {
+            snprintf(why, MG_WHY_LEN,
+                     "bucket bounds changed while other inputs feed %.*s",
+                     (int)o->fam->nlen, o->fam->name);
+            return MG_REASON_INVALID_VALUE;
+        }
+        struct mg_hvals *nh = hvals_new(st, s->bound, s->nb, 1.0);
+        struct mg_hvals *no = NULL;
+        if (nh && o && s->type == MG_HISTOGRAM) {
+            no = hvals_new(st, s->bound, s->nb, scale);
+            if (!no) {
+                hvals_free(st, nh);
+                nh = NULL;
+            }
+        }
+        if (!nh) {
+            snprintf(why, MG_WHY_LEN, "out of memory");
+            return MG_REASON_LIMIT;
+        }
+        if (no) {
+            no->sum = o->v.h->sum;
+            no->count = o->v.h->count;
+            hvals_free(st, o->v.h);
+            o->v.h = no;
+        }
+        nh->sum = h->sum;
+        nh->count = h->count;
+        hvals_free(st, h);
+        in->v.h = h = nh;
+        memset(h->v, 0, h->layout->n * sizeof(double));
+    }
+    int add = s->op == MG_OP_ADD;
+    int reset = !add && (s->count < h->count);
+    for (size_t i = 0; !add && !reset && s->type == MG_HISTOGRAM && i < s->nb; i++)
+        reset = s->bval[i] < h->v[i];
+    double dsum = add || reset ? s->sum : s->sum - h->sum;
+    double dcount = add || reset ? s->count : s->count - h->count;
+    if (o) {
+        o->v.h->sum += dsum * scale;
+        o->v.h->count += dcount;
+    }
+    h->sum = add ? h->sum + s->sum : s->sum;
+    h->count = add ? h->count + s->count : s->count;
+    for (size_t i = 0; i < s->nb; i++) {
+        if (s->type == MG_HISTOGRAM) {
+            double d = add || reset ? s->bval[i] : s->bval[i] - h->v[i];
+            if (o)
+                o->v.h->v[i] += d;
+            h->v[i] = add ? h->v[i] + s->bval[i] : s->bval[i];
+        } else {
+            h->v[i] = s->bval[i];
+        }
+    }
+    return MG_OK;
+}
+
+static enum mg_reason write_value(struct mg_store *st, struct mg_input *in,
+                                  const struct mg_sample *s, char *why)
+{
+    if (is_hist(s->type))
+        return write_hist(st, in, s, why);
+    struct mg_output *o = in->out != MG_NIL ? &st->out[in->out] : NULL;
+    double v = s->value;
+    if (s->type == MG_COUNTER) {
+        double delta;
+        if (s->op == MG_OP_ADD) {
+            if (!(v >= 0)) {
+                snprintf(why, MG_WHY_LEN, "counter %.*s: add of %g",
+                         (int)s->nlen, s->name, v);
+                return MG_REASON_INVALID_VALUE;
+            }
+            delta = v;
+            in->v.last += v;
+        } else {
+            /* A decrease is a reset: the new value is all new counts. */
+            delta = v < in->v.last ? v : v - in->v.last;
+            in->v.last = v;
+        }
+        if (o)
+            o->v.acc += delta * scale_of(st, in);
+        return MG_OK;
+    }
+    in->v.last = s->op == MG_OP_ADD ? in->v.last + v : v;
+    if (o && o->fam->agg == MG_AGG_LAST)
+        o->v.acc = in->v.last * scale_of(st, in);
+    return MG_OK;
+}
+
+enum mg_reason mg_store_write(struct mg_store *st, struct mg_input *in,
+                              const struct mg_sample *s, int64_t now_ms,
+                              char why[MG_WHY_LEN])
+{
+    if (in->fam->type != s->type) {
+        snprintf(why, MG_WHY_LEN, "%.*s was pushed as a %s, now as a %s",
+                 (int)s->nlen, s->name, mg_type_name(in->fam->type),
+                 mg_type_name(s->type));
+        return MG_REASON_TYPE_CONFLICT;
+    }
+    in->seen = store_time(st, now_ms);
+    if (!(in->flags & F_TTL_FIXED))
+        in->ttl = ttl_ds(s->ttl_ms);
+    if (in->out != MG_NIL && s->ts)
+        st->out[in->out].ts = s->ts;
+    return write_value(st, in, s, why);
+}
+
+static int scale_index(struct mg_store *st, double scale)
+{
+    for (uint32_t i = 0; i < st->nscales; i++)
+        if (st->scales[i] == scale)
+            return (int)i;
+    if (st->nscales > MAX_SCALES)
+        return -1;
+    st->scales[st->nscales] = scale;
+    return (int)st->nscales++;
+}
+
+
+/* Links input idx into output oidx's input list. */
+static void attach(struct mg_store *st, uint32_t idx, uint32_t oidx)
+{
+    struct mg_output *o = &st->out[oidx];
+    st->in[idx].out = oidx;
+    st->in[idx].next = o->first;
+    o->first = idx;
+    o->ninputs++;
+}
+
+static void recompute_last(struct mg_store *st, struct mg_output *o)
+{
+    uint32_t best = MG_NIL;
+    for (uint32_t i = o->first; i != MG_NIL; i = st->in[i].next)
+        if (best == MG_NIL || st->in[i].seen > st->in[best].seen)
+            best = i;
+    if (best != MG_NIL)
+        o->v.acc = st->in[best].v.last * scale_of(st, &st->in[best]);
+}
+
+/* Unlinks input idx from its output; removes the output when it was the
+ * last input. */
+static void detach(struct mg_store *st, uint32_t idx)
+{
+    struct mg_input *in = &st->in[idx];
+    if (in->out == MG_NIL)
+        return;
+    struct mg_output *o = &st->out[in->out];
+    uint32_t *p = &o->first;
+    while (*p != idx)
+        p = &st->in[*p].next;
+    *p = in->next;
+    uint32_t oidx = in->out;
+    in->out = MG_NIL;
+    if (--o->ninputs == 0)
+        output_remove(st, oidx);
+    else if (o->fam->agg == MG_AGG_LAST && !is_hist(o->fam->type))
+        recompute_last(st, o);
+}
+
+/* The route's output for input idx: attach, and give the output the
+ * input's current raw value as its first contribution. */
+static enum mg_reason route_input(struct mg_store *st, uint32_t idx,
+                                  const struct mg_route *r,
+                                  const char *help, size_t hlen,
+                                  char why[MG_WHY_LEN])
+{
+    struct mg_input *in = &st->in[idx];
+    in->drop = (uint8_t)r->drop;
+    in->out = MG_NIL;
+    if (r->drop != MG_OK)
+        return MG_OK;
+    int si = scale_index(st, r->scale);
+    if (si < 0) {
+        snprintf(why, MG_WHY_LEN, "more than %d distinct scale factors",
+                 MAX_SCALES);
+        return MG_REASON_LIMIT;
+    }
+    in->scale = (uint8_t)si;
+    enum mg_type t = in->fam->type;
+    const double *b = NULL;
+    size_t nb = 0;
+    if (t == MG_HISTOGRAM) {
+        b = in->v.h->layout->bound;
+        nb = in->v.h->layout->n;
+    }
+    enum mg_reason rs;
+    uint32_t oidx = output_get(st, r, t, b, nb, r->scale, in->ls, help, hlen,
+                               &rs, why);
+    if (oidx == MG_NIL)
+        return rs;
+    attach(st, idx, oidx);
+    struct mg_output *o = &st->out[oidx];
+    if (t == MG_COUNTER) {
+        o->v.acc += in->v.last * r->scale;
+    } else if (is_hist(t)) {
+        o->v.h->sum += in->v.h->sum * r->scale;
+        o->v.h->count += in->v.h->count;
+        for (size_t i = 0; t == MG_HISTOGRAM && i < nb; i++)
+            o->v.h->v[i] += in->v.h->v[i];
+    } else if (o->fam->agg == MG_AGG_LAST) {
+        o->v.acc = in->v.last * r->scale;
+    }
+    return MG_OK;
+}
+
+static void input_remove(struct mg_store *st, uint32_t idx)
+{
+    struct mg_input *in = &st->in[idx];
+    detach(st, idx);
+    itab_remove(&st->intab, idx, in->ls->hash);
+    if (is_hist(in->fam->type))
+        hvals_free(st, in->v.h);
+    mg_labelset_unref(in->ls);
+    struct mg_family *f = in->fam;
+    if (--f->nseries == 0) {
+        mg_names_del(&st->infam, f->name, f->nlen);
+        family_free(f);
+    }
+    in->flags = 0;
+    in->next = st->freein;
+    st->freein = idx;
+    st->livein--;
+}
+
+enum mg_reason mg_store_input_add(struct mg_store *st,
+                                  const struct mg_sample *s, uint64_t hash,
+                                  const struct mg_route *r, int64_t now_ms,
+                                  char why[MG_WHY_LEN])
+{
+    snprintf(why, MG_WHY_LEN, "out of memory");
+    struct mg_family *f = input_family(st, s->name, s->nlen, s->type);
+    if (!f)
+        return MG_REASON_LIMIT;
+    if (f->type != s->type) {
+        snprintf(why, MG_WHY_LEN, "%.*s is pushed as a %s elsewhere, not a %s",
+                 (int)s->nlen, s->name, mg_type_name(f->type),
+                 mg_type_name(s->type));
+        return MG_REASON_TYPE_CONFLICT;
+    }
+    struct mg_labelset *ls = mg_labelset_new(s->labels, s->nlabels, hash);
+    struct mg_hvals *hv = NULL;
+    if (!ls)
+        goto fail;
+    if (is_hist(s->type) && !(hv = hvals_new(st, s->bound, s->nb, 1.0)))
+        goto fail;
+    uint32_t idx = input_alloc(st);
+    if (idx == MG_NIL)
+        goto fail;
+    if (itab_insert(&st->intab, idx, hash)) {
+        st->in[idx].next = st->freein;
+        st->freein = idx;
+        goto fail;
+    }
+    struct mg_input *in = &st->in[idx];
+    memset(in, 0, sizeof(*in));
+    in->ls = ls;
+    in->fam = f;
+    if (hv)
+        in->v.h = hv;
+    in->flags = F_LIVE;
+    in->out = MG_NIL;
+    in->next = MG_NIL;
+    f->nseries++;
+    st->livein++;
+    in->seen = store_time(st, now_ms);
+    if (r->ttl_ms >= 0) {
+        in->flags |= F_TTL_FIXED;
+        in->ttl = ttl_ds(r->ttl_ms);
+    } else {
+        in->ttl = ttl_ds(s->ttl_ms);
+    }
+    /* Write the raw value first, then route: the output takes the input's
+     * whole value as its first contribution. */
+    enum mg_reason rs = write_value(st, in, s, why);
+    if (rs == MG_OK)
+        rs = route_input(st, idx, r, r->help ? r->help : s->help,
+                         r->help ? r->hlen : s->hlen, why);
+    if (rs != MG_OK) {
+        input_remove(st, idx);
+        return rs;
+    }
+    if (in->out != MG_NIL && s->ts)
+        st->out[in->out].ts = s->ts;
+    return MG_OK;
+fail:
+    hvals_free(st, hv);
+    mg_labelset_unref(ls);
+    if (f->nseries == 0) {
+        mg_names_del(&st->infam, f->name, f->nlen);
+        family_free(f);
+    }
+    return MG_REASON_LIMIT;
+}
+
+enum mg_reason mg_store_input_reroute(struct mg_store *st, uint32_t idx,
+                                      const struct mg_route *r,
+                                      char why[MG_WHY_LEN])
+{
+    struct mg_input *in = &st->in[idx];
+    if (in->out != MG_NIL) {
+        struct mg_output *o = &st->out[in->out];
+        uint64_t h = mg_store_input_hash(r->name, r->nlen, r->labels,
+                                         r->nlabels);
+        if (r->drop == MG_OK && o->ls->hash == h &&
+            st->scales[in->scale] == r->scale &&
+            o->fam->nlen == r->nlen &&
+            memcmp(o->fam->name, r->name, r->nlen) == 0 &&
+            mg_labelset_equal(o->ls, r->labels, r->nlabels))
+            return MG_OK; /* same output: nothing moves */
+    }
+    detach(st, idx);
+    if (r->ttl_ms >= 0) {
+        in->flags |= F_TTL_FIXED;
+        in->ttl = ttl_ds(r->ttl_ms);
+    } else {
+        in->flags &= (uint8_t)~F_TTL_FIXED;
+    }
+    return route_input(st, idx, r, r->help, r->help ? r->hlen : 0, why);
+}
+
+size_t mg_store_sweep(struct mg_store *st, int64_t now_ms)
+{
+    uint32_t now = store_time(st, now_ms);
+    size_t n = 0;
+    for (uint32_t i = 0; i < st->nin; i++) {
+        struct mg_input *in = &st->in[i];
+        if ((in->flags & F_LIVE) && input_expired(in, now)) {
+            input_remove(st, i);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* ---- the gateway's own series ---- */
+
+static struct mg_output *own_get(struct mg_store *st, const char *name,
+                                 enum mg_type t, const char *help,
+                                 const struct mg_label *labels, size_t n,
+                                 const double *b, size_t nb)
+{
+    size_t nlen = strlen(name);
+    uint64_t h = mg_store_input_hash(name, nlen, labels, n);
+    uint32_t idx = output_find(st, name, nlen, labels, n, h);
+    if (idx != MG_NIL)
+        return st->out[idx].fam->type == t ? &st->out[idx] : NULL;
+    struct mg_route r = {.name = name, .nlen = (uint32_t)nlen,
+                         .labels = labels, .nlabels = n, .scale = 1};
+    enum mg_reason rs;
+    char why[MG_WHY_LEN];
+    idx = output_get(st, &r, t, b, nb, 1.0, NULL, help, strlen(help), &rs,
+                     why);
+    if (idx == MG_NIL)
+        return NULL;
+    struct mg_output *o = &st->out[idx];
+    o->flags |= F_OWN;
+    o->fam->own = 1;
+    return o;
+}
+
+int mg_store_own_set(struct mg_store *st, const char *name, enum mg_type t,
+                     const char *help, const struct mg_label *labels,
+                     size_t n, double value)
+{
+    struct mg_output *o = own_get(st, name, t, help, labels, n, NULL, 0);
+    if (!o)
+        return -ENOMEM;
+    o->v.acc = value;
+    return 0;
+}
+
+int mg_store_own_hist(struct mg_store *st, const char *name,
+                      const char *help, const double *bounds,
+                      const double *cumulative, size_t nb, double sum,
+                      double count)
+{
+    struct mg_output *o =
+        own_get(st, name, MG_HISTOGRAM, help, NULL, 0, bounds, nb);
+    if (!o || o->v.h->layout->n != nb)
+        return -ENOMEM;
+    memcpy(o->v.h->v, cumulative, nb * sizeof(double));
+    o->v.h->sum = sum;
+    o->v.h->count = count;
+    return 0;
+}
+
+/* ---- walking ---- */
+
+size_t mg_store_input_count(const struct mg_store *st)
+{
+    return st->livein;
+}
+
+size_t mg_store_output_count(const struct mg_store *st)
+{
+    return st->liveout;
+}
+
+size_t mg_store_input_capacity(const struct mg_store *st)
+{
+    return st->nin;
+}
+
+struct mg_input *mg_store_input_at(struct mg_store *st, uint32_t idx)
+{
+    return idx < st->nin && (st->in[idx].flags & F_LIVE) ? &st->in[idx] : NULL;
+}
+
+struct mg_output *mg_store_output_at(struct mg_store *st, uint32_t idx)
+{
+    return idx < st->nout && (st->out[idx].flags & F_LIVE) ? &st->out[idx]
+                                                            : NULL;
+}
+
+const struct mg_family *mg_store_input_family(const struct mg_input *in)
+{
+    return in->fam;
+}
+
+static int fam_cmp(const void *a, const void *b)
+{
+    const struct mg_family *x = *(struct mg_family *const *)a;
+    const struct mg_family *y = *(struct mg_family *const *)b;
+    size_t n = x->nlen < y->nlen ? x->nlen : y->nlen;
+    int c = memcmp(x->name, y->name, n);
+    return c ? c : (x->nlen > y->nlen) - (x->nlen < y->nlen);
+}
+
+static int reserve(void **p, size_t *cap, size_t want, size_t elem)
+{
+    if (*cap >= want)
+        return 0;
+    size_t n = *cap ? *cap : 64;
+    while (n < want)
+        n *= 2;
+    void *np = realloc(*p, n * elem);
+    if (!np)
+        return -ENOMEM;
+    *p = np;
+    *cap = n;
+    return 0;
+}
+
+int mg_store_group(struct mg_store *st, struct mg_family ***fams,
+                   size_t *nfam, uint32_t **order, uint32_t **start)
+{
+    size_t nf = st->nfams;
+    if (reserve((void **)&st->gfams, &st->gfams_cap, nf + 1, sizeof(void *)) ||
+        reserve((void **)&st->gorder, &st->gorder_cap, st->nout + 2 * (nf + 1) + 1,
+                sizeof(uint32_t)))
+        return -ENOMEM;
+    size_t k = 0;
+    for (uint32_t i = 0; i < st->nfams; i++)
+        if (st->fams[i] && st->fams[i]->nseries)
+            st->gfams[k++] = st->fams[i];
+    qsort(st->gfams, k, sizeof(*st->gfams), fam_cmp);
+    /* rank by family id, then a counting sort of the outputs */
+    uint32_t *rank = st->gorder + st->nout;
+    uint32_t *cnt = rank + nf + 1;
+    for (size_t i = 0; i < nf; i++)
+        rank[i] = MG_NIL;
+    for (size_t i = 0; i < k; i++) {
+        rank[st->gfams[i]->id] = (uint32_t)i;
+        cnt[i] = 0;
+    }
+    cnt[k] = 0;
+    for (uint32_t i = 0; i < st->nout; i++)
+        if (st->out[i].flags & F_LIVE)
+            cnt[rank[st->out[i].fam->id] + 1]++;
+    for (size_t i = 1; i <= k; i++)
+        cnt[i] += cnt[i - 1];
+    /* cnt[i] is now family i's start; fill, then restore the starts */
+    free(st->gstart);
+    st->gstart = malloc((k + 1) * sizeof(uint32_t));
+    if (!st->gstart)
+        return -ENOMEM;
+    memcpy(st->gstart, cnt, (k + 1) * sizeof(uint32_t));
+    for (uint32_t i = 0; i < st->nout; i++)
+        if (st->out[i].flags & F_LIVE)
+            st->gorder[cnt[rank[st->out[i].fam->id]]++] = i;
+    *fams = st->gfams;
+    *nfam = k;
+    *order = st->gorder;
+    *start = st->gstart;
+    return 0;
+}
+
+double mg_output_value(struct mg_store *st, const struct mg_output *o)
+{
+    enum mg_type t = o->fam->type;
+    if ((o->flags & F_OWN) || t == MG_COUNTER)
+        return o->v.acc;
+    if (o->ninputs == 1) {
+        const struct mg_input *in = &st->in[o->first];
+        return in->v.last * scale_of(st, in);
+    }
+    enum mg_agg a = o->fam->agg;
+    if (a == MG_AGG_LAST)
+        return o->v.acc;
+    double r = 0;
+    int first = 1;
+    for (uint32_t i = o->first; i != MG_NIL; i = st->in[i].next) {
+        double v = st->in[i].v.last * scale_of(st, &st->in[i]);
+        if (a == MG_AGG_SUM || a == MG_AGG_AVG)
+            r += v;
+        else if (first || (a == MG_AGG_MAX ? v > r : v < r))
+            r = v;
+        first = 0;
+    }
+    if (a == MG_AGG_AVG && o->ninputs)
+        r /= o->ninputs;
+    return r;
+}
+
+const struct mg_hvals *mg_output_hvals(struct mg_store *st,
+                                       const struct mg_output *o,
+                                       const struct mg_hvals **quantiles,
+                                       double *scale)
+{
+    *quantiles = NULL;
+    *scale = 1.0;
+    if (o->fam->type == MG_SUMMARY && o->ninputs == 1) {
+        const struct mg_input *in = &st->in[o->first];
+        *quantiles = in->v.h;
+        *scale = scale_of(st, in);
+    }
+    return o->v.h;
+}

@@ -1,0 +1,210 @@
+/* mg_series: the input and output series stores. Owns families (one name,
+ * one type), label sets, values, the mapping of many inputs onto one output,
+ * counter-reset handling, gauge aggregation and TTL expiry. Knows nothing of
+ * Lua, the wire or exposition formats.
+ *
+ * A known input's update is a hash probe and a store into memory allocated
+ * when the input was created; nothing here allocates on that path. */
+#ifndef MG_SERIES_H
+#define MG_SERIES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mg_common.h"
+#include "mg_labels.h"
+
+#define MG_NIL UINT32_MAX
+
+enum mg_type { MG_UNTYPED, MG_COUNTER, MG_GAUGE, MG_HISTOGRAM, MG_SUMMARY };
+enum mg_agg { MG_AGG_SUM, MG_AGG_LAST, MG_AGG_MAX, MG_AGG_MIN, MG_AGG_AVG };
+enum mg_op { MG_OP_SET, MG_OP_ADD };
+
+const char *mg_type_name(enum mg_type t);
+/* -1 when s names no type. */
+int mg_type_parse(const char *s, size_t n);
+const char *mg_agg_name(enum mg_agg a);
+int mg_agg_parse(const char *s, size_t n);
+
+/* One decoded, validated update. Every pointer is borrowed from the
+ * decoder's buffers and valid for the duration of one store call. labels
+ * are sorted, source labels merged in, empty values removed. */
+struct mg_sample {
+    const char *name;
+    uint32_t nlen;
+    enum mg_type type;
+    enum mg_op op;
+    const char *help;
+    uint32_t hlen;
+    const struct mg_label *labels;
+    size_t nlabels;
+    double value;        /* counter, gauge, untyped */
+    double sum, count;   /* histogram, summary */
+    size_t nb;           /* histogram buckets (sorted, +Inf last) or */
+    const double *bound; /* summary quantiles (sorted) */
+    const double *bval;
+    int64_t ts;          /* ms since the epoch, 0 = none */
+    uint32_t ttl_ms;     /* 0 = never */
+};
+
+/* What the pipeline made of a new input series. */
+struct mg_route {
+    enum mg_reason drop;         /* MG_OK, or why the input feeds nothing */
+    const char *name;            /* output name; borrowed */
+    uint32_t nlen;
+    const struct mg_label *labels; /* sorted; borrowed */
+    size_t nlabels;
+    double scale;                /* multiplies values; 1 = none */
+    int64_t ttl_ms;              /* -1: the message's ttl; else overrides */
+    enum mg_agg agg;             /* how gauges of one output combine */
+    const char *help;            /* NULL: the sample's */
+    uint32_t hlen;
+};
+
+struct mg_family {
+    char *name;
+    uint32_t nlen;
+    uint32_t id;
+    uint64_t hash;
+    enum mg_type type;
+    enum mg_agg agg;
+    char *help;         /* NULL when none was pushed */
+    uint32_t nseries;
+    int own;            /* the gateway's own metric: never removed */
+};
+
+/* Bucket bounds (histogram, le ascending, +Inf last) or quantiles
+ * (summary); shared by every series with the same layout. */
+struct mg_layout {
+    struct mg_layout *next;
+    uint64_t hash;
+    uint32_t refs;
+    uint32_t n;
+    double bound[];
+};
+
+/* Histogram or summary values: cumulative bucket counts or quantile
+ * values, one per layout entry. */
+struct mg_hvals {
+    struct mg_layout *layout;
+    double sum, count;
+    double v[];
+};
+
+struct mg_input {
+    struct mg_labelset *ls;
+    struct mg_family *fam;  /* the input's own name and type */
+    union {
+        double last;        /* raw: a gauge's value, a counter's last */
+        struct mg_hvals *h; /* histogram, summary */
+    } v;
+    uint32_t out;           /* output index, MG_NIL when dropped */
+    uint32_t next;          /* next input of the same output; free list */
+    uint32_t seen;          /* last update, deciseconds of store time */
+    uint32_t ttl;           /* deciseconds, 0 = never */
+    uint8_t scale;          /* index into the store's scale table */
+    uint8_t flags;
+    uint8_t drop;           /* enum mg_reason when out == MG_NIL */
+};
+
+struct mg_output {
+    struct mg_labelset *ls;
+    struct mg_family *fam;
+    union {
+        double acc;         /* counter: accumulated; gauge (last): value */
+        struct mg_hvals *h; /* histogram, summary: accumulated */
+    } v;
+    int64_t ts;
+    uint32_t first;         /* first input, MG_NIL for own series */
+    uint32_t ninputs;
+    uint8_t flags;
+};
+
+struct mg_store;
+
+/* Returns NULL on ENOMEM. */
+struct mg_store *mg_store_new(void);
+/* NULL is a no-op. */
+void mg_store_free(struct mg_store *st);
+
+/* The hash that identifies an input: its name and sorted labels. */
+uint64_t mg_store_input_hash(const char *name, size_t nlen,
+                             const struct mg_label *labels, size_t n);
+
+/* The live input with this identity, or NULL. Borrowed; valid until the
+ * next call that adds or removes series. */
+struct mg_input *mg_store_input_find(struct mg_store *st,
+                                     const struct mg_sample *s,
+                                     uint64_t hash);
+
+/* Writes a known input's sample at now_ms. Returns MG_OK, or the reason
+ * it was refused (type conflict, a counter going negative with op=add, a
+ * bucket layout the merged output cannot take) with detail in why. */
+enum mg_reason mg_store_write(struct mg_store *st, struct mg_input *in,
+                              const struct mg_sample *s, int64_t now_ms,
+                              char why[MG_WHY_LEN]);
+
+/* Adds a new input routed as r and writes s to it. The store copies every
+ * string it keeps. Returns MG_OK or the reason it was refused (the output
+ * name already has another type, its samples would collide with another
+ * family's, ENOMEM as MG_REASON_LIMIT). */
+enum mg_reason mg_store_input_add(struct mg_store *st,
+                                  const struct mg_sample *s, uint64_t hash,
+                                  const struct mg_route *r, int64_t now_ms,
+                                  char why[MG_WHY_LEN]);
+
+/* Moves a live input to a new route (a reload). The old output keeps what
+ * the input contributed to its counters; the new one starts from the
+ * input's current raw value. */
+enum mg_reason mg_store_input_reroute(struct mg_store *st, uint32_t idx,
+                                      const struct mg_route *r,
+                                      char why[MG_WHY_LEN]);
+
+/* Removes every input whose TTL has passed at now_ms, and the outputs left
+ * without inputs. Returns how many inputs expired. */
+size_t mg_store_sweep(struct mg_store *st, int64_t now_ms);
+
+/* The gateway's own series: sets (creating once, never expiring) the value
+ * of name{labels} of type t. For histograms, use mg_store_own_hist. */
+int mg_store_own_set(struct mg_store *st, const char *name, enum mg_type t,
+                     const char *help, const struct mg_label *labels,
+                     size_t n, double value);
+int mg_store_own_hist(struct mg_store *st, const char *name,
+                      const char *help, const double *bounds,
+                      const double *cumulative, size_t nb, double sum,
+                      double count);
+
+/* Walking the outputs for exposition and queries. */
+size_t mg_store_input_count(const struct mg_store *st);
+size_t mg_store_output_count(const struct mg_store *st);
+size_t mg_store_input_capacity(const struct mg_store *st);
+/* Borrowed; NULL when the slot is free. */
+struct mg_input *mg_store_input_at(struct mg_store *st, uint32_t idx);
+struct mg_output *mg_store_output_at(struct mg_store *st, uint32_t idx);
+const struct mg_family *mg_store_input_family(const struct mg_input *in);
+
+/* Outputs grouped by family, families in name order: fills *fams (nfam
+ * entries), and for family i, the output indices order[start[i] ..
+ * start[i+1]). The arrays belong to the store and are reused by the next
+ * call. Returns 0 or -ENOMEM. */
+int mg_store_group(struct mg_store *st, struct mg_family ***fams,
+                   size_t *nfam, uint32_t **order, uint32_t **start);
+
+/* The value of a counter, gauge or untyped output now (gauges aggregated
+ * over their inputs by the family's rule). */
+double mg_output_value(struct mg_store *st, const struct mg_output *o);
+/* A histogram's or summary's accumulated values; for a summary with one
+ * input, *quantiles points at that input's quantiles, else NULL. */
+const struct mg_hvals *mg_output_hvals(struct mg_store *st,
+                                       const struct mg_output *o,
+                                       const struct mg_hvals **quantiles,
+                                       double *scale);
+
+/* Output families by name, for queries; NULL when absent. */
+struct mg_family *mg_store_family_find(struct mg_store *st, const char *name,
+                                       size_t nlen);
+/* Sets the rule for combining gauges of an output family (its creator
+ * passes the route's choice; aggregate{} may change it later). */
+void mg_family_set_agg(struct mg_family *f, enum mg_agg a);
+
+#endif

@@ -1,0 +1,123 @@
+/* mg_wire: the msgpack wire format. Frames a byte stream into messages with
+ * a bounded scanner (msgpack-c trusts declared sizes, so nothing reaches it
+ * before its counts are checked against the bytes and the limits), decodes
+ * a frame with msgpack-c into a reused zone, and turns each metric map into
+ * a validated struct mg_sample. Owns no series; allocates only its scratch,
+ * once. Encodes ack replies. */
+#ifndef MG_WIRE_H
+#define MG_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "mg_common.h"
+#include "mg_labels.h"
+#include "mg_series.h"
+
+#define MG_WIRE_MAX_DEPTH 32
+
+struct mg_wire_limits {
+    size_t max_message_bytes; /* one message */
+    unsigned max_depth;       /* nesting of maps and arrays */
+    size_t max_objects;       /* msgpack objects in one message */
+    size_t max_metrics;       /* metric maps in one message */
+    size_t max_labels;        /* labels of one series, source included */
+    size_t max_name_len;      /* metric and label names */
+    size_t max_value_len;     /* label values */
+    size_t max_buckets;       /* histogram buckets, summary quantiles */
+    uint32_t default_ttl_ms;
+};
+
+/* The documented defaults. */
+void mg_wire_limits_default(struct mg_wire_limits *lim);
+
+/* A resumable scan of one message: zero it before the first byte. */
+struct mg_scan {
+    size_t off;
+    size_t objects;
+    unsigned depth;
+    uint32_t left[MG_WIRE_MAX_DEPTH + 1];
+};
+
+/* Scans p[0..len), the bytes of one message so far. Returns 1 when the
+ * message is complete (it is p[0..sc->off)), 0 when more bytes are needed
+ * (call again with the same p and a larger len), or -1 with the reason in
+ * *r (MG_REASON_TOO_LARGE, MG_REASON_DECODE_ERROR) and detail in why. */
+int mg_wire_scan(struct mg_scan *sc, const char *p, size_t len,
+                 const struct mg_wire_limits *lim, enum mg_reason *r,
+                 char why[MG_WHY_LEN]);
+
+/* The message-level keys of one decoded message. Borrowed from the frame
+ * and the zone. */
+struct mg_message {
+    const msgpack_object *metrics; /* the array's items */
+    size_t nmetrics;
+    const msgpack_object_map *dropped;
+    struct mg_label *source; /* sorted; in the scratch */
+    size_t nsource;
+    uint64_t ack;
+    int has_ack;
+    const char *token;
+    size_t token_len;
+    uint32_t ttl_ms;
+};
+
+/* Scratch that lives as long as its decoder: labels, renamed names,
+ * buckets. Sized from the limits once. */
+struct mg_wire_scratch;
+struct mg_wire_scratch *mg_wire_scratch_new(const struct mg_wire_limits *lim);
+void mg_wire_scratch_free(struct mg_wire_scratch *ws);
+
+/* Reads the top-level map of a decoded message. Returns MG_OK or why the
+ * whole message is refused. */
+enum mg_reason mg_wire_message(const msgpack_object *root,
+                               const struct mg_wire_limits *lim,
+                               struct mg_wire_scratch *ws,
+                               struct mg_message *m, char why[MG_WHY_LEN]);
+
+/* Decodes metric i of m into s, borrowing from the frame and ws until the
+ * next call. Checks the structure and the values (types, NaN or negative
+ * counters, cumulative buckets, count against +Inf, duplicate labels, the
+ * label count) but not the names: see mg_wire_check_identity. */
+enum mg_reason mg_wire_metric(const struct mg_message *m, size_t i,
+                              const struct mg_wire_limits *lim,
+                              struct mg_wire_scratch *ws, struct mg_sample *s,
+                              char why[MG_WHY_LEN]);
+
+/* The checks a series needs only when it is new: the metric name, label
+ * names and values, their lengths. A known series passed them already. */
+enum mg_reason mg_wire_check_identity(const struct mg_sample *s,
+                                      const struct mg_wire_limits *lim,
+                                      char why[MG_WHY_LEN]);
+
+/* One rejected metric, as acks and HTTP replies report it. */
+struct mg_push_error {
+    int32_t index; /* the metric's position; -1: the message itself */
+    enum mg_reason reason;
+    char detail[MG_WHY_LEN];
+};
+
+#define MG_PUSH_MAX_ERRORS 16
+
+/* What a push did, for the reply. */
+struct mg_push_result {
+    uint32_t accepted, rejected, dropped;
+    uint32_t nerr;
+    struct mg_push_error err[MG_PUSH_MAX_ERRORS];
+    uint64_t ack;
+    int has_ack;
+    int fatal; /* the stream cannot be decoded further */
+};
+
+void mg_push_result_reset(struct mg_push_result *res);
+void mg_push_result_error(struct mg_push_result *res, int32_t index,
+                          enum mg_reason r, const char *why);
+
+/* Encodes the ack reply {ack, accepted, rejected, errors} (or, with
+ * has_ack unset, an error message {error, errors} for a stream about to be
+ * closed) into sb. 0 or -ENOMEM. */
+int mg_wire_encode_reply(const struct mg_push_result *res, msgpack_sbuffer *sb);
+
+#endif
