@@ -1,0 +1,341 @@
+#!/usr/bin/env bash
+# bench.sh BUILD_DIR: moongate's benchmarks, run by `make bench`.
+#
+# For each series count it starts its own gateway on 127.0.0.1 (port 0, the
+# real ports read from the gateway's "listening" log lines, readiness polled on
+# GET /-/ready), pushes load with moongate-bench, and reports as key=value
+# lines: new-series rate, steady-state samples/s, resident bytes per series,
+# and full scrape times (text and gzip). Every wait is bounded; the EXIT trap
+# stops whatever gateway this script started and removes its work directory.
+#
+# Environment (all optional):
+#   MG_BENCH_SERIES="100000 1000000"   series counts for the basic section
+#   MG_BENCH_SAMPLES=20M               update-phase samples per run, at most
+#   MG_BENCH_SECONDS=10                update-phase time per run, at most
+#   MG_BENCH_SCRIPTS=DIR               also run with --scripts DIR
+#   MG_BENCH_SCRIPTS_SERIES=100000     series count for that run
+#   MG_BENCH_START_TIMEOUT=15          seconds to wait for listeners + ready
+#   MG_BENCH_STOP_TIMEOUT=30           seconds to wait for exit after SIGTERM
+#   MG_BENCH_RUN_TIMEOUT=600           hard limit on one moongate-bench run
+#   MG_BENCH_KEEP=1                    keep the work directory (gateway logs)
+set -euo pipefail
+
+if [ $# -ne 1 ]; then
+    echo "usage: bash gateway/bench.sh BUILD_DIR" >&2
+    exit 2
+fi
+BUILD=$(cd "$1" && pwd)
+GW_BIN=$BUILD/gateway/moongate
+GEN_BIN=$BUILD/gateway/moongate-bench
+
+SERIES_LIST=${MG_BENCH_SERIES:-"100000 1000000"}
+SAMPLES=${MG_BENCH_SAMPLES:-20M}
+RUN_SECONDS=${MG_BENCH_SECONDS:-10}
+START_TIMEOUT=${MG_BENCH_START_TIMEOUT:-15}
+STOP_TIMEOUT=${MG_BENCH_STOP_TIMEOUT:-30}
+RUN_TIMEOUT=${MG_BENCH_RUN_TIMEOUT:-600}
+
+for bin in "$GW_BIN" "$GEN_BIN"; do
+    if [ ! -x "$bin" ]; then
+        echo "bench: $bin missing; build first (make build)" >&2
+        exit 1
+    fi
+done
+for tool in curl timeout awk; do
+    command -v "$tool" >/dev/null || { echo "bench: needs $tool" >&2; exit 1; }
+done
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/moongate-bench.XXXXXX")
+GW_PID=""
+GEN_PID=""
+GW_LOG=""
+HTTP_ADDR=""
+INGEST_ADDR=""
+SUMMARY=()
+
+cleanup() {
+    local rc=$?
+    if [ -n "$GEN_PID" ] && kill -0 "$GEN_PID" 2>/dev/null; then
+        kill -TERM "$GEN_PID" 2>/dev/null || true
+        wait "$GEN_PID" 2>/dev/null || true
+    fi
+    if [ -n "$GW_PID" ] && kill -0 "$GW_PID" 2>/dev/null; then
+        kill -KILL "$GW_PID" 2>/dev/null || true
+        wait "$GW_PID" 2>/dev/null || true
+    fi
+    if [ -n "${MG_BENCH_KEEP:-}" ]; then
+        echo "bench: work directory kept: $WORK" >&2
+    else
+        rm -rf "$WORK"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+log() { echo "bench: $*" >&2; }
+
+# now_ms: wall-clock milliseconds from bash itself; enough for bounded waits.
+now_ms() {
+    local t=${EPOCHREALTIME//[.,]/}
+    echo $((t / 1000))
+}
+
+# ---------------------------------------------------------------------------
+# Gateway life cycle
+# ---------------------------------------------------------------------------
+
+# listen_addr LOG TRANSPORT: the addr= of the first msg=listening line with
+# that transport=, whatever the key order.
+listen_addr() {
+    awk -v want="$2" '
+        /msg=listening/ {
+            t = ""; a = ""
+            for (i = 1; i <= NF; i++) {
+                if ($i ~ /^transport=/) t = substr($i, 11)
+                if ($i ~ /^addr=/) a = substr($i, 6)
+            }
+            gsub(/"/, "", t); gsub(/"/, "", a)
+            if (t == want && a != "") { print a; exit }
+        }' "$1"
+}
+
+# start_gateway NAME [moongate args...]: starts a gateway in its own work
+# directory (a snapshot written on SIGTERM lands there), waits until both
+# listeners are logged and /-/ready answers; sets GW_PID, HTTP_ADDR, INGEST_ADDR.
+start_gateway() {
+    local name=$1
+    shift
+    local dir=$WORK/$name
+    mkdir -p "$dir"
+    GW_LOG=$dir/gateway.log
+    # created here: the job's own redirection may come after our first read
+    : >"$GW_LOG"
+    (cd "$dir" && exec "$GW_BIN" --http 127.0.0.1:0 --ingest 127.0.0.1:0 "$@") \
+        2>"$GW_LOG" >"$dir/gateway.out" &
+    GW_PID=$!
+    HTTP_ADDR=""
+    INGEST_ADDR=""
+    local deadline=$(($(now_ms) + START_TIMEOUT * 1000))
+    while [ "$(now_ms)" -lt "$deadline" ]; do
+        if ! kill -0 "$GW_PID" 2>/dev/null; then
+            log "gateway exited during start-up; its log:"
+            cat "$GW_LOG" >&2
+            wait "$GW_PID" 2>/dev/null || true
+            GW_PID=""
+            return 1
+        fi
+        [ -n "$HTTP_ADDR" ] || HTTP_ADDR=$(listen_addr "$GW_LOG" http)
+        [ -n "$INGEST_ADDR" ] || INGEST_ADDR=$(listen_addr "$GW_LOG" tcp)
+        if [ -n "$HTTP_ADDR" ] && [ -n "$INGEST_ADDR" ] &&
+            curl -sf --max-time 1 -o /dev/null "http://$HTTP_ADDR/-/ready"; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    log "gateway not ready within ${START_TIMEOUT}s (http=${HTTP_ADDR:-?} tcp=${INGEST_ADDR:-?}); its log:"
+    cat "$GW_LOG" >&2
+    kill -KILL "$GW_PID" 2>/dev/null || true
+    wait "$GW_PID" 2>/dev/null || true
+    GW_PID=""
+    return 1
+}
+
+# stop_gateway PREFIX: SIGTERM, a bounded wait for the drain and snapshot,
+# SIGKILL past it. Prints stop_seconds and exit_code.
+stop_gateway() {
+    local prefix=$1 rc=0 t0 t1
+    [ -n "$GW_PID" ] || return 0
+    t0=$(date +%s.%N)
+    kill -TERM "$GW_PID" 2>/dev/null || true
+    local deadline=$(($(now_ms) + STOP_TIMEOUT * 1000))
+    while kill -0 "$GW_PID" 2>/dev/null && [ "$(now_ms)" -lt "$deadline" ]; do
+        sleep 0.05
+    done
+    if kill -0 "$GW_PID" 2>/dev/null; then
+        log "gateway still running ${STOP_TIMEOUT}s after SIGTERM; killing it"
+        kill -KILL "$GW_PID" 2>/dev/null || true
+    fi
+    wait "$GW_PID" 2>/dev/null || rc=$?
+    t1=$(date +%s.%N)
+    GW_PID=""
+    echo "$prefix stop_seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }') exit_code=$rc"
+    if [ "$rc" -ne 0 ]; then
+        log "gateway exited $rc after SIGTERM; last lines of its log:"
+        tail -n 20 "$GW_LOG" >&2
+    fi
+}
+
+# ---------------------------------------------------------------------------
+# Measurements
+# ---------------------------------------------------------------------------
+
+rss_bytes() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status"; }
+
+# cpu_seconds PID: user + system time so far (fields 14 and 15 of stat, after
+# the parenthesised command name, which may itself hold spaces).
+cpu_seconds() {
+    local tck
+    tck=$(getconf CLK_TCK)
+    sed 's/^.*) //' "/proc/$1/stat" | awk -v t="$tck" '{ printf "%.3f", ($12 + $13) / t }'
+}
+
+# load PREFIX N [moongate-bench args...]: both phases against the running
+# gateway, acked, each generator line prefixed.
+load() {
+    local prefix=$1 n=$2
+    shift 2
+    local rc=0
+    # in the background so a signal to this script is handled at once (bash
+    # runs traps only between foreground commands); timeout bounds it anyway
+    timeout "$RUN_TIMEOUT" "$GEN_BIN" --target "$INGEST_ADDR" --series "$n" \
+        --batch 1000 --ack --samples "$SAMPLES" --seconds "$RUN_SECONDS" "$@" \
+        >"$WORK/gen.out" &
+    GEN_PID=$!
+    wait "$GEN_PID" || rc=$?
+    GEN_PID=""
+    sed "s/^/$prefix /" "$WORK/gen.out"
+    return "$rc"
+}
+
+# field KEY LINE: the value of KEY= in a key=value line.
+field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p" | head -n 1; }
+
+# scrape PREFIX KIND: three full scrapes, each and the best. KIND text or gzip;
+# gzip sizes are the compressed bytes on the wire.
+scrape() {
+    local prefix=$1 kind=$2 best="" out t size enc
+    local -a hdr=()
+    [ "$kind" = gzip ] && hdr=(-H 'Accept-Encoding: gzip')
+    for run in 1 2 3; do
+        out=$(curl -s --max-time 120 -o /dev/null -D "$WORK/headers" "${hdr[@]}" \
+            -w '%{time_total} %{size_download} %{http_code}' "http://$HTTP_ADDR/metrics")
+        read -r t size code <<<"$out"
+        enc=$(awk 'tolower($1) == "content-encoding:" { gsub(/\r/, ""); print $2 }' "$WORK/headers")
+        echo "$prefix scrape=$kind run=$run seconds=$t bytes=$size http_code=$code encoding=${enc:-identity}"
+        if [ -z "$best" ] || awk -v a="$t" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+            best=$t
+        fi
+    done
+    echo "$prefix scrape=$kind best_seconds=$best"
+    SCRAPE_BEST=$best
+}
+
+# gateway_counts PREFIX: what the gateway itself says it holds, as a check
+# that the load landed (sums over label sets).
+gateway_counts() {
+    local prefix=$1
+    curl -s --max-time 120 "http://$HTTP_ADDR/metrics" >"$WORK/metrics.txt" || true
+    awk -v p="$prefix" '
+        /^moongate_series\{.*kind="input"/ { input = $NF }
+        /^moongate_series\{.*kind="output"/ { output = $NF }
+        /^moongate_samples_received_total/ { recv += $NF }
+        /^moongate_samples_rejected_total/ { rej += $NF }
+        /^moongate_samples_dropped_total/ { drop += $NF }
+        END {
+            printf "%s input_series=%s output_series=%s samples_received_total=%.0f " \
+                   "samples_rejected_total=%.0f samples_dropped_total=%.0f\n",
+                   p, input == "" ? "?" : input, output == "" ? "?" : output, recv, rej, drop
+        }' "$WORK/metrics.txt"
+}
+
+# ---------------------------------------------------------------------------
+# Sections
+# ---------------------------------------------------------------------------
+
+# bench_basic SECTION N [moongate args...]: one gateway, N series created
+# then updated, memory per series, scrape cost, clean stop.
+bench_basic() {
+    local section=$1 n=$2
+    shift 2
+    local prefix="section=$section series=$n"
+    local rss0 rss1 cpu0 cpu1 create update per
+    start_gateway "$section-$n" "$@" || return 1
+    rss0=$(rss_bytes "$GW_PID")
+    cpu0=$(cpu_seconds "$GW_PID")
+    if ! load "$prefix" "$n"; then
+        log "$section: moongate-bench failed for $n series"
+        stop_gateway "$prefix"
+        return 1
+    fi
+    rss1=$(rss_bytes "$GW_PID")
+    cpu1=$(cpu_seconds "$GW_PID")
+    per=$(( (rss1 - rss0) / n ))
+    # samples per gateway CPU second: unlike samples/s, it holds up when the
+    # machine is shared with other work (the run queue is printed for that)
+    local sent
+    sent=$(awk '/^phase=(create|update)/ { for (i = 1; i <= NF; i++)
+        if ($i ~ /^samples=/) s += substr($i, 9) } END { print s + 0 }' "$WORK/gen.out")
+    echo "$prefix rss_before_bytes=$rss0 rss_after_bytes=$rss1 rss_bytes_per_series=$per" \
+         "$(awk -v a="$cpu0" -v b="$cpu1" -v s="$sent" 'BEGIN {
+             printf "gateway_cpu_seconds=%.3f gateway_samples_per_cpu_second=%.0f", b - a,
+                    (b > a ? s / (b - a) : 0) }')" \
+         "loadavg_1m=$(cut -d' ' -f1 /proc/loadavg) cpus=$(nproc)"
+    gateway_counts "$prefix"
+    scrape "$prefix" text
+    local text_best=$SCRAPE_BEST
+    scrape "$prefix" gzip
+    local gzip_best=$SCRAPE_BEST
+    stop_gateway "$prefix"
+
+    create=$(field samples_per_second "$(grep '^phase=create' "$WORK/gen.out")")
+    update=$(field samples_per_second "$(grep '^phase=update' "$WORK/gen.out" || true)")
+    SUMMARY+=("$(printf '%-8s %9s %14s %14s %10s %10s %10s' "$section" "$n" \
+        "$create" "${update:--}" "$per" "$text_best" "$gzip_best")")
+}
+
+# Later sections. Each is a clearly bounded function with the same shape as
+# bench_basic: start_gateway with the scripts or rules it needs, drive it with
+# moongate-bench, report key=value lines prefixed with section=NAME, stop.
+
+# bench_lua_new_series: the new-series rate when every new input series runs
+# the Lua pipeline (relabel + transform + cap), against bench_basic's rate
+# without scripts. Plan: write a pipeline into $WORK/lua-scripts, run
+# bench_basic lua N --scripts $WORK/lua-scripts, compare phase=create.
+bench_lua_new_series() {
+    echo "section=lua_new_series status=not_implemented"
+}
+
+# bench_cap_admission: the cost of cap{} admission: push past a cap (e.g.
+# max_series = N/2, overflow fold vs drop) and compare create rates; use
+# moongate-bench --offset to add new series to a full gateway.
+bench_cap_admission() {
+    echo "section=cap_admission status=not_implemented"
+}
+
+# bench_rule_tick: rule evaluation cost over N output series, read from
+# moongate_rule_evaluation_duration_seconds after a few ticks with a rules
+# directory of record/alert rules (needs --rules and a short tick).
+bench_rule_tick() {
+    echo "section=rule_tick status=not_implemented"
+}
+
+# ---------------------------------------------------------------------------
+
+main() {
+    log "build $BUILD, work directory $WORK, $(nproc) CPUs"
+    local failed=0
+    for n in $SERIES_LIST; do
+        bench_basic basic "$n" || failed=1
+    done
+    if [ -n "${MG_BENCH_SCRIPTS:-}" ]; then
+        local dir
+        dir=$(cd "$MG_BENCH_SCRIPTS" && pwd)
+        bench_basic scripts "${MG_BENCH_SCRIPTS_SERIES:-100000}" --scripts "$dir" || failed=1
+    fi
+    bench_lua_new_series
+    bench_cap_admission
+    bench_rule_tick
+
+    echo
+    printf '%-8s %9s %14s %14s %10s %10s %10s\n' section series create_sps update_sps \
+        rss/series scrape_s gzip_s
+    local row
+    for row in "${SUMMARY[@]}"; do
+        echo "$row"
+    done
+    return "$failed"
+}
+
+main
