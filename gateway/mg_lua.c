@@ -36,7 +36,6 @@ struct mg_lua {
     double seconds;
     int busy;                   /* inside mg_lua_call: refuse re-entry */
     int refused;                /* the cap refused an allocation */
-    char mem_where[WHERE_LEN];  /* where the cap refused, during a call */
     int ref_env_mt;             /* metatable of every file's _ENV */
     int ref_load;               /* the real load; only l_load calls it */
     int ref_proxy_mt[NLIBS];    /* metatables of the library proxies */
@@ -49,6 +48,9 @@ struct mg_call {
     double deadline;
     int step;
     const char *tripped;        /* set once a limit trips; then sticky */
+    /* Where the script was at the last hook: a memory error carries no
+     * position and unwinds the stack before mg_lua_call sees it. */
+    char where[WHERE_LEN];
 };
 
 static int l_collectgarbage(lua_State *L);
@@ -57,6 +59,7 @@ static int l_str_rep(lua_State *L);
 static int l_tab_insert(lua_State *L);
 static int l_tab_move(lua_State *L);
 static int l_tab_remove(lua_State *L);
+static int l_xpcall(lua_State *L);
 
 /* The allow-lists: every name a script can reach, and nothing else. Each
  * table is built from its list and checked against it at state creation. */
@@ -88,6 +91,7 @@ static const char *const os_names[] = {"clock", "date", "time", NULL};
 static const luaL_Reg base_own[] = {
     {"collectgarbage", l_collectgarbage},
     {"setmetatable", l_setmetatable},
+    {"xpcall", l_xpcall},
     {NULL, NULL}};
 static const luaL_Reg string_own[] = {{"rep", l_str_rep}, {NULL, NULL}};
 static const luaL_Reg table_own[] = {
@@ -148,12 +152,10 @@ static void *mg_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         st->used -= osize;
         return NULL;
     }
+    /* Nothing here may look at the Lua stack: Lua can be in the middle of
+     * moving it (5.4.6 holds offsets, not pointers, while it grows it). */
     if (nsize > osize && nsize - osize > st->cap - st->used) {
         st->refused = 1;
-        /* Where the script was, for the message: the error unwinds the
-         * stack before mg_lua_call sees it. Only reads the call stack. */
-        if (st->busy)
-            mg_lua_where(st->L, st->mem_where, sizeof st->mem_where);
         return NULL;
     }
     p = realloc(ptr, nsize);
@@ -252,9 +254,12 @@ static void hook(lua_State *L, lua_Debug *ar)
 {
     struct mg_call *c = current(L);
 
-    (void)ar;
-    if (c != NULL)
-        check(L, c, (uint64_t)c->step);
+    if (c == NULL)
+        return;
+    check(L, c, (uint64_t)c->step);
+    if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0)
+        snprintf(c->where, sizeof c->where, "%s:%d", ar->short_src,
+                 ar->currentline);
 }
 
 /* Counts n units of work a library function does in C against the call's
@@ -313,6 +318,34 @@ static int l_setmetatable(lua_State *L)
     lua_settop(L, 2);
     lua_setmetatable(L, 1);
     return 1;
+}
+
+/* xpcall's handler goes through this one. The budget error is raised from
+ * inside the count hook, where Lua has switched hooks off until the error
+ * reaches a pcall; a script's handler run then would loop unbudgeted, so
+ * once the call has tripped the error passes through untouched. */
+static int l_xpcall_handler(lua_State *L)
+{
+    struct mg_call *c = current(L);
+
+    if (c != NULL && c->tripped != NULL)
+        return 1;
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+static int l_xpcall(lua_State *L)
+{
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, l_xpcall_handler, 1);
+    lua_replace(L, 2);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
 }
 
 /* string.rep("", n) copies nothing n times: up to 2^63 turns of a C loop
@@ -709,8 +742,7 @@ static void error_to_why(struct mg_lua *st, int rc, const char *where,
 
     if (rc == LUA_ERRMEM && st->refused)
         say(why, whylen, "%s: not enough memory (the state's cap of %zu "
-            "bytes was reached)", st->mem_where[0] ? st->mem_where : where,
-            st->cap);
+            "bytes was reached)", where, st->cap);
     else if (msg == NULL)
         say(why, whylen, "%s: error object is not a string", where);
     else if (has_position(msg))
@@ -740,8 +772,8 @@ int mg_lua_call(struct mg_lua *st, int nargs, int nres, char *why,
         say(why, whylen, "?: Lua stack exhausted");
         return -1;
     }
-    /* Where the function was defined: the fallback position for errors
-     * that carry none (memory, errors in the handler). */
+    /* Where the function was defined: the position for errors that carry
+     * none (memory, errors in the handler) if no hook has run yet. */
     lua_pushvalue(L, base);
     lua_getinfo(L, ">S", &ar);
     lua_pushcfunction(L, l_msghandler);
@@ -753,11 +785,11 @@ int mg_lua_call(struct mg_lua *st, int nargs, int nres, char *why,
                                            : HOOK_EVERY;
     c.deadline = mono() + st->seconds;
     c.tripped = NULL;
+    c.where[0] = '\0';
     *(struct mg_call **)lua_getextraspace(L) = &c;
     lua_sethook(L, hook, LUA_MASKCOUNT, c.step);
     st->busy = 1;
     st->refused = 0;
-    st->mem_where[0] = '\0';
 
     rc = lua_pcall(L, nargs, nres, base);
 
@@ -767,8 +799,11 @@ int mg_lua_call(struct mg_lua *st, int nargs, int nres, char *why,
     lua_remove(L, base);
     if (rc == LUA_OK)
         return 0;
-    snprintf(where, sizeof where, "%s:%d", ar.short_src,
-             ar.linedefined > 0 ? ar.linedefined : 1);
+    if (c.where[0] != '\0')
+        snprintf(where, sizeof where, "%s", c.where);
+    else
+        snprintf(where, sizeof where, "%s:%d", ar.short_src,
+                 ar.linedefined > 0 ? ar.linedefined : 1);
     error_to_why(st, rc, where, why, whylen);
     lua_pop(L, 1);
     /* Give the failed call's garbage back now, so the next call does not
@@ -816,7 +851,6 @@ int mg_lua_run_buffer(struct mg_lua *st, const char *buf, size_t len,
     chunkname[0] = '@';
     strcpy(chunkname + 1, name);
     st->refused = 0;
-    st->mem_where[0] = '\0';
     /* lua_load is protected itself; "t" refuses bytecode. */
     rc = luaL_loadbufferx(L, buf, len, chunkname, "t");
     free(chunkname);
