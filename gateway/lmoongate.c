@@ -281,17 +281,19 @@ static int l_relabel(lua_State *L)
     luaL_checktype(L, 1, LUA_TTABLE);
     luaL_checktype(L, 2, LUA_TTABLE);
     char why[256];
-    struct mg_relabel *rl;
-    if (mg_relabel_compile(L, 2, &rl, why, sizeof(why)))
-        return luaL_error(L, "%s", why);
     struct mg_lbuild lb;
     mg_lbuild_init(&lb);
     labels_from_table(L, 1, &lb); /* frees lb itself when it raises */
+    struct mg_relabel *rl;
+    if (mg_relabel_compile(L, 2, &rl, why, sizeof(why))) {
+        mg_lbuild_fini(&lb);
+        return luaL_error(L, "%s", why);
+    }
     int rc = mg_relabel_apply(rl, &lb, why, sizeof(why));
     mg_relabel_free(rl);
     if (rc < 0) {
         mg_lbuild_fini(&lb);
-        return luaL_error(L, "relabel: %s", why);
+        return luaL_error(L, "%s", why);
     }
     if (rc == 0) {
         mg_lbuild_fini(&lb);
@@ -316,6 +318,43 @@ static struct lgw *check_gw(lua_State *L)
     if (!g->gw)
         luaL_error(L, "gateway is closed");
     return g;
+}
+
+/* Loads opts.scripts (a list of paths) at idx into g. Returns 0 (also
+ * when there is no list), or -1 with the error message pushed. */
+static int load_scripts(lua_State *L, struct lgw *g, int idx)
+{
+    if (lua_getfield(L, idx, "scripts") == LUA_TNIL) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    if (!lua_istable(L, -1)) {
+        lua_pushstring(L, "scripts must be a list of file paths");
+        return -1;
+    }
+    const char *files[256];
+    size_t n = lua_rawlen(L, -1);
+    if (n > 256) {
+        lua_pushstring(L, "more than 256 scripts");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        lua_rawgeti(L, -1, (lua_Integer)i + 1);
+        files[i] = lua_tostring(L, -1); /* kept alive by the table */
+        lua_pop(L, 1);
+        if (!files[i]) {
+            lua_pushstring(L, "scripts must be a list of file paths");
+            return -1;
+        }
+    }
+    char why[512];
+    int rc = mg_gateway_load(g->gw, files, n, why, sizeof(why));
+    lua_pop(L, 1);
+    if (rc < 0) {
+        lua_pushstring(L, why);
+        return -1;
+    }
+    return 0;
 }
 
 static int l_new(lua_State *L)
@@ -343,6 +382,23 @@ static int l_new(lua_State *L)
     mg_config_fini(&cfg);
     if (!g->gw)
         return luaL_error(L, "%s", why);
+    if (!lua_isnoneornil(L, 1) && load_scripts(L, g, 1) < 0)
+        return lua_error(L);
+    return 1;
+}
+
+/* gw:load { scripts = {...} }: the reload of a module gateway. Returns
+ * true, or false and the error; the old pipeline stays on an error. */
+static int l_load(lua_State *L)
+{
+    struct lgw *g = check_gw(L);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    if (load_scripts(L, g, 2) < 0) {
+        lua_pushboolean(L, 0);
+        lua_insert(L, -2);
+        return 2;
+    }
+    lua_pushboolean(L, 1);
     return 1;
 }
 
@@ -421,6 +477,7 @@ static const luaL_Reg gw_methods[] = {
     {"expose", l_expose},
     {"advance", l_advance},
     {"now", l_now},
+    {"load", l_load},
     {"close", l_gc},
     {NULL, NULL}};
 

@@ -356,9 +356,56 @@ static int escape_char(struct tr *t, size_t j, uint32_t *cp, size_t *next)
     return bad(t, "invalid escape sequence: `\\%.*s`", (int)len, s + j + 1);
 }
 
-/* \pL, \p{Greek}, \P{^Lu}: Go knows the Unicode categories, the scripts and
- * "Any"; PCRE2 checks that the name exists, Go's spelling is checked here
- * (PCRE2 would also take "greek" or "Xan"). */
+/* The names Go's \p accepts: "Any", unicode.Categories and unicode.Scripts
+ * (Go 1.21, Unicode 15). PCRE2 would also take other spellings ("greek"),
+ * its own classes ("Xan", "L&") and binary properties ("Alphabetic"). */
+static const char *const unicode_names[] = {
+    "Any", "C", "Cc", "Cf", "Co", "Cs", "L", "Ll", "Lm", "Lo", "Lt", "Lu", "M",
+    "Mc", "Me", "Mn", "N", "Nd", "Nl", "No", "P", "Pc", "Pd", "Pe", "Pf", "Pi",
+    "Po", "Ps", "S", "Sc", "Sk", "Sm", "So", "Z", "Zl", "Zp", "Zs", "Adlam",
+    "Ahom", "Anatolian_Hieroglyphs", "Arabic", "Armenian", "Avestan",
+    "Balinese", "Bamum", "Bassa_Vah", "Batak", "Bengali", "Bhaiksuki",
+    "Bopomofo", "Brahmi", "Braille", "Buginese", "Buhid",
+    "Canadian_Aboriginal", "Carian", "Caucasian_Albanian", "Chakma", "Cham",
+    "Cherokee", "Chorasmian", "Common", "Coptic", "Cuneiform", "Cypriot",
+    "Cypro_Minoan", "Cyrillic", "Deseret", "Devanagari", "Dives_Akuru",
+    "Dogra", "Duployan", "Egyptian_Hieroglyphs", "Elbasan", "Elymaic",
+    "Ethiopic", "Georgian", "Glagolitic", "Gothic", "Grantha", "Greek",
+    "Gujarati", "Gunjala_Gondi", "Gurmukhi", "Han", "Hangul",
+    "Hanifi_Rohingya", "Hanunoo", "Hatran", "Hebrew", "Hiragana",
+    "Imperial_Aramaic", "Inherited", "Inscriptional_Pahlavi",
+    "Inscriptional_Parthian", "Javanese", "Kaithi", "Kannada", "Katakana",
+    "Kawi", "Kayah_Li", "Kharoshthi", "Khitan_Small_Script", "Khmer", "Khojki",
+    "Khudawadi", "Lao", "Latin", "Lepcha", "Limbu", "Linear_A", "Linear_B",
+    "Lisu", "Lycian", "Lydian", "Mahajani", "Makasar", "Malayalam", "Mandaic",
+    "Manichaean", "Marchen", "Masaram_Gondi", "Medefaidrin", "Meetei_Mayek",
+    "Mende_Kikakui", "Meroitic_Cursive", "Meroitic_Hieroglyphs", "Miao",
+    "Modi", "Mongolian", "Mro", "Multani", "Myanmar", "Nabataean",
+    "Nag_Mundari", "Nandinagari", "New_Tai_Lue", "Newa", "Nko", "Nushu",
+    "Nyiakeng_Puachue_Hmong", "Ogham", "Ol_Chiki", "Old_Hungarian",
+    "Old_Italic", "Old_North_Arabian", "Old_Permic", "Old_Persian",
+    "Old_Sogdian", "Old_South_Arabian", "Old_Turkic", "Old_Uyghur", "Oriya",
+    "Osage", "Osmanya", "Pahawh_Hmong", "Palmyrene", "Pau_Cin_Hau", "Phags_Pa",
+    "Phoenician", "Psalter_Pahlavi", "Rejang", "Runic", "Samaritan",
+    "Saurashtra", "Sharada", "Shavian", "Siddham", "SignWriting", "Sinhala",
+    "Sogdian", "Sora_Sompeng", "Soyombo", "Sundanese", "Syloti_Nagri",
+    "Syriac", "Tagalog", "Tagbanwa", "Tai_Le", "Tai_Tham", "Tai_Viet", "Takri",
+    "Tamil", "Tangsa", "Tangut", "Telugu", "Thaana", "Thai", "Tibetan",
+    "Tifinagh", "Tirhuta", "Toto", "Ugaritic", "Vai", "Vithkuqi", "Wancho",
+    "Warang_Citi", "Yezidi", "Yi", "Zanabazar_Square",
+};
+
+static int unicode_name_ok(const char *s, size_t n)
+{
+    size_t count = sizeof(unicode_names) / sizeof(*unicode_names);
+    for (size_t i = 0; i < count; i++)
+        if (strlen(unicode_names[i]) == n &&
+            memcmp(unicode_names[i], s, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* \pL, \p{Greek}, \P{^Lu}; PCRE2 reads the same names the same way. */
 static int uclass(struct tr *t, size_t j, size_t *next)
 {
     const char *s = t->s;
@@ -382,10 +429,7 @@ static int uclass(struct tr *t, size_t j, size_t *next)
         name = s + k;
         *next = k + len;
     }
-    int ok = len > 0 && name[0] >= 'A' && name[0] <= 'Z';
-    for (size_t m = 0; ok && m < len; m++)
-        ok = is_alpha((unsigned char)name[m]) || name[m] == '_';
-    if (!ok)
+    if (!unicode_name_ok(name, len))
         return bad(t, "invalid character class range: `%.*s`",
                    quote_len(*next - j), s + j);
     return 0;

@@ -139,7 +139,8 @@ static int legacy_template_ok(const struct str *s)
                 k++;
             }
             i = k;
-        } else if (is_word((unsigned char)c) && !(i == 0 && c >= '0' && c <= '9')) {
+        } else if (is_word((unsigned char)c) &&
+                   !(i == 0 && c >= '0' && c <= '9')) {
             i++;
         } else {
             return 0;
@@ -346,19 +347,16 @@ static int validate(const struct step *st, size_t k, char *why,
 {
     enum action a = st->act;
     const char *an = action_names[a];
-    int target_needed = a == A_REPLACE || a == A_HASHMOD ||
-                        a == A_LOWERCASE || a == A_UPPERCASE ||
-                        a == A_KEEPEQUAL || a == A_DROPEQUAL;
-    int plain_target = a == A_LOWERCASE || a == A_UPPERCASE ||
-                       a == A_KEEPEQUAL || a == A_DROPEQUAL ||
-                       a == A_HASHMOD;
+    /* The actions that write or compare one fixed target label. */
+    int fixed = a == A_LOWERCASE || a == A_UPPERCASE || a == A_KEEPEQUAL ||
+                a == A_DROPEQUAL;
     int target_ok = mg_label_name_valid(st->target.p, st->target.n);
 
     if (a == A_HASHMOD && st->modulus == 0)
         return fail_at(why, whylen, k, F_MODULUS,
                        "relabel configuration for hashmod requires non-zero "
                        "modulus");
-    if (target_needed && st->target.n == 0)
+    if ((fixed || a == A_REPLACE || a == A_HASHMOD) && st->target.n == 0)
         return fail_at(why, whylen, k, F_TARGET_LABEL,
                        "relabel configuration for %s action requires "
                        "'target_label' value", an);
@@ -366,10 +364,9 @@ static int validate(const struct step *st, size_t k, char *why,
         goto bad_target;
     if (a == A_REPLACE && st->target_var && !legacy_template_ok(&st->target))
         goto bad_target;
-    if (plain_target && a != A_HASHMOD && !target_ok)
+    if (fixed && !target_ok)
         goto bad_target;
-    if ((a == A_LOWERCASE || a == A_UPPERCASE || a == A_KEEPEQUAL ||
-         a == A_DROPEQUAL) && !str_is(&st->repl, DEFAULT_REPLACEMENT))
+    if (fixed && !str_is(&st->repl, DEFAULT_REPLACEMENT))
         return fail_at(why, whylen, k, F_REPLACEMENT,
                        "'replacement' can not be set for %s action", an);
     if (a == A_LABELMAP && !legacy_template_ok(&st->repl))
@@ -444,7 +441,7 @@ static int compile_step(lua_State *L, int cfg, size_t k, struct step *st,
         lua_pushnil(L);
     lua_pushnil(L);
     while (lua_next(L, cfg)) {
-        int f = F_COUNT;
+        int f;
         if (lua_type(L, -2) != LUA_TSTRING)
             return fail_at(why, whylen, k, -1,
                            ": field names must be strings, got %s",
@@ -507,10 +504,11 @@ int mg_relabel_compile(lua_State *L, int idx, struct mg_relabel **out,
     if (!lua_checkstack(L, 4))
         return nomem(why, whylen);
     if (lua_type(L, idx) != LUA_TTABLE || !is_sequence(L, idx, &n)) {
-        snprintf(why, whylen, "relabel: must be a list of relabel configs, "
-                              "got %s",
-                 lua_type(L, idx) == LUA_TTABLE ? "a table with other keys"
-                                                : lua_typename(L, lua_type(L, idx)));
+        int t = lua_type(L, idx);
+        snprintf(why, whylen,
+                 "relabel: must be a list of relabel configs, got %s",
+                 t == LUA_TTABLE ? "a table with other keys"
+                                 : lua_typename(L, t));
         return -EINVAL;
     }
     rl = calloc(1, sizeof(*rl));
