@@ -3,15 +3,41 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <zlib.h>
 
 #define DEFAULT_HELP "Pushed to moongate without HELP."
 
+int mg_accepts(const char *header, const char *token)
+{
+    size_t tl = strlen(token);
+    for (const char *p = header; p && *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len >= tl && strncasecmp(p, token, tl) == 0 &&
+            (len == tl || p[tl] == ';' || p[tl] == ' ')) {
+            /* acceptable unless a q parameter says 0 */
+            const char *q = p + tl;
+            while ((q = strstr(q, "q=")) && q < p + len) {
+                if (strtod(q + 2, NULL) <= 0)
+                    return 0;
+                q += 2;
+            }
+            return 1;
+        }
+        p = end;
+    }
+    return 0;
+}
+
 enum mg_format mg_expose_negotiate(const char *accept)
 {
-    if (accept && strstr(accept, "application/openmetrics-text"))
+    if (mg_accepts(accept, "application/openmetrics-text"))
         return MG_FORMAT_OPENMETRICS;
     return MG_FORMAT_TEXT;
 }
@@ -166,7 +192,7 @@ static void expose_hist(struct mg_store *st, struct ctx *c,
         for (uint32_t i = 0; i < q->layout->n; i++) {
             mg_format_double(le, q->layout->bound[i]);
             add_series(c->b, fam->name, fam->nlen, NULL, o->ls, "quantile", le);
-            end_sample(c, q->v[i] * qscale);
+            end_sample(c, mg_scale_apply(qscale, q->v[i]));
         }
     }
     add_series(c->b, fam->name, fam->nlen, "_sum", o->ls, NULL, NULL);

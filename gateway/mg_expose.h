@@ -13,6 +13,8 @@ enum mg_format { MG_FORMAT_TEXT, MG_FORMAT_OPENMETRICS };
 #define MG_CONTENT_TYPE_OPENMETRICS \
     "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
+/* 1 when an Accept or Accept-Encoding header lists token with q > 0. */
+int mg_accepts(const char *header, const char *token);
 /* The format an Accept header asks for. */
 enum mg_format mg_expose_negotiate(const char *accept);
 

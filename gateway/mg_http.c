@@ -80,7 +80,7 @@ static void on_metrics(struct evhttp_request *req, void *arg)
                                                : MG_CONTENT_TYPE_TEXT);
     const char *ae = evhttp_find_header(in, "Accept-Encoding");
     const struct mg_buf *body = &h->scrape;
-    if (ae && strstr(ae, "gzip") && mg_gzip(&h->scrape, &h->gz) == 0) {
+    if (mg_accepts(ae, "gzip") && mg_gzip(&h->scrape, &h->gz) == 0) {
         evhttp_add_header(out, "Content-Encoding", "gzip");
         body = &h->gz;
     }

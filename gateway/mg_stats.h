@@ -34,7 +34,7 @@ void mg_stats_map_add(struct mg_stats_map *m, const char *key, size_t klen,
                       double v);
 void mg_stats_map_fini(struct mg_stats_map *m);
 
-#define MG_RULE_BUCKETS 12
+#define MG_RULE_BUCKETS 13 /* +Inf last */
 
 struct mg_stats {
     uint64_t received[MG_TRANSPORT_COUNT];
