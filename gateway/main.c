@@ -12,6 +12,7 @@
 #include "mg_http.h"
 #include "mg_ingest.h"
 #include "mg_log.h"
+#include "mg_pipeline.h"
 
 #define DEFAULT_HTTP "127.0.0.1:9477"
 #define DEFAULT_INGEST "127.0.0.1:9478"
@@ -44,14 +45,33 @@ static void usage(FILE *f)
           f);
 }
 
+/* Loads the scripts directory into the gateway: all files or none. */
+static int load_scripts(struct daemon *d, char *why, size_t whylen)
+{
+    if (!d->cfg.scripts)
+        return mg_gateway_load(d->gw, NULL, 0, why, whylen);
+    size_t n;
+    char **files = mg_pipeline_files(d->cfg.scripts, &n, why, whylen);
+    if (!files)
+        return -1;
+    int rc = mg_gateway_load(d->gw, (const char *const *)files, n, why, whylen);
+    mg_pipeline_files_free(files);
+    if (rc == 0)
+        mg_log(MG_LOG_INFO, "scripts loaded", "dir", d->cfg.scripts, NULL);
+    return rc;
+}
+
 static int reload(void *ctx, char *why, size_t whylen)
 {
-    (void)ctx;
-    (void)why;
-    (void)whylen;
-    /* Nothing to reload until a pipeline is configured. */
-    mg_log(MG_LOG_INFO, "reload requested", NULL);
-    return 0;
+    struct daemon *d = ctx;
+    int rc = load_scripts(d, why, whylen);
+    if (rc < 0) {
+        mg_gateway_stats(d->gw)->reload_ok = 0;
+        mg_log(MG_LOG_ERROR, "reload failed; the previous scripts stay", "err", why, NULL);
+    } else {
+        mg_log(MG_LOG_INFO, "reloaded", NULL);
+    }
+    return rc;
 }
 
 static void on_stop(evutil_socket_t sig, short what, void *arg)
@@ -70,8 +90,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
     (void)sig;
     (void)what;
     char why[512];
-    if (reload(arg, why, sizeof(why)) < 0)
-        mg_log(MG_LOG_ERROR, "reload failed", "err", why, NULL);
+    reload(arg, why, sizeof(why));
 }
 
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
@@ -169,6 +188,10 @@ static int start(struct daemon *d)
     d->gw = mg_gateway_new(&d->cfg, 0, 0, why, sizeof(why));
     if (!d->gw)
         goto fail;
+    if (load_scripts(d, why, sizeof(why)) < 0) {
+        fprintf(stderr, "%s\n", why); /* file:line: message */
+        return -1;
+    }
     d->http = mg_http_new(d->base, d->gw, &d->cfg, d->cfg.http, reload, d, why,
                           sizeof(why));
     if (!d->http)
@@ -222,6 +245,17 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "version") == 0) {
         printf("moongate %s\n", MG_VERSION);
         return 0;
+    }
+    if (argc > 1 && strcmp(argv[1], "check") == 0) {
+        if (argc < 3) {
+            usage(stderr);
+            return 2;
+        }
+        int failed = mg_pipeline_check((const char *const *)argv + 2,
+                                       (size_t)argc - 2, stderr);
+        if (!failed)
+            printf("moongate check: %d path(s) OK\n", argc - 2);
+        return failed ? 1 : 0;
     }
     signal(SIGPIPE, SIG_IGN);
     struct daemon d;

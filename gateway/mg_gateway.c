@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mg_log.h"
+#include "mg_pipeline.h"
 
 struct mg_gateway {
     struct mg_config cfg; /* borrowed strings: only the numbers are used */
@@ -19,6 +20,10 @@ struct mg_gateway {
     int64_t next_sweep_ms;
     char *tokens[MG_MAX_TOKENS];
     size_t ntokens;
+    struct mg_pipeline *pipe;     /* NULL: every series is itself */
+    struct mg_label *rl_labels;   /* scratch for re-routing at a reload */
+    struct mg_label *rl_source;
+    struct mg_log_limit script_log;
 };
 
 struct mg_gateway *mg_gateway_new(const struct mg_config *cfg,
@@ -40,7 +45,9 @@ struct mg_gateway *mg_gateway_new(const struct mg_config *cfg,
         goto fail;
     gw->store = mg_store_new();
     gw->ws = mg_wire_scratch_new(&cfg->wire);
-    if (!gw->store || !gw->ws)
+    gw->rl_labels = calloc(cfg->wire.max_labels + 1, sizeof(struct mg_label));
+    gw->rl_source = calloc(cfg->wire.max_labels + 1, sizeof(struct mg_label));
+    if (!gw->store || !gw->ws || !gw->rl_labels || !gw->rl_source)
         goto fail_zone;
     for (size_t i = 0; i < cfg->ntokens; i++) {
         gw->tokens[i] = strdup(cfg->tokens[i]);
@@ -52,9 +59,14 @@ struct mg_gateway *mg_gateway_new(const struct mg_config *cfg,
     gw->cfg.http = gw->cfg.scripts = gw->cfg.rules = NULL;
     memset(gw->cfg.ingest, 0, sizeof(gw->cfg.ingest));
     gw->next_sweep_ms = mg_gateway_now(gw);
+    /* Our own families exist from the start, so no push can take their
+     * names with another type before the first scrape. */
+    mg_stats_publish(&gw->stats, gw->store);
     return gw;
 fail_zone:
     msgpack_zone_destroy(&gw->zone);
+    free(gw->rl_labels);
+    free(gw->rl_source);
     for (size_t i = 0; i < gw->ntokens; i++)
         free(gw->tokens[i]);
     mg_store_free(gw->store);
@@ -74,6 +86,9 @@ void mg_gateway_free(struct mg_gateway *gw)
     mg_store_free(gw->store);
     mg_wire_scratch_free(gw->ws);
     mg_stats_fini(&gw->stats);
+    mg_pipeline_free(gw->pipe);
+    free(gw->rl_labels);
+    free(gw->rl_source);
     for (size_t i = 0; i < gw->ntokens; i++)
         free(gw->tokens[i]);
     free(gw);
@@ -149,18 +164,42 @@ static void reject(struct mg_gateway *gw, struct mg_push_result *res,
     mg_push_result_error(res, index, r, why);
 }
 
-/* The route of a new series. Until a pipeline is loaded: itself. */
-static void route_identity(const struct mg_sample *s, struct mg_route *r)
+static void script_error(struct mg_gateway *gw, const char *file,
+                         const char *why)
 {
-    memset(r, 0, sizeof(*r));
-    r->drop = MG_OK;
-    r->name = s->name;
-    r->nlen = s->nlen;
-    r->labels = s->labels;
-    r->nlabels = s->nlabels;
-    r->scale = 1.0;
-    r->ttl_ms = -1;
-    r->agg = MG_AGG_SUM;
+    const char *f = file ? file : "?";
+    mg_stats_map_add(&gw->stats.script_errors, f, strlen(f), 1);
+    if (mg_log_allow(&gw->script_log, 20))
+        mg_log(MG_LOG_WARN, "script error", "file", f, "err", why, NULL);
+}
+
+/* The route of a new series: the pipeline runs once, here. */
+static void route(struct mg_gateway *gw, const struct mg_sample *s,
+                  struct mg_route *r)
+{
+    const char *file;
+    char why[MG_WHY_LEN];
+    gw->stats.pipeline_runs++;
+    mg_pipeline_route(gw->pipe, s, r, &file, why, sizeof(why));
+    if (r->drop == MG_DROP_SCRIPT_ERROR)
+        script_error(gw, file, why);
+}
+
+/* on_sample, the documented slow path: 1 keep (value in s), 0 drop. */
+static int on_sample(struct mg_gateway *gw, struct mg_sample *s)
+{
+    if (s->type == MG_HISTOGRAM || s->type == MG_SUMMARY)
+        return 1;
+    const char *file;
+    char why[MG_WHY_LEN];
+    int rc = mg_pipeline_on_sample(gw->pipe, s, &s->value, &file, why, sizeof(why));
+    if (rc < 0) {
+        script_error(gw, file, why);
+        gw->stats.reasons[MG_DROP_SCRIPT_ERROR]++;
+    } else if (rc == 0) {
+        gw->stats.reasons[MG_DROP_RULE]++;
+    }
+    return rc > 0;
 }
 
 static void push_metric(struct mg_gateway *gw, const struct mg_message *m,
@@ -171,6 +210,11 @@ static void push_metric(struct mg_gateway *gw, const struct mg_message *m,
     enum mg_reason r = mg_wire_metric(m, i, &gw->cfg.wire, gw->ws, &s, why);
     if (r != MG_OK) {
         reject(gw, res, index, r, why);
+        return;
+    }
+    if (mg_pipeline_has_on_sample(gw->pipe) && !on_sample(gw, &s)) {
+        res->accepted++;
+        res->dropped++;
         return;
     }
     int64_t now = mg_gateway_now(gw);
@@ -195,17 +239,16 @@ static void push_metric(struct mg_gateway *gw, const struct mg_message *m,
         reject(gw, res, index, r, why);
         return;
     }
-    struct mg_route route;
-    route_identity(&s, &route);
-    gw->stats.pipeline_runs++;
-    r = mg_store_input_add(gw->store, &s, h, &route, now, why);
+    struct mg_route rt;
+    route(gw, &s, &rt);
+    r = mg_store_input_add(gw->store, &s, h, &rt, now, why);
     if (r != MG_OK) {
         reject(gw, res, index, r, why);
         return;
     }
     res->accepted++;
-    if (route.drop != MG_OK) {
-        gw->stats.reasons[route.drop]++;
+    if (rt.drop != MG_OK) {
+        gw->stats.reasons[rt.drop]++;
         res->dropped++;
     }
 }
@@ -307,4 +350,64 @@ int mg_gateway_render(struct mg_gateway *gw, enum mg_format f,
     int rc = mg_expose(gw->store, f, gw->cfg.honor_timestamps, out);
     gw->stats.scrape_seconds = mg_mono_seconds() - t0;
     return rc;
+}
+
+/* Rebuilds the sample a live input was created from: its name, type,
+ * labels and which of them the source gave. */
+static void input_sample(struct mg_gateway *gw, struct mg_input *in,
+                         struct mg_sample *s)
+{
+    memset(s, 0, sizeof(*s));
+    const struct mg_family *f = mg_store_input_family(in);
+    s->name = f->name;
+    s->nlen = f->nlen;
+    s->type = f->type;
+    s->labels = gw->rl_labels;
+    s->nlabels = mg_labelset_unpack(in->ls, gw->rl_labels);
+    uint64_t mask = mg_labelset_srcmask(in->ls);
+    s->source = gw->rl_source;
+    for (size_t i = 0; i < s->nlabels; i++)
+        if (i < 64 && (mask >> i) & 1)
+            gw->rl_source[s->nsource++] = gw->rl_labels[i];
+}
+
+int mg_gateway_load(struct mg_gateway *gw, const char *const *files,
+                    size_t nfiles, char *why, size_t whylen)
+{
+    struct mg_pipeline *p = mg_pipeline_new(files, nfiles, &gw->cfg.lua, why, whylen);
+    if (!p) {
+        gw->stats.reload_ok = 0;
+        return -1;
+    }
+    mg_pipeline_free(gw->pipe);
+    gw->pipe = p;
+    /* Re-map every live input at once, so the next scrape shows the new
+     * rules; the event loop runs nothing else meanwhile, so no scrape sees
+     * half of it. */
+    size_t n = mg_store_input_capacity(gw->store);
+    for (uint32_t i = 0; i < n; i++) {
+        struct mg_input *in = mg_store_input_at(gw->store, i);
+        if (!in)
+            continue;
+        struct mg_sample s;
+        struct mg_route r;
+        char rwhy[MG_WHY_LEN];
+        input_sample(gw, in, &s);
+        route(gw, &s, &r);
+        if (mg_store_input_reroute(gw->store, i, &r, rwhy) != MG_OK) {
+            struct mg_route drop = r;
+            drop.drop = MG_DROP_LIMIT;
+            mg_store_input_reroute(gw->store, i, &drop, rwhy);
+            if (mg_log_allow(&gw->script_log, 20))
+                mg_log(MG_LOG_WARN, "series dropped at reload", "err", rwhy, NULL);
+        }
+    }
+    gw->stats.reload_ok = 1;
+    gw->stats.reload_success_ts = (double)mg_now_ms() / 1000.0;
+    return 0;
+}
+
+size_t mg_gateway_pipeline_steps(const struct mg_gateway *gw)
+{
+    return mg_pipeline_steps(gw->pipe);
 }

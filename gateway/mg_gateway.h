@@ -49,6 +49,15 @@ void mg_gateway_sweep(struct mg_gateway *gw);
 int mg_gateway_render(struct mg_gateway *gw, enum mg_format f,
                       struct mg_buf *out);
 
+/* Loads pipeline scripts (paths, in order) into a fresh state; only when
+ * every file loads does it replace the running pipeline, and then every
+ * live input is routed again at once. Otherwise the old pipeline stays,
+ * moongate_config_last_reload_successful drops to 0 and why says
+ * "file:line: message". 0 or -1. */
+int mg_gateway_load(struct mg_gateway *gw, const char *const *files,
+                    size_t nfiles, char *why, size_t whylen);
+size_t mg_gateway_pipeline_steps(const struct mg_gateway *gw);
+
 struct mg_stats *mg_gateway_stats(struct mg_gateway *gw);
 struct mg_store *mg_gateway_store(struct mg_gateway *gw);
 const struct mg_config *mg_gateway_config(const struct mg_gateway *gw);

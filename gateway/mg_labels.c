@@ -182,9 +182,15 @@ static size_t varint_len(uint32_t v)
 struct mg_labelset *mg_labelset_new(const struct mg_label *v, size_t n,
                                     uint64_t hash)
 {
+    return mg_labelset_new_src(v, n, hash, 0);
+}
+
+struct mg_labelset *mg_labelset_new_src(const struct mg_label *v, size_t n,
+                                        uint64_t hash, uint64_t srcmask)
+{
     size_t size = 0;
     for (size_t i = 0; i < n; i++) {
-        if (v[i].nlen > 255)
+        if (v[i].nlen > MG_LABEL_NAME_MAX)
             return NULL;
         size += 1 + v[i].nlen + varint_len(v[i].vlen) + v[i].vlen;
     }
@@ -199,7 +205,8 @@ struct mg_labelset *mg_labelset_new(const struct mg_label *v, size_t n,
     ls->size = (uint16_t)size;
     unsigned char *p = ls->data;
     for (size_t i = 0; i < n; i++) {
-        *p++ = (unsigned char)v[i].nlen;
+        /* bit 7 of the length byte marks a label that came from source */
+        *p++ = (unsigned char)(v[i].nlen | (i < 64 && (srcmask >> i) & 1 ? 0x80 : 0));
         memcpy(p, v[i].name, v[i].nlen);
         p += v[i].nlen;
         p += varint_put(p, v[i].vlen);
@@ -221,7 +228,7 @@ int mg_labelset_next(const struct mg_labelset *ls, size_t *pos,
     if (*pos >= ls->size)
         return 0;
     const unsigned char *p = ls->data + *pos;
-    out->nlen = *p++;
+    out->nlen = *p++ & 0x7f;
     out->name = (const char *)p;
     p += out->nlen;
     p += varint_get(p, &out->vlen);
@@ -229,6 +236,20 @@ int mg_labelset_next(const struct mg_labelset *ls, size_t *pos,
     p += out->vlen;
     *pos = (size_t)(p - ls->data);
     return 1;
+}
+
+uint64_t mg_labelset_srcmask(const struct mg_labelset *ls)
+{
+    uint64_t mask = 0;
+    size_t pos = 0, i = 0;
+    struct mg_label l;
+    while (pos < ls->size) {
+        if (ls->data[pos] & 0x80 && i < 64)
+            mask |= (uint64_t)1 << i;
+        mg_labelset_next(ls, &pos, &l);
+        i++;
+    }
+    return mask;
 }
 
 size_t mg_labelset_unpack(const struct mg_labelset *ls, struct mg_label *v)
@@ -246,7 +267,7 @@ int mg_labelset_equal(const struct mg_labelset *ls, const struct mg_label *v,
         return 0;
     const unsigned char *p = ls->data;
     for (size_t i = 0; i < n; i++) {
-        uint32_t nlen = *p++, vlen;
+        uint32_t nlen = *p++ & 0x7f, vlen;
         if (nlen != v[i].nlen || memcmp(p, v[i].name, nlen) != 0)
             return 0;
         p += nlen;

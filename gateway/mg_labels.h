@@ -39,7 +39,7 @@ static inline uint64_t mg_hash_mix(uint64_t a, uint64_t b)
 }
 
 /* An immutable, refcounted, sorted label set stored as one blob:
- * n times [name length u8][name][value length varint][value]. */
+ * n times [source flag | name length u8][name][value length varint][value]. */
 struct mg_labelset {
     uint64_t hash;
     uint32_t refs;
@@ -48,11 +48,19 @@ struct mg_labelset {
     unsigned char data[];
 };
 
-/* Copies a sorted array into a new set with refs = 1; NULL on ENOMEM.
- * Names are at most 255 bytes and the blob at most 65535 (the ingest
- * limits are well below). */
+/* Label names in a set are at most this long. */
+#define MG_LABEL_NAME_MAX 127
+
+/* Copies a sorted array into a new set with refs = 1; NULL on ENOMEM or
+ * when a name is longer than MG_LABEL_NAME_MAX or the blob than 65535. */
 struct mg_labelset *mg_labelset_new(const struct mg_label *v, size_t n,
                                     uint64_t hash);
+/* The same, marking label i as a source label where bit i of srcmask is
+ * set (for re-running the pipeline later); equality ignores the marks. */
+struct mg_labelset *mg_labelset_new_src(const struct mg_label *v, size_t n,
+                                        uint64_t hash, uint64_t srcmask);
+/* Bit i set: label i came from the producer's source. */
+uint64_t mg_labelset_srcmask(const struct mg_labelset *ls);
 static inline struct mg_labelset *mg_labelset_ref(struct mg_labelset *ls)
 {
     ls->refs++;

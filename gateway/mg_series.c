@@ -105,6 +105,7 @@ struct mg_store {
 
     struct mg_layout *layouts[256];
     double scales[MAX_SCALES + 1];
+    double divisors[MAX_SCALES + 1]; /* 1/scale when that is a whole number */
     uint32_t nscales;
     int64_t epoch_ms;
 
@@ -469,6 +470,14 @@ static void family_set_help(struct mg_family *f, const char *help, size_t n)
     f->help = dupn(help, n); /* NULL on ENOMEM: the default HELP shows */
 }
 
+double mg_scale_apply(double scale, double v)
+{
+    if (scale == 1)
+        return v;
+    double inv = 1.0 / scale;
+    return scale < 1 && inv == nearbyint(inv) ? v / inv : v * scale;
+}
+
 /* ---- layouts and histogram values ---- */
 
 static struct mg_layout *layout_get(struct mg_store *st, const double *b,
@@ -476,7 +485,7 @@ static struct mg_layout *layout_get(struct mg_store *st, const double *b,
 {
     double tmp[n ? n : 1];
     for (size_t i = 0; i < n; i++)
-        tmp[i] = b[i] * scale;
+        tmp[i] = mg_scale_apply(scale, b[i]);
     uint64_t h = mg_hash_bytes(tmp, n * sizeof(double), n);
     for (struct mg_layout *l = st->layouts[h & 255]; l; l = l->next) {
         if (l->hash == h && l->n == n &&
@@ -517,7 +526,7 @@ static int layout_is(const struct mg_layout *l, const double *b, size_t n,
     if (l->n != n)
         return 0;
     for (size_t i = 0; i < n; i++)
-        if (l->bound[i] != b[i] * scale)
+        if (l->bound[i] != mg_scale_apply(scale, b[i]))
             return 0;
     return 1;
 }
@@ -640,6 +649,12 @@ static uint32_t output_get(struct mg_store *st, const struct mg_route *r,
     uint32_t idx = output_find(st, r->name, r->nlen, r->labels, r->nlabels, h);
     if (idx != MG_NIL) {
         struct mg_output *o = &st->out[idx];
+        if (o->flags & F_OWN) {
+            snprintf(why, MG_WHY_LEN, "%.*s is one of the gateway's own series",
+                     (int)r->nlen, r->name);
+            *rs = MG_REASON_NAME_COLLISION;
+            return MG_NIL;
+        }
         if (o->fam->type != t) {
             snprintf(why, MG_WHY_LEN, "%.*s is a %s, not a %s", (int)r->nlen,
                      r->name, mg_type_name(o->fam->type), mg_type_name(t));
@@ -711,6 +726,15 @@ static double scale_of(const struct mg_store *st, const struct mg_input *in)
     return st->scales[in->scale];
 }
 
+/* v times the input's scale. A scale of 0.001 is applied as a division by
+ * 1000, which is exact where the multiplication is not (700 * 0.001 is
+ * 0.7000000000000001; 700 / 1000 is 0.7). */
+static double scaled(const struct mg_store *st, uint8_t idx, double v)
+{
+    double d = st->divisors[idx];
+    return d != 0 ? v / d : v * st->scales[idx];
+}
+
 static enum mg_reason write_hist(struct mg_store *st, struct mg_input *in,
                                  const struct mg_sample *s, char *why)
 {
@@ -758,7 +782,7 @@ static enum mg_reason write_hist(struct mg_store *st, struct mg_input *in,
     double dsum = add || reset ? s->sum : s->sum - h->sum;
     double dcount = add || reset ? s->count : s->count - h->count;
     if (o) {
-        o->v.h->sum += dsum * scale;
+        o->v.h->sum += scaled(st, in->scale, dsum);
         o->v.h->count += dcount;
     }
     h->sum = add ? h->sum + s->sum : s->sum;
@@ -799,12 +823,12 @@ static enum mg_reason write_value(struct mg_store *st, struct mg_input *in,
             in->v.last = v;
         }
         if (o)
-            o->v.acc += delta * scale_of(st, in);
+            o->v.acc += scaled(st, in->scale, delta);
         return MG_OK;
     }
     in->v.last = s->op == MG_OP_ADD ? in->v.last + v : v;
     if (o && o->fam->agg == MG_AGG_LAST)
-        o->v.acc = in->v.last * scale_of(st, in);
+        o->v.acc = scaled(st, in->scale, in->v.last);
     return MG_OK;
 }
 
@@ -834,6 +858,8 @@ static int scale_index(struct mg_store *st, double scale)
     if (st->nscales > MAX_SCALES)
         return -1;
     st->scales[st->nscales] = scale;
+    double inv = 1.0 / scale;
+    st->divisors[st->nscales] = scale < 1 && inv == nearbyint(inv) ? inv : 0;
     return (int)st->nscales++;
 }
 
@@ -855,7 +881,7 @@ static void recompute_last(struct mg_store *st, struct mg_output *o)
         if (best == MG_NIL || st->in[i].seen > st->in[best].seen)
             best = i;
     if (best != MG_NIL)
-        o->v.acc = st->in[best].v.last * scale_of(st, &st->in[best]);
+        o->v.acc = scaled(st, st->in[best].scale, st->in[best].v.last);
 }
 
 /* Unlinks input idx from its output; removes the output when it was the
@@ -912,14 +938,14 @@ static enum mg_reason route_input(struct mg_store *st, uint32_t idx,
     attach(st, idx, oidx);
     struct mg_output *o = &st->out[oidx];
     if (t == MG_COUNTER) {
-        o->v.acc += in->v.last * r->scale;
+        o->v.acc += scaled(st, in->scale, in->v.last);
     } else if (is_hist(t)) {
-        o->v.h->sum += in->v.h->sum * r->scale;
+        o->v.h->sum += scaled(st, in->scale, in->v.h->sum);
         o->v.h->count += in->v.h->count;
         for (size_t i = 0; t == MG_HISTOGRAM && i < nb; i++)
             o->v.h->v[i] += in->v.h->v[i];
     } else if (o->fam->agg == MG_AGG_LAST) {
-        o->v.acc = in->v.last * r->scale;
+        o->v.acc = scaled(st, in->scale, in->v.last);
     }
     return MG_OK;
 }
@@ -958,7 +984,14 @@ enum mg_reason mg_store_input_add(struct mg_store *st,
                  mg_type_name(s->type));
         return MG_REASON_TYPE_CONFLICT;
     }
-    struct mg_labelset *ls = mg_labelset_new(s->labels, s->nlabels, hash);
+    /* mark which labels the source gave, so a reload can tell them apart */
+    uint64_t srcmask = 0;
+    for (size_t i = 0; i < s->nlabels && i < 64; i++)
+        for (size_t k = 0; k < s->nsource; k++)
+            if (s->labels[i].value == s->source[k].value &&
+                s->labels[i].name == s->source[k].name)
+                srcmask |= (uint64_t)1 << i;
+    struct mg_labelset *ls = mg_labelset_new_src(s->labels, s->nlabels, hash, srcmask);
     struct mg_hvals *hv = NULL;
     if (!ls)
         goto fail;
@@ -1213,7 +1246,7 @@ double mg_output_value(struct mg_store *st, const struct mg_output *o)
         return o->v.acc;
     if (o->ninputs == 1) {
         const struct mg_input *in = &st->in[o->first];
-        return in->v.last * scale_of(st, in);
+        return scaled(st, in->scale, in->v.last);
     }
     enum mg_agg a = o->fam->agg;
     if (a == MG_AGG_LAST)
@@ -1221,7 +1254,7 @@ double mg_output_value(struct mg_store *st, const struct mg_output *o)
     double r = 0;
     int first = 1;
     for (uint32_t i = o->first; i != MG_NIL; i = st->in[i].next) {
-        double v = st->in[i].v.last * scale_of(st, &st->in[i]);
+        double v = scaled(st, st->in[i].scale, st->in[i].v.last);
         if (a == MG_AGG_SUM || a == MG_AGG_AVG)
             r += v;
         else if (first || (a == MG_AGG_MAX ? v > r : v < r))

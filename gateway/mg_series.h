@@ -20,6 +20,10 @@ enum mg_type { MG_UNTYPED, MG_COUNTER, MG_GAUGE, MG_HISTOGRAM, MG_SUMMARY };
 enum mg_agg { MG_AGG_SUM, MG_AGG_LAST, MG_AGG_MAX, MG_AGG_MIN, MG_AGG_AVG };
 enum mg_op { MG_OP_SET, MG_OP_ADD };
 
+/* v * scale, computed as v / (1 / scale) when that divisor is a whole
+ * number, so that 700 ms * 0.001 is exactly 0.7 s. */
+double mg_scale_apply(double scale, double v);
+
 const char *mg_type_name(enum mg_type t);
 /* -1 when s names no type. */
 int mg_type_parse(const char *s, size_t n);
@@ -38,6 +42,8 @@ struct mg_sample {
     uint32_t hlen;
     const struct mg_label *labels;
     size_t nlabels;
+    const struct mg_label *source; /* the producer's labels, as pushed */
+    size_t nsource;
     double value;        /* counter, gauge, untyped */
     double sum, count;   /* histogram, summary */
     size_t nb;           /* histogram buckets (sorted, +Inf last) or */

@@ -284,7 +284,8 @@ static ssize_t read_labels(const msgpack_object *o, struct mg_label *v,
 
 static int label_name_ok(const struct mg_label *l, size_t maxlen)
 {
-    return l->nlen <= maxlen && mg_label_name_valid(l->name, l->nlen) &&
+    return l->nlen <= maxlen && l->nlen <= MG_LABEL_NAME_MAX &&
+           mg_label_name_valid(l->name, l->nlen) &&
            !(l->nlen >= 2 && l->name[0] == '_' && l->name[1] == '_');
 }
 
@@ -624,6 +625,8 @@ enum mg_reason mg_wire_metric(const struct mg_message *m, size_t idx,
     }
     s->labels = ws->labels;
     s->nlabels = n;
+    s->source = m->source;
+    s->nsource = m->nsource;
 
     if (s->type == MG_HISTOGRAM || s->type == MG_SUMMARY) {
         if (buckets) {

@@ -1,0 +1,676 @@
+/* mg_pipeline: the DSL, its plan, and routing a new series through it. */
+#include "mg_pipeline.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <lauxlib.h>
+
+#include "mg_log.h"
+#include "mg_regex.h"
+#include "mg_relabel.h"
+
+#define WHERE_LEN 128
+#define MAX_DROP_LABELS 16
+
+enum step_kind { STEP_RELABEL, STEP_DROP, STEP_TRANSFORM };
+
+struct drop_label {
+    char *name;
+    struct mg_regex *re;
+};
+
+struct step {
+    enum step_kind kind;
+    char where[WHERE_LEN]; /* file:line of the DSL call */
+    const char *file;      /* the file, for moongate_script_errors_total */
+    struct mg_relabel *rl;
+    struct mg_regex *name_re;
+    struct drop_label labels[MAX_DROP_LABELS];
+    size_t nlabels;
+    int ref; /* transform's function */
+};
+
+struct agg_rule {
+    struct mg_regex *re;
+    enum mg_agg agg;
+};
+
+struct mg_pipeline {
+    struct mg_lua *lua;
+    struct step *steps;
+    size_t nsteps, capsteps;
+    struct agg_rule *aggs;
+    size_t naggs;
+    int on_sample;
+    char on_sample_where[WHERE_LEN];
+    const char *on_sample_file;
+    char **files; /* copies of the paths, for step->file */
+    size_t nfiles;
+    const char *loading; /* the file being loaded */
+    struct mg_lbuild lb;
+    struct mg_rematch *m;
+    /* what the transform call leaves for route to read */
+    double scale;
+    int64_t ttl_ms;
+    const char *cur_type;
+    char why[MG_WHY_LEN];
+};
+
+static struct mg_pipeline *ctx(lua_State *L)
+{
+    return lua_touserdata(L, lua_upvalueindex(1));
+}
+
+static struct step *add_step(lua_State *L, struct mg_pipeline *p,
+                             enum step_kind k)
+{
+    if (p->nsteps == p->capsteps) {
+        size_t cap = p->capsteps ? p->capsteps * 2 : 16;
+        struct step *ns = realloc(p->steps, cap * sizeof(*ns));
+        if (!ns)
+            luaL_error(L, "out of memory");
+        p->steps = ns;
+        p->capsteps = cap;
+    }
+    struct step *s = &p->steps[p->nsteps++];
+    memset(s, 0, sizeof(*s));
+    s->kind = k;
+    s->ref = LUA_NOREF;
+    s->file = p->loading;
+    mg_lua_where(L, s->where, sizeof(s->where));
+    return s;
+}
+
+/* An anchored regex, as relabel's are: the whole string must match. */
+static struct mg_regex *anchored(lua_State *L, const char *pat,
+                                 const char *what)
+{
+    char buf[1024], why[MG_WHY_LEN];
+    int n = snprintf(buf, sizeof(buf), "^(?s:%s)$", pat);
+    if (n < 0 || (size_t)n >= sizeof(buf))
+        luaL_error(L, "%s: regex too long", what);
+    struct mg_regex *re;
+    if (mg_regex_compile(buf, (size_t)n, &re, why, sizeof(why)))
+        luaL_error(L, "%s: %s", what, why);
+    return re;
+}
+
+/* relabel { {action=..., ...}, ... } */
+static int l_relabel(lua_State *L)
+{
+    struct mg_pipeline *p = ctx(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    char why[256];
+    /* the step first: if the config fails, the load fails and frees it */
+    struct step *s = add_step(L, p, STEP_RELABEL);
+    if (mg_relabel_compile(L, 1, &s->rl, why, sizeof(why)))
+        return luaL_error(L, "%s", why);
+    return 0;
+}
+
+/* drop { name = RE, labels = { l = RE } }: both anchored; a series whose
+ * name and listed labels all match is dropped. */
+static int l_drop(lua_State *L)
+{
+    struct mg_pipeline *p = ctx(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+        if (strcmp(k, "name") && strcmp(k, "labels"))
+            return luaL_error(L, "drop: unknown field %s", k);
+        lua_pop(L, 1);
+    }
+    int tn = lua_getfield(L, 1, "name");
+    int tl = lua_getfield(L, 1, "labels");
+    if (tn == LUA_TNIL && tl == LUA_TNIL)
+        return luaL_error(L, "drop: name or labels is required");
+    if (tn != LUA_TNIL && tn != LUA_TSTRING)
+        return luaL_error(L, "drop: name must be a regex string");
+    if (tl != LUA_TNIL && tl != LUA_TTABLE)
+        return luaL_error(L, "drop: labels must be a table of regexes");
+    struct step *s = add_step(L, p, STEP_DROP);
+    if (tn == LUA_TSTRING)
+        s->name_re = anchored(L, lua_tostring(L, -2), "drop: name");
+    if (tl == LUA_TTABLE) {
+        lua_pushnil(L);
+        while (lua_next(L, -2)) {
+            if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+                return luaL_error(L, "drop: labels must map names to regexes");
+            if (s->nlabels == MAX_DROP_LABELS)
+                return luaL_error(L, "drop: more than %d labels", MAX_DROP_LABELS);
+            struct drop_label *d = &s->labels[s->nlabels];
+            d->re = anchored(L, lua_tostring(L, -1), "drop: labels");
+            d->name = strdup(lua_tostring(L, -2));
+            s->nlabels++;
+            if (!d->name)
+                return luaL_error(L, "out of memory");
+            lua_pop(L, 1);
+        }
+    }
+    return 0;
+}
+
+static int l_transform(lua_State *L)
+{
+    struct mg_pipeline *p = ctx(L);
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    struct step *s = add_step(L, p, STEP_TRANSFORM);
+    lua_pushvalue(L, 1);
+    s->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
+}
+
+/* aggregate { metric = RE, gauge = "max" } */
+static int l_aggregate(lua_State *L)
+{
+    struct mg_pipeline *p = ctx(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (lua_getfield(L, 1, "metric") != LUA_TSTRING)
+        return luaL_error(L, "aggregate: metric must be a regex string");
+    if (lua_getfield(L, 1, "gauge") != LUA_TSTRING)
+        return luaL_error(L, "aggregate: gauge must be sum, last, max, min or avg");
+    size_t n;
+    const char *g = lua_tolstring(L, -1, &n);
+    int a = mg_agg_parse(g, n);
+    if (a < 0)
+        return luaL_error(L, "aggregate: gauge must be sum, last, max, min or avg, not %s", g);
+    struct agg_rule *na = realloc(p->aggs, (p->naggs + 1) * sizeof(*na));
+    if (!na)
+        return luaL_error(L, "out of memory");
+    p->aggs = na;
+    p->aggs[p->naggs].re = NULL;
+    p->aggs[p->naggs].agg = (enum mg_agg)a;
+    p->naggs++;
+    p->aggs[p->naggs - 1].re = anchored(L, lua_tostring(L, -2), "aggregate: metric");
+    return 0;
+}
+
+static int l_on_sample(lua_State *L)
+{
+    struct mg_pipeline *p = ctx(L);
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    if (p->on_sample != LUA_NOREF)
+        return luaL_error(L, "on_sample: defined twice (first at %s)", p->on_sample_where);
+    mg_lua_where(L, p->on_sample_where, sizeof(p->on_sample_where));
+    p->on_sample_file = p->loading;
+    lua_pushvalue(L, 1);
+    p->on_sample = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
+}
+
+static const luaL_Reg dsl[] = {
+    {"relabel", l_relabel},
+    {"drop", l_drop},
+    {"transform", l_transform},
+    {"aggregate", l_aggregate},
+    {"on_sample", l_on_sample},
+    {NULL, NULL}};
+
+void mg_pipeline_free(struct mg_pipeline *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->nsteps; i++) {
+        struct step *s = &p->steps[i];
+        mg_relabel_free(s->rl);
+        mg_regex_free(s->name_re);
+        for (size_t k = 0; k < s->nlabels; k++) {
+            free(s->labels[k].name);
+            mg_regex_free(s->labels[k].re);
+        }
+    }
+    for (size_t i = 0; i < p->naggs; i++)
+        mg_regex_free(p->aggs[i].re);
+    free(p->aggs);
+    free(p->steps);
+    for (size_t i = 0; i < p->nfiles; i++)
+        free(p->files[i]);
+    free(p->files);
+    mg_lbuild_fini(&p->lb);
+    mg_rematch_free(p->m);
+    mg_lua_free(p->lua); /* the refs go with the state */
+    free(p);
+}
+
+struct mg_pipeline *mg_pipeline_new(const char *const *files, size_t nfiles,
+                                    const struct mg_lua_limits *lim,
+                                    char *why, size_t whylen)
+{
+    struct mg_pipeline *p = calloc(1, sizeof(*p));
+    if (!p)
+        goto nomem;
+    p->on_sample = LUA_NOREF;
+    mg_lbuild_init(&p->lb);
+    p->m = mg_rematch_new();
+    p->files = calloc(nfiles + 1, sizeof(char *));
+    if (!p->m || !p->files)
+        goto nomem;
+    p->lua = mg_lua_new(lim, dsl, p);
+    if (!p->lua)
+        goto nomem;
+    for (size_t i = 0; i < nfiles; i++) {
+        p->files[i] = strdup(files[i]);
+        if (!p->files[i])
+            goto nomem;
+        p->nfiles++;
+        p->loading = p->files[i];
+        if (mg_lua_run_file(p->lua, files[i], why, whylen)) {
+            mg_pipeline_free(p);
+            return NULL;
+        }
+    }
+    p->loading = NULL;
+    return p;
+nomem:
+    snprintf(why, whylen, "out of memory");
+    mg_pipeline_free(p);
+    return NULL;
+}
+
+size_t mg_pipeline_steps(const struct mg_pipeline *p)
+{
+    return p ? p->nsteps : 0;
+}
+
+int mg_pipeline_has_on_sample(const struct mg_pipeline *p)
+{
+    return p && p->on_sample != LUA_NOREF;
+}
+
+/* ---- routing ---- */
+
+static int drop_matches(struct mg_pipeline *p, const struct step *s,
+                        char *why, size_t whylen)
+{
+    if (s->name_re) {
+        const struct mg_label *n = mg_lbuild_get(&p->lb, "__name__", 8);
+        int rc = mg_regex_match(s->name_re, p->m, n ? n->value : "", n ? n->vlen : 0,
+                                0, why, whylen);
+        if (rc <= 0)
+            return rc;
+    }
+    for (size_t i = 0; i < s->nlabels; i++) {
+        const struct mg_label *l =
+            mg_lbuild_get(&p->lb, s->labels[i].name, strlen(s->labels[i].name));
+        int rc = mg_regex_match(s->labels[i].re, p->m, l ? l->value : "",
+                                l ? l->vlen : 0, 0, why, whylen);
+        if (rc <= 0)
+            return rc;
+    }
+    return 1;
+}
+
+static void push_labels(lua_State *L, const struct mg_lbuild *lb, int source)
+{
+    lua_createtable(L, 0, (int)lb->n);
+    for (size_t i = 0; i < lb->n; i++) {
+        const struct mg_label *l = &lb->v[i];
+        if ((l->nlen == 8 && memcmp(l->name, "__name__", 8) == 0) || source)
+            continue;
+        lua_pushlstring(L, l->name, l->nlen);
+        lua_pushlstring(L, l->value, l->vlen);
+        lua_rawset(L, -3);
+    }
+}
+
+/* Runs inside mg_lua_call: builds s, calls the transform, reads its answer
+ * back with raw access. Upvalue-free: the pipeline and step come as light
+ * userdata arguments. Returns true when the series is kept. */
+static int l_run_transform(lua_State *L)
+{
+    struct mg_pipeline *p = lua_touserdata(L, 1);
+    const struct step *st = lua_touserdata(L, 2);
+    const struct mg_sample *smp = lua_touserdata(L, 3);
+    lua_settop(L, 0);
+    luaL_checkstack(L, 8, "transform");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, st->ref);
+    lua_createtable(L, 0, 6);
+    const struct mg_label *n = mg_lbuild_get(&p->lb, "__name__", 8);
+    lua_pushlstring(L, n ? n->value : "", n ? n->vlen : 0);
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, p->cur_type);
+    lua_setfield(L, -2, "type");
+    push_labels(L, &p->lb, 0);
+    lua_setfield(L, -2, "labels");
+    lua_createtable(L, 0, (int)smp->nsource);
+    for (size_t i = 0; i < smp->nsource; i++) {
+        lua_pushlstring(L, smp->source[i].name, smp->source[i].nlen);
+        lua_pushlstring(L, smp->source[i].value, smp->source[i].vlen);
+        lua_rawset(L, -3);
+    }
+    lua_setfield(L, -2, "source");
+    if (p->scale != 1) {
+        lua_pushnumber(L, p->scale);
+        lua_setfield(L, -2, "scale");
+    }
+    lua_call(L, 1, 1);
+    if (!lua_toboolean(L, -1))
+        return 1; /* nil or false: dropped */
+    if (!lua_istable(L, -1))
+        return luaL_error(L, "transform must return the series table or nil, not a %s",
+                          luaL_typename(L, -1));
+    int r = lua_gettop(L);
+    if (lua_getfield(L, r, "name") != LUA_TSTRING)
+        return luaL_error(L, "transform: name must be a string");
+    size_t nl;
+    const char *name = lua_tolstring(L, -1, &nl);
+    if (!mg_metric_name_valid(name, nl))
+        return luaL_error(L, "transform: %s is not a valid metric name", name);
+    if (lua_getfield(L, r, "type") != LUA_TSTRING || strcmp(lua_tostring(L, -1), p->cur_type))
+        return luaL_error(L, "transform cannot change a series' type");
+    if (lua_getfield(L, r, "labels") != LUA_TTABLE)
+        return luaL_error(L, "transform: labels must be a table");
+    /* replace every label with what the script left */
+    mg_lbuild_reset(&p->lb);
+    if (mg_lbuild_set(&p->lb, "__name__", 8, name, nl))
+        return luaL_error(L, "out of memory");
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+            return luaL_error(L, "transform: labels must map strings to strings");
+        size_t kl, vl;
+        const char *k = lua_tolstring(L, -2, &kl);
+        const char *v = lua_tolstring(L, -1, &vl);
+        if (!mg_label_name_valid(k, kl) || kl > MG_LABEL_NAME_MAX ||
+            (kl >= 2 && k[0] == '_' && k[1] == '_'))
+            return luaL_error(L, "transform: %s is not a valid label name", k);
+        if (!mg_utf8_valid(v, vl))
+            return luaL_error(L, "transform: label %s is not UTF-8", k);
+        if (mg_lbuild_set(&p->lb, k, kl, v, vl))
+            return luaL_error(L, "out of memory");
+        lua_pop(L, 1);
+    }
+    int t = lua_getfield(L, r, "scale");
+    if (t != LUA_TNIL) {
+        double sc = lua_tonumber(L, -1);
+        if (t != LUA_TNUMBER || !(sc > 0) || isinf(sc))
+            return luaL_error(L, "transform: scale must be a positive number");
+        p->scale = sc;
+    }
+    t = lua_getfield(L, r, "ttl");
+    if (t != LUA_TNIL) {
+        double ttl = lua_tonumber(L, -1);
+        if (t != LUA_TNUMBER || !(ttl >= 0) || ttl > 4e8)
+            return luaL_error(L, "transform: ttl must be seconds >= 0");
+        p->ttl_ms = (int64_t)(ttl * 1000);
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* Runs one step: 1 keep, 0 drop, -1 error (why). */
+static int run_step(struct mg_pipeline *p, const struct step *s,
+                    const struct mg_sample *smp, char *why, size_t whylen)
+{
+    switch (s->kind) {
+    case STEP_RELABEL:
+        return mg_relabel_apply(s->rl, &p->lb, why, whylen);
+    case STEP_DROP: {
+        int rc = drop_matches(p, s, why, whylen);
+        return rc < 0 ? -1 : !rc;
+    }
+    case STEP_TRANSFORM: {
+        lua_State *L = mg_lua_state(p->lua);
+        lua_pushcfunction(L, l_run_transform);
+        lua_pushlightuserdata(L, p);
+        lua_pushlightuserdata(L, (void *)s);
+        lua_pushlightuserdata(L, (void *)smp);
+        if (mg_lua_call(p->lua, 3, 1, why, whylen))
+            return -1;
+        int keep = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        return keep;
+    }
+    }
+    return -1;
+}
+
+static enum mg_agg agg_for(struct mg_pipeline *p, const char *name, size_t n)
+{
+    char why[MG_WHY_LEN];
+    for (size_t i = 0; i < p->naggs; i++)
+        if (mg_regex_match(p->aggs[i].re, p->m, name, n, 0, why, sizeof(why)) == 1)
+            return p->aggs[i].agg;
+    return MG_AGG_SUM;
+}
+
+void mg_pipeline_route(struct mg_pipeline *p, const struct mg_sample *s,
+                       struct mg_route *r, const char **file, char *why,
+                       size_t whylen)
+{
+    memset(r, 0, sizeof(*r));
+    r->name = s->name;
+    r->nlen = s->nlen;
+    r->labels = s->labels;
+    r->nlabels = s->nlabels;
+    r->scale = 1;
+    r->ttl_ms = -1;
+    *file = NULL;
+    if (!p || (p->nsteps == 0 && p->naggs == 0))
+        return;
+    mg_lbuild_reset(&p->lb);
+    p->scale = 1;
+    p->ttl_ms = -1;
+    p->cur_type = mg_type_name(s->type);
+    int failed = mg_lbuild_set(&p->lb, "__name__", 8, s->name, s->nlen);
+    for (size_t i = 0; i < s->nlabels && !failed; i++)
+        failed = mg_lbuild_set(&p->lb, s->labels[i].name, s->labels[i].nlen,
+                               s->labels[i].value, s->labels[i].vlen);
+    if (failed) {
+        snprintf(why, whylen, "out of memory");
+        r->drop = MG_DROP_LIMIT;
+        return;
+    }
+    for (size_t i = 0; i < p->nsteps; i++) {
+        const struct step *st = &p->steps[i];
+        int rc = run_step(p, st, s, why, whylen);
+        if (rc < 0) {
+            why[strcspn(why, "\n")] = '\0'; /* the first line, not the traceback */
+            /* the step's position first: "scripts/a.lua:3: ..." */
+            char tmp[MG_WHY_LEN];
+            snprintf(tmp, sizeof(tmp), "%s", why);
+            if (strncmp(tmp, st->where, strlen(st->where)) != 0 &&
+                !(st->kind == STEP_TRANSFORM && strchr(tmp, ':')))
+                snprintf(why, whylen, "%s: %s", st->where, tmp);
+            r->drop = MG_DROP_SCRIPT_ERROR;
+            *file = st->file;
+            return;
+        }
+        if (rc == 0) {
+            snprintf(why, whylen, "dropped by %s", st->where);
+            r->drop = MG_DROP_RULE;
+            return;
+        }
+    }
+    /* __name__ out of the label set: it becomes the output's name */
+    const struct mg_label *n = mg_lbuild_get(&p->lb, "__name__", 8);
+    if (!n || !mg_metric_name_valid(n->value, n->vlen)) {
+        snprintf(why, whylen, "the pipeline left no valid metric name");
+        r->drop = MG_DROP_SCRIPT_ERROR;
+        *file = p->nsteps ? p->steps[p->nsteps - 1].file : NULL;
+        return;
+    }
+    r->name = n->value;
+    r->nlen = n->vlen;
+    mg_lbuild_del(&p->lb, "__name__", 8);
+    /* Other labels starting with __ are scratch space for the scripts, as
+     * in Prometheus's relabeling: they go once the pipeline is done. */
+    for (size_t i = 0; i < p->lb.n;) {
+        if (p->lb.v[i].nlen >= 2 && p->lb.v[i].name[0] == '_' && p->lb.v[i].name[1] == '_')
+            mg_lbuild_del(&p->lb, p->lb.v[i].name, p->lb.v[i].nlen);
+        else
+            i++;
+    }
+    for (size_t i = 0; i < p->lb.n; i++) {
+        if (p->lb.v[i].nlen > MG_LABEL_NAME_MAX) {
+            snprintf(why, whylen, "label name %.40s... longer than %d bytes",
+                     p->lb.v[i].name, MG_LABEL_NAME_MAX);
+            r->drop = MG_DROP_SCRIPT_ERROR;
+            *file = p->nsteps ? p->steps[p->nsteps - 1].file : NULL;
+            return;
+        }
+    }
+    mg_lbuild_sort(&p->lb);
+    r->labels = p->lb.v;
+    r->nlabels = p->lb.n;
+    r->scale = p->scale;
+    r->ttl_ms = p->ttl_ms;
+    r->agg = agg_for(p, r->name, r->nlen);
+}
+
+/* ---- on_sample: the slow path ---- */
+
+static int l_run_on_sample(lua_State *L)
+{
+    struct mg_pipeline *p = lua_touserdata(L, 1);
+    const struct mg_sample *s = lua_touserdata(L, 2);
+    double v = lua_tonumber(L, 3);
+    lua_settop(L, 0);
+    luaL_checkstack(L, 8, "on_sample");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, p->on_sample);
+    lua_createtable(L, 0, 3);
+    lua_pushlstring(L, s->name, s->nlen);
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, mg_type_name(s->type));
+    lua_setfield(L, -2, "type");
+    lua_createtable(L, 0, (int)s->nlabels);
+    for (size_t i = 0; i < s->nlabels; i++) {
+        lua_pushlstring(L, s->labels[i].name, s->labels[i].nlen);
+        lua_pushlstring(L, s->labels[i].value, s->labels[i].vlen);
+        lua_rawset(L, -3);
+    }
+    lua_setfield(L, -2, "labels");
+    lua_pushnumber(L, v);
+    lua_call(L, 2, 1);
+    if (lua_isnil(L, -1) || (lua_isboolean(L, -1) && !lua_toboolean(L, -1)))
+        return 0;
+    if (lua_type(L, -1) != LUA_TNUMBER)
+        return luaL_error(L, "on_sample must return a number or nil");
+    return 1;
+}
+
+int mg_pipeline_on_sample(struct mg_pipeline *p, const struct mg_sample *s,
+                          double *v, const char **file, char *why,
+                          size_t whylen)
+{
+    lua_State *L = mg_lua_state(p->lua);
+    lua_pushcfunction(L, l_run_on_sample);
+    lua_pushlightuserdata(L, p);
+    lua_pushlightuserdata(L, (void *)s);
+    lua_pushnumber(L, *v);
+    if (mg_lua_call(p->lua, 3, 1, why, whylen)) {
+        why[strcspn(why, "\n")] = '\0';
+        *file = p->on_sample_file;
+        return -1;
+    }
+    int keep = lua_type(L, -1) == LUA_TNUMBER;
+    if (keep)
+        *v = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    return keep;
+}
+
+/* ---- files and check ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **mg_pipeline_files(const char *path, size_t *n, char *why,
+                         size_t whylen)
+{
+    struct stat sb;
+    *n = 0;
+    if (stat(path, &sb) < 0) {
+        snprintf(why, whylen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char **v = calloc(2, sizeof(char *));
+    if (!v)
+        goto nomem;
+    if (!S_ISDIR(sb.st_mode)) {
+        if (!(v[0] = strdup(path)))
+            goto nomem;
+        *n = 1;
+        return v;
+    }
+    DIR *d = opendir(path);
+    if (!d) {
+        free(v);
+        snprintf(why, whylen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct dirent *e;
+    size_t cap = 1;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 4, ".lua") != 0 || e->d_name[0] == '.')
+            continue;
+        if (*n == cap) {
+            char **nv = realloc(v, (cap * 2 + 1) * sizeof(char *));
+            if (!nv) {
+                closedir(d);
+                goto nomem;
+            }
+            v = nv;
+            cap *= 2;
+        }
+        size_t plen = strlen(path) + len + 2;
+        v[*n] = malloc(plen);
+        if (!v[*n]) {
+            closedir(d);
+            goto nomem;
+        }
+        snprintf(v[*n], plen, "%s/%s", path, e->d_name);
+        v[++*n] = NULL;
+    }
+    closedir(d);
+    qsort(v, *n, sizeof(char *), cmp_str);
+    return v;
+nomem:
+    mg_pipeline_files_free(v);
+    snprintf(why, whylen, "out of memory");
+    return NULL;
+}
+
+void mg_pipeline_files_free(char **files)
+{
+    for (size_t i = 0; files && files[i]; i++)
+        free(files[i]);
+    free(files);
+}
+
+int mg_pipeline_check(const char *const *paths, size_t n, FILE *out)
+{
+    int failed = 0;
+    struct mg_lua_limits lim = {0};
+    for (size_t i = 0; i < n; i++) {
+        char why[512];
+        size_t nf;
+        char **files = mg_pipeline_files(paths[i], &nf, why, sizeof(why));
+        if (!files) {
+            fprintf(out, "%s\n", why);
+            failed++;
+            continue;
+        }
+        for (size_t k = 0; k < nf; k++) {
+            const char *one[1] = {files[k]};
+            struct mg_pipeline *p = mg_pipeline_new(one, 1, &lim, why, sizeof(why));
+            if (!p) {
+                fprintf(out, "%s\n", why);
+                failed++;
+            }
+            mg_pipeline_free(p);
+        }
+        mg_pipeline_files_free(files);
+    }
+    return failed;
+}
