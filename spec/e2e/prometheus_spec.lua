@@ -2,7 +2,8 @@
 -- gateway: what producers pushed comes back through PromQL. Everything on
 -- 127.0.0.1; Prometheus gets a generated config (one static target,
 -- honor_labels, 1 s interval; no remote write, no Alertmanager, no service
--- discovery), a temp TSDB and a port picked free.
+-- discovery; nothing in 2.42 phones home), a temp TSDB and a port picked
+-- free.
 local gw = require "support.gateway"
 local socket = require "socket"
 local cjson = require "cjson"
@@ -83,18 +84,14 @@ local function start_prometheus(target, job)
   -- Waits until `expr` returns exactly one sample and `pred(value)` holds.
   function p.await_value(expr, pred, seconds)
     local last
-    local ok, err = pcall(gw.wait_for, function()
-      local r = p.query(expr)
-      last = r
-      if #r == 1 then
-        local v = tonumber(r[1].value[2])
-        if pred(v) then return r[1] end
-      end
+    local ok, res = pcall(gw.wait_for, function()
+      last = p.query(expr)
+      if #last == 1 and pred(tonumber(last[1].value[2])) then return last[1] end
     end, seconds or 15, expr)
     if not ok then
-      error(tostring(err) .. "; last result: " .. cjson.encode(last or {}), 2)
+      error(tostring(res) .. "; last result: " .. cjson.encode(last or {}), 2)
     end
-    return err
+    return res
   end
 
   function p.stop()
@@ -151,6 +148,8 @@ describe("Prometheus 2.42 scraping the gateway", function()
   end)
 
   it("sees the target up", function()
+    -- the scrape manager applies discovered targets every 5 s, so the first
+    -- scrape comes 5-6 s after start
     prom.await_value('up{job="moongate"}', equals(1))
   end)
 
