@@ -217,7 +217,7 @@ static void expose_family(struct mg_store *st, struct ctx *c,
     family_header(c, fam, fam->name, fnlen);
     for (size_t i = 0; i < n; i++) {
         const struct mg_output *o = mg_store_output_at(st, order[i]);
-        c->ts = honor_ts ? o->ts : 0;
+        c->ts = honor_ts ? mg_store_output_ts(st, order[i]) : 0;
         if (fam->type == MG_HISTOGRAM || fam->type == MG_SUMMARY) {
             expose_hist(st, c, fam, o);
             continue;

@@ -203,7 +203,8 @@ static int on_sample(struct mg_gateway *gw, struct mg_sample *s)
 }
 
 static void push_metric(struct mg_gateway *gw, const struct mg_message *m,
-                        size_t i, int32_t index, struct mg_push_result *res)
+                        size_t i, int32_t index, int64_t now,
+                        struct mg_push_result *res)
 {
     char why[MG_WHY_LEN];
     struct mg_sample s;
@@ -217,7 +218,6 @@ static void push_metric(struct mg_gateway *gw, const struct mg_message *m,
         res->dropped++;
         return;
     }
-    int64_t now = mg_gateway_now(gw);
     uint64_t h = mg_store_input_hash(s.name, s.nlen, s.labels, s.nlabels);
     struct mg_input *in = mg_store_input_find(gw->store, &s, h);
     if (in) {
@@ -302,8 +302,9 @@ void mg_gateway_push_message(struct mg_gateway *gw, const char *p, size_t len,
     }
     if (m.dropped)
         count_client_drops(gw, m.dropped);
+    int64_t now = mg_gateway_now(gw); /* one clock read a message */
     for (size_t i = 0; i < m.nmetrics; i++)
-        push_metric(gw, &m, i, base + (int32_t)i, res);
+        push_metric(gw, &m, i, base + (int32_t)i, now, res);
 }
 
 int mg_gateway_push_body(struct mg_gateway *gw, const char *p, size_t len,
@@ -358,7 +359,7 @@ static void input_sample(struct mg_gateway *gw, struct mg_input *in,
                          struct mg_sample *s)
 {
     memset(s, 0, sizeof(*s));
-    const struct mg_family *f = mg_store_input_family(in);
+    const struct mg_family *f = mg_store_input_family(gw->store, in);
     s->name = f->name;
     s->nlen = f->nlen;
     s->type = f->type;

@@ -262,6 +262,7 @@ struct mg_pipeline *mg_pipeline_new(const char *const *files, size_t nfiles,
         p->nfiles++;
         p->loading = p->files[i];
         if (mg_lua_run_file(p->lua, files[i], why, whylen)) {
+            why[strcspn(why, "\n")] = '\0'; /* file:line: message */
             mg_pipeline_free(p);
             return NULL;
         }
@@ -623,13 +624,15 @@ char **mg_pipeline_files(const char *path, size_t *n, char *why,
             v = nv;
             cap *= 2;
         }
-        size_t plen = strlen(path) + len + 2;
+        size_t dl = strlen(path), plen = dl + len + 2;
+        while (dl > 1 && path[dl - 1] == '/')
+            dl--;
         v[*n] = malloc(plen);
         if (!v[*n]) {
             closedir(d);
             goto nomem;
         }
-        snprintf(v[*n], plen, "%s/%s", path, e->d_name);
+        snprintf(v[*n], plen, "%.*s/%s", (int)dl, path, e->d_name);
         v[++*n] = NULL;
     }
     closedir(d);

@@ -8,83 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mg_family.h"
+#include "mg_itab.h"
 #include "mg_names.h"
+
+#define INFAM(st, in) mg_families_at(&(st)->infams, (in)->fam)
+#define OUTFAM(st, o) mg_families_at(&(st)->outfams, (o)->fam)
 
 #define F_LIVE 0x01
 #define F_OWN 0x02
 #define F_TTL_FIXED 0x04 /* the pipeline set the TTL; messages do not */
-
-/* ---- an index table: slots hold idx+1 and the low half of the hash ---- */
-
-struct islot {
-    uint32_t idx1;
-    uint32_t tag;
-};
-
-struct itab {
-    struct islot *s;
-    uint32_t mask, n;
-};
-
-static int itab_grow(struct itab *t)
-{
-    uint32_t cap = t->s ? (t->mask + 1) * 2 : 1024;
-    struct islot *ns = calloc(cap, sizeof(*ns));
-    if (!ns)
-        return -ENOMEM;
-    for (uint32_t i = 0; t->s && i <= t->mask; i++) {
-        if (!t->s[i].idx1)
-            continue;
-        uint32_t j = t->s[i].tag & (cap - 1);
-        while (ns[j].idx1)
-            j = (j + 1) & (cap - 1);
-        ns[j] = t->s[i];
-    }
-    free(t->s);
-    t->s = ns;
-    t->mask = cap - 1;
-    return 0;
-}
-
-static int itab_insert(struct itab *t, uint32_t idx, uint64_t hash)
-{
-    if (!t->s || (t->n + 1) * 4 > (t->mask + 1) * 3) {
-        int rc = itab_grow(t);
-        if (rc)
-            return rc;
-    }
-    uint32_t tag = (uint32_t)hash, i = tag & t->mask;
-    while (t->s[i].idx1)
-        i = (i + 1) & t->mask;
-    t->s[i] = (struct islot){idx + 1, tag};
-    t->n++;
-    return 0;
-}
-
-static void itab_remove(struct itab *t, uint32_t idx, uint64_t hash)
-{
-    uint32_t i = (uint32_t)hash & t->mask;
-    while (t->s[i].idx1 != idx + 1) {
-        mg_require(t->s[i].idx1 != 0);
-        i = (i + 1) & t->mask;
-    }
-    uint32_t j = i;
-    for (;;) {
-        t->s[i].idx1 = 0;
-        for (;;) {
-            j = (j + 1) & t->mask;
-            if (!t->s[j].idx1) {
-                t->n--;
-                return;
-            }
-            uint32_t home = t->s[j].tag & t->mask;
-            if (i <= j ? (home <= i || home > j) : (home <= i && home > j))
-                break;
-        }
-        t->s[i] = t->s[j];
-        i = j;
-    }
-}
 
 /* ---- the store ---- */
 
@@ -97,11 +30,9 @@ struct mg_store {
     uint32_t nout, capout, freeout, liveout;
     struct itab intab, outtab;
 
-    struct mg_names infam;    /* input families by name */
-    struct mg_names outfam;   /* output families by name */
-    struct mg_names reserved; /* every sample name an output family emits */
-    struct mg_family **fams;  /* output families by id */
-    uint32_t nfams, capfams;
+    struct mg_families infams;  /* the names and types pushed */
+    struct mg_families outfams; /* the names and types exposed */
+    int64_t *ts;                /* pushed timestamps by output, once one comes */
 
     struct mg_layout *layouts[256];
     double scales[MAX_SCALES + 1];
@@ -115,39 +46,6 @@ struct mg_store {
     size_t gorder_cap, gfams_cap;
 };
 
-const char *mg_type_name(enum mg_type t)
-{
-    static const char *const names[] = {"untyped", "counter", "gauge",
-                                        "histogram", "summary"};
-    return names[t];
-}
-
-int mg_type_parse(const char *s, size_t n)
-{
-    for (int t = MG_UNTYPED; t <= MG_SUMMARY; t++) {
-        const char *name = mg_type_name((enum mg_type)t);
-        if (strlen(name) == n && memcmp(name, s, n) == 0)
-            return t;
-    }
-    return -1;
-}
-
-const char *mg_agg_name(enum mg_agg a)
-{
-    static const char *const names[] = {"sum", "last", "max", "min", "avg"};
-    return names[a];
-}
-
-int mg_agg_parse(const char *s, size_t n)
-{
-    for (int a = MG_AGG_SUM; a <= MG_AGG_AVG; a++) {
-        const char *name = mg_agg_name((enum mg_agg)a);
-        if (strlen(name) == n && memcmp(name, s, n) == 0)
-            return a;
-    }
-    return -1;
-}
-
 struct mg_store *mg_store_new(void)
 {
     struct mg_store *st = calloc(1, sizeof(*st));
@@ -157,9 +55,8 @@ struct mg_store *mg_store_new(void)
     st->scales[0] = 1.0;
     st->nscales = 1;
     st->epoch_ms = -1;
-    mg_names_init(&st->infam);
-    mg_names_init(&st->outfam);
-    mg_names_init(&st->reserved);
+    mg_families_init(&st->infams, 0);
+    mg_families_init(&st->outfams, 1);
     return st;
 }
 
@@ -187,15 +84,6 @@ static int is_hist(enum mg_type t)
     return t == MG_HISTOGRAM || t == MG_SUMMARY;
 }
 
-static void family_free(struct mg_family *f)
-{
-    if (!f)
-        return;
-    free(f->name);
-    free(f->help);
-    free(f);
-}
-
 void mg_store_free(struct mg_store *st)
 {
     if (!st)
@@ -205,7 +93,7 @@ void mg_store_free(struct mg_store *st)
         if (!(in->flags & F_LIVE))
             continue;
         mg_labelset_unref(in->ls);
-        if (is_hist(in->fam->type))
+        if (is_hist(INFAM(st, in)->type))
             hvals_free(st, in->v.h);
     }
     for (uint32_t i = 0; i < st->nout; i++) {
@@ -213,28 +101,16 @@ void mg_store_free(struct mg_store *st)
         if (!(o->flags & F_LIVE))
             continue;
         mg_labelset_unref(o->ls);
-        if (is_hist(o->fam->type))
+        if (is_hist(OUTFAM(st, o)->type))
             hvals_free(st, o->v.h);
     }
-    for (size_t i = 0; st->infam.slot && i <= st->infam.mask; i++)
-        if (st->infam.slot[i].name)
-            family_free(st->infam.slot[i].val);
-    for (uint32_t i = 0; i < st->nfams; i++) {
-        if (st->fams[i]) {
-            for (size_t k = 0; st->reserved.slot && k <= st->reserved.mask; k++)
-                if (st->reserved.slot[k].name && st->reserved.slot[k].val == st->fams[i])
-                    free((char *)st->reserved.slot[k].name);
-            family_free(st->fams[i]);
-        }
-    }
-    mg_names_fini(&st->infam);
-    mg_names_fini(&st->outfam);
-    mg_names_fini(&st->reserved);
+    mg_families_fini(&st->infams);
+    mg_families_fini(&st->outfams);
+    free(st->ts);
     free(st->in);
     free(st->out);
     free(st->intab.s);
     free(st->outtab.s);
-    free(st->fams);
     free(st->gfams);
     free(st->gorder);
     free(st->gstart);
@@ -267,207 +143,27 @@ static int input_expired(const struct mg_input *in, uint32_t now)
 
 /* ---- families ---- */
 
-static char *dupn(const char *s, size_t n)
-{
-    char *p = malloc(n + 1);
-    if (p) {
-        memcpy(p, s, n);
-        p[n] = '\0';
-    }
-    return p;
-}
-
-static struct mg_family *family_new(const char *name, size_t nlen,
-                                    enum mg_type type)
-{
-    struct mg_family *f = calloc(1, sizeof(*f));
-    if (!f)
-        return NULL;
-    f->name = dupn(name, nlen);
-    if (!f->name) {
-        free(f);
-        return NULL;
-    }
-    f->nlen = (uint32_t)nlen;
-    f->hash = mg_names_hash(name, nlen);
-    f->type = type;
-    return f;
-}
-
-static struct mg_family *input_family(struct mg_store *st, const char *name,
-                                      size_t nlen, enum mg_type type)
-{
-    struct mg_family *f = mg_names_get(&st->infam, name, nlen);
-    if (f)
-        return f;
-    f = family_new(name, nlen, type);
-    if (!f)
-        return NULL;
-    if (mg_names_put(&st->infam, f->name, f->nlen, f)) {
-        family_free(f);
-        return NULL;
-    }
-    return f;
-}
-
-static int ends_with(const char *s, size_t n, const char *suffix)
-{
-    size_t k = strlen(suffix);
-    return n > k && memcmp(s + n - k, suffix, k) == 0;
-}
-
-/* The sample names a family emits in either format; a counter named x_total
- * is family x in OpenMetrics, so it claims x too. */
-static size_t reserved_names(const char *name, size_t n, enum mg_type t,
-                             char out[4][300])
-{
-    static const char *const hist[] = {"_bucket", "_sum", "_count"};
-    size_t k = 0;
-    memcpy(out[k++], name, n);
-    out[0][n] = '\0';
-    if (t == MG_COUNTER) {
-        if (ends_with(name, n, "_total"))
-            snprintf(out[k++], 300, "%.*s", (int)(n - 6), name);
-        else
-            snprintf(out[k++], 300, "%.*s_total", (int)n, name);
-    } else if (t == MG_HISTOGRAM || t == MG_SUMMARY) {
-        for (int i = t == MG_HISTOGRAM ? 0 : 1; i < 3; i++)
-            snprintf(out[k++], 300, "%.*s%s", (int)n, name, hist[i]);
-    }
-    return k;
-}
-
-static void family_unreserve(struct mg_store *st, struct mg_family *f)
-{
-    char names[4][300];
-    size_t k = reserved_names(f->name, f->nlen, f->type, names);
-    for (size_t i = 0; i < k; i++) {
-        size_t len = strlen(names[i]);
-        struct mg_names_slot *s = NULL;
-        /* the key string is ours to free once the entry is gone */
-        if (mg_names_get(&st->reserved, names[i], len) == f) {
-            for (size_t j = 0; j <= st->reserved.mask; j++) {
-                s = &st->reserved.slot[j];
-                if (s->name && s->val == f && s->nlen == len &&
-                    memcmp(s->name, names[i], len) == 0)
-                    break;
-            }
-            char *key = (char *)s->name;
-            mg_names_del(&st->reserved, names[i], len);
-            free(key);
-        }
-    }
-}
-
-static enum mg_reason family_reserve(struct mg_store *st, struct mg_family *f,
-                                     char why[MG_WHY_LEN])
-{
-    char names[4][300];
-    size_t k = reserved_names(f->name, f->nlen, f->type, names);
-    for (size_t i = 0; i < k; i++) {
-        struct mg_family *other =
-            mg_names_get(&st->reserved, names[i], strlen(names[i]));
-        if (other && other != f) {
-            snprintf(why, MG_WHY_LEN,
-                     "%s %.*s would emit %s, which %s %.*s emits too",
-                     mg_type_name(f->type), (int)f->nlen, f->name, names[i],
-                     mg_type_name(other->type), (int)other->nlen, other->name);
-            return MG_REASON_NAME_COLLISION;
-        }
-    }
-    for (size_t i = 0; i < k; i++) {
-        size_t len = strlen(names[i]);
-        char *key = dupn(names[i], len);
-        if (!key || mg_names_put(&st->reserved, key, len, f)) {
-            free(key);
-            family_unreserve(st, f);
-            snprintf(why, MG_WHY_LEN, "out of memory");
-            return MG_REASON_LIMIT;
-        }
-    }
-    return MG_OK;
-}
-
-static struct mg_family *output_family(struct mg_store *st, const char *name,
-                                       size_t nlen, enum mg_type type,
-                                       enum mg_agg agg, enum mg_reason *r,
-                                       char why[MG_WHY_LEN])
-{
-    struct mg_family *f = mg_names_get(&st->outfam, name, nlen);
-    if (f) {
-        if (f->type != type) {
-            snprintf(why, MG_WHY_LEN, "%.*s is a %s, not a %s", (int)nlen,
-                     name, mg_type_name(f->type), mg_type_name(type));
-            *r = MG_REASON_TYPE_CONFLICT;
-            return NULL;
-        }
-        return f;
-    }
-    *r = MG_REASON_LIMIT;
-    snprintf(why, MG_WHY_LEN, "out of memory");
-    f = family_new(name, nlen, type);
-    if (!f)
-        return NULL;
-    f->agg = agg;
-    if (st->nfams == st->capfams) {
-        uint32_t cap = st->capfams ? st->capfams * 2 : 64;
-        struct mg_family **nf = realloc(st->fams, cap * sizeof(*nf));
-        if (!nf)
-            goto fail;
-        st->fams = nf;
-        st->capfams = cap;
-    }
-    if ((*r = family_reserve(st, f, why)) != MG_OK)
-        goto fail;
-    if (mg_names_put(&st->outfam, f->name, f->nlen, f)) {
-        family_unreserve(st, f);
-        *r = MG_REASON_LIMIT;
-        goto fail;
-    }
-    /* ids are reused: a NULL slot is a removed family */
-    uint32_t id = st->nfams;
-    for (uint32_t i = 0; i < st->nfams; i++)
-        if (!st->fams[i]) {
-            id = i;
-            break;
-        }
-    if (id == st->nfams)
-        st->nfams++;
-    st->fams[id] = f;
-    f->id = id;
-    *r = MG_OK;
-    return f;
-fail:
-    family_free(f);
-    return NULL;
-}
-
-static void output_family_release(struct mg_store *st, struct mg_family *f)
-{
-    if (f->nseries || f->own)
-        return;
-    family_unreserve(st, f);
-    mg_names_del(&st->outfam, f->name, f->nlen);
-    st->fams[f->id] = NULL;
-    family_free(f);
-}
-
 struct mg_family *mg_store_family_find(struct mg_store *st, const char *name,
                                        size_t nlen)
 {
-    return mg_names_get(&st->outfam, name, nlen);
+    return mg_families_find(&st->outfams, name, nlen);
+}
+
+struct mg_family *mg_store_output_family(struct mg_store *st,
+                                         const struct mg_output *o)
+{
+    return OUTFAM(st, o);
+}
+
+const struct mg_family *mg_store_input_family(struct mg_store *st,
+                                              const struct mg_input *in)
+{
+    return INFAM(st, in);
 }
 
 void mg_family_set_agg(struct mg_family *f, enum mg_agg a)
 {
     f->agg = a;
-}
-
-static void family_set_help(struct mg_family *f, const char *help, size_t n)
-{
-    if (f->help || !help || !n)
-        return;
-    f->help = dupn(help, n); /* NULL on ENOMEM: the default HELP shows */
 }
 
 double mg_scale_apply(double scale, double v)
@@ -565,6 +261,13 @@ static uint32_t output_alloc(struct mg_store *st)
         if (!n)
             return MG_NIL;
         st->out = n;
+        if (st->ts) {
+            int64_t *nts = realloc(st->ts, (size_t)cap * sizeof(int64_t));
+            if (!nts)
+                return MG_NIL;
+            memset(nts + st->capout, 0, (size_t)(cap - st->capout) * sizeof(int64_t));
+            st->ts = nts;
+        }
         st->capout = cap;
     }
     return st->nout++;
@@ -591,8 +294,8 @@ struct mg_input *mg_store_input_find(struct mg_store *st,
         if (sl->tag != tag)
             continue;
         struct mg_input *in = &st->in[sl->idx1 - 1];
-        if (in->fam->nlen == s->nlen &&
-            memcmp(in->fam->name, s->name, s->nlen) == 0 &&
+        if (INFAM(st, in)->nlen == s->nlen &&
+            memcmp(INFAM(st, in)->name, s->name, s->nlen) == 0 &&
             mg_labelset_equal(in->ls, s->labels, s->nlabels))
             return in;
     }
@@ -612,7 +315,7 @@ static uint32_t output_find(struct mg_store *st, const char *name, size_t nlen,
         if (sl->tag != tag)
             continue;
         struct mg_output *o = &st->out[sl->idx1 - 1];
-        if (o->fam->nlen == nlen && memcmp(o->fam->name, name, nlen) == 0 &&
+        if (OUTFAM(st, o)->nlen == nlen && memcmp(OUTFAM(st, o)->name, name, nlen) == 0 &&
             mg_labelset_equal(o->ls, labels, n))
             return sl->idx1 - 1;
     }
@@ -623,17 +326,17 @@ static uint32_t output_find(struct mg_store *st, const char *name, size_t nlen,
 static void output_remove(struct mg_store *st, uint32_t idx)
 {
     struct mg_output *o = &st->out[idx];
-    itab_remove(&st->outtab, idx, o->ls->hash);
-    if (is_hist(o->fam->type))
+    mg_itab_remove(&st->outtab, idx, o->ls->hash);
+    if (is_hist(OUTFAM(st, o)->type))
         hvals_free(st, o->v.h);
     mg_labelset_unref(o->ls);
-    struct mg_family *f = o->fam;
+    struct mg_family *f = OUTFAM(st, o);
     f->nseries--;
     o->flags = 0;
     o->first = st->freeout;
     st->freeout = idx;
     st->liveout--;
-    output_family_release(st, f);
+    mg_families_release(&st->outfams, f);
 }
 
 /* Finds or creates the output of route r for an input of type t (its
@@ -655,9 +358,9 @@ static uint32_t output_get(struct mg_store *st, const struct mg_route *r,
             *rs = MG_REASON_NAME_COLLISION;
             return MG_NIL;
         }
-        if (o->fam->type != t) {
+        if (OUTFAM(st, o)->type != t) {
             snprintf(why, MG_WHY_LEN, "%.*s is a %s, not a %s", (int)r->nlen,
-                     r->name, mg_type_name(o->fam->type), mg_type_name(t));
+                     r->name, mg_type_name(OUTFAM(st, o)->type), mg_type_name(t));
             *rs = MG_REASON_TYPE_CONFLICT;
             return MG_NIL;
         }
@@ -668,11 +371,11 @@ static uint32_t output_get(struct mg_store *st, const struct mg_route *r,
             *rs = MG_REASON_INVALID_VALUE;
             return MG_NIL;
         }
-        family_set_help(o->fam, help, hlen);
+        mg_family_set_help(OUTFAM(st, o), help, hlen);
         return idx;
     }
     struct mg_family *f =
-        output_family(st, r->name, r->nlen, t, r->agg, rs, why);
+        mg_families_get(&st->outfams, r->name, r->nlen, t, r->agg, rs, why);
     if (!f)
         return MG_NIL;
     *rs = MG_REASON_LIMIT;
@@ -692,7 +395,7 @@ static uint32_t output_get(struct mg_store *st, const struct mg_route *r,
     idx = output_alloc(st);
     if (idx == MG_NIL)
         goto fail_hv;
-    if (itab_insert(&st->outtab, idx, h)) {
+    if (mg_itab_insert(&st->outtab, idx, h)) {
         st->out[idx].first = st->freeout;
         st->freeout = idx;
         goto fail_hv;
@@ -700,14 +403,14 @@ static uint32_t output_get(struct mg_store *st, const struct mg_route *r,
     struct mg_output *o = &st->out[idx];
     memset(o, 0, sizeof(*o));
     o->ls = ls;
-    o->fam = f;
+    o->fam = f->id;
     if (hv)
         o->v.h = hv;
     o->first = MG_NIL;
     o->flags = F_LIVE;
     f->nseries++;
     st->liveout++;
-    family_set_help(f, help, hlen);
+    mg_family_set_help(f, help, hlen);
     *rs = MG_OK;
     return idx;
 fail_hv:
@@ -715,11 +418,28 @@ fail_hv:
 fail_ls:
     mg_labelset_unref(ls);
 fail:
-    output_family_release(st, f);
+    mg_families_release(&st->outfams, f);
     return MG_NIL;
 }
 
 /* ---- values ---- */
+
+/* Pushed timestamps are rare (honor_timestamps), so they live beside the
+ * outputs, allocated when the first one arrives. */
+static void set_ts(struct mg_store *st, uint32_t oidx, int64_t ts)
+{
+    if (!st->ts) {
+        st->ts = calloc(st->capout, sizeof(int64_t));
+        if (!st->ts)
+            return;
+    }
+    st->ts[oidx] = ts;
+}
+
+int64_t mg_store_output_ts(const struct mg_store *st, uint32_t idx)
+{
+    return st->ts && idx < st->capout ? st->ts[idx] : 0;
+}
 
 static double scale_of(const struct mg_store *st, const struct mg_input *in)
 {
@@ -747,7 +467,7 @@ static enum mg_reason write_hist(struct mg_store *st, struct mg_input *in,
         if (o && s->type == MG_HISTOGRAM && o->ninputs > 1) {
             snprintf(why, MG_WHY_LEN,
                      "bucket bounds changed while other inputs feed %.*s",
-                     (int)o->fam->nlen, o->fam->name);
+                     (int)OUTFAM(st, o)->nlen, OUTFAM(st, o)->name);
             return MG_REASON_INVALID_VALUE;
         }
         struct mg_hvals *nh = hvals_new(st, s->bound, s->nb, 1.0);
@@ -827,7 +547,7 @@ static enum mg_reason write_value(struct mg_store *st, struct mg_input *in,
         return MG_OK;
     }
     in->v.last = s->op == MG_OP_ADD ? in->v.last + v : v;
-    if (o && o->fam->agg == MG_AGG_LAST)
+    if (o && OUTFAM(st, o)->agg == MG_AGG_LAST)
         o->v.acc = scaled(st, in->scale, in->v.last);
     return MG_OK;
 }
@@ -836,9 +556,9 @@ enum mg_reason mg_store_write(struct mg_store *st, struct mg_input *in,
                               const struct mg_sample *s, int64_t now_ms,
                               char why[MG_WHY_LEN])
 {
-    if (in->fam->type != s->type) {
+    if (INFAM(st, in)->type != s->type) {
         snprintf(why, MG_WHY_LEN, "%.*s was pushed as a %s, now as a %s",
-                 (int)s->nlen, s->name, mg_type_name(in->fam->type),
+                 (int)s->nlen, s->name, mg_type_name(INFAM(st, in)->type),
                  mg_type_name(s->type));
         return MG_REASON_TYPE_CONFLICT;
     }
@@ -846,7 +566,7 @@ enum mg_reason mg_store_write(struct mg_store *st, struct mg_input *in,
     if (!(in->flags & F_TTL_FIXED))
         in->ttl = ttl_ds(s->ttl_ms);
     if (in->out != MG_NIL && s->ts)
-        st->out[in->out].ts = s->ts;
+        set_ts(st, in->out, s->ts);
     return write_value(st, in, s, why);
 }
 
@@ -900,7 +620,7 @@ static void detach(struct mg_store *st, uint32_t idx)
     in->out = MG_NIL;
     if (--o->ninputs == 0)
         output_remove(st, oidx);
-    else if (o->fam->agg == MG_AGG_LAST && !is_hist(o->fam->type))
+    else if (OUTFAM(st, o)->agg == MG_AGG_LAST && !is_hist(OUTFAM(st, o)->type))
         recompute_last(st, o);
 }
 
@@ -923,7 +643,7 @@ static enum mg_reason route_input(struct mg_store *st, uint32_t idx,
         return MG_REASON_LIMIT;
     }
     in->scale = (uint8_t)si;
-    enum mg_type t = in->fam->type;
+    enum mg_type t = INFAM(st, in)->type;
     const double *b = NULL;
     size_t nb = 0;
     if (t == MG_HISTOGRAM) {
@@ -944,7 +664,7 @@ static enum mg_reason route_input(struct mg_store *st, uint32_t idx,
         o->v.h->count += in->v.h->count;
         for (size_t i = 0; t == MG_HISTOGRAM && i < nb; i++)
             o->v.h->v[i] += in->v.h->v[i];
-    } else if (o->fam->agg == MG_AGG_LAST) {
+    } else if (OUTFAM(st, o)->agg == MG_AGG_LAST) {
         o->v.acc = scaled(st, in->scale, in->v.last);
     }
     return MG_OK;
@@ -954,15 +674,13 @@ static void input_remove(struct mg_store *st, uint32_t idx)
 {
     struct mg_input *in = &st->in[idx];
     detach(st, idx);
-    itab_remove(&st->intab, idx, in->ls->hash);
-    if (is_hist(in->fam->type))
+    mg_itab_remove(&st->intab, idx, in->ls->hash);
+    if (is_hist(INFAM(st, in)->type))
         hvals_free(st, in->v.h);
     mg_labelset_unref(in->ls);
-    struct mg_family *f = in->fam;
-    if (--f->nseries == 0) {
-        mg_names_del(&st->infam, f->name, f->nlen);
-        family_free(f);
-    }
+    struct mg_family *f = INFAM(st, in);
+    f->nseries--;
+    mg_families_release(&st->infams, f);
     in->flags = 0;
     in->next = st->freein;
     st->freein = idx;
@@ -974,16 +692,11 @@ enum mg_reason mg_store_input_add(struct mg_store *st,
                                   const struct mg_route *r, int64_t now_ms,
                                   char why[MG_WHY_LEN])
 {
-    snprintf(why, MG_WHY_LEN, "out of memory");
-    struct mg_family *f = input_family(st, s->name, s->nlen, s->type);
+    enum mg_reason fr;
+    struct mg_family *f = mg_families_get(&st->infams, s->name, s->nlen,
+                                          s->type, MG_AGG_SUM, &fr, why);
     if (!f)
-        return MG_REASON_LIMIT;
-    if (f->type != s->type) {
-        snprintf(why, MG_WHY_LEN, "%.*s is pushed as a %s elsewhere, not a %s",
-                 (int)s->nlen, s->name, mg_type_name(f->type),
-                 mg_type_name(s->type));
-        return MG_REASON_TYPE_CONFLICT;
-    }
+        return fr;
     /* mark which labels the source gave, so a reload can tell them apart */
     uint64_t srcmask = 0;
     for (size_t i = 0; i < s->nlabels && i < 64; i++)
@@ -1000,7 +713,7 @@ enum mg_reason mg_store_input_add(struct mg_store *st,
     uint32_t idx = input_alloc(st);
     if (idx == MG_NIL)
         goto fail;
-    if (itab_insert(&st->intab, idx, hash)) {
+    if (mg_itab_insert(&st->intab, idx, hash)) {
         st->in[idx].next = st->freein;
         st->freein = idx;
         goto fail;
@@ -1008,7 +721,7 @@ enum mg_reason mg_store_input_add(struct mg_store *st,
     struct mg_input *in = &st->in[idx];
     memset(in, 0, sizeof(*in));
     in->ls = ls;
-    in->fam = f;
+    in->fam = f->id;
     if (hv)
         in->v.h = hv;
     in->flags = F_LIVE;
@@ -1034,15 +747,12 @@ enum mg_reason mg_store_input_add(struct mg_store *st,
         return rs;
     }
     if (in->out != MG_NIL && s->ts)
-        st->out[in->out].ts = s->ts;
+        set_ts(st, in->out, s->ts);
     return MG_OK;
 fail:
     hvals_free(st, hv);
     mg_labelset_unref(ls);
-    if (f->nseries == 0) {
-        mg_names_del(&st->infam, f->name, f->nlen);
-        family_free(f);
-    }
+    mg_families_release(&st->infams, f);
     return MG_REASON_LIMIT;
 }
 
@@ -1057,8 +767,8 @@ enum mg_reason mg_store_input_reroute(struct mg_store *st, uint32_t idx,
                                          r->nlabels);
         if (r->drop == MG_OK && o->ls->hash == h &&
             st->scales[in->scale] == r->scale &&
-            o->fam->nlen == r->nlen &&
-            memcmp(o->fam->name, r->name, r->nlen) == 0 &&
+            OUTFAM(st, o)->nlen == r->nlen &&
+            memcmp(OUTFAM(st, o)->name, r->name, r->nlen) == 0 &&
             mg_labelset_equal(o->ls, r->labels, r->nlabels))
             return MG_OK; /* same output: nothing moves */
     }
@@ -1097,7 +807,7 @@ static struct mg_output *own_get(struct mg_store *st, const char *name,
     uint64_t h = mg_store_input_hash(name, nlen, labels, n);
     uint32_t idx = output_find(st, name, nlen, labels, n, h);
     if (idx != MG_NIL)
-        return st->out[idx].fam->type == t ? &st->out[idx] : NULL;
+        return OUTFAM(st, &st->out[idx])->type == t ? &st->out[idx] : NULL;
     struct mg_route r = {.name = name, .nlen = (uint32_t)nlen,
                          .labels = labels, .nlabels = n, .scale = 1};
     enum mg_reason rs;
@@ -1108,7 +818,7 @@ static struct mg_output *own_get(struct mg_store *st, const char *name,
         return NULL;
     struct mg_output *o = &st->out[idx];
     o->flags |= F_OWN;
-    o->fam->own = 1;
+    OUTFAM(st, o)->own = 1;
     return o;
 }
 
@@ -1166,10 +876,6 @@ struct mg_output *mg_store_output_at(struct mg_store *st, uint32_t idx)
                                                             : NULL;
 }
 
-const struct mg_family *mg_store_input_family(const struct mg_input *in)
-{
-    return in->fam;
-}
 
 static int fam_cmp(const void *a, const void *b)
 {
@@ -1198,15 +904,15 @@ static int reserve(void **p, size_t *cap, size_t want, size_t elem)
 int mg_store_group(struct mg_store *st, struct mg_family ***fams,
                    size_t *nfam, uint32_t **order, uint32_t **start)
 {
-    size_t nf = st->nfams;
+    size_t nf = st->outfams.n;
     if (reserve((void **)&st->gfams, &st->gfams_cap, nf + 1, sizeof(void *)) ||
         reserve((void **)&st->gorder, &st->gorder_cap, st->nout + 2 * (nf + 1) + 1,
                 sizeof(uint32_t)))
         return -ENOMEM;
     size_t k = 0;
-    for (uint32_t i = 0; i < st->nfams; i++)
-        if (st->fams[i] && st->fams[i]->nseries)
-            st->gfams[k++] = st->fams[i];
+    for (uint32_t i = 0; i < st->outfams.n; i++)
+        if (st->outfams.v[i] && st->outfams.v[i]->nseries)
+            st->gfams[k++] = st->outfams.v[i];
     qsort(st->gfams, k, sizeof(*st->gfams), fam_cmp);
     /* rank by family id, then a counting sort of the outputs */
     uint32_t *rank = st->gorder + st->nout;
@@ -1220,7 +926,7 @@ int mg_store_group(struct mg_store *st, struct mg_family ***fams,
     cnt[k] = 0;
     for (uint32_t i = 0; i < st->nout; i++)
         if (st->out[i].flags & F_LIVE)
-            cnt[rank[st->out[i].fam->id] + 1]++;
+            cnt[rank[st->out[i].fam] + 1]++;
     for (size_t i = 1; i <= k; i++)
         cnt[i] += cnt[i - 1];
     /* cnt[i] is now family i's start; fill, then restore the starts */
@@ -1231,7 +937,7 @@ int mg_store_group(struct mg_store *st, struct mg_family ***fams,
     memcpy(st->gstart, cnt, (k + 1) * sizeof(uint32_t));
     for (uint32_t i = 0; i < st->nout; i++)
         if (st->out[i].flags & F_LIVE)
-            st->gorder[cnt[rank[st->out[i].fam->id]]++] = i;
+            st->gorder[cnt[rank[st->out[i].fam]]++] = i;
     *fams = st->gfams;
     *nfam = k;
     *order = st->gorder;
@@ -1241,14 +947,14 @@ int mg_store_group(struct mg_store *st, struct mg_family ***fams,
 
 double mg_output_value(struct mg_store *st, const struct mg_output *o)
 {
-    enum mg_type t = o->fam->type;
+    enum mg_type t = OUTFAM(st, o)->type;
     if ((o->flags & F_OWN) || t == MG_COUNTER)
         return o->v.acc;
     if (o->ninputs == 1) {
         const struct mg_input *in = &st->in[o->first];
         return scaled(st, in->scale, in->v.last);
     }
-    enum mg_agg a = o->fam->agg;
+    enum mg_agg a = OUTFAM(st, o)->agg;
     if (a == MG_AGG_LAST)
         return o->v.acc;
     double r = 0;
@@ -1273,7 +979,7 @@ const struct mg_hvals *mg_output_hvals(struct mg_store *st,
 {
     *quantiles = NULL;
     *scale = 1.0;
-    if (o->fam->type == MG_SUMMARY && o->ninputs == 1) {
+    if (OUTFAM(st, o)->type == MG_SUMMARY && o->ninputs == 1) {
         const struct mg_input *in = &st->in[o->first];
         *quantiles = in->v.h;
         *scale = scale_of(st, in);

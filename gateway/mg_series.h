@@ -12,23 +12,17 @@
 #include <stdint.h>
 
 #include "mg_common.h"
+#include "mg_family.h"
 #include "mg_labels.h"
 
 #define MG_NIL UINT32_MAX
 
-enum mg_type { MG_UNTYPED, MG_COUNTER, MG_GAUGE, MG_HISTOGRAM, MG_SUMMARY };
-enum mg_agg { MG_AGG_SUM, MG_AGG_LAST, MG_AGG_MAX, MG_AGG_MIN, MG_AGG_AVG };
 enum mg_op { MG_OP_SET, MG_OP_ADD };
 
 /* v * scale, computed as v / (1 / scale) when that divisor is a whole
  * number, so that 700 ms * 0.001 is exactly 0.7 s. */
 double mg_scale_apply(double scale, double v);
 
-const char *mg_type_name(enum mg_type t);
-/* -1 when s names no type. */
-int mg_type_parse(const char *s, size_t n);
-const char *mg_agg_name(enum mg_agg a);
-int mg_agg_parse(const char *s, size_t n);
 
 /* One decoded, validated update. Every pointer is borrowed from the
  * decoder's buffers and valid for the duration of one store call. labels
@@ -67,18 +61,6 @@ struct mg_route {
     uint32_t hlen;
 };
 
-struct mg_family {
-    char *name;
-    uint32_t nlen;
-    uint32_t id;
-    uint64_t hash;
-    enum mg_type type;
-    enum mg_agg agg;
-    char *help;         /* NULL when none was pushed */
-    uint32_t nseries;
-    int own;            /* the gateway's own metric: never removed */
-};
-
 /* Bucket bounds (histogram, le ascending, +Inf last) or quantiles
  * (summary); shared by every series with the same layout. */
 struct mg_layout {
@@ -97,13 +79,14 @@ struct mg_hvals {
     double v[];
 };
 
+/* 40 bytes: a million series fit in 40 MB. */
 struct mg_input {
     struct mg_labelset *ls;
-    struct mg_family *fam;  /* the input's own name and type */
     union {
         double last;        /* raw: a gauge's value, a counter's last */
         struct mg_hvals *h; /* histogram, summary */
     } v;
+    uint32_t fam;           /* input family id: the name and type pushed */
     uint32_t out;           /* output index, MG_NIL when dropped */
     uint32_t next;          /* next input of the same output; free list */
     uint32_t seen;          /* last update, deciseconds of store time */
@@ -113,14 +96,14 @@ struct mg_input {
     uint8_t drop;           /* enum mg_reason when out == MG_NIL */
 };
 
+/* 32 bytes. */
 struct mg_output {
     struct mg_labelset *ls;
-    struct mg_family *fam;
     union {
         double acc;         /* counter: accumulated; gauge (last): value */
         struct mg_hvals *h; /* histogram, summary: accumulated */
     } v;
-    int64_t ts;
+    uint32_t fam;           /* output family id */
     uint32_t first;         /* first input, MG_NIL for own series */
     uint32_t ninputs;
     uint8_t flags;
@@ -187,7 +170,12 @@ size_t mg_store_input_capacity(const struct mg_store *st);
 /* Borrowed; NULL when the slot is free. */
 struct mg_input *mg_store_input_at(struct mg_store *st, uint32_t idx);
 struct mg_output *mg_store_output_at(struct mg_store *st, uint32_t idx);
-const struct mg_family *mg_store_input_family(const struct mg_input *in);
+const struct mg_family *mg_store_input_family(struct mg_store *st,
+                                              const struct mg_input *in);
+struct mg_family *mg_store_output_family(struct mg_store *st,
+                                         const struct mg_output *o);
+/* The timestamp last pushed for output idx (ms), 0 when none. */
+int64_t mg_store_output_ts(const struct mg_store *st, uint32_t idx);
 
 /* Outputs grouped by family, families in name order: fills *fams (nfam
  * entries), and for family i, the output indices order[start[i] ..

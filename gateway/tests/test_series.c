@@ -44,7 +44,7 @@ static double out_value(struct mg_store *st)
         return NAN;
     for (uint32_t i = 0;; i++) {
         struct mg_output *o = mg_store_output_at(st, i);
-        if (o && o->fam == f)
+        if (o && mg_store_output_family(st, o) == f)
             return mg_output_value(st, o);
         if (i > 1000)
             return NAN;
