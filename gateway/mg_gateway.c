@@ -282,14 +282,19 @@ void mg_gateway_push_message(struct mg_gateway *gw, const char *p, size_t len,
     }
     struct mg_message m;
     enum mg_reason r = mg_wire_message(&root, &gw->cfg.wire, gw->ws, &m, why);
-    if (r != MG_OK) {
-        gw->stats.received[t]++;
-        reject(gw, res, -1, r, why);
-        return;
-    }
     if (m.has_ack) {
         res->has_ack = 1;
         res->ack = m.ack;
+    }
+    if (r != MG_OK) {
+        /* every metric of a message refused whole is counted */
+        uint32_t n = m.nmetrics ? (uint32_t)m.nmetrics : 1;
+        gw->stats.received[t] += n;
+        gw->stats.reasons[r] += n;
+        res->rejected += n;
+        mg_push_result_error(res, -1, r, why);
+        res->fatal = m.not_a_map;
+        return;
     }
     gw->stats.received[t] += m.nmetrics;
     if (!mg_gateway_token_ok(gw, token ? token : m.token,
@@ -336,6 +341,8 @@ int mg_gateway_push_body(struct mg_gateway *gw, const char *p, size_t len,
         }
         mg_gateway_push_message(gw, p + off, sc.off, t, token, res);
         off += sc.off;
+        if (res->fatal)
+            return -1; /* bytes that are not messages: the rest is noise */
     }
     return 0;
 }

@@ -278,10 +278,23 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     ssize_t n = recv(fd, c->buf + c->len, c->cap - c->len, 0);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
         /* the peer is done: decode what is whole, answer, then close */
-        if (conn_process(c, UINT32_MAX) >= 0) {
-            c->closing = 1;
-            conn_flush(c);
+        if (conn_process(c, UINT32_MAX) < 0)
+            return;
+        if (c->len) {
+            /* a message cut short by the end of the stream */
+            struct mg_push_result res;
+            mg_push_result_reset(&res);
+            mg_gateway_stats(c->ing->gw)->reasons[MG_REASON_DECODE_ERROR]++;
+            mg_gateway_stats(c->ing->gw)->received[c->t]++;
+            mg_push_result_error(&res, -1, MG_REASON_DECODE_ERROR,
+                                 "the stream ended inside a message");
+            res.rejected = 1;
+            res.fatal = 1;
+            reply(c, &res);
+            c->len = 0;
         }
+        c->closing = 1;
+        conn_flush(c);
         return;
     }
     if (n > 0) {

@@ -297,9 +297,22 @@ enum mg_reason mg_wire_message(const msgpack_object *root,
     memset(m, 0, sizeof(*m));
     m->ttl_ms = lim->default_ttl_ms;
     if (root->type != MSGPACK_OBJECT_MAP) {
+        m->not_a_map = 1;
         snprintf(why, MG_WHY_LEN, "a message is a map, not a msgpack type %d",
                  root->type);
         return MG_REASON_DECODE_ERROR;
+    }
+    /* ack and the metric count first: a message refused whole is still
+     * answered, and its metrics counted */
+    for (uint32_t i = 0; i < root->via.map.size; i++) {
+        const msgpack_object *k = &root->via.map.ptr[i].key;
+        const msgpack_object *v = &root->via.map.ptr[i].val;
+        if (KEY(k, "ack") && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+            m->ack = v->via.u64;
+            m->has_ack = 1;
+        } else if (KEY(k, "metrics") && v->type == MSGPACK_OBJECT_ARRAY) {
+            m->nmetrics = v->via.array.size;
+        }
     }
     int have_metrics = 0;
     for (uint32_t i = 0; i < root->via.map.size; i++) {
@@ -395,6 +408,9 @@ static enum mg_reason merge_source(const struct mg_message *m, size_t n,
 {
     struct mg_label *v = ws->labels;
     size_t total = n, used = 0;
+    *out = n;
+    if (m->nsource == 0)
+        return MG_OK; /* the common case costs nothing */
     for (size_t s = 0; s < m->nsource; s++) {
         if (total == lim->max_labels) {
             snprintf(why, MG_WHY_LEN, "more than max_labels (%zu) labels with source",
@@ -405,13 +421,20 @@ static enum mg_reason merge_source(const struct mg_message *m, size_t n,
     }
     for (size_t i = 0; i < n; i++) {
         struct mg_label *l = &v[i];
-        for (;;) {
-            int clash = 0;
-            for (size_t j = 0; j < total && !clash; j++)
-                clash = j != i && v[j].nlen == l->nlen &&
-                        memcmp(v[j].name, l->name, l->nlen) == 0;
-            if (!clash)
+        for (int renamed = 0;; renamed = 1) {
+            size_t clash = total;
+            for (size_t j = 0; j < total && clash == total; j++)
+                if (j != i && v[j].nlen == l->nlen &&
+                    memcmp(v[j].name, l->name, l->nlen) == 0)
+                    clash = j;
+            if (clash == total)
                 break;
+            /* two metric labels of one name are a duplicate, not a clash */
+            if (!renamed && clash < n) {
+                snprintf(why, MG_WHY_LEN, "label %.*s appears twice",
+                         (int)(l->nlen > 64 ? 64 : l->nlen), l->name);
+                return MG_REASON_DUPLICATE_LABEL;
+            }
             size_t need = l->nlen + 9;
             if (need > lim->max_name_len || used + need > ws->names_size) {
                 snprintf(why, MG_WHY_LEN, "exported_ rename of %.*s too long",
@@ -707,6 +730,20 @@ void mg_push_result_error(struct mg_push_result *res, int32_t index,
     e->index = index;
     e->reason = r;
     snprintf(e->detail, sizeof(e->detail), "%s", why);
+    /* details quote what producers sent: keep them UTF-8 for JSON and
+     * msgpack strings, whatever the bytes and wherever a cut fell */
+    for (char *p = e->detail; *p;) {
+        size_t n = 1;
+        unsigned char c = (unsigned char)*p;
+        if (c >= 0x80) {
+            n = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 1;
+            if (strnlen(p, n) < n || !mg_utf8_valid(p, n)) {
+                *p = '?';
+                n = 1;
+            }
+        }
+        p += n;
+    }
 }
 
 static void pack_str(msgpack_packer *pk, const char *s)

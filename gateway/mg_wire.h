@@ -62,6 +62,7 @@ struct mg_message {
     const char *token;
     size_t token_len;
     uint32_t ttl_ms;
+    int not_a_map; /* the top-level value is not a map: not a message */
 };
 
 /* Scratch that lives as long as its decoder: labels, renamed names,

@@ -5,7 +5,6 @@
 -- the same message still landing, and a good producer served afterwards.
 local gw = require "support.gateway"
 local moongate = require "moongate"
-local socket = require "socket"
 local cjson = require "cjson"
 
 local TOKEN = "s3cret"
@@ -29,14 +28,16 @@ function mp.str(s) return moongate.encode(s) end
 function mp.map(n) assert(n < 16); return string.char(0x80 + n) end
 function mp.arr(n) assert(n < 16); return string.char(0x90 + n) end
 
--- Pushes over TCP with an ack on a fresh connection; returns the reply.
+-- Pushes over TCP with an ack on a fresh connection; returns the reply, or
+-- nil and why when none comes within 3 s.
 local function tcp_push(g, msg)
   local c = gw.connect(g.tcp)
+  c.sock:settimeout(3)
   if type(msg) == "table" then msg.ack = msg.ack or 1 end
   c:send(msg)
-  local r = c:receive()
+  local r, err = c:receive()
   c:close()
-  return r
+  return r, err
 end
 
 local function auth(token)
@@ -75,7 +76,9 @@ local function check_rejects(g, transport, reason, bad)
     code, r = g:push_http(msg)
     assert.are.equal(200, code)
   elseif transport == "tcp" then
-    r = tcp_push(g, msg)
+    local err
+    r, err = tcp_push(g, msg)
+    assert.is_table(r, "no ack: " .. tostring(err))
   else
     gw.udp_send(g.udp, msg)
     gw.wait_for(function() return g:value(b) == 8 end, 5, "the datagram")
@@ -468,10 +471,12 @@ describe("bad input", function()
       assert_serves_good_producer(g)
     end)
 
-    it("TCP: arrays nested 100000 deep: an error reply and the close, the daemon stays up", function()
+    it("TCP: arrays nested 1000 deep: an error reply and the close, the daemon stays up", function()
       local before = rejected(g, "decode_error")
       local c = gw.connect(g.tcp)
-      c:send(("\x91"):rep(100000))
+      -- small enough to be read whole: a close with unread bytes resets the
+      -- connection, and the reset may overtake the error reply
+      c:send(("\x91"):rep(1000))
       local r = assert_fatal_reply(c, "decode_error")
       c:close()
       assert.is_truthy(r.errors[1].detail:find("max_depth", 1, true))
@@ -493,7 +498,8 @@ describe("bad input", function()
 
     it("TCP: a message without a metrics array is refused in its ack", function()
       local before = rejected(g, "decode_error")
-      local r = tcp_push(g, { ack = 12, source = { job = "x" } })
+      local r, err = tcp_push(g, { ack = 12, source = { job = "x" } })
+      assert.is_table(r, "no ack: " .. tostring(err))
       assert.are.equal(12, r.ack)
       assert.are.equal(1, r.rejected)
       assert.are.equal("decode_error", r.errors[1].reason)
