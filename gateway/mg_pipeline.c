@@ -15,7 +15,7 @@
 #include "mg_regex.h"
 #include "mg_relabel.h"
 
-#define WHERE_LEN 128
+#define WHERE_LEN 512
 #define MAX_DROP_LABELS 16
 
 enum step_kind { STEP_RELABEL, STEP_DROP, STEP_TRANSFORM };
@@ -67,6 +67,23 @@ static struct mg_pipeline *ctx(lua_State *L)
     return lua_touserdata(L, lua_upvalueindex(1));
 }
 
+/* Lua shortens chunk names over LUA_IDSIZE to "...tail"; put the whole
+ * path back, so a message names a file a user can find. */
+static void whole_path(char *msg, size_t len, const char *path)
+{
+    if (!path || strncmp(msg, "...", 3) != 0)
+        return;
+    const char *colon = strchr(msg + 3, ':');
+    if (!colon)
+        return;
+    size_t tail = (size_t)(colon - (msg + 3)), plen = strlen(path);
+    if (tail > plen || memcmp(path + plen - tail, msg + 3, tail) != 0)
+        return;
+    char tmp[1024];
+    snprintf(tmp, sizeof(tmp), "%s%s", path, colon);
+    snprintf(msg, len, "%s", tmp);
+}
+
 static struct step *add_step(lua_State *L, struct mg_pipeline *p,
                              enum step_kind k)
 {
@@ -84,6 +101,7 @@ static struct step *add_step(lua_State *L, struct mg_pipeline *p,
     s->ref = LUA_NOREF;
     s->file = p->loading;
     mg_lua_where(L, s->where, sizeof(s->where));
+    whole_path(s->where, sizeof(s->where), s->file);
     return s;
 }
 
@@ -200,6 +218,7 @@ static int l_on_sample(lua_State *L)
         return luaL_error(L, "on_sample: defined twice (first at %s)", p->on_sample_where);
     mg_lua_where(L, p->on_sample_where, sizeof(p->on_sample_where));
     p->on_sample_file = p->loading;
+    whole_path(p->on_sample_where, sizeof(p->on_sample_where), p->loading);
     lua_pushvalue(L, 1);
     p->on_sample = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
@@ -263,6 +282,7 @@ struct mg_pipeline *mg_pipeline_new(const char *const *files, size_t nfiles,
         p->loading = p->files[i];
         if (mg_lua_run_file(p->lua, files[i], why, whylen)) {
             why[strcspn(why, "\n")] = '\0'; /* file:line: message */
+            whole_path(why, whylen, files[i]);
             mg_pipeline_free(p);
             return NULL;
         }
@@ -474,6 +494,7 @@ void mg_pipeline_route(struct mg_pipeline *p, const struct mg_sample *s,
         int rc = run_step(p, st, s, why, whylen);
         if (rc < 0) {
             why[strcspn(why, "\n")] = '\0'; /* the first line, not the traceback */
+            whole_path(why, whylen, st->file);
             /* the step's position first: "scripts/a.lua:3: ..." */
             char tmp[MG_WHY_LEN];
             snprintf(tmp, sizeof(tmp), "%s", why);
@@ -568,6 +589,7 @@ int mg_pipeline_on_sample(struct mg_pipeline *p, const struct mg_sample *s,
     lua_pushnumber(L, *v);
     if (mg_lua_call(p->lua, 3, 1, why, whylen)) {
         why[strcspn(why, "\n")] = '\0';
+        whole_path(why, whylen, p->on_sample_file);
         *file = p->on_sample_file;
         return -1;
     }

@@ -95,8 +95,10 @@ end
 
 M.gateway = {}
 
+-- A process that has exited but is not reaped yet counts as gone.
 function M.gateway:alive()
-  return sh("kill -0 " .. self.pid .. " 2>/dev/null") == 0
+  local stat = M.read_file("/proc/" .. self.pid .. "/stat")
+  return stat ~= nil and not stat:match("^%d+ %b() [ZX]")
 end
 
 -- SIGTERM, then wait for the exit; returns the exit status.
