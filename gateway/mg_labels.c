@@ -1,5 +1,6 @@
 /* mg_labels: validation, hashing, label sets and the scratch builder. */
 #include "mg_labels.h"
+#include "mg_slab.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -182,10 +183,11 @@ static size_t varint_len(uint32_t v)
 struct mg_labelset *mg_labelset_new(const struct mg_label *v, size_t n,
                                     uint64_t hash)
 {
-    return mg_labelset_new_src(v, n, hash, 0);
+    return mg_labelset_new_src(NULL, v, n, hash, 0);
 }
 
-struct mg_labelset *mg_labelset_new_src(const struct mg_label *v, size_t n,
+struct mg_labelset *mg_labelset_new_src(struct mg_slab *slab,
+                                        const struct mg_label *v, size_t n,
                                         uint64_t hash, uint64_t srcmask)
 {
     size_t size = 0;
@@ -196,7 +198,7 @@ struct mg_labelset *mg_labelset_new_src(const struct mg_label *v, size_t n,
     }
     if (size > UINT16_MAX || n > UINT16_MAX)
         return NULL;
-    struct mg_labelset *ls = malloc(sizeof(*ls) + size);
+    struct mg_labelset *ls = mg_slab_alloc(slab, sizeof(*ls) + size);
     if (!ls)
         return NULL;
     ls->hash = hash;
@@ -216,10 +218,10 @@ struct mg_labelset *mg_labelset_new_src(const struct mg_label *v, size_t n,
     return ls;
 }
 
-void mg_labelset_unref(struct mg_labelset *ls)
+void mg_labelset_unref(struct mg_slab *slab, struct mg_labelset *ls)
 {
     if (ls && --ls->refs == 0)
-        free(ls);
+        mg_slab_free(slab, ls, sizeof(*ls) + ls->size);
 }
 
 int mg_labelset_next(const struct mg_labelset *ls, size_t *pos,

@@ -55,9 +55,12 @@ struct mg_labelset {
  * when a name is longer than MG_LABEL_NAME_MAX or the blob than 65535. */
 struct mg_labelset *mg_labelset_new(const struct mg_label *v, size_t n,
                                     uint64_t hash);
-/* The same, marking label i as a source label where bit i of srcmask is
- * set (for re-running the pipeline later); equality ignores the marks. */
-struct mg_labelset *mg_labelset_new_src(const struct mg_label *v, size_t n,
+/* The same from slab (NULL: malloc), marking label i as a source label
+ * where bit i of srcmask is set (for re-running the pipeline later);
+ * equality ignores the marks. */
+struct mg_slab;
+struct mg_labelset *mg_labelset_new_src(struct mg_slab *slab,
+                                        const struct mg_label *v, size_t n,
                                         uint64_t hash, uint64_t srcmask);
 /* Bit i set: label i came from the producer's source. */
 uint64_t mg_labelset_srcmask(const struct mg_labelset *ls);
@@ -66,8 +69,9 @@ static inline struct mg_labelset *mg_labelset_ref(struct mg_labelset *ls)
     ls->refs++;
     return ls;
 }
-/* Drops one reference; frees at zero. NULL is a no-op. */
-void mg_labelset_unref(struct mg_labelset *ls);
+/* Drops one reference; frees at zero into slab, the one it came from
+ * (NULL: malloc). ls NULL is a no-op. */
+void mg_labelset_unref(struct mg_slab *slab, struct mg_labelset *ls);
 /* 1 when the set holds exactly the sorted array v. */
 int mg_labelset_equal(const struct mg_labelset *ls, const struct mg_label *v,
                       size_t n);

@@ -11,6 +11,7 @@
 #include "mg_family.h"
 #include "mg_itab.h"
 #include "mg_names.h"
+#include "mg_slab.h"
 
 #define INFAM(st, in) mg_families_at(&(st)->infams, (in)->fam)
 #define OUTFAM(st, o) mg_families_at(&(st)->outfams, (o)->fam)
@@ -30,6 +31,7 @@ struct mg_store {
     uint32_t nout, capout, freeout, liveout;
     struct itab intab, outtab;
 
+    struct mg_slab slab;        /* label sets, packed apart from the rest */
     struct mg_families infams;  /* the names and types pushed */
     struct mg_families outfams; /* the names and types exposed */
     int64_t *ts;                /* pushed timestamps by output, once one comes */
@@ -55,6 +57,7 @@ struct mg_store *mg_store_new(void)
     st->scales[0] = 1.0;
     st->nscales = 1;
     st->epoch_ms = -1;
+    mg_slab_init(&st->slab);
     mg_families_init(&st->infams, 0);
     mg_families_init(&st->outfams, 1);
     return st;
@@ -92,7 +95,7 @@ void mg_store_free(struct mg_store *st)
         struct mg_input *in = &st->in[i];
         if (!(in->flags & F_LIVE))
             continue;
-        mg_labelset_unref(in->ls);
+        mg_labelset_unref(&st->slab, in->ls);
         if (is_hist(INFAM(st, in)->type))
             hvals_free(st, in->v.h);
     }
@@ -100,12 +103,13 @@ void mg_store_free(struct mg_store *st)
         struct mg_output *o = &st->out[i];
         if (!(o->flags & F_LIVE))
             continue;
-        mg_labelset_unref(o->ls);
+        mg_labelset_unref(&st->slab, o->ls);
         if (is_hist(OUTFAM(st, o)->type))
             hvals_free(st, o->v.h);
     }
     mg_families_fini(&st->infams);
     mg_families_fini(&st->outfams);
+    mg_slab_fini(&st->slab);
     free(st->ts);
     free(st->in);
     free(st->out);
@@ -329,7 +333,7 @@ static void output_remove(struct mg_store *st, uint32_t idx)
     mg_itab_remove(&st->outtab, idx, o->ls->hash);
     if (is_hist(OUTFAM(st, o)->type))
         hvals_free(st, o->v.h);
-    mg_labelset_unref(o->ls);
+    mg_labelset_unref(&st->slab, o->ls);
     struct mg_family *f = OUTFAM(st, o);
     f->nseries--;
     o->flags = 0;
@@ -382,7 +386,7 @@ static uint32_t output_get(struct mg_store *st, const struct mg_route *r,
     snprintf(why, MG_WHY_LEN, "out of memory");
     struct mg_labelset *ls = ls_hint && ls_hint->hash == h
                                  ? mg_labelset_ref(ls_hint)
-                                 : mg_labelset_new(r->labels, r->nlabels, h);
+                                 : mg_labelset_new_src(&st->slab, r->labels, r->nlabels, h, 0);
     if (!ls)
         goto fail;
     struct mg_hvals *hv = NULL;
@@ -416,7 +420,7 @@ static uint32_t output_get(struct mg_store *st, const struct mg_route *r,
 fail_hv:
     hvals_free(st, hv);
 fail_ls:
-    mg_labelset_unref(ls);
+    mg_labelset_unref(&st->slab, ls);
 fail:
     mg_families_release(&st->outfams, f);
     return MG_NIL;
@@ -677,7 +681,7 @@ static void input_remove(struct mg_store *st, uint32_t idx)
     mg_itab_remove(&st->intab, idx, in->ls->hash);
     if (is_hist(INFAM(st, in)->type))
         hvals_free(st, in->v.h);
-    mg_labelset_unref(in->ls);
+    mg_labelset_unref(&st->slab, in->ls);
     struct mg_family *f = INFAM(st, in);
     f->nseries--;
     mg_families_release(&st->infams, f);
@@ -704,7 +708,7 @@ enum mg_reason mg_store_input_add(struct mg_store *st,
             if (s->labels[i].value == s->source[k].value &&
                 s->labels[i].name == s->source[k].name)
                 srcmask |= (uint64_t)1 << i;
-    struct mg_labelset *ls = mg_labelset_new_src(s->labels, s->nlabels, hash, srcmask);
+    struct mg_labelset *ls = mg_labelset_new_src(&st->slab, s->labels, s->nlabels, hash, srcmask);
     struct mg_hvals *hv = NULL;
     if (!ls)
         goto fail;
@@ -751,7 +755,7 @@ enum mg_reason mg_store_input_add(struct mg_store *st,
     return MG_OK;
 fail:
     hvals_free(st, hv);
-    mg_labelset_unref(ls);
+    mg_labelset_unref(&st->slab, ls);
     mg_families_release(&st->infams, f);
     return MG_REASON_LIMIT;
 }

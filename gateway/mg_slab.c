@@ -1,0 +1,72 @@
+/* mg_slab: size classes of 32 bytes up to 512, bump-allocated chunks. */
+#include "mg_slab.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CHUNK (64 * 1024)
+#define GRAIN 32
+
+struct mg_slab_chunk {
+    struct mg_slab_chunk *next;
+};
+
+void mg_slab_init(struct mg_slab *s)
+{
+    memset(s, 0, sizeof(*s));
+}
+
+void mg_slab_fini(struct mg_slab *s)
+{
+    struct mg_slab_chunk *c = s->chunks;
+    while (c) {
+        struct mg_slab_chunk *next = c->next;
+        free(c);
+        c = next;
+    }
+    memset(s, 0, sizeof(*s));
+}
+
+static size_t class_of(size_t n)
+{
+    return (n + GRAIN - 1) / GRAIN - 1;
+}
+
+void *mg_slab_alloc(struct mg_slab *s, size_t n)
+{
+    if (!s || n > MG_SLAB_MAX)
+        return malloc(n);
+    size_t c = class_of(n ? n : 1), size = (c + 1) * GRAIN;
+    if (s->free[c]) {
+        void *p = s->free[c];
+        memcpy(&s->free[c], p, sizeof(void *));
+        return p;
+    }
+    if (s->left < size) {
+        /* the rest of the old chunk is lost: at most 511 bytes in 64 KiB */
+        struct mg_slab_chunk *ch = malloc(CHUNK);
+        if (!ch)
+            return NULL;
+        ch->next = s->chunks;
+        s->chunks = ch;
+        s->cur = (char *)ch + GRAIN;
+        s->left = CHUNK - GRAIN;
+    }
+    void *p = s->cur;
+    s->cur += size;
+    s->left -= size;
+    return p;
+}
+
+void mg_slab_free(struct mg_slab *s, void *p, size_t n)
+{
+    if (!p)
+        return;
+    if (!s || n > MG_SLAB_MAX) {
+        free(p);
+        return;
+    }
+    size_t c = class_of(n ? n : 1);
+    memcpy(p, &s->free[c], sizeof(void *));
+    s->free[c] = p;
+}
