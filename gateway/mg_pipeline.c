@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -341,6 +342,18 @@ static void push_labels(lua_State *L, const struct mg_lbuild *lb, int source)
     }
 }
 
+/* An error about what a transform returned, placed at the transform. */
+static int terr(lua_State *L, const struct step *st, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    lua_pushfstring(L, "%s: transform: %s", st->where, msg);
+    return lua_error(L);
+}
+
 /* Runs inside mg_lua_call: builds s, calls the transform, reads its answer
  * back with raw access. Upvalue-free: the pipeline and step come as light
  * userdata arguments. Returns true when the series is kept. */
@@ -375,19 +388,19 @@ static int l_run_transform(lua_State *L)
     if (!lua_toboolean(L, -1))
         return 1; /* nil or false: dropped */
     if (!lua_istable(L, -1))
-        return luaL_error(L, "transform must return the series table or nil, not a %s",
-                          luaL_typename(L, -1));
+        return terr(L, st, "must return the series table or nil, not a %s",
+                    luaL_typename(L, -1));
     int r = lua_gettop(L);
     if (lua_getfield(L, r, "name") != LUA_TSTRING)
-        return luaL_error(L, "transform: name must be a string");
+        return terr(L, st, "name must be a string");
     size_t nl;
     const char *name = lua_tolstring(L, -1, &nl);
     if (!mg_metric_name_valid(name, nl))
-        return luaL_error(L, "transform: %s is not a valid metric name", name);
+        return terr(L, st, "%s is not a valid metric name", name);
     if (lua_getfield(L, r, "type") != LUA_TSTRING || strcmp(lua_tostring(L, -1), p->cur_type))
-        return luaL_error(L, "transform cannot change a series' type");
+        return terr(L, st, "cannot change a series' type");
     if (lua_getfield(L, r, "labels") != LUA_TTABLE)
-        return luaL_error(L, "transform: labels must be a table");
+        return terr(L, st, "labels must be a table");
     /* replace every label with what the script left */
     mg_lbuild_reset(&p->lb);
     if (mg_lbuild_set(&p->lb, "__name__", 8, name, nl))
@@ -395,15 +408,17 @@ static int l_run_transform(lua_State *L)
     lua_pushnil(L);
     while (lua_next(L, -2)) {
         if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-            return luaL_error(L, "transform: labels must map strings to strings");
+            return terr(L, st, "labels must map strings to strings");
         size_t kl, vl;
         const char *k = lua_tolstring(L, -2, &kl);
         const char *v = lua_tolstring(L, -1, &vl);
+        /* __ labels are scratch a relabel may have left: they go at the
+         * end of the pipeline, not here */
         if (!mg_label_name_valid(k, kl) || kl > MG_LABEL_NAME_MAX ||
-            (kl >= 2 && k[0] == '_' && k[1] == '_'))
-            return luaL_error(L, "transform: %s is not a valid label name", k);
+            (kl == 8 && memcmp(k, "__name__", 8) == 0))
+            return terr(L, st, "%s is not a valid label name", k);
         if (!mg_utf8_valid(v, vl))
-            return luaL_error(L, "transform: label %s is not UTF-8", k);
+            return terr(L, st, "label %s is not UTF-8", k);
         if (mg_lbuild_set(&p->lb, k, kl, v, vl))
             return luaL_error(L, "out of memory");
         lua_pop(L, 1);
@@ -412,14 +427,14 @@ static int l_run_transform(lua_State *L)
     if (t != LUA_TNIL) {
         double sc = lua_tonumber(L, -1);
         if (t != LUA_TNUMBER || !(sc > 0) || isinf(sc))
-            return luaL_error(L, "transform: scale must be a positive number");
+            return terr(L, st, "scale must be a positive number");
         p->scale = sc;
     }
     t = lua_getfield(L, r, "ttl");
     if (t != LUA_TNIL) {
         double ttl = lua_tonumber(L, -1);
         if (t != LUA_TNUMBER || !(ttl >= 0) || ttl > 4e8)
-            return luaL_error(L, "transform: ttl must be seconds >= 0");
+            return terr(L, st, "ttl must be seconds >= 0");
         p->ttl_ms = (int64_t)(ttl * 1000);
     }
     lua_pushboolean(L, 1);

@@ -145,6 +145,14 @@ describe("pipeline", function()
     assert.are.equal(2, value(gw:expose(), "ok2"))
   end)
 
+  it("__ labels carry values between steps and leave with the pipeline", function()
+    local gw = gw_with("scratch_labels.lua")
+    gw:push { metrics = { { name = "up", value = 1 } } }
+    local text = gw:expose()
+    assert.are.equal(1, value(text, "up"))
+    assert.are.equal(0, value(text, 'moongate_samples_dropped_total{reason="script_error"}'))
+  end)
+
   it("the sandbox holds from a transform", function()
     local gw = gw_with("escape.lua")
     gw:push { metrics = { { name = "probe", value = 1 } } }
