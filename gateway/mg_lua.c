@@ -5,6 +5,7 @@
  * even rawset) changes what another file sees. */
 #include "mg_lua.h"
 #include "mg_common.h"
+#include "mg_lua_str.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -45,6 +46,7 @@ struct mg_lua {
 struct mg_call {
     uint64_t used;
     uint64_t budget;
+    uint64_t clock_at;          /* read the clock once used reaches this */
     double deadline;
     int step;
     const char *tripped;        /* set once a limit trips; then sticky */
@@ -235,16 +237,21 @@ static int trip(lua_State *L, struct mg_call *c)
 }
 
 /* Adds n to the work done; raises once a limit trips, and from then on at
- * every check. */
+ * every check. The clock is read once per HOOK_EVERY units, not per check:
+ * library functions charge small amounts often (every string.find), and
+ * each hook still crosses the mark since it charges a whole step. */
 static void check(lua_State *L, struct mg_call *c, uint64_t n)
 {
     if (c->tripped == NULL) {
         c->used = c->used + n < c->used ? UINT64_MAX : c->used + n;
-        if (c->used >= c->budget)
+        if (c->used >= c->budget) {
             c->tripped = "instruction budget exceeded";
-        else if (mono() >= c->deadline)
-            c->tripped = "deadline exceeded";
-        else
+        } else if (c->used >= c->clock_at) {
+            c->clock_at = c->used + HOOK_EVERY;
+            if (mono() >= c->deadline)
+                c->tripped = "deadline exceeded";
+        }
+        if (c->tripped == NULL)
             return;
     }
     trip(L, c);
@@ -262,15 +269,14 @@ static void hook(lua_State *L, lua_Debug *ar)
                  ar->currentline);
 }
 
-/* Counts n units of work a library function does in C against the call's
- * budget: the count hook sees VM instructions only, so without this one
- * call could loop for as long as its arguments say. */
-static void charge(lua_State *L, lua_Integer n)
+/* The count hook sees VM instructions only: without this, one library
+ * call could loop in C for as long as its arguments say. */
+void mg_lua_charge(lua_State *L, uint64_t n)
 {
     struct mg_call *c = current(L);
 
-    if (c != NULL && n > 0)
-        check(L, c, (uint64_t)n);
+    if (c != NULL)
+        check(L, c, n);
 }
 
 static lua_Integer max_slots(lua_State *L)
@@ -382,7 +388,7 @@ static void bound(lua_State *L, lua_Integer from, lua_Integer to,
     n = (lua_Unsigned)to - (lua_Unsigned)from;
     if (n >= (lua_Unsigned)max_slots(L))
         luaL_error(L, "%s: too many elements (%I)", what, (lua_Integer)n);
-    charge(L, (lua_Integer)n);
+    mg_lua_charge(L, (uint64_t)n);
 }
 
 static int l_tab_move(lua_State *L)
@@ -584,6 +590,11 @@ static void build_lib(lua_State *L, struct mg_lua *st, int i)
 
     luaL_requiref(L, lib->name, lib->open, 0);
     real = lua_gettop(L);
+    /* The metered matcher replaces upstream's in the hidden real table as
+     * well, so the copy takes it from there and an argument error names it
+     * "string.find" as plain Lua does. */
+    if (i == LIB_STRING)
+        luaL_setfuncs(L, mg_lua_str_funcs, 0);
     lua_createtable(L, 0, 32);
     copy = lua_gettop(L);
     fill(L, real, copy, lib->names, lib->own);
@@ -783,6 +794,7 @@ int mg_lua_call(struct mg_lua *st, int nargs, int nres, char *why,
     c.budget = st->instructions;
     c.step = st->instructions < HOOK_EVERY ? (int)st->instructions
                                            : HOOK_EVERY;
+    c.clock_at = (uint64_t)c.step;
     c.deadline = mono() + st->seconds;
     c.tripped = NULL;
     c.where[0] = '\0';

@@ -45,6 +45,14 @@ int mg_lua_run_file(struct mg_lua *st, const char *path, char *why,
 int mg_lua_call(struct mg_lua *st, int nargs, int nres, char *why,
                 size_t whylen);
 
+/* For C functions that loop on a script's behalf (library replacements,
+ * DSL functions): adds n units of work (about one VM instruction each) to
+ * the running call's budget. Raises "file:line: instruction budget
+ * exceeded" or "...: deadline exceeded" once a limit trips, and from then
+ * on at every charge and every instruction, so a pcall in the script
+ * cannot swallow it. Does nothing outside mg_lua_call. */
+void mg_lua_charge(lua_State *L, uint64_t n);
+
 /* Bytes the state has allocated now. */
 size_t mg_lua_memory(const struct mg_lua *st);
 
