@@ -1,11 +1,11 @@
-/* mg_slab: size classes of 32 bytes up to 512, bump-allocated chunks. */
+/* mg_slab: size classes every 16 bytes up to 512, bump-allocated chunks. */
 #include "mg_slab.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define CHUNK (64 * 1024)
-#define GRAIN 32
+#define GRAIN 16
 
 struct mg_slab_chunk {
     struct mg_slab_chunk *next;

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#define MG_SLAB_CLASSES 16
+#define MG_SLAB_CLASSES 32
 #define MG_SLAB_MAX 512 /* larger blocks come from malloc */
 
 struct mg_slab_chunk;
