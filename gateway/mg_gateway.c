@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mg_cap.h"
 #include "mg_log.h"
 #include "mg_pipeline.h"
 
@@ -21,6 +22,8 @@ struct mg_gateway {
     char *tokens[MG_MAX_TOKENS];
     size_t ntokens;
     struct mg_pipeline *pipe;     /* NULL: every series is itself */
+    struct mg_caps *caps;         /* outlives pipelines: reloads keep state */
+    struct mg_lbuild cap_lb;      /* labels a cap folded */
     struct mg_label *rl_labels;   /* scratch for re-routing at a reload */
     struct mg_label *rl_source;
     struct mg_log_limit script_log;
@@ -47,8 +50,11 @@ struct mg_gateway *mg_gateway_new(const struct mg_config *cfg,
     gw->ws = mg_wire_scratch_new(&cfg->wire);
     gw->rl_labels = calloc(cfg->wire.max_labels + 1, sizeof(struct mg_label));
     gw->rl_source = calloc(cfg->wire.max_labels + 1, sizeof(struct mg_label));
-    if (!gw->store || !gw->ws || !gw->rl_labels || !gw->rl_source)
+    gw->caps = mg_caps_new();
+    mg_lbuild_init(&gw->cap_lb);
+    if (!gw->store || !gw->ws || !gw->rl_labels || !gw->rl_source || !gw->caps)
         goto fail_zone;
+    mg_store_set_output_hook(gw->store, mg_caps_on_output, gw->caps);
     for (size_t i = 0; i < cfg->ntokens; i++) {
         gw->tokens[i] = strdup(cfg->tokens[i]);
         if (!gw->tokens[i])
@@ -65,6 +71,7 @@ struct mg_gateway *mg_gateway_new(const struct mg_config *cfg,
     return gw;
 fail_zone:
     msgpack_zone_destroy(&gw->zone);
+    mg_caps_free(gw->caps);
     free(gw->rl_labels);
     free(gw->rl_source);
     for (size_t i = 0; i < gw->ntokens; i++)
@@ -86,7 +93,10 @@ void mg_gateway_free(struct mg_gateway *gw)
     mg_store_free(gw->store);
     mg_wire_scratch_free(gw->ws);
     mg_stats_fini(&gw->stats);
+    mg_store_set_output_hook(gw->store, NULL, NULL);
     mg_pipeline_free(gw->pipe);
+    mg_caps_free(gw->caps);
+    mg_lbuild_fini(&gw->cap_lb);
     free(gw->rl_labels);
     free(gw->rl_source);
     for (size_t i = 0; i < gw->ntokens; i++)
@@ -185,6 +195,29 @@ static void route(struct mg_gateway *gw, const struct mg_sample *s,
         script_error(gw, file, why);
 }
 
+/* A new output series meets the caps: they may fold its labels or drop
+ * it. Returns the cap that acted, for the producer's reply. */
+static const char *admit(struct mg_gateway *gw, struct mg_route *r,
+                         enum mg_type t)
+{
+    if (r->drop != MG_OK ||
+        mg_store_output_exists(gw->store, r->name, r->nlen, r->labels, r->nlabels))
+        return NULL;
+    return mg_caps_admit(gw->caps, gw->store, r, t, &gw->cap_lb, &gw->stats);
+}
+
+/* Tells the producer which cap acted on its series (not a rejection). */
+static void cap_note(struct mg_push_result *res, int32_t index,
+                     const struct mg_route *r, const char *cap)
+{
+    char why[MG_WHY_LEN];
+    snprintf(why, sizeof(why), "cap %s %s the series", cap,
+             r->drop == MG_OK ? "folded" : "dropped");
+    mg_push_result_error(res, index,
+                         r->drop == MG_DROP_LIMIT ? MG_DROP_LIMIT : MG_DROP_CARDINALITY_CAP,
+                         why);
+}
+
 /* on_sample, the documented slow path: 1 keep (value in s), 0 drop. */
 static int on_sample(struct mg_gateway *gw, struct mg_sample *s)
 {
@@ -229,6 +262,9 @@ static void push_metric(struct mg_gateway *gw, const struct mg_message *m,
             gw->stats.reasons[in->drop]++;
             res->accepted++;
             res->dropped++;
+            if (in->drop == MG_DROP_CARDINALITY_CAP)
+                mg_push_result_error(res, index, MG_DROP_CARDINALITY_CAP,
+                                     "a cardinality cap dropped this series when it was new");
         } else {
             res->accepted++;
         }
@@ -239,8 +275,21 @@ static void push_metric(struct mg_gateway *gw, const struct mg_message *m,
         reject(gw, res, index, r, why);
         return;
     }
+    const char *cap;
+    if (mg_caps_inputs_full(gw->caps, mg_store_input_count(gw->store), &gw->stats, &cap)) {
+        /* not even cached: max_input_series bounds memory */
+        gw->stats.reasons[MG_DROP_LIMIT]++;
+        res->accepted++;
+        res->dropped++;
+        struct mg_route none = {.drop = MG_DROP_LIMIT};
+        cap_note(res, index, &none, cap);
+        return;
+    }
     struct mg_route rt;
     route(gw, &s, &rt);
+    cap = admit(gw, &rt, s.type);
+    if (cap)
+        cap_note(res, index, &rt, cap);
     r = mg_store_input_add(gw->store, &s, h, &rt, now, why);
     if (r != MG_OK) {
         reject(gw, res, index, r, why);
@@ -352,7 +401,7 @@ int mg_gateway_render(struct mg_gateway *gw, enum mg_format f,
 {
     double t0 = mg_mono_seconds();
     mg_gateway_sweep(gw);
-    if (mg_stats_publish(&gw->stats, gw->store))
+    if (mg_stats_publish(&gw->stats, gw->store) || mg_caps_publish(gw->caps, gw->store))
         mg_log(MG_LOG_WARN, "could not publish every own metric", NULL);
     mg_buf_reset(out);
     int rc = mg_expose(gw->store, f, gw->cfg.honor_timestamps, out);
@@ -387,6 +436,14 @@ int mg_gateway_load(struct mg_gateway *gw, const char *const *files,
         gw->stats.reload_ok = 0;
         return -1;
     }
+    size_t ncaps;
+    struct mg_cap_def *const *defs = mg_pipeline_caps(p, &ncaps);
+    if (mg_caps_set(gw->caps, defs, ncaps, gw->store)) {
+        mg_pipeline_free(p);
+        snprintf(why, whylen, "out of memory");
+        gw->stats.reload_ok = 0;
+        return -1;
+    }
     mg_pipeline_free(gw->pipe);
     gw->pipe = p;
     /* Re-map every live input at once, so the next scrape shows the new
@@ -402,6 +459,7 @@ int mg_gateway_load(struct mg_gateway *gw, const char *const *files,
         char rwhy[MG_WHY_LEN];
         input_sample(gw, in, &s);
         route(gw, &s, &r);
+        admit(gw, &r, s.type);
         if (mg_store_input_reroute(gw->store, i, &r, rwhy) != MG_OK) {
             struct mg_route drop = r;
             drop.drop = MG_DROP_LIMIT;

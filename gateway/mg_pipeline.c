@@ -12,6 +12,7 @@
 
 #include <lauxlib.h>
 
+#include "mg_cap.h"
 #include "mg_log.h"
 #include "mg_regex.h"
 #include "mg_relabel.h"
@@ -48,6 +49,8 @@ struct mg_pipeline {
     size_t nsteps, capsteps;
     struct agg_rule *aggs;
     size_t naggs;
+    struct mg_cap_def **caps;
+    size_t ncaps;
     int on_sample;
     char on_sample_where[WHERE_LEN];
     const char *on_sample_file;
@@ -211,6 +214,26 @@ static int l_aggregate(lua_State *L)
     return 0;
 }
 
+static int cap_or_limits(lua_State *L, int limits)
+{
+    struct mg_pipeline *p = ctx(L);
+    char why[256], where[WHERE_LEN];
+    mg_lua_where(L, where, sizeof(where));
+    if (mg_cap_compile(L, 1, limits, where, &p->caps, &p->ncaps, why, sizeof(why)))
+        return luaL_error(L, "%s", why);
+    return 0;
+}
+
+static int l_cap(lua_State *L)
+{
+    return cap_or_limits(L, 0);
+}
+
+static int l_limits(lua_State *L)
+{
+    return cap_or_limits(L, 1);
+}
+
 static int l_on_sample(lua_State *L)
 {
     struct mg_pipeline *p = ctx(L);
@@ -231,6 +254,8 @@ static const luaL_Reg dsl[] = {
     {"transform", l_transform},
     {"aggregate", l_aggregate},
     {"on_sample", l_on_sample},
+    {"cap", l_cap},
+    {"limits", l_limits},
     {NULL, NULL}};
 
 void mg_pipeline_free(struct mg_pipeline *p)
@@ -248,6 +273,9 @@ void mg_pipeline_free(struct mg_pipeline *p)
     }
     for (size_t i = 0; i < p->naggs; i++)
         mg_regex_free(p->aggs[i].re);
+    for (size_t i = 0; i < p->ncaps; i++)
+        mg_cap_def_free(p->caps[i]);
+    free(p->caps);
     free(p->aggs);
     free(p->steps);
     for (size_t i = 0; i < p->nfiles; i++)
@@ -299,6 +327,13 @@ nomem:
 size_t mg_pipeline_steps(const struct mg_pipeline *p)
 {
     return p ? p->nsteps : 0;
+}
+
+struct mg_cap_def *const *mg_pipeline_caps(const struct mg_pipeline *p,
+                                           size_t *n)
+{
+    *n = p ? p->ncaps : 0;
+    return p ? p->caps : NULL;
 }
 
 int mg_pipeline_has_on_sample(const struct mg_pipeline *p)

@@ -1,5 +1,5 @@
 /* mg_pipeline: the scripts' DSL (relabel, drop, transform, aggregate,
- * on_sample) compiled into a C plan of steps, run once per new input series
+ * on_sample, cap, limits) compiled into a C plan of steps, run once per new input series
  * to decide its output (name, labels, scale, TTL, gauge rule) or why it is
  * dropped. Owns the scripts' Lua state and the plan; knows nothing of the
  * store beyond struct mg_route. */
@@ -38,6 +38,11 @@ int mg_pipeline_has_on_sample(const struct mg_pipeline *p);
 int mg_pipeline_on_sample(struct mg_pipeline *p, const struct mg_sample *s,
                           double *v, const char **file, char *why,
                           size_t whylen);
+
+/* The caps the scripts defined (cap{}, limits{}), in order; owned by p. */
+struct mg_cap_def;
+struct mg_cap_def *const *mg_pipeline_caps(const struct mg_pipeline *p,
+                                           size_t *n);
 
 /* The plan's steps, for explain and status. */
 size_t mg_pipeline_steps(const struct mg_pipeline *p);

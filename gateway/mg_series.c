@@ -32,6 +32,9 @@ struct mg_store {
     struct itab intab, outtab;
 
     struct mg_slab slab;        /* label sets, packed apart from the rest */
+    mg_output_hook on_output;   /* told of every output that comes or goes */
+    void *hook_ctx;
+    int creating_own;
     struct mg_families infams;  /* the names and types pushed */
     struct mg_families outfams; /* the names and types exposed */
     int64_t *ts;                /* pushed timestamps by output, once one comes */
@@ -330,6 +333,8 @@ static uint32_t output_find(struct mg_store *st, const char *name, size_t nlen,
 static void output_remove(struct mg_store *st, uint32_t idx)
 {
     struct mg_output *o = &st->out[idx];
+    if (st->on_output && !(o->flags & F_OWN))
+        st->on_output(st->hook_ctx, OUTFAM(st, o), o->ls, -1);
     mg_itab_remove(&st->outtab, idx, o->ls->hash);
     if (is_hist(OUTFAM(st, o)->type))
         hvals_free(st, o->v.h);
@@ -414,6 +419,8 @@ static uint32_t output_get(struct mg_store *st, const struct mg_route *r,
     o->flags = F_LIVE;
     f->nseries++;
     st->liveout++;
+    if (st->on_output && !st->creating_own)
+        st->on_output(st->hook_ctx, f, ls, 1);
     mg_family_set_help(f, help, hlen);
     *rs = MG_OK;
     return idx;
@@ -816,8 +823,10 @@ static struct mg_output *own_get(struct mg_store *st, const char *name,
                          .labels = labels, .nlabels = n, .scale = 1};
     enum mg_reason rs;
     char why[MG_WHY_LEN];
+    st->creating_own = 1; /* our own series are nobody's cardinality */
     idx = output_get(st, &r, t, b, nb, 1.0, NULL, help, strlen(help), &rs,
                      why);
+    st->creating_own = 0;
     if (idx == MG_NIL)
         return NULL;
     struct mg_output *o = &st->out[idx];
@@ -850,6 +859,25 @@ int mg_store_own_hist(struct mg_store *st, const char *name,
     o->v.h->sum = sum;
     o->v.h->count = count;
     return 0;
+}
+
+void mg_store_set_output_hook(struct mg_store *st, mg_output_hook fn,
+                              void *ctx)
+{
+    st->on_output = fn;
+    st->hook_ctx = ctx;
+}
+
+int mg_store_output_exists(struct mg_store *st, const char *name, size_t nlen,
+                           const struct mg_label *labels, size_t n)
+{
+    uint64_t h = mg_store_input_hash(name, nlen, labels, n);
+    return output_find(st, name, nlen, labels, n, h) != MG_NIL;
+}
+
+size_t mg_store_output_capacity(const struct mg_store *st)
+{
+    return st->nout;
 }
 
 /* ---- walking ---- */

@@ -163,6 +163,17 @@ int mg_store_own_hist(struct mg_store *st, const char *name,
                       const double *cumulative, size_t nb, double sum,
                       double count);
 
+/* Called when an output series is created (delta 1) or removed (-1); not
+ * for the gateway's own series. f and ls are borrowed for the call. */
+typedef void (*mg_output_hook)(void *ctx, const struct mg_family *f,
+                               const struct mg_labelset *ls, int delta);
+void mg_store_set_output_hook(struct mg_store *st, mg_output_hook fn,
+                              void *ctx);
+/* 1 when the output name{labels} (labels sorted) exists. */
+int mg_store_output_exists(struct mg_store *st, const char *name, size_t nlen,
+                           const struct mg_label *labels, size_t n);
+size_t mg_store_output_capacity(const struct mg_store *st);
+
 /* Walking the outputs for exposition and queries. */
 size_t mg_store_input_count(const struct mg_store *st);
 size_t mg_store_output_count(const struct mg_store *st);
