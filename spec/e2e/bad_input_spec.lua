@@ -12,50 +12,11 @@ local BODY_LIMIT = 1 << 20 -- max_http_body_bytes of the main gateway
 
 -- ---- helpers ----
 
-local seq = 0
-local function uniq(prefix)
-  seq = seq + 1
-  return prefix .. "_" .. seq
-end
-
-local function rejected(g, reason)
-  return gw.value(g:scrape(), ('moongate_samples_rejected_total{reason="%s"}'):format(reason)) or 0
-end
-
--- Msgpack bytes written by hand, for what a Lua table cannot say.
-local mp = {}
-function mp.str(s) return moongate.encode(s) end
-function mp.map(n) assert(n < 16); return string.char(0x80 + n) end
-function mp.arr(n) assert(n < 16); return string.char(0x90 + n) end
-
--- Pushes over TCP with an ack on a fresh connection; returns the reply, or
--- nil and why when none comes within 3 s.
-local function tcp_push(g, msg)
-  local c = gw.connect(g.tcp)
-  c.sock:settimeout(3)
-  if type(msg) == "table" then msg.ack = msg.ack or 1 end
-  c:send(msg)
-  local r, err = c:receive()
-  c:close()
-  return r, err
-end
-
-local function auth(token)
-  return token and { authorization = "Bearer " .. token } or nil
-end
+local uniq, mp, auth = gw.uniq, gw.mp, gw.auth
 
 -- A good producer is still served, over HTTP and over TCP.
 local function assert_serves_good_producer(g, token)
-  local name = uniq("good_after")
-  local code, r = g:push_http({ metrics = { { name = name .. "_http", type = "gauge", value = 1 } } },
-                              auth(token))
-  assert.are.equal(200, code)
-  assert.are.equal(1, r.accepted)
-  local a = tcp_push(g, { token = token, metrics = { { name = name .. "_tcp", type = "gauge", value = 2 } } })
-  assert.are.equal(1, a.accepted)
-  local body = g:scrape()
-  assert.are.equal(1, gw.value(body, name .. "_http"))
-  assert.are.equal(2, gw.value(body, name .. "_tcp"))
+  gw.assert_serves_good_producer(g, token)
   assert.is_true(g:alive())
 end
 
@@ -69,7 +30,7 @@ local function check_rejects(g, transport, reason, bad)
     bad,
     { name = b, type = "gauge", value = 8 },
   } }
-  local before = rejected(g, reason)
+  local before = g:rejected(reason)
   local r
   if transport == "http" then
     local code
@@ -77,7 +38,7 @@ local function check_rejects(g, transport, reason, bad)
     assert.are.equal(200, code)
   elseif transport == "tcp" then
     local err
-    r, err = tcp_push(g, msg)
+    r, err = g:push_tcp(msg)
     assert.is_table(r, "no ack: " .. tostring(err))
   else
     gw.udp_send(g.udp, msg)
@@ -92,7 +53,7 @@ local function check_rejects(g, transport, reason, bad)
     assert.are.equal("string", type(r.errors[1].detail))
     assert.is_true(#r.errors[1].detail > 0)
   end
-  assert.are.equal(before + 1, rejected(g, reason))
+  assert.are.equal(before + 1, g:rejected(reason))
   local body = g:scrape()
   assert.are.equal(7, gw.value(body, a))
   assert.are.equal(8, gw.value(body, b))
@@ -100,17 +61,11 @@ local function check_rejects(g, transport, reason, bad)
   return r
 end
 
--- An error reply on a TCP stream, then the connection closed by the server.
+-- An error reply on a TCP stream, a message in it, then the connection
+-- closed by the server.
 local function assert_fatal_reply(c, reason)
-  local r = c:receive()
-  assert.is_table(r, "no error reply before the close")
-  assert.are.equal("string", type(r.error))
+  local r = gw.assert_fatal_reply(c, reason)
   assert.is_true(#r.error > 0)
-  assert.are.equal(1, #r.errors)
-  assert.are.equal(reason, r.errors[1].reason)
-  local more, err = c:receive()
-  assert.is_nil(more)
-  assert.are.equal("closed", err)
   return r
 end
 
@@ -122,18 +77,12 @@ end
 -- ---- the main gateway: default limits but a 1 MiB HTTP body ----
 
 describe("bad input", function()
-  local g, dir
+  local g
 
   setup(function()
-    dir = gw.tmpdir()
-    gw.write_file(dir .. "/moongate.lua",
-                  ("return { limits = { max_http_body_bytes = %d } }\n"):format(BODY_LIMIT))
-    g = gw.start({ "--config", dir .. "/moongate.lua" })
+    g = gw.start_with_config(("return { limits = { max_http_body_bytes = %d } }\n"):format(BODY_LIMIT))
   end)
-  teardown(function()
-    g:stop()
-    gw.sh("rm -rf '" .. dir .. "'")
-  end)
+  teardown(function() g:stop() end)
 
   describe("invalid_metric_name", function()
     local cases = {
@@ -264,22 +213,22 @@ describe("bad input", function()
   describe("name_collision", function()
     it("a histogram foo, then a gauge foo_count", function()
       local foo = uniq("nc_hist")
-      local r = tcp_push(g, { metrics = { { name = foo, type = "histogram",
-                                            buckets = { [1] = 1, ["+Inf"] = 2 }, sum = 3, count = 2 } } })
+      local r = g:push_tcp { metrics = { { name = foo, type = "histogram",
+                                           buckets = { [1] = 1, ["+Inf"] = 2 }, sum = 3, count = 2 } } }
       assert.are.equal(1, r.accepted)
       check_rejects(g, "tcp", "name_collision", { name = foo .. "_count", type = "gauge", value = 9 })
       assert.are.equal(2, g:value(foo .. "_count"))
     end)
     it("a gauge foo_sum, then a histogram foo", function()
       local foo = uniq("nc_rev")
-      tcp_push(g, { metrics = { { name = foo .. "_sum", type = "gauge", value = 9 } } })
+      g:push_tcp { metrics = { { name = foo .. "_sum", type = "gauge", value = 9 } } }
       check_rejects(g, "http", "name_collision",
                     { name = foo, type = "histogram", buckets = { ["+Inf"] = 2 }, sum = 3 })
       assert.are.equal(9, g:value(foo .. "_sum"))
     end)
     it("a counter x_total, then a gauge x", function()
       local x = uniq("nc_ctr")
-      tcp_push(g, { metrics = { { name = x .. "_total", type = "counter", value = 1 } } })
+      g:push_tcp { metrics = { { name = x .. "_total", type = "counter", value = 1 } } }
       check_rejects(g, "tcp", "name_collision", { name = x, type = "gauge", value = 1 })
     end)
   end)
@@ -300,14 +249,14 @@ describe("bad input", function()
           .. moongate.encode { name = a, type = "gauge", value = 7 }
           .. metric_with_dup_labels(uniq("dup"))
           .. moongate.encode { name = b, type = "gauge", value = 8 }
-      local before = rejected(g, "duplicate_label")
-      local r = tcp_push(g, bytes)
+      local before = g:rejected("duplicate_label")
+      local r = g:push_tcp(bytes)
       assert.are.equal(3, r.ack)
       assert.are.equal(2, r.accepted)
       assert.are.equal(1, r.rejected)
       assert.are.equal("duplicate_label", r.errors[1].reason)
       assert.are.equal(1, r.errors[1].index)
-      assert.are.equal(before + 1, rejected(g, "duplicate_label"))
+      assert.are.equal(before + 1, g:rejected("duplicate_label"))
       assert.are.equal(7, g:value(a))
       assert.are.equal(8, g:value(b))
       assert_serves_good_producer(g)
@@ -318,14 +267,14 @@ describe("bad input", function()
       local bytes = mp.map(1) .. mp.str("metrics") .. mp.arr(2)
           .. metric_with_dup_labels(uniq("dup"))
           .. moongate.encode { name = a, type = "gauge", value = 7 }
-      local before = rejected(g, "duplicate_label")
+      local before = g:rejected("duplicate_label")
       local code, r = g:push_http(bytes)
       assert.are.equal(200, code)
       assert.are.equal(1, r.accepted)
       assert.are.equal(1, r.rejected)
       assert.are.equal("duplicate_label", r.errors[1].reason)
       assert.are.equal(0, r.errors[1].index)
-      assert.are.equal(before + 1, rejected(g, "duplicate_label"))
+      assert.are.equal(before + 1, g:rejected("duplicate_label"))
       assert.are.equal(7, g:value(a))
       assert_serves_good_producer(g)
     end)
@@ -335,13 +284,13 @@ describe("bad input", function()
       local bad_msg = mp.map(2)
           .. mp.str("source") .. mp.map(2) .. mp.str("job") .. mp.str("a") .. mp.str("job") .. mp.str("b")
           .. mp.str("metrics") .. mp.arr(1) .. moongate.encode { name = dup, type = "gauge", value = 1 }
-      local before = rejected(g, "duplicate_label")
+      local before = g:rejected("duplicate_label")
       local code, r = g:push_http(bad_msg .. moongate.encode { metrics = { { name = good, value = 3 } } })
       assert.are.equal(200, code)
       assert.are.equal(1, r.accepted)
       assert.are.equal(1, r.rejected)
       assert.are.equal("duplicate_label", r.errors[1].reason)
-      assert.are.equal(before + 1, rejected(g, "duplicate_label"))
+      assert.are.equal(before + 1, g:rejected("duplicate_label"))
       assert.is_nil(g:value(dup .. '{job="a"}'))
       assert.is_nil(g:value(dup .. '{job="b"}'))
       assert.are.equal(3, g:value(good))
@@ -359,16 +308,16 @@ describe("bad input", function()
       local labels = {}
       for i = 1, 30 do labels["l" .. i] = "v" end
       local name, sib = uniq("many_with_source"), uniq("few_with_source")
-      local before = rejected(g, "too_many_labels")
-      local r = tcp_push(g, { source = { job = "j", instance = "i", zone = "z" }, metrics = {
+      local before = g:rejected("too_many_labels")
+      local r = g:push_tcp { source = { job = "j", instance = "i", zone = "z" }, metrics = {
         { name = name, value = 1, labels = labels },
         { name = sib, value = 2, labels = { a = "b" } },
-      } })
+      } }
       assert.are.equal(1, r.accepted)
       assert.are.equal(1, r.rejected)
       assert.are.equal("too_many_labels", r.errors[1].reason)
       assert.are.equal(0, r.errors[1].index)
-      assert.are.equal(before + 1, rejected(g, "too_many_labels"))
+      assert.are.equal(before + 1, g:rejected("too_many_labels"))
       assert.are.equal(2, g:value(sib .. '{a="b",instance="i",job="j",zone="z"}'))
       assert_serves_good_producer(g)
     end)
@@ -381,7 +330,7 @@ describe("bad input", function()
       local next_msg = uniq("after_too_many")
       local body = moongate.encode { metrics = metrics }
           .. moongate.encode { metrics = { { name = next_msg, type = "gauge", value = 4 } } }
-      local before = rejected(g, "too_many_metrics")
+      local before = g:rejected("too_many_metrics")
       local code, r = g:push_http(body)
       assert.are.equal(200, code)
       assert.are.equal(1, r.accepted)
@@ -389,7 +338,7 @@ describe("bad input", function()
       assert.is_truthy(r.errors[1].detail:find("max_metrics", 1, true))
       -- every refused metric is counted (SPEC section 2), as for unauthorized
       assert.are.equal(10001, r.rejected)
-      assert.are.equal(before + 10001, rejected(g, "too_many_metrics"))
+      assert.are.equal(before + 10001, g:rejected("too_many_metrics"))
       assert.is_nil(g:value("too_many_metrics_m"))
       assert.are.equal(4, g:value(next_msg))
       assert_serves_good_producer(g)
@@ -398,60 +347,60 @@ describe("bad input", function()
 
   describe("decode_error", function()
     it("HTTP: a body that is not msgpack answers 400", function()
-      local before = rejected(g, "decode_error")
+      local before = g:rejected("decode_error")
       local code, r = g:push_http("\xc1\xc1\xc1 not msgpack")
       assert.are.equal(400, code)
       assert.are.equal(0, r.accepted)
       assert.are.equal("decode_error", r.errors[1].reason)
       assert.is_true(#r.errors[1].detail > 0)
-      assert.are.equal(before + 1, rejected(g, "decode_error"))
+      assert.are.equal(before + 1, g:rejected("decode_error"))
       assert_serves_good_producer(g)
     end)
 
     it("HTTP: an empty body answers 400", function()
-      local before = rejected(g, "decode_error")
+      local before = g:rejected("decode_error")
       local code, r = g:push_http("")
       assert.are.equal(400, code)
       assert.are.equal("decode_error", r.errors[1].reason)
-      assert.are.equal(before + 1, rejected(g, "decode_error"))
+      assert.are.equal(before + 1, g:rejected("decode_error"))
       assert_serves_good_producer(g)
     end)
 
     it("HTTP: a text body holding no message (JSON sent as msgpack) answers 400", function()
       -- every ASCII byte is a msgpack positive fixint: it decodes, as no message
-      local before = rejected(g, "decode_error")
+      local before = g:rejected("decode_error")
       local code, r = g:push_http('{"metrics":[{"name":"json_metric","value":1}]}')
       assert.are.equal(400, code)
       assert.are.equal(0, r.accepted)
       assert.are.equal("decode_error", r.errors[1].reason)
-      assert.is_true(rejected(g, "decode_error") > before)
+      assert.is_true(g:rejected("decode_error") > before)
       assert.is_nil(g:value("json_metric"))
       assert_serves_good_producer(g)
     end)
 
     it("HTTP: garbage after a good message: 400, the good message counted", function()
       local good = uniq("before_garbage_http")
-      local before = rejected(g, "decode_error")
+      local before = g:rejected("decode_error")
       local code, r = g:push_http(moongate.encode { metrics = { { name = good, type = "gauge", value = 5 } } }
                                   .. "\xc1garbage")
       assert.are.equal(400, code)
       assert.are.equal(1, r.accepted)
       assert.are.equal("decode_error", r.errors[1].reason)
-      assert.are.equal(before + 1, rejected(g, "decode_error"))
+      assert.are.equal(before + 1, g:rejected("decode_error"))
       assert.are.equal(5, g:value(good))
       assert_serves_good_producer(g)
     end)
 
     it("TCP: garbage in the stream: an error reply, the close, what came before counted", function()
       local good = uniq("before_garbage_tcp")
-      local before = rejected(g, "decode_error")
+      local before = g:rejected("decode_error")
       local c = gw.connect(g.tcp)
       c:send { metrics = { { name = good, type = "gauge", value = 6 } } }
       c:send("\xc1 and then some")
       local r = assert_fatal_reply(c, "decode_error")
       c:close()
       assert.are.equal(1, r.rejected)
-      assert.are.equal(before + 1, rejected(g, "decode_error"))
+      assert.are.equal(before + 1, g:rejected("decode_error"))
       assert.are.equal(6, g:value(good))
       assert_serves_good_producer(g)
     end)
@@ -459,20 +408,20 @@ describe("bad input", function()
     it("TCP: a stream truncated mid-message: an error reply, the close, what came before counted", function()
       local good = uniq("before_truncation")
       local cut = moongate.encode { metrics = { { name = uniq("truncated"), type = "gauge", value = 1 } } }
-      local before = rejected(g, "decode_error")
+      local before = g:rejected("decode_error")
       local c = gw.connect(g.tcp)
       c:send(moongate.encode { metrics = { { name = good, type = "gauge", value = 6 } } }
              .. cut:sub(1, #cut - 3))
       assert(c.sock:shutdown("send")) -- the producer is done; its last message is not whole
       assert_fatal_reply(c, "decode_error")
       c:close()
-      assert.are.equal(before + 1, rejected(g, "decode_error"))
+      assert.are.equal(before + 1, g:rejected("decode_error"))
       assert.are.equal(6, g:value(good))
       assert_serves_good_producer(g)
     end)
 
     it("TCP: arrays nested 1000 deep: an error reply and the close, the daemon stays up", function()
-      local before = rejected(g, "decode_error")
+      local before = g:rejected("decode_error")
       local c = gw.connect(g.tcp)
       -- small enough to be read whole: a close with unread bytes resets the
       -- connection, and the reset may overtake the error reply
@@ -480,37 +429,37 @@ describe("bad input", function()
       local r = assert_fatal_reply(c, "decode_error")
       c:close()
       assert.is_truthy(r.errors[1].detail:find("max_depth", 1, true))
-      assert.are.equal(before + 1, rejected(g, "decode_error"))
+      assert.are.equal(before + 1, g:rejected("decode_error"))
       assert_serves_good_producer(g)
     end)
 
     it("TCP: a message that is not a map is refused, the stream goes on", function()
-      local before = rejected(g, "decode_error")
+      local before = g:rejected("decode_error")
       local c = gw.connect(g.tcp)
       c:send(moongate.encode(5))
       c:send { ack = 11, metrics = {} }
       local r = c:receive()
       c:close()
       assert.are.equal(11, r.ack)
-      assert.are.equal(before + 1, rejected(g, "decode_error"))
+      assert.are.equal(before + 1, g:rejected("decode_error"))
       assert_serves_good_producer(g)
     end)
 
     it("TCP: a message without a metrics array is refused in its ack", function()
-      local before = rejected(g, "decode_error")
-      local r, err = tcp_push(g, { ack = 12, source = { job = "x" } })
+      local before = g:rejected("decode_error")
+      local r, err = g:push_tcp { ack = 12, source = { job = "x" } }
       assert.is_table(r, "no ack: " .. tostring(err))
       assert.are.equal(12, r.ack)
       assert.are.equal(1, r.rejected)
       assert.are.equal("decode_error", r.errors[1].reason)
-      assert.are.equal(before + 1, rejected(g, "decode_error"))
+      assert.are.equal(before + 1, g:rejected("decode_error"))
       assert_serves_good_producer(g)
     end)
 
     it("UDP: a datagram that is not msgpack is counted", function()
-      local before = rejected(g, "decode_error")
+      local before = g:rejected("decode_error")
       gw.udp_send(g.udp, "\xc1\xc1")
-      gw.wait_for(function() return rejected(g, "decode_error") == before + 1 end, 5, "the count")
+      gw.wait_for(function() return g:rejected("decode_error") == before + 1 end, 5, "the count")
       assert_serves_good_producer(g)
     end)
   end)
@@ -519,22 +468,22 @@ describe("bad input", function()
     it("HTTP: a body over max_http_body_bytes answers 413", function()
       local name = uniq("huge_body")
       local body = moongate.encode { metrics = { { name = name, help = ("h"):rep(BODY_LIMIT + 1000), value = 1 } } }
-      local before = rejected(g, "too_large")
+      local before = g:rejected("too_large")
       local code, r = g:push_http(body)
       assert.are.equal(413, code)
       assert.is_table(r, "a JSON reply, not: " .. tostring(r))
       assert.are.equal("too_large", r.errors[1].reason)
-      assert.are.equal(before + 1, rejected(g, "too_large"))
+      assert.are.equal(before + 1, g:rejected("too_large"))
       assert.is_nil(g:value(name))
       assert_serves_good_producer(g)
     end)
 
     it("HTTP: an array header claiming 2^32-1 elements answers 413", function()
-      local before = rejected(g, "too_large")
+      local before = g:rejected("too_large")
       local code, r = g:push_http("\xdd\xff\xff\xff\xff")
       assert.are.equal(413, code)
       assert.are.equal("too_large", r.errors[1].reason)
-      assert.are.equal(before + 1, rejected(g, "too_large"))
+      assert.are.equal(before + 1, g:rejected("too_large"))
       assert_serves_good_producer(g)
     end)
 
@@ -553,7 +502,7 @@ describe("bad input", function()
       it("TCP: " .. claim[1] .. " is refused at once, the daemon stays small", function()
         local rss0 = vmrss_kb(g.pid)
         local good = uniq("before_claim")
-        local before = rejected(g, "too_large")
+        local before = g:rejected("too_large")
         local c = gw.connect(g.tcp)
         c.sock:settimeout(5) -- the reply must come without any more bytes
         c:send(moongate.encode { metrics = { { name = good, type = "gauge", value = 3 } } } .. claim[2])
@@ -564,7 +513,7 @@ describe("bad input", function()
         local rss1 = vmrss_kb(g.pid)
         assert.is_true(rss1 - rss0 < 16 * 1024, ("VmRSS grew from %d to %d kB"):format(rss0, rss1))
         assert.is_true(rss1 < 128 * 1024, ("VmRSS is %d kB"):format(rss1))
-        assert.are.equal(before + 1, rejected(g, "too_large"))
+        assert.are.equal(before + 1, g:rejected("too_large"))
         assert.are.equal(3, g:value(good))
         assert_serves_good_producer(g)
       end)
@@ -638,28 +587,21 @@ end)
 -- ---- push auth: a gateway with push_tokens ----
 
 describe("unauthorized", function()
-  local g, dir
+  local g
 
-  setup(function()
-    dir = gw.tmpdir()
-    gw.write_file(dir .. "/moongate.lua", ('return { push_tokens = { "%s" } }\n'):format(TOKEN))
-    g = gw.start({ "--config", dir .. "/moongate.lua" })
-  end)
-  teardown(function()
-    g:stop()
-    gw.sh("rm -rf '" .. dir .. "'")
-  end)
+  setup(function() g = gw.start_with_config(('return { push_tokens = { "%s" } }\n'):format(TOKEN)) end)
+  teardown(function() g:stop() end)
 
   local function http_refused(headers, detail)
     local name = uniq("unauth_http")
-    local before = rejected(g, "unauthorized")
+    local before = g:rejected("unauthorized")
     local code, r = g:push_http({ metrics = { { name = name, type = "gauge", value = 1 } } }, headers)
     assert.are.equal(401, code)
     assert.are.equal(0, r.accepted)
     assert.are.equal(1, r.rejected)
     assert.are.equal("unauthorized", r.errors[1].reason)
     assert.are.equal(detail, r.errors[1].detail)
-    assert.are.equal(before + 1, rejected(g, "unauthorized"))
+    assert.are.equal(before + 1, g:rejected("unauthorized"))
     assert.is_nil(g:value(name))
     assert_serves_good_producer(g, TOKEN)
   end
@@ -678,41 +620,41 @@ describe("unauthorized", function()
 
   it("HTTP with the right bearer token answers 200", function()
     local name = uniq("auth_http")
-    local before = rejected(g, "unauthorized")
+    local before = g:rejected("unauthorized")
     local code, r = g:push_http({ metrics = { { name = name, type = "gauge", value = 4 } } }, auth(TOKEN))
     assert.are.equal(200, code)
     assert.are.equal(1, r.accepted)
-    assert.are.equal(before, rejected(g, "unauthorized"))
+    assert.are.equal(before, g:rejected("unauthorized"))
     assert.are.equal(4, g:value(name))
   end)
 
   it("TCP without a token: refused as unauthorized in the ack", function()
     local a, b = uniq("unauth_tcp_a"), uniq("unauth_tcp_b")
-    local before = rejected(g, "unauthorized")
-    local r = tcp_push(g, { ack = 5, metrics = { { name = a, value = 1 }, { name = b, value = 2 } } })
+    local before = g:rejected("unauthorized")
+    local r = g:push_tcp { ack = 5, metrics = { { name = a, value = 1 }, { name = b, value = 2 } } }
     assert.are.equal(5, r.ack)
     assert.are.equal(0, r.accepted)
     assert.are.equal(2, r.rejected)
     assert.are.equal("unauthorized", r.errors[1].reason)
-    assert.are.equal(before + 2, rejected(g, "unauthorized"))
+    assert.are.equal(before + 2, g:rejected("unauthorized"))
     assert.is_nil(g:value(a))
     assert_serves_good_producer(g, TOKEN)
   end)
 
   it("TCP with a wrong token: refused as unauthorized in the ack", function()
     local a = uniq("unauth_tcp_wrong")
-    local before = rejected(g, "unauthorized")
-    local r = tcp_push(g, { token = "wrong", metrics = { { name = a, value = 1 } } })
+    local before = g:rejected("unauthorized")
+    local r = g:push_tcp { token = "wrong", metrics = { { name = a, value = 1 } } }
     assert.are.equal(0, r.accepted)
     assert.are.equal(1, r.rejected)
     assert.are.equal("unauthorized", r.errors[1].reason)
-    assert.are.equal(before + 1, rejected(g, "unauthorized"))
+    assert.are.equal(before + 1, g:rejected("unauthorized"))
     assert.is_nil(g:value(a))
   end)
 
   it("TCP with the token key: accepted", function()
     local a = uniq("auth_tcp")
-    local r = tcp_push(g, { token = TOKEN, metrics = { { name = a, type = "gauge", value = 3 } } })
+    local r = g:push_tcp { token = TOKEN, metrics = { { name = a, type = "gauge", value = 3 } } }
     assert.are.equal(1, r.accepted)
     assert.are.equal(0, r.rejected)
     assert.are.equal(3, g:value(a))
@@ -720,9 +662,9 @@ describe("unauthorized", function()
 
   it("UDP without a token: counted as unauthorized", function()
     local a = uniq("unauth_udp")
-    local before = rejected(g, "unauthorized")
+    local before = g:rejected("unauthorized")
     gw.udp_send(g.udp, { metrics = { { name = a, value = 1 } } })
-    gw.wait_for(function() return rejected(g, "unauthorized") == before + 1 end, 5, "the count")
+    gw.wait_for(function() return g:rejected("unauthorized") == before + 1 end, 5, "the count")
     assert.is_nil(g:value(a))
     local b = uniq("auth_udp")
     gw.udp_send(g.udp, { token = TOKEN, metrics = { { name = b, type = "gauge", value = 2 } } })

@@ -24,60 +24,9 @@ return {
 
 -- ---- helpers ----
 
-local seq = 0
-local function uniq(prefix)
-  seq = seq + 1
-  return prefix .. "_" .. seq
-end
-
-local function rejected(g, reason)
-  return gw.value(g:scrape(), ('moongate_samples_rejected_total{reason="%s"}'):format(reason)) or 0
-end
-
--- Msgpack bytes written by hand.
-local mp = {}
-function mp.str(s) return moongate.encode(s) end
-function mp.map(n) assert(n < 16); return string.char(0x80 + n) end
-function mp.arr(n) assert(n < 16); return string.char(0x90 + n) end
-function mp.str32_header(n) return "\xdb" .. string.pack(">I4", n) end
-
--- Pushes over TCP with an ack on a fresh connection; returns the reply, or
--- nil and why when none comes within 3 s.
-local function tcp_push(g, msg)
-  local c = gw.connect(g.tcp)
-  c.sock:settimeout(3)
-  if type(msg) == "table" then msg.ack = msg.ack or 1 end
-  c:send(msg)
-  local r, err = c:receive()
-  c:close()
-  return r, err
-end
-
--- An error reply on a TCP stream, then the connection closed by the server.
-local function assert_fatal_reply(c, reason)
-  local r = c:receive()
-  assert.is_table(r, "no error reply before the close")
-  assert.are.equal("string", type(r.error))
-  assert.are.equal(1, #r.errors)
-  assert.are.equal(reason, r.errors[1].reason)
-  local more, err = c:receive()
-  assert.is_nil(more)
-  assert.are.equal("closed", err)
-  return r
-end
-
-local function assert_serves_good_producer(g)
-  local name = uniq("good_after")
-  local code, r = g:push_http { metrics = { { name = name .. "_http", type = "gauge", value = 1 } } }
-  assert.are.equal(200, code)
-  assert.are.equal(1, r.accepted)
-  local a, err = tcp_push(g, { metrics = { { name = name .. "_tcp", type = "gauge", value = 2 } } })
-  assert.is_table(a, "no ack: " .. tostring(err))
-  assert.are.equal(1, a.accepted)
-  local body = g:scrape()
-  assert.are.equal(1, gw.value(body, name .. "_http"))
-  assert.are.equal(2, gw.value(body, name .. "_tcp"))
-end
+local uniq, mp = gw.uniq, gw.mp
+local assert_fatal_reply = gw.assert_fatal_reply
+local assert_serves_good_producer = gw.assert_serves_good_producer
 
 -- One message: `good` (a list of metrics that must land) and `bad` at index
 -- #good; checks the reply, the counter, the neighbours.
@@ -85,14 +34,14 @@ local function check_rejects(g, transport, reason, bad, good, detail)
   local metrics = {}
   for i, m in ipairs(good) do metrics[i] = m end
   table.insert(metrics, 2, bad)
-  local before = rejected(g, reason)
+  local before = g:rejected(reason)
   local r, err
   if transport == "http" then
     local code
     code, r = g:push_http { metrics = metrics }
     assert.are.equal(200, code)
   else
-    r, err = tcp_push(g, { metrics = metrics })
+    r, err = g:push_tcp { metrics = metrics }
     assert.is_table(r, "no ack: " .. tostring(err))
   end
   assert.are.equal(#good, r.accepted)
@@ -103,7 +52,7 @@ local function check_rejects(g, transport, reason, bad, good, detail)
     assert.is_truthy(r.errors[1].detail:find(detail, 1, true),
                      "detail does not name " .. detail .. ": " .. r.errors[1].detail)
   end
-  assert.are.equal(before + 1, rejected(g, reason))
+  assert.are.equal(before + 1, g:rejected(reason))
   assert_serves_good_producer(g)
   return r
 end
@@ -111,22 +60,15 @@ end
 -- ---- the limits ----
 
 describe("limits", function()
-  local g, dir
+  local g
 
-  setup(function()
-    dir = gw.tmpdir()
-    gw.write_file(dir .. "/moongate.lua", CONFIG)
-    g = gw.start({ "--config", dir .. "/moongate.lua" })
-  end)
-  teardown(function()
-    g:stop()
-    gw.sh("rm -rf '" .. dir .. "'")
-  end)
+  setup(function() g = gw.start_with_config(CONFIG) end)
+  teardown(function() g:stop() end)
 
   describe("max_message_bytes = 65536", function()
     it("TCP: a message declaring a 70000-byte string is refused from its header", function()
       local good = uniq("before_big")
-      local before = rejected(g, "too_large")
+      local before = g:rejected("too_large")
       local c = gw.connect(g.tcp)
       c.sock:settimeout(5) -- the refusal must not wait for the 70000 bytes
       c:send(moongate.encode { metrics = { { name = good, type = "gauge", value = 1 } } })
@@ -136,14 +78,14 @@ describe("limits", function()
       local r = assert_fatal_reply(c, "too_large")
       c:close()
       assert.is_truthy(r.errors[1].detail:find("max_message_bytes", 1, true))
-      assert.are.equal(before + 1, rejected(g, "too_large"))
+      assert.are.equal(before + 1, g:rejected("too_large"))
       assert.are.equal(1, g:value(good))
       assert_serves_good_producer(g)
     end)
 
     it("TCP: a 60000-byte message is accepted", function()
       local name = uniq("just_under")
-      local r = tcp_push(g, { metrics = { { name = name, type = "gauge", value = 2, help = ("h"):rep(60000) } } })
+      local r = g:push_tcp { metrics = { { name = name, type = "gauge", value = 2, help = ("h"):rep(60000) } } }
       assert.are.equal(1, r.accepted)
       assert.are.equal(2, g:value(name))
     end)
@@ -153,12 +95,12 @@ describe("limits", function()
     it("a 70000-byte body answers 413 with a JSON error, counted as too_large", function()
       local name = uniq("big_body")
       local body = moongate.encode { metrics = { { name = name, value = 1, help = ("h"):rep(70000) } } }
-      local before = rejected(g, "too_large")
+      local before = g:rejected("too_large")
       local code, r = g:push_http(body)
       assert.are.equal(413, code)
       assert.is_table(r, "a JSON reply, not: " .. tostring(r))
       assert.are.equal("too_large", r.errors[1].reason)
-      assert.are.equal(before + 1, rejected(g, "too_large"))
+      assert.are.equal(before + 1, g:rejected("too_large"))
       assert.is_nil(g:value(name))
       assert_serves_good_producer(g)
     end)
@@ -178,26 +120,26 @@ describe("limits", function()
       local good, deep = uniq("depth_four"), uniq("depth_five")
       local body = moongate.encode { metrics = { { name = good, type = "gauge", value = 4, labels = { a = "b" } } } }
           .. moongate.encode { metrics = { { name = deep, value = 5, labels = { a = { b = "c" } } } } }
-      local before = rejected(g, "decode_error")
+      local before = g:rejected("decode_error")
       local code, r = g:push_http(body)
       assert.are.equal(400, code)
       assert.are.equal(1, r.accepted)
       assert.are.equal("decode_error", r.errors[1].reason)
       assert.is_truthy(r.errors[1].detail:find("max_depth", 1, true))
-      assert.are.equal(before + 1, rejected(g, "decode_error"))
+      assert.are.equal(before + 1, g:rejected("decode_error"))
       assert.are.equal(4, g:value(good .. '{a="b"}'))
       assert.is_nil(g:value(deep))
       assert_serves_good_producer(g)
     end)
 
     it("TCP: nesting deeper than max_depth: an error reply, then the close", function()
-      local before = rejected(g, "decode_error")
+      local before = g:rejected("decode_error")
       local c = gw.connect(g.tcp)
       c:send { ack = 1, metrics = { { name = uniq("deep"), value = 1, labels = { a = { { { "x" } } } } } } }
       local r = assert_fatal_reply(c, "decode_error")
       c:close()
       assert.is_truthy(r.errors[1].detail:find("max_depth", 1, true))
-      assert.are.equal(before + 1, rejected(g, "decode_error"))
+      assert.are.equal(before + 1, g:rejected("decode_error"))
       assert_serves_good_producer(g)
     end)
   end)
@@ -212,7 +154,7 @@ describe("limits", function()
     it("HTTP: 11 metrics in a message are refused, 10 in the next one land", function()
       local over, ok = uniq("eleven"), uniq("ten")
       local body = moongate.encode { metrics = metrics(over, 11) } .. moongate.encode { metrics = metrics(ok, 10) }
-      local before = rejected(g, "too_many_metrics")
+      local before = g:rejected("too_many_metrics")
       local code, r = g:push_http(body)
       assert.are.equal(200, code)
       assert.are.equal(10, r.accepted)
@@ -220,7 +162,7 @@ describe("limits", function()
       assert.is_truthy(r.errors[1].detail:find("max_metrics", 1, true))
       -- every refused metric is counted (SPEC section 2), as unauthorized ones are
       assert.are.equal(11, r.rejected)
-      assert.are.equal(before + 11, rejected(g, "too_many_metrics"))
+      assert.are.equal(before + 11, g:rejected("too_many_metrics"))
       local scrape = g:scrape()
       assert.is_nil(gw.value(scrape, over .. '{i="1"}'))
       assert.are.equal(10, gw.value(scrape, ok .. '{i="10"}'))
@@ -228,13 +170,13 @@ describe("limits", function()
     end)
 
     it("TCP: a message of 11 metrics asking for an ack gets one naming too_many_metrics", function()
-      local before = rejected(g, "too_many_metrics")
-      local r, err = tcp_push(g, { ack = 77, metrics = metrics(uniq("eleven_tcp"), 11) })
+      local before = g:rejected("too_many_metrics")
+      local r, err = g:push_tcp { ack = 77, metrics = metrics(uniq("eleven_tcp"), 11) }
       assert.is_table(r, "no ack: " .. tostring(err))
       assert.are.equal(77, r.ack)
       assert.are.equal(0, r.accepted)
       assert.are.equal("too_many_metrics", r.errors[1].reason)
-      assert.is_true(rejected(g, "too_many_metrics") > before)
+      assert.is_true(g:rejected("too_many_metrics") > before)
       assert_serves_good_producer(g)
     end)
   end)
@@ -251,23 +193,23 @@ describe("limits", function()
     end)
 
     it("3 labels and 2 source labels are refused (TCP)", function()
-      local before = rejected(g, "too_many_labels")
+      local before = g:rejected("too_many_labels")
       local ok = uniq("with_source_ok")
-      local r = tcp_push(g, { source = { job = "j", instance = "i" }, metrics = {
+      local r = g:push_tcp { source = { job = "j", instance = "i" }, metrics = {
         { name = uniq("with_source_over"), value = 1, labels = { a = "1", b = "2", c = "3" } },
         { name = ok, type = "gauge", value = 2, labels = { a = "1", b = "2" } },
-      } })
+      } }
       assert.are.equal(1, r.accepted)
       assert.are.equal(1, r.rejected)
       assert.are.equal("too_many_labels", r.errors[1].reason)
-      assert.are.equal(before + 1, rejected(g, "too_many_labels"))
+      assert.are.equal(before + 1, g:rejected("too_many_labels"))
       assert.are.equal(2, g:value(ok .. '{a="1",b="2",instance="i",job="j"}'))
     end)
   end)
 
   describe("max_name_len = 32", function()
     it("a 33-character metric name is refused, 32 lands (TCP)", function()
-      local n32 = ("m"):rep(28) .. string.format("%04d", seq + 1000)
+      local n32 = ("m"):rep(28) .. string.format("%04d", gw.seq + 1000)
       assert.are.equal(32, #n32)
       check_rejects(g, "tcp", "invalid_metric_name", { name = ("x"):rep(33), value = 1 },
                     { { name = n32, type = "gauge", value = 32 }, { name = uniq("short"), value = 1 } })
@@ -389,19 +331,17 @@ end)
 describe("SIGTERM", function()
   local g, sdir
 
-  local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-
   setup(function()
     sdir = gw.tmpdir()
     local wrapper = sdir .. "/moongate.sh"
     gw.write_file(wrapper, table.concat({
       "#!/bin/sh",
-      q(gw.bin) .. ' "$@" &',
-      "echo $! > " .. q(sdir .. "/pid"),
+      gw.quote(gw.bin) .. ' "$@" &',
+      "echo $! > " .. gw.quote(sdir .. "/pid"),
       "wait $!",
-      "echo $? > " .. q(sdir .. "/status"),
+      "echo $? > " .. gw.quote(sdir .. "/status"),
     }, "\n") .. "\n")
-    assert.are.equal(0, gw.sh("chmod +x " .. q(wrapper)))
+    assert.are.equal(0, gw.sh("chmod +x " .. gw.quote(wrapper)))
     local real = gw.bin
     gw.bin = wrapper
     local ok, started = pcall(gw.start, {})
@@ -412,7 +352,7 @@ describe("SIGTERM", function()
   end)
   teardown(function()
     if g and g.pid then g:stop() end
-    gw.sh("rm -rf " .. q(sdir))
+    gw.sh("rm -rf " .. gw.quote(sdir))
   end)
 
   it("with a client that just wrote messages without an ack, the daemon exits 0", function()
@@ -439,6 +379,6 @@ describe("SIGTERM", function()
     assert.is_nil(data)
     assert.are.equal("closed", err)
     g.pid = nil
-    gw.sh("rm -rf " .. q(g.dir))
+    gw.sh("rm -rf " .. gw.quote(g.dir))
   end)
 end)

@@ -22,9 +22,7 @@ local function urlencode(s)
   return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
 end
 
-local function q(str)
-  return "'" .. str:gsub("'", "'\\''") .. "'"
-end
+local q = gw.quote
 
 local function alive(pid)
   return gw.sh("kill -0 " .. pid .. " 2>/dev/null") == 0

@@ -18,9 +18,7 @@ local cjson = require "cjson"
 
 local OM_ACCEPT = "application/openmetrics-text; version=1.0.0"
 
-local function q(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+local q = gw.quote
 
 -- Runs a shell command; its exit code and everything it printed.
 local function run(cmd, dir)

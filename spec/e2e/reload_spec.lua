@@ -14,9 +14,7 @@ local function fixture(name)
   return assert(gw.read_file(FIX .. name), "missing fixture " .. name)
 end
 
-local function quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+local quote = gw.quote
 
 -- Temp dirs made by a test, removed after it.
 local dirs = {}
@@ -101,22 +99,6 @@ local function requests_lines(body)
   return t
 end
 
--- Stops a gateway as g:stop() does, but counts a zombie as exited: the
--- daemon is not our child (the harness starts it with `&`), so it stays a
--- zombie until init reaps it, which here takes seconds, and `kill -0`
--- succeeds on a zombie.
-local function stop(g)
-  local pid = g.pid
-  gw.sh("kill -TERM " .. pid .. " 2>/dev/null")
-  gw.wait_for(function()
-    local stat = gw.read_file("/proc/" .. pid .. "/stat")
-    if not stat then return not g:alive() end
-    return stat:match("^%d+ %b() (%a)") == "Z"
-  end, 15, "moongate to exit")
-  g.pid = nil
-  gw.sh("rm -rf " .. quote(g.dir))
-end
-
 local function assert_aggregate_only(body, total)
   assert.are.equal(total, gw.value(body, AGG))
   assert.are.same({ AGG .. " " .. total }, requests_lines(body))
@@ -126,7 +108,7 @@ describe("reload", function()
   local g
 
   after_each(function()
-    if g then stop(g) end
+    if g then g:stop() end
     g = nil
     for _, d in ipairs(dirs) do gw.sh("rm -rf " .. quote(d)) end
     dirs = {}

@@ -1,10 +1,13 @@
 -- Starts and stops a real moongate daemon for end-to-end specs: on
 -- 127.0.0.1, port 0, its bound addresses read from its own log, readiness
--- awaited on GET /-/ready. Also small clients for every transport.
+-- awaited on GET /-/ready. Also small clients for every transport, and the
+-- helpers the specs that push bad input share.
 local socket = require "socket"
 local http = require "socket.http"
 local ltn12 = require "ltn12"
+local luassert = require "luassert"
 local moongate = require "moongate"
+local exposition = require "support.exposition"
 
 local M = {}
 
@@ -17,6 +20,11 @@ local function sh(cmd)
   return ok and 0 or code
 end
 M.sh = sh
+
+-- s quoted for sh, as one word.
+function M.quote(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
 
 function M.tmpdir()
   local p = io.popen("mktemp -d /tmp/moongate-spec.XXXXXX")
@@ -72,7 +80,7 @@ function M.start(args, opts)
     cmd[#cmd + 1] = "127.0.0.1:0"
   end
   for _, a in ipairs(args or {}) do cmd[#cmd + 1] = a end
-  for i, a in ipairs(cmd) do cmd[i] = "'" .. a:gsub("'", "'\\''") .. "'" end
+  for i, a in ipairs(cmd) do cmd[i] = M.quote(a) end
   sh(table.concat(cmd, " ") .. " 2>" .. g.log .. " & echo $! > " .. g.dir .. "/pid")
   g.pid = M.read_file(g.dir .. "/pid"):match("%d+")
   M.wait_for(function()
@@ -93,6 +101,16 @@ function M.start(args, opts)
   return setmetatable(g, { __index = M.gateway })
 end
 
+-- A gateway started with `config` (Lua source) as its --config file; the
+-- file's temp dir goes with g:stop().
+function M.start_with_config(config)
+  local dir = M.tmpdir()
+  M.write_file(dir .. "/moongate.lua", config)
+  local g = M.start({ "--config", dir .. "/moongate.lua" })
+  g.config_dir = dir
+  return g
+end
+
 M.gateway = {}
 
 -- A process that has exited but is not reaped yet counts as gone.
@@ -107,7 +125,8 @@ function M.gateway:stop()
   sh("kill -TERM " .. self.pid .. " 2>/dev/null")
   M.wait_for(function() return not self:alive() end, 15, "moongate to exit")
   self.pid = nil
-  sh("rm -rf '" .. self.dir .. "'")
+  sh("rm -rf " .. M.quote(self.dir))
+  if self.config_dir then sh("rm -rf " .. M.quote(self.config_dir)) end
 end
 
 function M.gateway:scrape(headers)
@@ -116,14 +135,7 @@ function M.gateway:scrape(headers)
   return body, h
 end
 
--- The value of one exposed sample line, e.g. 'name{a="b"}', or nil.
-function M.value(body, series)
-  for line in body:gmatch("[^\n]+") do
-    if line:sub(1, #series + 1) == series .. " " then
-      return tonumber(line:sub(#series + 2):match("^(%S+)"))
-    end
-  end
-end
+M.value = exposition.value
 
 function M.gateway:value(series)
   return M.value(self:scrape(), series)
@@ -186,6 +198,71 @@ function M.gateway:push_http(msg, headers)
   local json = require "cjson"
   local ok, decoded = pcall(json.decode, resp or "")
   return code, ok and decoded or resp
+end
+
+-- Pushes over TCP with an ack on a fresh connection; returns the reply, or
+-- nil and why when none comes within 3 s.
+function M.gateway:push_tcp(msg)
+  local c = M.connect(self.tcp)
+  c.sock:settimeout(3)
+  if type(msg) == "table" then msg.ack = msg.ack or 1 end
+  c:send(msg)
+  local r, err = c:receive()
+  c:close()
+  return r, err
+end
+
+-- moongate_samples_rejected_total{reason} as scraped now, 0 when absent.
+function M.gateway:rejected(reason)
+  return self:value(('moongate_samples_rejected_total{reason="%s"}'):format(reason)) or 0
+end
+
+-- Names unique within a spec file: prefix_1, prefix_2, ...; M.seq is the
+-- last number given.
+M.seq = 0
+function M.uniq(prefix)
+  M.seq = M.seq + 1
+  return prefix .. "_" .. M.seq
+end
+
+function M.auth(token)
+  return token and { authorization = "Bearer " .. token } or nil
+end
+
+-- Msgpack bytes written by hand, for what a Lua table cannot say.
+M.mp = {}
+function M.mp.str(s) return moongate.encode(s) end
+function M.mp.map(n) assert(n < 16); return string.char(0x80 + n) end
+function M.mp.arr(n) assert(n < 16); return string.char(0x90 + n) end
+function M.mp.str32_header(n) return "\xdb" .. string.pack(">I4", n) end
+
+-- An error reply on a TCP stream, then the connection closed by the server.
+function M.assert_fatal_reply(c, reason)
+  local r = c:receive()
+  luassert.is_table(r, "no error reply before the close")
+  luassert.are.equal("string", type(r.error))
+  luassert.are.equal(1, #r.errors)
+  luassert.are.equal(reason, r.errors[1].reason)
+  local more, err = c:receive()
+  luassert.is_nil(more)
+  luassert.are.equal("closed", err)
+  return r
+end
+
+-- A good producer is still served, over HTTP and over TCP (with `token`
+-- when the gateway wants one).
+function M.assert_serves_good_producer(g, token)
+  local name = M.uniq("good_after")
+  local code, r = g:push_http({ metrics = { { name = name .. "_http", type = "gauge", value = 1 } } },
+                              M.auth(token))
+  luassert.are.equal(200, code)
+  luassert.are.equal(1, r.accepted)
+  local a, err = g:push_tcp { token = token, metrics = { { name = name .. "_tcp", type = "gauge", value = 2 } } }
+  luassert.is_table(a, "no ack: " .. tostring(err))
+  luassert.are.equal(1, a.accepted)
+  local body = g:scrape()
+  luassert.are.equal(1, M.value(body, name .. "_http"))
+  luassert.are.equal(2, M.value(body, name .. "_tcp"))
 end
 
 return M

@@ -1,20 +1,13 @@
 -- The Lua pipeline through the module: relabel, drop, transform,
 -- aggregate, on_sample; once per series; failures that stay local.
 local moongate = require "moongate"
+local value = require("support.exposition").value
 
 local dir = "spec/unit/fixtures/"
 local function gw_with(...)
   local scripts = {}
   for i, f in ipairs { ... } do scripts[i] = dir .. f end
   return moongate.new { scripts = scripts }
-end
-
-local function value(text, series)
-  for line in text:gmatch("[^\n]+") do
-    if line:sub(1, #series + 1) == series .. " " then
-      return tonumber(line:sub(#series + 2):match("^(%S+)"))
-    end
-  end
 end
 
 describe("pipeline", function()

@@ -1,14 +1,7 @@
 -- Series semantics through the Lua module, on the virtual clock: counter
 -- resets, op=add, histograms, TTL expiry, exposition formats.
 local moongate = require "moongate"
-
-local function value(text, series)
-  for line in text:gmatch("[^\n]+") do
-    if line:sub(1, #series + 1) == series .. " " then
-      return tonumber(line:sub(#series + 2):match("^(%S+)"))
-    end
-  end
-end
+local value = require("support.exposition").value
 
 describe("series", function()
   it("counters: a decrease is a reset, and the output never decreases", function()
