@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mg_json.h"
 #include "mg_names.h"
 #include "mg_regex.h"
 
@@ -590,25 +591,6 @@ int mg_caps_publish(const struct mg_caps *c, struct mg_store *st)
     return rc;
 }
 
-static void json_str(struct mg_buf *b, const char *s)
-{
-    mg_buf_addc(b, '"');
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') {
-            mg_buf_addc(b, '\\');
-            mg_buf_addc(b, (char)ch);
-        } else if (ch < 0x20) {
-            char tmp[8];
-            snprintf(tmp, sizeof(tmp), "\\u%04x", ch);
-            mg_buf_adds(b, tmp);
-        } else {
-            mg_buf_addc(b, (char)ch);
-        }
-    }
-    mg_buf_addc(b, '"');
-}
-
 void mg_caps_json(const struct mg_caps *c, const struct mg_store *st,
                   struct mg_buf *out)
 {
@@ -619,7 +601,7 @@ void mg_caps_json(const struct mg_caps *c, const struct mg_store *st,
         if (i)
             mg_buf_addc(out, ',');
         mg_buf_adds(out, "{\"name\":");
-        json_str(out, d->name);
+        mg_json_cstr(out, d->name);
         snprintf(tmp, sizeof(tmp), ",\"kind\":\"%s\",\"limit\":%llu,\"use\":%llu,"
                  "\"hits\":%llu,\"overflow\":\"%s\",\"mode\":\"%s\"",
                  kind_names[d->kind], (unsigned long long)d->max,
@@ -629,11 +611,11 @@ void mg_caps_json(const struct mg_caps *c, const struct mg_store *st,
         mg_buf_adds(out, tmp);
         if (d->label) {
             mg_buf_adds(out, ",\"label\":");
-            json_str(out, d->label);
+            mg_json_cstr(out, d->label);
         }
         if (d->metric_src) {
             mg_buf_adds(out, ",\"metric\":");
-            json_str(out, d->metric_src);
+            mg_json_cstr(out, d->metric_src);
         }
         mg_buf_addc(out, '}');
     }

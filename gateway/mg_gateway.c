@@ -473,6 +473,11 @@ int mg_gateway_load(struct mg_gateway *gw, const char *const *files,
     return 0;
 }
 
+const struct mg_caps *mg_gateway_caps(const struct mg_gateway *gw)
+{
+    return gw->caps;
+}
+
 size_t mg_gateway_pipeline_steps(const struct mg_gateway *gw)
 {
     return mg_pipeline_steps(gw->pipe);

@@ -57,6 +57,8 @@ int mg_gateway_render(struct mg_gateway *gw, enum mg_format f,
 int mg_gateway_load(struct mg_gateway *gw, const char *const *files,
                     size_t nfiles, char *why, size_t whylen);
 size_t mg_gateway_pipeline_steps(const struct mg_gateway *gw);
+struct mg_caps;
+const struct mg_caps *mg_gateway_caps(const struct mg_gateway *gw);
 
 struct mg_stats *mg_gateway_stats(struct mg_gateway *gw);
 struct mg_store *mg_gateway_store(struct mg_gateway *gw);

@@ -17,6 +17,7 @@
 
 #include "mg_ingest.h"
 #include "mg_log.h"
+#include "mg_status.h"
 
 struct deadline;
 
@@ -187,6 +188,35 @@ static void on_push(struct evhttp_request *req, void *arg)
     push_reply(req, rc < 0 ? 400 : 200, rc < 0 ? "Bad Request" : "OK", &res);
 }
 
+static void on_cardinality(struct evhttp_request *req, void *arg)
+{
+    struct mg_http *h = arg;
+    if (!method_is(req, EVHTTP_REQ_GET))
+        return;
+    size_t limit = 10;
+    struct evkeyvalq q;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    if (query && evhttp_parse_query_str(query, &q) == 0) {
+        const char *l = evhttp_find_header(&q, "limit");
+        if (l && atoi(l) > 0)
+            limit = (size_t)atoi(l);
+        evhttp_clear_headers(&q);
+    }
+    struct mg_buf out = {0};
+    mg_gateway_sweep(h->gw);
+    if (mg_status_cardinality(mg_gateway_store(h->gw), mg_gateway_caps(h->gw), limit, &out)) {
+        mg_buf_fini(&out);
+        send_text(req, 500, "Internal Server Error", "text/plain", "out of memory\n");
+        return;
+    }
+    evbuffer_add(evhttp_request_get_output_buffer(req), out.p, out.len);
+    mg_buf_fini(&out);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "application/json");
+    evhttp_send_reply(req, 200, "OK", NULL);
+}
+
 static void on_healthy(struct evhttp_request *req, void *arg)
 {
     (void)arg;
@@ -324,6 +354,7 @@ static const struct route routes[] = {
     {"/-/healthy", on_healthy},
     {"/-/ready", on_ready},
     {"/-/reload", on_reload},
+    {"/api/v1/status/cardinality", on_cardinality},
     {NULL, NULL}};
 
 /* The whole request arrived: disarm its deadline, then route by path. */
