@@ -472,12 +472,63 @@ static int l_now(lua_State *L)
     return 1;
 }
 
+#define EXPLAIN_MAX 20
+
+static void set_str(lua_State *L, const char *k, const char *v)
+{
+    lua_pushstring(L, v);
+    lua_setfield(L, -2, k);
+}
+
+/* gw:explain(selector) -> { {input, steps = {{step, at, result}, ...},
+ * output, dropped, aggregate, inputs, caps}, ... }, or nil and an error. */
+static int l_explain(lua_State *L)
+{
+    struct lgw *g = check_gw(L);
+    size_t len;
+    const char *sel = luaL_checklstring(L, 2, &len);
+    /* owned by a userdata: the table building below may raise */
+    struct mg_explain *e = lua_newuserdatauv(L, EXPLAIN_MAX * sizeof(*e), 0);
+    size_t n;
+    char why[256];
+    if (mg_gateway_explain(g->gw, sel, len, e, EXPLAIN_MAX, &n, why, sizeof(why))) {
+        lua_pushnil(L);
+        lua_pushstring(L, why);
+        return 2;
+    }
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_createtable(L, 0, 7);
+        set_str(L, "input", e[i].input);
+        lua_createtable(L, (int)e[i].trace.n, 0);
+        for (size_t k = 0; k < e[i].trace.n; k++) {
+            lua_createtable(L, 0, 3);
+            set_str(L, "step", e[i].trace.v[k].step);
+            set_str(L, "at", e[i].trace.v[k].at);
+            set_str(L, "result", e[i].trace.v[k].result);
+            lua_rawseti(L, -2, (lua_Integer)k + 1);
+        }
+        lua_setfield(L, -2, "steps");
+        if (e[i].output[0])
+            set_str(L, "output", e[i].output);
+        if (e[i].dropped)
+            set_str(L, "dropped", e[i].dropped);
+        set_str(L, "aggregate", e[i].aggregate);
+        lua_pushinteger(L, e[i].inputs);
+        lua_setfield(L, -2, "inputs");
+        set_str(L, "caps", e[i].caps);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+}
+
 static const luaL_Reg gw_methods[] = {
     {"push", l_push},
     {"expose", l_expose},
     {"advance", l_advance},
     {"now", l_now},
     {"load", l_load},
+    {"explain", l_explain},
     {"close", l_gc},
     {NULL, NULL}};
 

@@ -629,3 +629,23 @@ size_t mg_caps_per_labels(const struct mg_caps *c, const char **out, size_t max)
             out[k++] = c->v[i]->def->label;
     return k;
 }
+
+void mg_caps_describe(struct mg_caps *c, const struct mg_store *st,
+                      const char *name, size_t nlen,
+                      const struct mg_label *labels, size_t n, char *buf,
+                      size_t len)
+{
+    size_t k = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; c && i < c->n && k < len; i++) {
+        const struct cap_state *s = c->v[i];
+        size_t klen;
+        if (s->def->kind != MG_CAP_MAX_INPUTS &&
+            !key_of(c, s->def, name, nlen, labels, n, &klen))
+            continue;
+        k += (size_t)snprintf(buf + k, len - k, "%s%s: %llu of %llu%s", k ? "; " : "",
+                              s->def->name, (unsigned long long)use_of(s, st),
+                              (unsigned long long)s->def->max,
+                              s->def->shadow ? " (shadow)" : "");
+    }
+}

@@ -78,6 +78,13 @@ int mg_caps_publish(const struct mg_caps *c, struct mg_store *st);
 void mg_caps_json(const struct mg_caps *c, const struct mg_store *st,
                   struct mg_buf *out);
 
+/* For explain: "cap: use of limit; ..." for every cap that applies to the
+ * output name{labels}, into buf (len bytes). */
+void mg_caps_describe(struct mg_caps *c, const struct mg_store *st,
+                      const char *name, size_t nlen,
+                      const struct mg_label *labels, size_t n, char *buf,
+                      size_t len);
+
 /* The per_label caps' labels, for the cardinality report's producers. */
 size_t mg_caps_per_labels(const struct mg_caps *c, const char **out,
                           size_t max);

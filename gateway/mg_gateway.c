@@ -9,6 +9,7 @@
 #include "mg_cap.h"
 #include "mg_log.h"
 #include "mg_pipeline.h"
+#include "mg_selector.h"
 
 struct mg_gateway {
     struct mg_config cfg; /* borrowed strings: only the numbers are used */
@@ -481,4 +482,68 @@ const struct mg_caps *mg_gateway_caps(const struct mg_gateway *gw)
 size_t mg_gateway_pipeline_steps(const struct mg_gateway *gw)
 {
     return mg_pipeline_steps(gw->pipe);
+}
+
+/* Explains one live input: the pipeline again, traced (it is a pure
+ * function of the series), then what the store holds for it. */
+static void explain_one(struct mg_gateway *gw, struct mg_input *in,
+                        struct mg_explain *e)
+{
+    struct mg_sample s;
+    struct mg_route r;
+    input_sample(gw, in, &s);
+    memset(e, 0, sizeof(*e));
+    mg_render_series(e->input, sizeof(e->input), s.name, s.nlen, s.labels, s.nlabels);
+    mg_pipeline_set_trace(gw->pipe, &e->trace);
+    const char *file;
+    char why[MG_WHY_LEN];
+    mg_pipeline_route(gw->pipe, &s, &r, &file, why, sizeof(why));
+    mg_pipeline_set_trace(gw->pipe, NULL);
+    e->aggregate = mg_agg_name(r.agg);
+    if (r.drop == MG_OK)
+        mg_caps_describe(gw->caps, gw->store, r.name, r.nlen, r.labels, r.nlabels,
+                         e->caps, sizeof(e->caps));
+    if (in->out == MG_NIL) {
+        e->dropped = mg_reason_name((enum mg_reason)in->drop);
+        return;
+    }
+    const struct mg_output *o = mg_store_output_at(gw->store, in->out);
+    const struct mg_family *f = mg_store_output_family(gw->store, o);
+    struct mg_label v[o->ls->n ? o->ls->n : 1];
+    size_t n = mg_labelset_unpack(o->ls, v);
+    mg_render_series(e->output, sizeof(e->output), f->name, f->nlen, v, n);
+    e->aggregate = mg_agg_name(f->agg);
+    e->inputs = o->ninputs;
+}
+
+int mg_gateway_explain(struct mg_gateway *gw, const char *selector,
+                       size_t len, struct mg_explain *out, size_t max,
+                       size_t *n, char *why, size_t whylen)
+{
+    struct mg_selector *sel;
+    *n = 0;
+    if (mg_selector_parse(selector, len, &sel, why, whylen))
+        return -1;
+    struct mg_rematch *m = mg_rematch_new();
+    if (!m) {
+        mg_selector_free(sel);
+        snprintf(why, whylen, "out of memory");
+        return -1;
+    }
+    mg_gateway_sweep(gw);
+    size_t cap = mg_store_input_capacity(gw->store);
+    for (uint32_t i = 0; i < cap && *n < max; i++) {
+        struct mg_input *in = mg_store_input_at(gw->store, i);
+        if (!in)
+            continue;
+        struct mg_sample s;
+        input_sample(gw, in, &s);
+        char mwhy[MG_WHY_LEN];
+        if (mg_selector_match(sel, m, s.name, s.nlen, s.labels, s.nlabels, mwhy,
+                              sizeof(mwhy)) == 1)
+            explain_one(gw, in, &out[(*n)++]);
+    }
+    mg_rematch_free(m);
+    mg_selector_free(sel);
+    return 0;
 }

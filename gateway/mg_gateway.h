@@ -11,6 +11,7 @@
 #include "mg_buf.h"
 #include "mg_config.h"
 #include "mg_expose.h"
+#include "mg_pipeline.h"
 #include "mg_series.h"
 #include "mg_stats.h"
 #include "mg_wire.h"
@@ -59,6 +60,23 @@ int mg_gateway_load(struct mg_gateway *gw, const char *const *files,
 size_t mg_gateway_pipeline_steps(const struct mg_gateway *gw);
 struct mg_caps;
 const struct mg_caps *mg_gateway_caps(const struct mg_gateway *gw);
+
+/* What shaped one input series. */
+struct mg_explain {
+    char input[512];        /* the input series as pushed */
+    struct mg_trace trace;  /* each pipeline step and its result */
+    char output[512];       /* the output it feeds; "" when dropped */
+    const char *dropped;    /* why it feeds nothing, or NULL */
+    const char *aggregate;  /* how gauges of its output combine */
+    uint32_t inputs;        /* inputs feeding that output */
+    char caps[512];         /* the caps that apply: "name: use of limit" */
+};
+/* Explains the live input series a PromQL selector (len bytes) matches, at
+ * most max of them, into out; *n says how many. 0, or -1 with why for a
+ * selector Prometheus would refuse. */
+int mg_gateway_explain(struct mg_gateway *gw, const char *selector,
+                       size_t len, struct mg_explain *out, size_t max,
+                       size_t *n, char *why, size_t whylen);
 
 struct mg_stats *mg_gateway_stats(struct mg_gateway *gw);
 struct mg_store *mg_gateway_store(struct mg_gateway *gw);

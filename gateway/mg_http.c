@@ -16,6 +16,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "mg_ingest.h"
+#include "mg_json.h"
 #include "mg_log.h"
 #include "mg_status.h"
 
@@ -217,6 +218,93 @@ static void on_cardinality(struct evhttp_request *req, void *arg)
     evhttp_send_reply(req, 200, "OK", NULL);
 }
 
+#define EXPLAIN_MAX 20
+
+static void explain_json(struct mg_buf *b, const struct mg_explain *e, size_t n)
+{
+    mg_buf_adds(b, "{\"status\":\"success\",\"data\":[");
+    for (size_t i = 0; i < n; i++) {
+        char tmp[64];
+        mg_buf_adds(b, i ? ",{\"input\":" : "{\"input\":");
+        mg_json_cstr(b, e[i].input);
+        mg_buf_adds(b, ",\"steps\":[");
+        for (size_t k = 0; k < e[i].trace.n; k++) {
+            const struct mg_trace_step *t = &e[i].trace.v[k];
+            mg_buf_adds(b, k ? ",{\"step\":" : "{\"step\":");
+            mg_json_cstr(b, t->step);
+            mg_buf_adds(b, ",\"at\":");
+            mg_json_cstr(b, t->at);
+            mg_buf_adds(b, ",\"result\":");
+            mg_json_cstr(b, t->result);
+            mg_buf_addc(b, '}');
+        }
+        mg_buf_adds(b, "],\"output\":");
+        if (e[i].output[0])
+            mg_json_cstr(b, e[i].output);
+        else
+            mg_buf_adds(b, "null");
+        mg_buf_adds(b, ",\"dropped\":");
+        if (e[i].dropped)
+            mg_json_cstr(b, e[i].dropped);
+        else
+            mg_buf_adds(b, "null");
+        mg_buf_adds(b, ",\"aggregate\":");
+        mg_json_cstr(b, e[i].aggregate);
+        snprintf(tmp, sizeof(tmp), ",\"inputs\":%u,\"caps\":", e[i].inputs);
+        mg_buf_adds(b, tmp);
+        mg_json_cstr(b, e[i].caps);
+        mg_buf_addc(b, '}');
+    }
+    mg_buf_adds(b, "]}\n");
+}
+
+/* GET /api/v1/explain?series=SELECTOR: what shaped each input series the
+ * selector matches (at most EXPLAIN_MAX). */
+static void on_explain(struct evhttp_request *req, void *arg)
+{
+    struct mg_http *h = arg;
+    if (!method_is(req, EVHTTP_REQ_GET))
+        return;
+    struct evkeyvalq q;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    const char *sel = NULL;
+    int parsed = query && evhttp_parse_query_str(query, &q) == 0;
+    if (parsed)
+        sel = evhttp_find_header(&q, "series");
+    struct mg_buf b = {0};
+    struct mg_explain *e = calloc(EXPLAIN_MAX, sizeof(*e));
+    char why[256];
+    size_t n = 0;
+    int code = 200;
+    if (!e) {
+        code = 500;
+        snprintf(why, sizeof(why), "out of memory");
+    } else if (!sel) {
+        code = 400;
+        snprintf(why, sizeof(why), "the series parameter is required");
+    } else if (mg_gateway_explain(h->gw, sel, strlen(sel), e, EXPLAIN_MAX, &n, why,
+                                  sizeof(why))) {
+        code = 400;
+    }
+    if (code == 200) {
+        explain_json(&b, e, n);
+    } else {
+        mg_buf_adds(&b, "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":");
+        mg_json_cstr(&b, why);
+        mg_buf_adds(&b, "}\n");
+    }
+    if (parsed)
+        evhttp_clear_headers(&q);
+    free(e);
+    evbuffer_add(evhttp_request_get_output_buffer(req), b.p, b.len);
+    mg_buf_fini(&b);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "application/json");
+    evhttp_send_reply(req, code, code == 200 ? "OK" : code == 400 ? "Bad Request"
+                                                               : "Internal Server Error", NULL);
+}
+
 static void on_healthy(struct evhttp_request *req, void *arg)
 {
     (void)arg;
@@ -355,6 +443,7 @@ static const struct route routes[] = {
     {"/-/ready", on_ready},
     {"/-/reload", on_reload},
     {"/api/v1/status/cardinality", on_cardinality},
+    {"/api/v1/explain", on_explain},
     {NULL, NULL}};
 
 /* The whole request arrived: disarm its deadline, then route by path. */

@@ -63,6 +63,7 @@ struct mg_pipeline {
     double scale;
     int64_t ttl_ms;
     const char *cur_type;
+    struct mg_trace *trace; /* explain: record each step */
     char why[MG_WHY_LEN];
 };
 
@@ -512,6 +513,50 @@ static enum mg_agg agg_for(struct mg_pipeline *p, const char *name, size_t n)
     return MG_AGG_SUM;
 }
 
+void mg_pipeline_set_trace(struct mg_pipeline *p, struct mg_trace *t)
+{
+    if (p)
+        p->trace = t;
+}
+
+void mg_render_series(char *buf, size_t len, const char *name, size_t nlen,
+                      const struct mg_label *labels, size_t n)
+{
+    size_t k = (size_t)snprintf(buf, len, "%.*s{", (int)nlen, name);
+    for (size_t i = 0; i < n && k < len; i++)
+        k += (size_t)snprintf(buf + k, len - k, "%s%.*s=\"%.*s\"", i ? "," : "",
+                              (int)labels[i].nlen, labels[i].name,
+                              (int)labels[i].vlen, labels[i].value);
+    if (k < len)
+        snprintf(buf + k, len - k, "}");
+}
+
+static void trace_step(struct mg_pipeline *p, const struct step *st, int rc,
+                       const char *why)
+{
+    static const char *const kinds[] = {"relabel", "drop", "transform"};
+    if (!p->trace || p->trace->n == MG_TRACE_MAX)
+        return;
+    struct mg_trace_step *t = &p->trace->v[p->trace->n++];
+    t->step = kinds[st->kind];
+    snprintf(t->at, sizeof(t->at), "%s", st->where);
+    if (rc < 0) {
+        snprintf(t->result, sizeof(t->result), "error: %s", why);
+    } else if (rc == 0) {
+        snprintf(t->result, sizeof(t->result), "dropped");
+    } else {
+        const struct mg_label *n = mg_lbuild_get(&p->lb, "__name__", 8);
+        struct mg_label v[p->lb.n ? p->lb.n : 1];
+        size_t k = 0;
+        for (size_t i = 0; i < p->lb.n; i++)
+            if (&p->lb.v[i] != n)
+                v[k++] = p->lb.v[i];
+        mg_labels_sort(v, k);
+        mg_render_series(t->result, sizeof(t->result), n ? n->value : "", n ? n->vlen : 0,
+                         v, k);
+    }
+}
+
 void mg_pipeline_route(struct mg_pipeline *p, const struct mg_sample *s,
                        struct mg_route *r, const char **file, char *why,
                        size_t whylen)
@@ -542,6 +587,7 @@ void mg_pipeline_route(struct mg_pipeline *p, const struct mg_sample *s,
     for (size_t i = 0; i < p->nsteps; i++) {
         const struct step *st = &p->steps[i];
         int rc = run_step(p, st, s, why, whylen);
+        trace_step(p, st, rc, why);
         if (rc < 0) {
             why[strcspn(why, "\n")] = '\0'; /* the first line, not the traceback */
             whole_path(why, whylen, st->file);

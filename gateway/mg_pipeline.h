@@ -39,6 +39,24 @@ int mg_pipeline_on_sample(struct mg_pipeline *p, const struct mg_sample *s,
                           double *v, const char **file, char *why,
                           size_t whylen);
 
+/* What each step did to one series, for explain. */
+#define MG_TRACE_MAX 64
+struct mg_trace_step {
+    const char *step;   /* relabel, drop, transform */
+    char at[512];       /* file:line of the step */
+    char result[480];   /* the series after it, "dropped", or the error */
+};
+struct mg_trace {
+    struct mg_trace_step v[MG_TRACE_MAX];
+    size_t n;
+};
+/* Records the steps of the next mg_pipeline_route calls into t (borrowed);
+ * NULL stops. */
+void mg_pipeline_set_trace(struct mg_pipeline *p, struct mg_trace *t);
+/* name{a="b",...} into buf (len bytes). */
+void mg_render_series(char *buf, size_t len, const char *name, size_t nlen,
+                      const struct mg_label *labels, size_t n);
+
 /* The caps the scripts defined (cap{}, limits{}), in order; owned by p. */
 struct mg_cap_def;
 struct mg_cap_def *const *mg_pipeline_caps(const struct mg_pipeline *p,
