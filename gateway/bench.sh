@@ -315,11 +315,29 @@ LUA
     bench_basic lua "$n" --scripts "$dir"
 }
 
-# bench_cap_admission: the cost of cap{} admission: push past a cap (e.g.
-# max_series = N/2, overflow fold vs drop) and compare create rates; use
-# moongate-bench --offset to add new series to a full gateway.
+# bench_cap_admission: three caps that admit everything (so both runs hold
+# the same series): a label cap tracking every distinct id, a per_label cap
+# per shard and a metric cap. The create rate against bench_basic's at the
+# same N gives the admission cost per new series; the extra resident bytes
+# over N give the memory per tracked label value.
 bench_cap_admission() {
-    echo "section=cap_admission status=not_implemented"
+    local n=${MG_BENCH_CAP_SERIES:-100000} dir=$WORK/cap-scripts
+    mkdir -p "$dir"
+    cat >"$dir/10-caps.lua" <<'LUA'
+cap { label = "id", max_values = 100000000 }
+cap { per_label = "shard", max_series = 100000000 }
+cap { metric = "bench_.*", max_series = 100000000 }
+LUA
+    bench_basic caps "$n" --scripts "$dir" || return 1
+    local base caps
+    base=$(grep -E "^basic +$n " <<<"$(printf '%s\n' "${SUMMARY[@]}")" | awk '{ print $3, $5 }')
+    caps=$(grep -E "^caps +$n " <<<"$(printf '%s\n' "${SUMMARY[@]}")" | awk '{ print $3, $5 }')
+    if [ -n "$base" ] && [ -n "$caps" ]; then
+        awk -v b="$base" -v c="$caps" -v n="$n" 'BEGIN {
+            split(b, x, " "); split(c, y, " ");
+            printf "section=caps series=%d admission_us_per_new_series=%.3f bytes_per_tracked_label_value=%.0f\n",
+                   n, (1e6 / y[1] - 1e6 / x[1]), (y[2] - x[2]) }'
+    fi
 }
 
 # bench_rule_tick: rule evaluation cost over N output series, read from
@@ -338,12 +356,12 @@ main() {
         bench_basic basic "$n" || failed=1
     done
     bench_lua_new_series || failed=1
+    bench_cap_admission || failed=1
     if [ -n "${MG_BENCH_SCRIPTS:-}" ]; then
         local dir
         dir=$(cd "$MG_BENCH_SCRIPTS" && pwd)
         bench_basic scripts "${MG_BENCH_SCRIPTS_SERIES:-100000}" --scripts "$dir" || failed=1
     fi
-    bench_cap_admission
     bench_rule_tick
 
     echo
