@@ -263,9 +263,11 @@ static void push_metric(struct mg_gateway *gw, const struct mg_message *m,
             gw->stats.reasons[in->drop]++;
             res->accepted++;
             res->dropped++;
-            if (in->drop == MG_DROP_CARDINALITY_CAP)
-                mg_push_result_error(res, index, MG_DROP_CARDINALITY_CAP,
-                                     "a cardinality cap dropped this series when it was new");
+            if (in->drop == MG_DROP_CARDINALITY_CAP || in->drop == MG_DROP_LIMIT)
+                mg_push_result_error(res, index, (enum mg_reason)in->drop,
+                                     in->drop == MG_DROP_LIMIT
+                                         ? "a limit dropped this series when it was new"
+                                         : "a cardinality cap dropped this series when it was new");
         } else {
             res->accepted++;
         }

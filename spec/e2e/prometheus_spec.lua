@@ -1,109 +1,13 @@
 -- A real Prometheus server (Debian's /usr/bin/prometheus) scrapes a real
 -- gateway: what producers pushed comes back through PromQL. Everything on
--- 127.0.0.1; Prometheus gets a generated config (one static target,
--- honor_labels, 1 s interval; no remote write, no Alertmanager, no service
--- discovery; nothing in 2.42 phones home), a temp TSDB and a port picked
--- free.
+-- 127.0.0.1; spec/support/prometheus.lua starts Prometheus with a generated
+-- config (one static target, honor_labels, 1 s interval), a temp TSDB and a
+-- port picked free.
 local gw = require "support.gateway"
-local socket = require "socket"
+local prometheus = require "support.prometheus"
 local cjson = require "cjson"
 
-local PROMETHEUS = os.getenv("PROMETHEUS") or "/usr/bin/prometheus"
-
--- Binds 127.0.0.1:0 to learn a free port, then gives it back.
-local function free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
-
-local function urlencode(s)
-  return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
-end
-
-local q = gw.quote
-
-local function alive(pid)
-  return gw.sh("kill -0 " .. pid .. " 2>/dev/null") == 0
-end
-
--- A Prometheus process scraping `target` (host:port) as job `job`.
-local function start_prometheus(target, job)
-  local p = { dir = gw.tmpdir(), port = free_port(), job = job }
-  p.url = "http://127.0.0.1:" .. p.port
-  p.log = p.dir .. "/prometheus.log"
-  gw.write_file(p.dir .. "/prometheus.yml", table.concat({
-    "global:",
-    "  scrape_interval: 1s",
-    "  scrape_timeout: 1s",
-    "  evaluation_interval: 1s",
-    "scrape_configs:",
-    "  - job_name: " .. job,
-    "    honor_labels: true",
-    "    metrics_path: /metrics",
-    "    static_configs:",
-    "      - targets: ['" .. target .. "']",
-    "",
-  }, "\n"))
-  local cmd = table.concat({
-    PROMETHEUS,
-    q("--config.file=" .. p.dir .. "/prometheus.yml"),
-    q("--storage.tsdb.path=" .. p.dir .. "/data"),
-    q("--web.listen-address=127.0.0.1:" .. p.port),
-    "--log.level=info",
-  }, " ")
-  gw.sh(cmd .. " >" .. q(p.log) .. " 2>&1 & echo $! > " .. q(p.dir .. "/pid"))
-  p.pid = gw.read_file(p.dir .. "/pid"):match("%d+")
-  gw.wait_for(function()
-    if not alive(p.pid) then
-      error("prometheus exited at start:\n" .. (gw.read_file(p.log) or ""))
-    end
-    return gw.http_request("GET", p.url .. "/-/ready") == 200
-  end, 20, "prometheus /-/ready")
-
-  -- GET an /api/v1 path; the decoded JSON body, or nil and why.
-  function p.api(path)
-    local code, body = gw.http_request("GET", p.url .. path)
-    if code ~= 200 then return nil, tostring(code) .. " " .. tostring(body) end
-    local ok, doc = pcall(cjson.decode, body)
-    if not ok or doc.status ~= "success" then return nil, body end
-    return doc.data
-  end
-
-  -- An instant query; its result vector (a list of {metric=, value=}).
-  function p.query(expr)
-    local data, why = p.api("/api/v1/query?query=" .. urlencode(expr))
-    assert(data, "query " .. expr .. " failed: " .. tostring(why))
-    assert(data.resultType == "vector", "not a vector: " .. expr)
-    return data.result
-  end
-
-  -- Waits until `expr` returns exactly one sample and `pred(value)` holds.
-  function p.await_value(expr, pred, seconds)
-    local last
-    local ok, res = pcall(gw.wait_for, function()
-      last = p.query(expr)
-      if #last == 1 and pred(tonumber(last[1].value[2])) then return last[1] end
-    end, seconds or 15, expr)
-    if not ok then
-      error(tostring(res) .. "; last result: " .. cjson.encode(last or {}), 2)
-    end
-    return res
-  end
-
-  function p.stop()
-    if not p.pid then return end
-    gw.sh("kill -TERM " .. p.pid .. " 2>/dev/null")
-    local ok = pcall(gw.wait_for, function() return not alive(p.pid) end, 15,
-                     "prometheus to exit")
-    if not ok then gw.sh("kill -KILL " .. p.pid .. " 2>/dev/null") end
-    p.pid = nil
-    gw.sh("rm -rf " .. q(p.dir))
-  end
-
-  return p
-end
+local start_prometheus = prometheus.start
 
 local function equals(want)
   return function(v) return v == want end
