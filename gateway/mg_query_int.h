@@ -1,0 +1,122 @@
+/* mg_query_int: what mg_query.c (selectors, samples, histories, ticks,
+ * PromQL's arithmetic) shares with mg_query_lua.c (the q table). Private
+ * to those two files. */
+#ifndef MG_QUERY_INT_H
+#define MG_QUERY_INT_H
+
+#include "mg_promql.h"
+#include "mg_query.h"
+#include "mg_regex.h"
+#include "mg_selector.h"
+
+/* One range registration of a selector: a window some call asked for. */
+struct qwin {
+    int64_t ms;
+    uint32_t idle; /* ticks since a call asked for it */
+};
+
+/* A parsed selector, cached by its text. */
+struct qsel {
+    char *text;
+    size_t len;
+    uint64_t hash;
+    struct mg_selector *sel;
+    uint32_t idle;          /* ticks since a call used it */
+    struct qwin *w;         /* its range registrations */
+    uint32_t nw, capw;
+    struct qhist **mem;     /* the histories it matched when last sampled */
+    size_t nmem, capmem;
+    int64_t sampled_ms;     /* when mem was filled; INT64_MIN: never */
+};
+
+/* One sampled series: its identity and a ring of points. */
+struct qhist {
+    uint64_t hash;
+    struct mg_labelset *ls; /* the sample's labels, le/quantile included */
+    double le;              /* a histogram bucket's bound, else NAN */
+    uint32_t gen;           /* the tick that last matched it */
+    int64_t win;            /* the longest window asking for it */
+    struct mg_point *p;
+    uint32_t head, len, cap;
+    uint32_t nlen;
+    char name[];            /* the sample's name, NUL-terminated */
+};
+
+/* A sample the store holds now, as a selector sees it. Every pointer is
+ * scratch, valid until the callback returns. */
+struct qsample {
+    const char *name;
+    size_t nlen;
+    const struct mg_label *labels; /* sorted, le/quantile included */
+    size_t n;
+    double value;
+    double le;                     /* a histogram bucket's bound, else NAN */
+};
+
+/* Called for each matching sample; a non-zero return stops the walk and
+ * is returned by qs_each. */
+typedef int (*qs_fn)(void *ctx, const struct qsample *s);
+
+struct qrow;
+
+struct mg_query {
+    size_t max_points;
+    struct qsel **sel;      /* the cache */
+    size_t nsel, capsel;
+    struct qsel *tmp;       /* the last uncached selector (cache full) */
+    size_t nranges;         /* registrations, all selectors */
+    struct qhist **h;
+    size_t nh, caph;
+    uint32_t *slot;         /* open addressing over h: index + 1 */
+    size_t nslot;           /* a power of two, 0 before the first */
+    uint32_t gen;
+    int64_t last_tick, interval; /* ms; 0 until known */
+    struct mg_rematch *m;
+
+    /* scratch, reused; nothing in it outlives a call */
+    struct mg_label *lab;   /* a series' labels, unpacked */
+    struct mg_label *srt;   /* the same with le/quantile merged in */
+    size_t caplab;
+    struct mg_rebuf name;   /* a sample's name */
+    struct mg_point *pts;   /* a window's points: max_points of them */
+    struct mg_rebuf keys;   /* rows' keys (mg_query_lua.c) */
+    struct qrow *rows;
+    size_t nrows, caprows;
+    struct mg_bucket *bk;
+    size_t capbk;
+
+    /* what the last mg_query_push bound */
+    struct mg_store *st;
+    int64_t now;
+};
+
+/* The selector for text (n bytes), parsed once and cached. When the cache
+ * is full an instant read gets an uncached one (replaced at the next such
+ * call) and a range read -ENOSPC. NULL with *err (-EINVAL with
+ * Prometheus's message in why, -ENOMEM, -ENOSPC). Marks it used. */
+struct qsel *qs_get(struct mg_query *q, const char *text, size_t n,
+                    int range, int *err, char *why, size_t whylen);
+
+/* Calls fn for every sample of st that sel matches, in output-slot order.
+ * *visited counts the outputs looked at. Returns 0, fn's non-zero return,
+ * -EINVAL when a regex hit its limit (why), -ENOMEM. */
+int qs_each(struct mg_query *q, struct mg_store *st,
+            const struct mg_selector *sel, qs_fn fn, void *ctx,
+            size_t *visited, char *why, size_t whylen);
+
+/* Registers (s, win_ms) if new and marks it asked for; samples s's series
+ * at now when s has not been sampled at now. Returns 0, -ENOSPC (too many
+ * registrations), -EINVAL (why), -ENOMEM. Series that could not be given
+ * a history (-ENOMEM, MG_QUERY_MAX_SERIES) are left out of s->mem. */
+int qs_range(struct mg_query *q, struct mg_store *st, struct qsel *s,
+             int64_t win_ms, int64_t now, char *why, size_t whylen);
+
+/* h's points in (end - range, end], copied into q->pts (ascending t).
+ * Returns how many. */
+size_t qh_window(struct mg_query *q, const struct qhist *h, int64_t end,
+                 int64_t range);
+
+/* Room for n labels in q->lab and q->srt. 0 or -ENOMEM. */
+int q_reserve_labels(struct mg_query *q, size_t n);
+
+#endif
