@@ -13,6 +13,7 @@
 #include "mg_config.h"
 #include "mg_gateway.h"
 #include "mg_relabel.h"
+#include "mg_rules.h"
 
 #define GW_MT "moongate.gateway"
 #define BUF_MT "moongate.buffer"
@@ -320,36 +321,47 @@ static struct lgw *check_gw(lua_State *L)
     return g;
 }
 
-/* Loads opts.scripts (a list of paths) at idx into g. Returns 0 (also
- * when there is no list), or -1 with the error message pushed. */
-static int load_scripts(lua_State *L, struct lgw *g, int idx)
+#define MAX_FILES 256
+
+/* Reads opts[key] (a list of paths) into files; the strings stay alive in
+ * the table, which stays on the stack. Returns the count, or -1 with the
+ * error message pushed. */
+static int file_list(lua_State *L, int idx, const char *key, const char **files)
 {
-    if (lua_getfield(L, idx, "scripts") == LUA_TNIL) {
-        lua_pop(L, 1);
+    if (lua_getfield(L, idx, key) == LUA_TNIL)
         return 0;
-    }
-    if (!lua_istable(L, -1)) {
-        lua_pushstring(L, "scripts must be a list of file paths");
+    if (!lua_istable(L, -1) || lua_rawlen(L, -1) > MAX_FILES) {
+        lua_pushfstring(L, "%s must be a list of at most %d file paths", key, MAX_FILES);
         return -1;
     }
-    const char *files[256];
-    size_t n = lua_rawlen(L, -1);
-    if (n > 256) {
-        lua_pushstring(L, "more than 256 scripts");
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        lua_rawgeti(L, -1, (lua_Integer)i + 1);
-        files[i] = lua_tostring(L, -1); /* kept alive by the table */
+    int n = (int)lua_rawlen(L, -1);
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, -1, i + 1);
+        files[i] = lua_tostring(L, -1);
         lua_pop(L, 1);
         if (!files[i]) {
-            lua_pushstring(L, "scripts must be a list of file paths");
+            lua_pushfstring(L, "%s must be a list of file paths", key);
             return -1;
         }
     }
+    return n;
+}
+
+/* Loads opts.scripts and opts.rules at idx into g: a reload. Returns 0
+ * (also when there are none), or -1 with the error message pushed. */
+static int load_scripts(lua_State *L, struct lgw *g, int idx)
+{
+    const char *scripts[MAX_FILES], *rules[MAX_FILES];
+    int top = lua_gettop(L);
+    int ns = file_list(L, idx, "scripts", scripts);
+    if (ns < 0)
+        return -1;
+    int nr = file_list(L, idx, "rules", rules);
+    if (nr < 0)
+        return -1;
     char why[512];
-    int rc = mg_gateway_load(g->gw, files, n, why, sizeof(why));
-    lua_pop(L, 1);
+    int rc = mg_gateway_load(g->gw, scripts, (size_t)ns, rules, (size_t)nr, why, sizeof(why));
+    lua_settop(L, top);
     if (rc < 0) {
         lua_pushstring(L, why);
         return -1;
@@ -522,6 +534,60 @@ static int l_explain(lua_State *L)
     return 1;
 }
 
+static void push_labels(lua_State *L, const struct mg_label *v, size_t n)
+{
+    lua_createtable(L, 0, (int)n);
+    for (size_t i = 0; i < n; i++) {
+        lua_pushlstring(L, v[i].name, v[i].nlen);
+        lua_pushlstring(L, v[i].value, v[i].vlen);
+        lua_rawset(L, -3);
+    }
+}
+
+/* gw:alerts() -> { {name, state, labels, annotations, active_at, value},
+ * ... }: pending and firing alerts, and resolved ones still remembered
+ * (state "inactive"); times in seconds. */
+static int l_alerts(lua_State *L)
+{
+    struct lgw *g = check_gw(L);
+    const struct mg_rules *r = mg_gateway_rules(g->gw);
+    size_t n = mg_rules_alert_count(r);
+    static const char *const states[] = {"inactive", "pending", "firing"};
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        const struct mg_alert *a = mg_rules_alert_at(r, i);
+        lua_createtable(L, 0, 8);
+        set_str(L, "name", a->rule);
+        set_str(L, "state", states[a->state]);
+        push_labels(L, a->labels, a->nlabels);
+        lua_setfield(L, -2, "labels");
+        push_labels(L, a->annotations, a->nannotations);
+        lua_setfield(L, -2, "annotations");
+        lua_pushnumber(L, (lua_Number)a->active_at / 1000.0);
+        lua_setfield(L, -2, "active_at");
+        if (a->fired_at) {
+            lua_pushnumber(L, (lua_Number)a->fired_at / 1000.0);
+            lua_setfield(L, -2, "fired_at");
+        }
+        if (a->resolved_at) {
+            lua_pushnumber(L, (lua_Number)a->resolved_at / 1000.0);
+            lua_setfield(L, -2, "resolved_at");
+        }
+        lua_pushnumber(L, a->value);
+        lua_setfield(L, -2, "value");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+}
+
+/* gw:tick(): evaluates the rules now, whatever the clock says. */
+static int l_tick(lua_State *L)
+{
+    struct lgw *g = check_gw(L);
+    mg_gateway_rule_tick(g->gw);
+    return 0;
+}
+
 static const luaL_Reg gw_methods[] = {
     {"push", l_push},
     {"expose", l_expose},
@@ -529,6 +595,8 @@ static const luaL_Reg gw_methods[] = {
     {"now", l_now},
     {"load", l_load},
     {"explain", l_explain},
+    {"alerts", l_alerts},
+    {"tick", l_tick},
     {"close", l_gc},
     {NULL, NULL}};
 

@@ -12,7 +12,9 @@
 #include "mg_http.h"
 #include "mg_ingest.h"
 #include "mg_log.h"
+#include "mg_notify.h"
 #include "mg_pipeline.h"
+#include "mg_rules.h"
 
 #define DEFAULT_HTTP "127.0.0.1:9477"
 #define DEFAULT_INGEST "127.0.0.1:9478"
@@ -24,7 +26,8 @@ struct daemon {
     struct mg_http *http;
     struct mg_ingest *ingest[MG_MAX_INGEST];
     size_t ningest;
-    struct event *sig_term, *sig_int, *sig_hup, *sweep;
+    struct event *sig_term, *sig_int, *sig_hup, *sweep, *rule_tick;
+    struct mg_notify *notify;
 };
 
 static void usage(FILE *f)
@@ -45,19 +48,26 @@ static void usage(FILE *f)
           f);
 }
 
-/* Loads the scripts directory into the gateway: all files or none. */
+/* Loads the scripts and rules directories into the gateway: all files or
+ * none. */
 static int load_scripts(struct daemon *d, char *why, size_t whylen)
 {
-    if (!d->cfg.scripts)
-        return mg_gateway_load(d->gw, NULL, 0, why, whylen);
-    size_t n;
-    char **files = mg_pipeline_files(d->cfg.scripts, &n, why, whylen);
-    if (!files)
-        return -1;
-    int rc = mg_gateway_load(d->gw, (const char *const *)files, n, why, whylen);
-    mg_pipeline_files_free(files);
+    size_t ns = 0, nr = 0;
+    char **scripts = NULL, **rules = NULL;
+    int rc = -1;
+    if (d->cfg.scripts && !(scripts = mg_pipeline_files(d->cfg.scripts, &ns, why, whylen)))
+        goto out;
+    if (d->cfg.rules && !(rules = mg_pipeline_files(d->cfg.rules, &nr, why, whylen)))
+        goto out;
+    rc = mg_gateway_load(d->gw, (const char *const *)scripts, ns,
+                         (const char *const *)rules, nr, why, whylen);
     if (rc == 0)
-        mg_log(MG_LOG_INFO, "scripts loaded", "dir", d->cfg.scripts, NULL);
+        mg_log(MG_LOG_INFO, "scripts and rules loaded", "scripts",
+               d->cfg.scripts ? d->cfg.scripts : "", "rules",
+               d->cfg.rules ? d->cfg.rules : "", NULL);
+out:
+    mg_pipeline_files_free(scripts);
+    mg_pipeline_files_free(rules);
     return rc;
 }
 
@@ -67,7 +77,8 @@ static int reload(void *ctx, char *why, size_t whylen)
     int rc = load_scripts(d, why, whylen);
     if (rc < 0) {
         mg_gateway_stats(d->gw)->reload_ok = 0;
-        mg_log(MG_LOG_ERROR, "reload failed; the previous scripts stay", "err", why, NULL);
+        mg_log(MG_LOG_ERROR, "reload failed; the previous scripts and rules stay", "err",
+               why, NULL);
     } else {
         mg_log(MG_LOG_INFO, "reloaded", NULL);
     }
@@ -99,6 +110,14 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct daemon *d = arg;
     mg_gateway_sweep(d->gw);
+}
+
+static void on_rule_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct daemon *d = arg;
+    mg_gateway_rule_tick(d->gw);
 }
 
 static int parse_args(struct daemon *d, int argc, char **argv)
@@ -188,6 +207,17 @@ static int start(struct daemon *d)
     d->gw = mg_gateway_new(&d->cfg, 0, 0, why, sizeof(why));
     if (!d->gw)
         goto fail;
+    if (d->cfg.nalertmanagers) {
+        struct mg_notify_config nc = {.queue_capacity = d->cfg.notify_queue,
+                                      .batch_size = d->cfg.notify_batch,
+                                      .timeout = d->cfg.notify_timeout};
+        d->notify = mg_notify_new(d->base, (const char *const *)d->cfg.alertmanagers,
+                                  d->cfg.nalertmanagers, &nc, mg_gateway_stats(d->gw), why,
+                                  sizeof(why));
+        if (!d->notify)
+            goto fail;
+        mg_gateway_set_notify(d->gw, d->notify);
+    }
     if (load_scripts(d, why, sizeof(why)) < 0) {
         fprintf(stderr, "%s\n", why); /* file:line: message */
         return -1;
@@ -207,8 +237,12 @@ static int start(struct daemon *d)
     d->sig_int = evsignal_new(d->base, SIGINT, on_stop, d);
     d->sig_hup = evsignal_new(d->base, SIGHUP, on_hup, d);
     d->sweep = event_new(d->base, -1, EV_PERSIST, on_sweep, d);
-    if (!d->sig_term || !d->sig_int || !d->sig_hup || !d->sweep)
+    d->rule_tick = event_new(d->base, -1, EV_PERSIST, on_rule_tick, d);
+    if (!d->sig_term || !d->sig_int || !d->sig_hup || !d->sweep || !d->rule_tick)
         goto fail;
+    double ri = d->cfg.rule_interval > 0 ? d->cfg.rule_interval : 15;
+    struct timeval rtv = {(time_t)ri, (suseconds_t)((ri - (double)(time_t)ri) * 1e6)};
+    event_add(d->rule_tick, &rtv);
     event_add(d->sig_term, NULL);
     event_add(d->sig_int, NULL);
     event_add(d->sig_hup, NULL);
@@ -234,10 +268,49 @@ static void stop(struct daemon *d)
         event_free(d->sig_hup);
     if (d->sweep)
         event_free(d->sweep);
+    if (d->rule_tick)
+        event_free(d->rule_tick);
+    mg_notify_free(d->notify);
     mg_gateway_free(d->gw);
     if (d->base)
         event_base_free(d->base);
     mg_config_fini(&d->cfg);
+}
+
+/* moongate check: each file loads as pipeline scripts, or, when it uses
+ * record or alert, as rules; "file:line: message" for each failure. */
+static int check(const char *const *paths, size_t n)
+{
+    int failed = 0;
+    struct mg_lua_limits lim = {0};
+    for (size_t i = 0; i < n; i++) {
+        char why[512];
+        size_t nf;
+        char **files = mg_pipeline_files(paths[i], &nf, why, sizeof(why));
+        if (!files) {
+            fprintf(stderr, "%s\n", why);
+            failed++;
+            continue;
+        }
+        for (size_t k = 0; k < nf; k++) {
+            const char *one[1] = {files[k]};
+            struct mg_pipeline *p = mg_pipeline_new(one, 1, &lim, why, sizeof(why));
+            if (!p && (strstr(why, "global 'record'") || strstr(why, "global 'alert'"))) {
+                struct mg_rules *r = mg_rules_new(one, 1, &lim, why, sizeof(why));
+                if (r) {
+                    mg_rules_free(r);
+                    continue;
+                }
+            }
+            if (!p) {
+                fprintf(stderr, "%s\n", why);
+                failed++;
+            }
+            mg_pipeline_free(p);
+        }
+        mg_pipeline_files_free(files);
+    }
+    return failed;
 }
 
 int main(int argc, char **argv)
@@ -251,8 +324,7 @@ int main(int argc, char **argv)
             usage(stderr);
             return 2;
         }
-        int failed = mg_pipeline_check((const char *const *)argv + 2,
-                                       (size_t)argc - 2, stderr);
+        int failed = check((const char *const *)argv + 2, (size_t)argc - 2);
         if (!failed)
             printf("moongate check: %d path(s) OK\n", argc - 2);
         return failed ? 1 : 0;

@@ -24,6 +24,10 @@ void mg_config_init(struct mg_config *c)
     c->max_connections = 1024;
     c->max_connection_buffer = 16u << 20;
     c->messages_per_wakeup = 64;
+    c->history_points = 1000;
+    c->notify_queue = 10000;
+    c->notify_batch = 64;
+    c->notify_timeout = 10;
 }
 
 void mg_config_fini(struct mg_config *c)
@@ -35,6 +39,8 @@ void mg_config_fini(struct mg_config *c)
         free(c->ingest[i]);
     for (size_t i = 0; i < c->ntokens; i++)
         free(c->tokens[i]);
+    for (size_t i = 0; i < c->nalertmanagers; i++)
+        free(c->alertmanagers[i]);
     memset(c, 0, sizeof(*c));
 }
 
@@ -91,6 +97,12 @@ static const struct key limit_keys[] = {
     {"max_connections", K_SIZE, OFF(max_connections), NULL},
     {"max_connection_buffer", K_SIZE, OFF(max_connection_buffer), NULL},
     {"messages_per_wakeup", K_UINT, OFF(messages_per_wakeup), NULL},
+    {"max_history_points", K_SIZE, OFF(history_points), NULL},
+    {NULL, 0, 0, NULL}};
+static const struct key notify_keys[] = {
+    {"queue_capacity", K_SIZE, OFF(notify_queue), NULL},
+    {"batch_size", K_SIZE, OFF(notify_batch), NULL},
+    {"timeout", K_SECONDS, OFF(notify_timeout), NULL},
     {NULL, 0, 0, NULL}};
 static const struct key lua_keys[] = {
     {"memory_bytes", K_SIZE, OFF(lua.memory_bytes), NULL},
@@ -110,6 +122,8 @@ static const struct key top_keys[] = {
     {"sweep_interval", K_SECONDS, OFF(sweep_interval), NULL},
     {"rule_interval", K_SECONDS, OFF(rule_interval), NULL},
     {"limits", K_TABLE, 0, limit_keys},
+    {"alertmanagers", K_STRLIST, OFF(alertmanagers), NULL},
+    {"notifications", K_TABLE, 0, notify_keys},
     {"lua", K_TABLE, 0, lua_keys},
     {NULL, 0, 0, NULL}};
 
@@ -187,13 +201,21 @@ static int set_key(lua_State *L, struct mg_config *c, const struct key *k,
             int rc = 0;
             if (ingest) {
                 rc = mg_config_add_ingest(c, s, why, whylen);
+            } else if (k->offset == OFF(alertmanagers)) {
+                rc = -1;
+                if (c->nalertmanagers < MG_MAX_ALERTMANAGERS &&
+                    strncmp(s, "http://", 7) == 0) {
+                    c->alertmanagers[c->nalertmanagers] = strdup(s);
+                    rc = c->alertmanagers[c->nalertmanagers++] ? 0 : -1;
+                }
             } else if (c->ntokens < MG_MAX_TOKENS) {
                 c->tokens[c->ntokens] = strdup(s);
                 rc = c->tokens[c->ntokens++] ? 0 : -1;
             }
             lua_pop(L, 1);
             if (rc) {
-                snprintf(why, whylen, "%s: %s: too many or out of memory", path, k->name);
+                snprintf(why, whylen, "%s: %s: too many, not http://, or out of memory",
+                         path, k->name);
                 return -1;
             }
         }

@@ -12,6 +12,7 @@
 
 #define MG_MAX_INGEST 8
 #define MG_MAX_TOKENS 16
+#define MG_MAX_ALERTMANAGERS 8
 
 struct mg_config {
     char *http;                      /* "host:port" */
@@ -34,6 +35,12 @@ struct mg_config {
     size_t max_connections;
     size_t max_connection_buffer;    /* bytes buffered for one TCP stream */
     unsigned messages_per_wakeup;
+    size_t history_points;           /* per queried series, for range queries */
+    char *alertmanagers[MG_MAX_ALERTMANAGERS]; /* http://host:port[/prefix] */
+    size_t nalertmanagers;
+    size_t notify_queue;             /* alerts queued per Alertmanager */
+    size_t notify_batch;             /* alerts per POST */
+    double notify_timeout;           /* seconds */
 };
 
 void mg_config_init(struct mg_config *c);

@@ -9,6 +9,8 @@
 #include "mg_cap.h"
 #include "mg_log.h"
 #include "mg_pipeline.h"
+#include "mg_query.h"
+#include "mg_rules.h"
 #include "mg_selector.h"
 
 struct mg_gateway {
@@ -24,6 +26,10 @@ struct mg_gateway {
     size_t ntokens;
     struct mg_pipeline *pipe;     /* NULL: every series is itself */
     struct mg_caps *caps;         /* outlives pipelines: reloads keep state */
+    struct mg_rules *rules;       /* NULL: no rules */
+    struct mg_query *query;
+    struct mg_notify *notify;     /* borrowed from the daemon; NULL: none */
+    int64_t next_tick_ms;
     struct mg_lbuild cap_lb;      /* labels a cap folded */
     struct mg_label *rl_labels;   /* scratch for re-routing at a reload */
     struct mg_label *rl_source;
@@ -52,8 +58,10 @@ struct mg_gateway *mg_gateway_new(const struct mg_config *cfg,
     gw->rl_labels = calloc(cfg->wire.max_labels + 1, sizeof(struct mg_label));
     gw->rl_source = calloc(cfg->wire.max_labels + 1, sizeof(struct mg_label));
     gw->caps = mg_caps_new();
+    gw->query = mg_query_new(cfg->history_points);
     mg_lbuild_init(&gw->cap_lb);
-    if (!gw->store || !gw->ws || !gw->rl_labels || !gw->rl_source || !gw->caps)
+    if (!gw->store || !gw->ws || !gw->rl_labels || !gw->rl_source || !gw->caps ||
+        !gw->query)
         goto fail_zone;
     mg_store_set_output_hook(gw->store, mg_caps_on_output, gw->caps);
     for (size_t i = 0; i < cfg->ntokens; i++) {
@@ -64,8 +72,10 @@ struct mg_gateway *mg_gateway_new(const struct mg_config *cfg,
     }
     memset(gw->cfg.tokens, 0, sizeof(gw->cfg.tokens));
     gw->cfg.http = gw->cfg.scripts = gw->cfg.rules = NULL;
+    memset(gw->cfg.alertmanagers, 0, sizeof(gw->cfg.alertmanagers));
     memset(gw->cfg.ingest, 0, sizeof(gw->cfg.ingest));
     gw->next_sweep_ms = mg_gateway_now(gw);
+    gw->next_tick_ms = mg_gateway_now(gw) + (int64_t)(cfg->rule_interval * 1000);
     /* Our own families exist from the start, so no push can take their
      * names with another type before the first scrape. */
     mg_stats_publish(&gw->stats, gw->store);
@@ -73,6 +83,7 @@ struct mg_gateway *mg_gateway_new(const struct mg_config *cfg,
 fail_zone:
     msgpack_zone_destroy(&gw->zone);
     mg_caps_free(gw->caps);
+    mg_query_free(gw->query);
     free(gw->rl_labels);
     free(gw->rl_source);
     for (size_t i = 0; i < gw->ntokens; i++)
@@ -97,6 +108,8 @@ void mg_gateway_free(struct mg_gateway *gw)
     mg_store_set_output_hook(gw->store, NULL, NULL);
     mg_pipeline_free(gw->pipe);
     mg_caps_free(gw->caps);
+    mg_rules_free(gw->rules);
+    mg_query_free(gw->query);
     mg_lbuild_fini(&gw->cap_lb);
     free(gw->rl_labels);
     free(gw->rl_source);
@@ -157,12 +170,19 @@ void mg_gateway_advance(struct mg_gateway *gw, double seconds)
     int64_t step = (int64_t)(gw->cfg.sweep_interval * 1000);
     if (step <= 0)
         step = 1000;
+    int64_t tick = (int64_t)(gw->cfg.rule_interval * 1000);
     while (gw->clock_ms < end) {
         int64_t next = gw->next_sweep_ms > gw->clock_ms ? gw->next_sweep_ms : gw->clock_ms + step;
+        if (gw->rules && gw->next_tick_ms < next)
+            next = gw->next_tick_ms;
         gw->clock_ms = next < end ? next : end;
         if (gw->clock_ms >= gw->next_sweep_ms) {
             mg_gateway_sweep(gw);
             gw->next_sweep_ms = gw->clock_ms + step;
+        }
+        if (gw->clock_ms >= gw->next_tick_ms) {
+            mg_gateway_rule_tick(gw);
+            gw->next_tick_ms = gw->clock_ms + (tick > 0 ? tick : 15000);
         }
     }
 }
@@ -432,10 +452,17 @@ static void input_sample(struct mg_gateway *gw, struct mg_input *in,
 }
 
 int mg_gateway_load(struct mg_gateway *gw, const char *const *files,
-                    size_t nfiles, char *why, size_t whylen)
+                    size_t nfiles, const char *const *rules, size_t nrules,
+                    char *why, size_t whylen)
 {
     struct mg_pipeline *p = mg_pipeline_new(files, nfiles, &gw->cfg.lua, why, whylen);
     if (!p) {
+        gw->stats.reload_ok = 0;
+        return -1;
+    }
+    struct mg_rules *nr = NULL;
+    if (nrules && !(nr = mg_rules_new(rules, nrules, &gw->cfg.lua, why, whylen))) {
+        mg_pipeline_free(p);
         gw->stats.reload_ok = 0;
         return -1;
     }
@@ -443,12 +470,29 @@ int mg_gateway_load(struct mg_gateway *gw, const char *const *files,
     struct mg_cap_def *const *defs = mg_pipeline_caps(p, &ncaps);
     if (mg_caps_set(gw->caps, defs, ncaps, gw->store)) {
         mg_pipeline_free(p);
+        mg_rules_free(nr);
         snprintf(why, whylen, "out of memory");
         gw->stats.reload_ok = 0;
         return -1;
     }
     mg_pipeline_free(gw->pipe);
     gw->pipe = p;
+    if (nr) {
+        mg_rules_adopt(nr, gw->rules);
+    } else if (gw->rules) {
+        /* no rules any more: what they wrote goes at once */
+        nr = mg_rules_new(NULL, 0, &gw->cfg.lua, why, whylen);
+        if (nr) {
+            mg_rules_adopt(nr, gw->rules);
+            struct mg_rules_env env = {gw->store, gw->query, &gw->stats, NULL,
+                                       gw->cfg.rule_interval};
+            mg_rules_eval(nr, &env, mg_gateway_now(gw));
+            mg_rules_free(nr);
+            nr = NULL;
+        }
+    }
+    mg_rules_free(gw->rules);
+    gw->rules = nr;
     /* Re-map every live input at once, so the next scrape shows the new
      * rules; the event loop runs nothing else meanwhile, so no scrape sees
      * half of it. */
@@ -548,4 +592,29 @@ int mg_gateway_explain(struct mg_gateway *gw, const char *selector,
     mg_rematch_free(m);
     mg_selector_free(sel);
     return 0;
+}
+
+void mg_gateway_set_notify(struct mg_gateway *gw, struct mg_notify *n)
+{
+    gw->notify = n;
+}
+
+void mg_gateway_rule_tick(struct mg_gateway *gw)
+{
+    if (!gw->rules)
+        return;
+    int64_t now = mg_gateway_now(gw);
+    /* rules read the series a scrape would show, our own included */
+    mg_gateway_sweep(gw);
+    mg_stats_publish(&gw->stats, gw->store);
+    mg_caps_publish(gw->caps, gw->store);
+    mg_query_tick(gw->query, gw->store, now);
+    struct mg_rules_env env = {gw->store, gw->query, &gw->stats, gw->notify,
+                               gw->cfg.rule_interval};
+    mg_rules_eval(gw->rules, &env, now);
+}
+
+const struct mg_rules *mg_gateway_rules(const struct mg_gateway *gw)
+{
+    return gw->rules;
 }

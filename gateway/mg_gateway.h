@@ -50,13 +50,22 @@ void mg_gateway_sweep(struct mg_gateway *gw);
 int mg_gateway_render(struct mg_gateway *gw, enum mg_format f,
                       struct mg_buf *out);
 
-/* Loads pipeline scripts (paths, in order) into a fresh state; only when
- * every file loads does it replace the running pipeline, and then every
- * live input is routed again at once. Otherwise the old pipeline stays,
+/* Loads pipeline scripts and rule files (paths, in order) into fresh
+ * states; only when every file loads do they replace the running ones, and
+ * then every live input is routed again at once. Otherwise the old pipeline stays,
  * moongate_config_last_reload_successful drops to 0 and why says
  * "file:line: message". 0 or -1. */
 int mg_gateway_load(struct mg_gateway *gw, const char *const *files,
-                    size_t nfiles, char *why, size_t whylen);
+                    size_t nfiles, const char *const *rules, size_t nrules,
+                    char *why, size_t whylen);
+/* Evaluates the rules now (the daemon's timer; mg_gateway_advance calls it
+ * every rule_interval). */
+void mg_gateway_rule_tick(struct mg_gateway *gw);
+struct mg_notify;
+/* Where alerts go (borrowed; NULL: nowhere). */
+void mg_gateway_set_notify(struct mg_gateway *gw, struct mg_notify *n);
+struct mg_rules;
+const struct mg_rules *mg_gateway_rules(const struct mg_gateway *gw);
 size_t mg_gateway_pipeline_steps(const struct mg_gateway *gw);
 struct mg_caps;
 const struct mg_caps *mg_gateway_caps(const struct mg_gateway *gw);

@@ -18,6 +18,7 @@
 #include "mg_ingest.h"
 #include "mg_json.h"
 #include "mg_log.h"
+#include "mg_rules.h"
 #include "mg_status.h"
 
 struct deadline;
@@ -305,6 +306,35 @@ static void on_explain(struct evhttp_request *req, void *arg)
                                                                : "Internal Server Error", NULL);
 }
 
+static void send_json(struct evhttp_request *req, struct mg_buf *b)
+{
+    evbuffer_add(evhttp_request_get_output_buffer(req), b->p, b->len);
+    mg_buf_fini(b);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "application/json");
+    evhttp_send_reply(req, 200, "OK", NULL);
+}
+
+static void on_alerts(struct evhttp_request *req, void *arg)
+{
+    struct mg_http *h = arg;
+    if (!method_is(req, EVHTTP_REQ_GET))
+        return;
+    struct mg_buf b = {0};
+    mg_rules_alerts_json(mg_gateway_rules(h->gw), &b);
+    send_json(req, &b);
+}
+
+static void on_rules(struct evhttp_request *req, void *arg)
+{
+    struct mg_http *h = arg;
+    if (!method_is(req, EVHTTP_REQ_GET))
+        return;
+    struct mg_buf b = {0};
+    mg_rules_rules_json(mg_gateway_rules(h->gw), &b);
+    send_json(req, &b);
+}
+
 static void on_healthy(struct evhttp_request *req, void *arg)
 {
     (void)arg;
@@ -444,6 +474,8 @@ static const struct route routes[] = {
     {"/-/reload", on_reload},
     {"/api/v1/status/cardinality", on_cardinality},
     {"/api/v1/explain", on_explain},
+    {"/api/v1/alerts", on_alerts},
+    {"/api/v1/rules", on_rules},
     {NULL, NULL}};
 
 /* The whole request arrived: disarm its deadline, then route by path. */

@@ -768,30 +768,3 @@ void mg_pipeline_files_free(char **files)
         free(files[i]);
     free(files);
 }
-
-int mg_pipeline_check(const char *const *paths, size_t n, FILE *out)
-{
-    int failed = 0;
-    struct mg_lua_limits lim = {0};
-    for (size_t i = 0; i < n; i++) {
-        char why[512];
-        size_t nf;
-        char **files = mg_pipeline_files(paths[i], &nf, why, sizeof(why));
-        if (!files) {
-            fprintf(out, "%s\n", why);
-            failed++;
-            continue;
-        }
-        for (size_t k = 0; k < nf; k++) {
-            const char *one[1] = {files[k]};
-            struct mg_pipeline *p = mg_pipeline_new(one, 1, &lim, why, sizeof(why));
-            if (!p) {
-                fprintf(out, "%s\n", why);
-                failed++;
-            }
-            mg_pipeline_free(p);
-        }
-        mg_pipeline_files_free(files);
-    }
-    return failed;
-}

@@ -72,9 +72,4 @@ char **mg_pipeline_files(const char *path, size_t *n, char *why,
                          size_t whylen);
 void mg_pipeline_files_free(char **files);
 
-/* moongate check: loads each path (file or directory) in the sandbox with
- * every DSL function, printing "file:line: message" for each failure to
- * out. Returns the number of files that failed. */
-int mg_pipeline_check(const char *const *paths, size_t n, FILE *out);
-
 #endif

@@ -846,6 +846,17 @@ int mg_store_own_set(struct mg_store *st, const char *name, enum mg_type t,
     return 0;
 }
 
+int mg_store_own_remove(struct mg_store *st, const char *name, size_t nlen,
+                        const struct mg_label *labels, size_t n)
+{
+    uint64_t h = mg_store_input_hash(name, nlen, labels, n);
+    uint32_t idx = output_find(st, name, nlen, labels, n, h);
+    if (idx == MG_NIL || !(st->out[idx].flags & F_OWN))
+        return -ENOENT;
+    output_remove(st, idx);
+    return 0;
+}
+
 int mg_store_own_hist(struct mg_store *st, const char *name,
                       const char *help, const double *bounds,
                       const double *cumulative, size_t nb, double sum,

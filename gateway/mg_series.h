@@ -158,6 +158,10 @@ size_t mg_store_sweep(struct mg_store *st, int64_t now_ms);
 int mg_store_own_set(struct mg_store *st, const char *name, enum mg_type t,
                      const char *help, const struct mg_label *labels,
                      size_t n, double value);
+/* Removes an own series set earlier (a recording rule that stopped
+ * producing it, an alert that resolved). 0 or -ENOENT. */
+int mg_store_own_remove(struct mg_store *st, const char *name, size_t nlen,
+                        const struct mg_label *labels, size_t n);
 int mg_store_own_hist(struct mg_store *st, const char *name,
                       const char *help, const double *bounds,
                       const double *cumulative, size_t nb, double sum,

@@ -132,7 +132,12 @@ static void test_reroute(void)
     mg_store_free(st);
 }
 
-/* The hot path allocates nothing: count malloc calls around updates. */
+/* The hot path allocates nothing: count malloc calls around updates (not
+ * under a sanitizer, which owns malloc itself). */
+#if defined(__SANITIZE_ADDRESS__)
+#define COUNT_MALLOC 0
+#else
+#define COUNT_MALLOC 1
 static size_t mallocs;
 extern void *__libc_malloc(size_t);
 void *malloc(size_t n)
@@ -140,15 +145,20 @@ void *malloc(size_t n)
     mallocs++;
     return __libc_malloc(n);
 }
+#endif
 
 static void test_known_update_allocates_nothing(void)
 {
+    if (!COUNT_MALLOC)
+        return;
     struct mg_store *st = mg_store_new();
     push(st, MG_COUNTER, "a", 1, 0, 0, MG_AGG_SUM);
+#if COUNT_MALLOC
     size_t before = mallocs;
     for (int i = 0; i < 10000; i++)
         push(st, MG_COUNTER, "a", i, 0, i, MG_AGG_SUM);
     CHECK(mallocs == before);
+#endif
     mg_store_free(st);
 }
 

@@ -1,0 +1,765 @@
+/* mg_rules: the rules DSL, evaluation, alert states, written series. */
+#include "mg_rules.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "mg_json.h"
+#include "mg_log.h"
+#include "mg_names.h"
+#include "mg_notify.h"
+#include "mg_pipeline.h"
+#include "mg_promql.h"
+#include "mg_query.h"
+#include "mg_rules_int.h"
+#include "mg_template.h"
+
+#define RESEND_MS 60000             /* firing alerts go out again every minute */
+#define RESOLVED_RETENTION_MS 900000 /* resolved ones for 15 minutes */
+
+/* ---- the DSL ---- */
+
+static struct mg_rules *ctx(lua_State *L)
+{
+    return lua_touserdata(L, lua_upvalueindex(1));
+}
+
+static void kv_free(struct kv *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].name);
+        free(v[i].value);
+    }
+    free(v);
+}
+
+/* A table of strings at idx into *out; raises on anything else. */
+static void read_kv(lua_State *L, int idx, const char *what, struct kv **out,
+                    size_t *n)
+{
+    if (lua_isnil(L, idx))
+        return;
+    if (!lua_istable(L, idx))
+        luaL_error(L, "%s must be a table of strings", what);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "%s must map strings to strings", what);
+        const char *k = lua_tostring(L, -2);
+        if (!mg_label_name_valid(k, strlen(k)))
+            luaL_error(L, "%s: %s is not a valid label name", what, k);
+        struct kv *nv = realloc(*out, (*n + 1) * sizeof(*nv));
+        if (!nv)
+            luaL_error(L, "out of memory");
+        *out = nv;
+        nv[*n].name = strdup(k);
+        nv[*n].value = strdup(lua_tostring(L, -1));
+        (*n)++;
+        if (!nv[*n - 1].name || !nv[*n - 1].value)
+            luaL_error(L, "out of memory");
+        lua_pop(L, 1);
+    }
+}
+
+static void duration_field(lua_State *L, int idx, const char *field, int64_t *ms)
+{
+    int t = lua_getfield(L, idx, field);
+    if (t == LUA_TSTRING) {
+        size_t n;
+        const char *d = lua_tolstring(L, -1, &n);
+        char why[160];
+        if (mg_duration_parse(d, n, ms, why, sizeof(why)))
+            luaL_error(L, "%s: not a duration: %s", field, d);
+    } else if (t == LUA_TNUMBER) {
+        *ms = (int64_t)(lua_tonumber(L, -1) * 1000);
+    } else if (t != LUA_TNIL) {
+        luaL_error(L, "%s must be a duration like \"5m\"", field);
+    }
+    lua_pop(L, 1);
+}
+
+/* record "name" { ... } and alert "name" { ... }: the name call returns a
+ * function that takes the body. */
+static int l_rule_body(lua_State *L)
+{
+    struct mg_rules *r = ctx(L);
+    int alert = (int)lua_tointeger(L, lua_upvalueindex(3));
+    const char *name = lua_tostring(L, lua_upvalueindex(2));
+    luaL_checktype(L, 1, LUA_TTABLE);
+    static const char *const rkeys[] = {"expr", "labels", NULL};
+    static const char *const akeys[] = {"expr", "for", "keep_firing_for", "labels",
+                                        "annotations", NULL};
+    const char *const *keys = alert ? akeys : rkeys;
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+        int i = 0;
+        while (keys[i] && strcmp(keys[i], k) != 0)
+            i++;
+        if (!keys[i])
+            return luaL_error(L, "%s %s: unknown field %s", alert ? "alert" : "record",
+                              name, k);
+        lua_pop(L, 1);
+    }
+    if (lua_getfield(L, 1, "expr") != LUA_TFUNCTION)
+        return luaL_error(L, "%s %s: expr must be a function(q)", alert ? "alert" : "record",
+                          name);
+    if (r->nrules == r->caprules) {
+        size_t cap = r->caprules ? r->caprules * 2 : 16;
+        struct rule *nr = realloc(r->rules, cap * sizeof(*nr));
+        if (!nr)
+            return luaL_error(L, "out of memory");
+        r->rules = nr;
+        r->caprules = cap;
+    }
+    struct rule *ru = &r->rules[r->nrules++];
+    memset(ru, 0, sizeof(*ru));
+    ru->alert = alert;
+    ru->ref = LUA_NOREF;
+    ru->file = r->loading;
+    mg_lua_where(L, ru->where, sizeof(ru->where));
+    ru->name = strdup(name);
+    if (!ru->name)
+        return luaL_error(L, "out of memory");
+    ru->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_getfield(L, 1, "labels");
+    read_kv(L, lua_gettop(L), "labels", &ru->labels, &ru->nlabels);
+    lua_pop(L, 1);
+    if (alert) {
+        lua_getfield(L, 1, "annotations");
+        read_kv(L, lua_gettop(L), "annotations", &ru->annotations, &ru->nannotations);
+        lua_pop(L, 1);
+        duration_field(L, 1, "for", &ru->for_ms);
+        duration_field(L, 1, "keep_firing_for", &ru->keep_firing_ms);
+    }
+    return 0;
+}
+
+static int rule_name(lua_State *L, int alert)
+{
+    size_t n;
+    const char *name = luaL_checklstring(L, 1, &n);
+    if (alert ? n == 0 : !mg_metric_name_valid(name, n))
+        return luaL_error(L, alert ? "alert: a name is required"
+                                   : "record: %s is not a valid metric name", name);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, 1);
+    lua_pushinteger(L, alert);
+    lua_pushcclosure(L, l_rule_body, 3);
+    return 1;
+}
+
+static int l_record(lua_State *L)
+{
+    return rule_name(L, 0);
+}
+
+static int l_alert(lua_State *L)
+{
+    return rule_name(L, 1);
+}
+
+static const luaL_Reg dsl[] = {{"record", l_record}, {"alert", l_alert}, {NULL, NULL}};
+
+static void alert_free(struct mg_alert *a)
+{
+    for (size_t i = 0; i < a->nlabels; i++) {
+        free((char *)a->labels[i].name);
+        free((char *)a->labels[i].value);
+    }
+    for (size_t i = 0; i < a->nannotations; i++) {
+        free((char *)a->annotations[i].name);
+        free((char *)a->annotations[i].value);
+    }
+    free(a->labels);
+    free(a->annotations);
+}
+
+static void written_free(struct written *w)
+{
+    free(w->key);
+    free(w->name);
+    for (size_t i = 0; i < w->n; i++) {
+        free((char *)w->labels[i].name);
+        free((char *)w->labels[i].value);
+    }
+    free(w->labels);
+}
+
+void mg_rules_free(struct mg_rules *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->nrules; i++) {
+        struct rule *ru = &r->rules[i];
+        free(ru->name);
+        kv_free(ru->labels, ru->nlabels);
+        kv_free(ru->annotations, ru->nannotations);
+        for (size_t k = 0; k < ru->nalerts; k++)
+            alert_free(&ru->alerts[k]);
+        free(ru->alerts);
+    }
+    free(r->rules);
+    for (size_t i = 0; i < r->nfiles; i++)
+        free(r->files[i]);
+    free(r->files);
+    free(r->res);
+    free(r->res_labels);
+    mg_lbuild_fini(&r->strings);
+    for (size_t i = 0; i < r->nw; i++)
+        written_free(&r->w[i]);
+    free(r->w);
+    mg_names_fini(&r->wmap);
+    mg_lua_free(r->lua);
+    free(r);
+}
+
+struct mg_rules *mg_rules_new(const char *const *files, size_t nfiles,
+                              const struct mg_lua_limits *lim, char *why,
+                              size_t whylen)
+{
+    struct mg_rules *r = calloc(1, sizeof(*r));
+    if (!r)
+        goto nomem;
+    mg_lbuild_init(&r->strings);
+    mg_names_init(&r->wmap);
+    r->files = calloc(nfiles + 1, sizeof(char *));
+    if (!r->files || !(r->lua = mg_lua_new(lim, dsl, r)))
+        goto nomem;
+    for (size_t i = 0; i < nfiles; i++) {
+        if (!(r->files[i] = strdup(files[i])))
+            goto nomem;
+        r->nfiles++;
+        r->loading = r->files[i];
+        if (mg_lua_run_file(r->lua, files[i], why, whylen)) {
+            why[strcspn(why, "\n")] = '\0';
+            mg_rules_free(r);
+            return NULL;
+        }
+    }
+    r->loading = NULL;
+    return r;
+nomem:
+    snprintf(why, whylen, "out of memory");
+    mg_rules_free(r);
+    return NULL;
+}
+
+/* ---- one evaluation ---- */
+
+static int add_result_label(struct mg_rules *r, const char *k, size_t kl,
+                            const char *v, size_t vl)
+{
+    if (r->nres_labels == r->capres_labels) {
+        size_t cap = r->capres_labels ? r->capres_labels * 2 : 64;
+        struct mg_label *nl = realloc(r->res_labels, cap * sizeof(*nl));
+        if (!nl)
+            return -ENOMEM;
+        r->res_labels = nl;
+        r->capres_labels = cap;
+    }
+    char *ks = mg_lbuild_strdup(&r->strings, k, kl);
+    char *vs = mg_lbuild_strdup(&r->strings, v, vl);
+    if (!ks || !vs)
+        return -ENOMEM;
+    r->res_labels[r->nres_labels++] = (struct mg_label){ks, vs, (uint32_t)kl, (uint32_t)vl};
+    return 0;
+}
+
+static int add_result(lua_State *L, struct mg_rules *r, double v)
+{
+    if (r->nres == r->capres) {
+        size_t cap = r->capres ? r->capres * 2 : 16;
+        struct result *nr = realloc(r->res, cap * sizeof(*nr));
+        if (!nr)
+            return luaL_error(L, "out of memory");
+        r->res = nr;
+        r->capres = cap;
+    }
+    r->res[r->nres++] = (struct result){r->nres_labels, 0, v};
+    return 0;
+}
+
+/* Inside mg_lua_call: expr(q), then its answer into r->res with raw
+ * access only. nil or false: nothing; a number (true is 1): one result
+ * without labels; a vector {{labels = {...}, value = n}, ...}. */
+static int l_eval(lua_State *L)
+{
+    struct mg_rules *r = lua_touserdata(L, 1);
+    const struct rule *ru = lua_touserdata(L, 2);
+    lua_settop(L, 0);
+    luaL_checkstack(L, 8, "rule");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ru->ref);
+    mg_query_push(L, r->query, r->store, r->now_ms);
+    lua_call(L, 1, 1);
+    int t = lua_type(L, 1);
+    if (t == LUA_TNIL || (t == LUA_TBOOLEAN && !lua_toboolean(L, 1)))
+        return 0;
+    if (t == LUA_TBOOLEAN || t == LUA_TNUMBER)
+        return add_result(L, r, t == LUA_TBOOLEAN ? 1 : lua_tonumber(L, 1));
+    if (t != LUA_TTABLE)
+        return luaL_error(L, "expr must return nil, false, a number or a vector, not a %s",
+                          luaL_typename(L, 1));
+    lua_Unsigned n = lua_rawlen(L, 1);
+    for (lua_Unsigned i = 1; i <= n; i++) {
+        if (lua_rawgeti(L, 1, (lua_Integer)i) != LUA_TTABLE)
+            return luaL_error(L, "vector element %d is not a table", (int)i);
+        lua_pushstring(L, "value");
+        if (lua_rawget(L, -2) != LUA_TNUMBER)
+            return luaL_error(L, "vector element %d has no numeric value", (int)i);
+        add_result(L, r, lua_tonumber(L, -1));
+        lua_pop(L, 1);
+        lua_pushstring(L, "labels");
+        int lt = lua_rawget(L, -2);
+        if (lt == LUA_TTABLE) {
+            lua_pushnil(L);
+            while (lua_next(L, -2)) {
+                if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+                    return luaL_error(L, "vector element %d: labels must map strings to strings",
+                                      (int)i);
+                size_t kl, vl;
+                const char *k = lua_tolstring(L, -2, &kl);
+                const char *v = lua_tolstring(L, -1, &vl);
+                if (!(kl == 8 && memcmp(k, "__name__", 8) == 0) && vl &&
+                    add_result_label(r, k, kl, v, vl))
+                    return luaL_error(L, "out of memory");
+                lua_pop(L, 1);
+            }
+        } else if (lt != LUA_TNIL) {
+            return luaL_error(L, "vector element %d: labels must be a table", (int)i);
+        }
+        lua_pop(L, 2);
+        struct result *res = &r->res[r->nres - 1];
+        res->n = r->nres_labels - res->first;
+    }
+    return 0;
+}
+
+/* ---- written series ---- */
+
+static int write_series(struct mg_rules *r, const char *name,
+                        struct mg_label *labels, size_t n, double v,
+                        const char *help)
+{
+    mg_labels_sort(labels, n);
+    char key[1024];
+    mg_render_series(key, sizeof(key), name, strlen(name), labels, n);
+    if (mg_store_own_set(r->store, name, MG_GAUGE, help, labels, n, v))
+        return -ENOMEM;
+    struct written *w;
+    size_t idx = (size_t)(uintptr_t)mg_names_get(&r->wmap, key, strlen(key));
+    if (idx) {
+        r->w[idx - 1].mark = 1;
+        return 0;
+    }
+    if (r->nw == r->capw) {
+        size_t cap = r->capw ? r->capw * 2 : 64;
+        struct written *nw = realloc(r->w, cap * sizeof(*nw));
+        if (!nw)
+            return -ENOMEM;
+        r->w = nw;
+        r->capw = cap;
+        /* the map holds keys inside r->w: rebuild it */
+        mg_names_fini(&r->wmap);
+        mg_names_init(&r->wmap);
+        for (size_t i = 0; i < r->nw; i++)
+            mg_names_put(&r->wmap, r->w[i].key, strlen(r->w[i].key), (void *)(uintptr_t)(i + 1));
+    }
+    w = &r->w[r->nw];
+    memset(w, 0, sizeof(*w));
+    w->key = strdup(key);
+    w->name = strdup(name);
+    w->labels = calloc(n ? n : 1, sizeof(*w->labels));
+    if (!w->key || !w->name || !w->labels) {
+        written_free(w);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *k = strndup(labels[i].name, labels[i].nlen);
+        char *val = strndup(labels[i].value, labels[i].vlen);
+        w->labels[w->n++] = (struct mg_label){k, val, labels[i].nlen, labels[i].vlen};
+        if (!k || !val) {
+            written_free(w);
+            return -ENOMEM;
+        }
+    }
+    w->mark = 1;
+    r->nw++;
+    mg_names_put(&r->wmap, w->key, strlen(w->key), (void *)(uintptr_t)r->nw);
+    return 0;
+}
+
+/* Series no rule wrote in this evaluation leave the store. */
+static void sweep_written(struct mg_rules *r)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < r->nw; i++) {
+        struct written *w = &r->w[i];
+        if (!w->mark) {
+            mg_store_own_remove(r->store, w->name, strlen(w->name), w->labels, w->n);
+            written_free(w);
+            continue;
+        }
+        w->mark = 0;
+        r->w[k++] = *w;
+    }
+    r->nw = k;
+    mg_names_fini(&r->wmap);
+    mg_names_init(&r->wmap);
+    for (size_t i = 0; i < r->nw; i++)
+        mg_names_put(&r->wmap, r->w[i].key, strlen(r->w[i].key), (void *)(uintptr_t)(i + 1));
+}
+
+static void record(struct mg_rules *r, const struct rule *ru)
+{
+    for (size_t i = 0; i < r->nres; i++) {
+        const struct result *res = &r->res[i];
+        struct mg_label v[res->n + ru->nlabels + 1];
+        size_t n = 0;
+        for (size_t k = 0; k < res->n; k++)
+            v[n++] = r->res_labels[res->first + k];
+        for (size_t k = 0; k < ru->nlabels; k++) {
+            struct mg_label l = {ru->labels[k].name, ru->labels[k].value,
+                                 (uint32_t)strlen(ru->labels[k].name),
+                                 (uint32_t)strlen(ru->labels[k].value)};
+            size_t j = 0;
+            while (j < n && !(v[j].nlen == l.nlen && memcmp(v[j].name, l.name, l.nlen) == 0))
+                j++;
+            v[j] = l; /* the rule's labels win */
+            if (j == n)
+                n++;
+        }
+        write_series(r, ru->name, v, n, res->value, "Written by a recording rule.");
+    }
+}
+
+/* ---- alerts ---- */
+
+static char *dupl(const char *s, size_t n)
+{
+    return strndup(s, n);
+}
+
+/* The alert's label set for one result: its labels, then the rule's
+ * (templated), then alertname. Returns the count in v (owned strings). */
+static size_t alert_labels(const struct rule *ru, const struct mg_label *res,
+                           size_t nres, double value, struct mg_label *v)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < nres; i++)
+        v[n++] = (struct mg_label){dupl(res[i].name, res[i].nlen),
+                                   dupl(res[i].value, res[i].vlen), res[i].nlen,
+                                   res[i].vlen};
+    for (size_t k = 0; k < ru->nlabels + 1; k++) {
+        char val[1024];
+        const char *name = k < ru->nlabels ? ru->labels[k].name : "alertname";
+        if (k < ru->nlabels)
+            mg_template_expand(ru->labels[k].value, res, nres, value, val, sizeof(val));
+        else
+            snprintf(val, sizeof(val), "%s", ru->name);
+        size_t nl = strlen(name), j = 0;
+        while (j < n && !(v[j].nlen == nl && memcmp(v[j].name, name, nl) == 0))
+            j++;
+        if (j < n) {
+            free((char *)v[j].name);
+            free((char *)v[j].value);
+        } else {
+            n++;
+        }
+        v[j] = (struct mg_label){strdup(name), strdup(val), (uint32_t)nl,
+                                 (uint32_t)strlen(val)};
+        if (!val[0]) { /* an empty value is no label */
+            free((char *)v[j].name);
+            free((char *)v[j].value);
+            v[j] = v[--n];
+        }
+    }
+    mg_labels_sort(v, n);
+    return n;
+}
+
+static struct mg_alert *find_alert(struct rule *ru, uint64_t hash,
+                                   const struct mg_label *v, size_t n)
+{
+    for (size_t i = 0; i < ru->nalerts; i++) {
+        struct mg_alert *a = &ru->alerts[i];
+        if (a->hash != hash || a->nlabels != n)
+            continue;
+        size_t k = 0;
+        while (k < n && a->labels[k].nlen == v[k].nlen && a->labels[k].vlen == v[k].vlen &&
+               memcmp(a->labels[k].name, v[k].name, v[k].nlen) == 0 &&
+               memcmp(a->labels[k].value, v[k].value, v[k].vlen) == 0)
+            k++;
+        if (k == n)
+            return a;
+    }
+    return NULL;
+}
+
+static void annotate(const struct rule *ru, struct mg_alert *a,
+                     const struct mg_label *res, size_t nres)
+{
+    for (size_t i = 0; i < a->nannotations; i++) {
+        free((char *)a->annotations[i].name);
+        free((char *)a->annotations[i].value);
+    }
+    free(a->annotations);
+    a->annotations = calloc(ru->nannotations ? ru->nannotations : 1, sizeof(*a->annotations));
+    a->nannotations = 0;
+    if (!a->annotations)
+        return;
+    /* templates see the alert's own labels, as Prometheus's $labels */
+    (void)res;
+    (void)nres;
+    for (size_t k = 0; k < ru->nannotations; k++) {
+        char val[2048];
+        mg_template_expand(ru->annotations[k].value, a->labels, a->nlabels, a->value, val,
+                           sizeof(val));
+        a->annotations[a->nannotations++] = (struct mg_label){
+            strdup(ru->annotations[k].name), strdup(val),
+            (uint32_t)strlen(ru->annotations[k].name), (uint32_t)strlen(val)};
+    }
+}
+
+/* Prometheus's state machine for one evaluation of an alert rule. */
+static void alert_eval(struct mg_rules *r, struct rule *ru, int64_t now,
+                       double interval)
+{
+    for (size_t i = 0; i < ru->nalerts; i++)
+        ru->alerts[i].seen = 0;
+    for (size_t i = 0; i < r->nres; i++) {
+        const struct result *res = &r->res[i];
+        struct mg_label v[res->n + ru->nlabels + 1];
+        size_t n = alert_labels(ru, r->res_labels + res->first, res->n, res->value, v);
+        uint64_t h = mg_labels_hash(v, n);
+        struct mg_alert *a = find_alert(ru, h, v, n);
+        if (a && a->state != MG_ALERT_INACTIVE) {
+            for (size_t k = 0; k < n; k++) {
+                free((char *)v[k].name);
+                free((char *)v[k].value);
+            }
+        } else {
+            if (a) { /* resolved, and back: a new alert, as in Prometheus */
+                alert_free(a);
+                *a = ru->alerts[--ru->nalerts];
+            }
+            if (ru->nalerts == ru->capalerts) {
+                size_t cap = ru->capalerts ? ru->capalerts * 2 : 8;
+                struct mg_alert *na = realloc(ru->alerts, cap * sizeof(*na));
+                if (!na)
+                    continue;
+                ru->alerts = na;
+                ru->capalerts = cap;
+            }
+            a = &ru->alerts[ru->nalerts++];
+            memset(a, 0, sizeof(*a));
+            a->rule = ru->name;
+            a->labels = malloc((n ? n : 1) * sizeof(*a->labels));
+            if (a->labels)
+                memcpy(a->labels, v, n * sizeof(*v));
+            a->nlabels = n;
+            a->hash = h;
+            a->state = MG_ALERT_PENDING;
+            a->active_at = now;
+        }
+        a->seen = 1;
+        a->value = res->value;
+        a->keep_firing_since = 0;
+        annotate(ru, a, r->res_labels + res->first, res->n);
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < ru->nalerts; i++) {
+        struct mg_alert *a = &ru->alerts[i];
+        int keep = 1;
+        if (!a->seen) {
+            if (a->state == MG_ALERT_PENDING) {
+                keep = 0; /* never fired: it just goes */
+            } else if (a->state == MG_ALERT_FIRING) {
+                if (ru->keep_firing_ms) {
+                    if (!a->keep_firing_since)
+                        a->keep_firing_since = now;
+                }
+                if (!ru->keep_firing_ms || now - a->keep_firing_since >= ru->keep_firing_ms) {
+                    a->state = MG_ALERT_INACTIVE;
+                    a->resolved_at = now;
+                }
+            } else if (now - a->resolved_at >= RESOLVED_RETENTION_MS) {
+                keep = 0;
+            }
+        } else if (a->state == MG_ALERT_PENDING && now - a->active_at >= ru->for_ms) {
+            a->state = MG_ALERT_FIRING;
+            a->fired_at = now;
+        }
+        if (a->state == MG_ALERT_FIRING) {
+            int64_t span = (int64_t)(interval * 1000) > RESEND_MS ? (int64_t)(interval * 1000)
+                                                                  : RESEND_MS;
+            a->valid_until = now + 4 * span;
+        }
+        if (!keep) {
+            alert_free(a);
+            continue;
+        }
+        ru->alerts[k++] = *a;
+    }
+    ru->nalerts = k;
+}
+
+/* ALERTS and ALERTS_FOR_STATE for the pending and firing alerts. */
+static void alert_series(struct mg_rules *r, const struct rule *ru)
+{
+    for (size_t i = 0; i < ru->nalerts; i++) {
+        const struct mg_alert *a = &ru->alerts[i];
+        if (a->state == MG_ALERT_INACTIVE)
+            continue;
+        struct mg_label v[a->nlabels + 1];
+        memcpy(v, a->labels, a->nlabels * sizeof(*v));
+        write_series(r, "ALERTS_FOR_STATE", v, a->nlabels, (double)a->active_at / 1000.0,
+                     "The time each pending or firing alert became active.");
+        memcpy(v, a->labels, a->nlabels * sizeof(*v));
+        v[a->nlabels] = (struct mg_label){"alertstate",
+                                          a->state == MG_ALERT_FIRING ? "firing" : "pending", 10,
+                                          a->state == MG_ALERT_FIRING ? 6 : 7};
+        write_series(r, "ALERTS", v, a->nlabels + 1, 1, "Pending and firing alerts.");
+    }
+}
+
+/* Firing alerts go out when they fire and every minute after; resolved
+ * ones once resolved and every minute for 15 minutes, as Prometheus's
+ * needsSending. */
+static void notify(struct rule *ru, struct mg_notify *nt, int64_t now)
+{
+    if (!nt)
+        return;
+    struct mg_notify_alert out[64];
+    size_t n = 0;
+    for (size_t i = 0; i < ru->nalerts; i++) {
+        struct mg_alert *a = &ru->alerts[i];
+        if (a->state == MG_ALERT_PENDING)
+            continue;
+        if (!(a->resolved_at > a->last_sent) && !(a->last_sent + RESEND_MS <= now))
+            continue;
+        a->last_sent = now;
+        out[n++] = (struct mg_notify_alert){
+            .labels = a->labels, .nlabels = a->nlabels,
+            .annotations = a->annotations, .nannotations = a->nannotations,
+            .starts_at_ms = a->fired_at ? a->fired_at : a->active_at,
+            .ends_at_ms = a->state == MG_ALERT_INACTIVE ? a->resolved_at : a->valid_until,
+            .generator_url = NULL};
+        if (n == 64) {
+            mg_notify_send(nt, out, n);
+            n = 0;
+        }
+    }
+    if (n)
+        mg_notify_send(nt, out, n);
+}
+
+void mg_rules_eval(struct mg_rules *r, const struct mg_rules_env *env,
+                   int64_t now_ms)
+{
+    double t0 = mg_mono_seconds();
+    r->query = env->query;
+    r->store = env->store;
+    r->now_ms = now_ms;
+    lua_State *L = mg_lua_state(r->lua);
+    for (size_t i = 0; i < r->nrules; i++) {
+        struct rule *ru = &r->rules[i];
+        double t1 = mg_mono_seconds();
+        r->nres = 0;
+        r->nres_labels = 0;
+        mg_lbuild_reset(&r->strings);
+        lua_pushcfunction(L, l_eval);
+        lua_pushlightuserdata(L, r);
+        lua_pushlightuserdata(L, ru);
+        char why[MG_WHY_LEN * 2];
+        ru->evaluated = 1;
+        ru->last_eval_ms = now_ms;
+        if (mg_lua_call(r->lua, 2, 0, why, sizeof(why))) {
+            why[strcspn(why, "\n")] = '\0';
+            ru->failed = 1;
+            snprintf(ru->last_error, sizeof(ru->last_error), "%s", why);
+            mg_stats_map_add(&env->stats->rule_failures, ru->name, strlen(ru->name), 1);
+            mg_log(MG_LOG_WARN, "rule evaluation failed", "rule", ru->name, "err", why, NULL);
+            /* its series and alerts stay as they were */
+            for (size_t k = 0; k < r->nw; k++)
+                r->w[k].mark |= 2;
+        } else {
+            ru->failed = 0;
+            ru->last_error[0] = '\0';
+            if (ru->alert) {
+                alert_eval(r, ru, now_ms, env->interval);
+                notify(ru, env->notify, now_ms);
+            } else {
+                record(r, ru);
+            }
+        }
+        if (ru->alert)
+            alert_series(r, ru);
+        ru->eval_seconds = mg_mono_seconds() - t1;
+    }
+    /* a failed rule kept everything (mark 2); keep it once, then sweep */
+    for (size_t k = 0; k < r->nw; k++)
+        if (r->w[k].mark & 2)
+            r->w[k].mark = 1;
+    sweep_written(r);
+    r->last_eval_ms = now_ms;
+    r->interval = env->interval;
+    r->eval_seconds = mg_mono_seconds() - t0;
+    mg_stats_observe_rule_eval(env->stats, r->eval_seconds);
+}
+
+void mg_rules_adopt(struct mg_rules *r, struct mg_rules *old)
+{
+    if (!old)
+        return;
+    for (size_t i = 0; i < r->nrules; i++) {
+        struct rule *ru = &r->rules[i];
+        for (size_t k = 0; k < old->nrules; k++) {
+            struct rule *o = &old->rules[k];
+            if (o->alert != ru->alert || strcmp(o->name, ru->name) != 0 || !o->alerts)
+                continue;
+            ru->alerts = o->alerts;
+            ru->nalerts = o->nalerts;
+            ru->capalerts = o->capalerts;
+            for (size_t j = 0; j < ru->nalerts; j++)
+                ru->alerts[j].rule = ru->name;
+            o->alerts = NULL;
+            o->nalerts = o->capalerts = 0;
+            break;
+        }
+    }
+    /* what the old rules wrote is ours to remove if nobody writes it */
+    r->w = old->w;
+    r->nw = old->nw;
+    r->capw = old->capw;
+    old->w = NULL;
+    old->nw = old->capw = 0;
+    mg_names_fini(&r->wmap);
+    mg_names_init(&r->wmap);
+    for (size_t i = 0; i < r->nw; i++)
+        mg_names_put(&r->wmap, r->w[i].key, strlen(r->w[i].key), (void *)(uintptr_t)(i + 1));
+}
+
+size_t mg_rules_alert_count(const struct mg_rules *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; r && i < r->nrules; i++)
+        n += r->rules[i].nalerts;
+    return n;
+}
+
+const struct mg_alert *mg_rules_alert_at(const struct mg_rules *r, size_t i)
+{
+    for (size_t k = 0; k < r->nrules; k++) {
+        if (i < r->rules[k].nalerts)
+            return &r->rules[k].alerts[i];
+        i -= r->rules[k].nalerts;
+    }
+    return NULL;
+}
+

@@ -1,0 +1,73 @@
+/* mg_rules_int: the rules' private structures, shared by mg_rules.c
+ * (loading, evaluation) and mg_rules_json.c (the API's JSON). */
+#ifndef MG_RULES_INT_H
+#define MG_RULES_INT_H
+
+#include "mg_names.h"
+#include "mg_rules.h"
+
+#define WHERE_LEN 512
+
+struct kv {
+    char *name, *value;
+};
+
+struct rule {
+    int alert;
+    char *name;
+    int ref;                 /* the expr function */
+    const char *file;
+    char where[WHERE_LEN];
+    int64_t for_ms, keep_firing_ms;
+    struct kv *labels, *annotations;
+    size_t nlabels, nannotations;
+    /* health, for /api/v1/rules */
+    int evaluated, failed;
+    char last_error[MG_WHY_LEN * 2];
+    double eval_seconds;
+    int64_t last_eval_ms;
+    struct mg_alert *alerts;
+    size_t nalerts, capalerts;
+};
+
+/* An output series a rule wrote, to remove once no rule writes it. */
+struct written {
+    char *key;
+    char *name;
+    struct mg_label *labels;
+    size_t n;
+    int mark;
+};
+
+struct result {
+    size_t first, n; /* into res_labels */
+    double value;
+};
+
+struct mg_rules {
+    struct mg_lua *lua;
+    struct rule *rules;
+    size_t nrules, caprules;
+    char **files;
+    size_t nfiles;
+    const char *loading;
+    /* one evaluation's results, reused */
+    struct result *res;
+    size_t nres, capres;
+    struct mg_label *res_labels;
+    size_t nres_labels, capres_labels;
+    struct mg_lbuild strings;
+    /* series written */
+    struct written *w;
+    size_t nw, capw;
+    struct mg_names wmap;
+    /* the running evaluation, for the expr call */
+    struct mg_query *query;
+    struct mg_store *store;
+    int64_t now_ms;
+    int64_t last_eval_ms;
+    double eval_seconds;
+    double interval; /* seconds, as the last evaluation was told */
+};
+
+#endif
