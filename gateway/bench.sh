@@ -340,11 +340,26 @@ LUA
     fi
 }
 
-# bench_rule_tick: rule evaluation cost over N output series, read from
-# moongate_rule_evaluation_duration_seconds after a few ticks with a rules
-# directory of record/alert rules (needs --rules and a short tick).
+# bench_rule_tick: 1,000 alert rules over N series (each a sum over one
+# shard of the bench metric, so every rule reads the metric's series), a
+# rule tick every 2 s while the update phase runs: the tick's duration from
+# moongate_rule_evaluation_duration_seconds, and the update rate against
+# bench_basic's at the same N for what the ticks cost ingest.
 bench_rule_tick() {
-    echo "section=rule_tick status=not_implemented"
+    local n=${MG_BENCH_RULE_SERIES:-100000} dir=$WORK/rules
+    mkdir -p "$dir"
+    awk 'BEGIN {
+        for (i = 0; i < 1000; i++)
+            printf "alert \"Shard%d\" { expr = function(q) local v = q.sum(\"bench_metric{shard=\\\"s%d\\\"}\") if v and v > 1e12 then return v end end }\n", i, i % 256
+    }' >"$dir/bench.lua"
+    printf 'return { rule_interval = 2 }\n' >"$WORK/rules-config.lua"
+    bench_basic rules "$n" --rules "$dir" --config "$WORK/rules-config.lua" || return 1
+    awk '/^moongate_rule_evaluation_duration_seconds_(sum|count) / { v[$1] = $2 }
+         END { if (v["moongate_rule_evaluation_duration_seconds_count"] > 0)
+             printf "section=rules rules=1000 ticks=%d tick_seconds_avg=%.4f\n",
+                 v["moongate_rule_evaluation_duration_seconds_count"],
+                 v["moongate_rule_evaluation_duration_seconds_sum"] /
+                 v["moongate_rule_evaluation_duration_seconds_count"] }' "$WORK/metrics.txt"
 }
 
 # ---------------------------------------------------------------------------
@@ -357,12 +372,12 @@ main() {
     done
     bench_lua_new_series || failed=1
     bench_cap_admission || failed=1
+    bench_rule_tick || failed=1
     if [ -n "${MG_BENCH_SCRIPTS:-}" ]; then
         local dir
         dir=$(cd "$MG_BENCH_SCRIPTS" && pwd)
         bench_basic scripts "${MG_BENCH_SCRIPTS_SERIES:-100000}" --scripts "$dir" || failed=1
     fi
-    bench_rule_tick
 
     echo
     printf '%-8s %9s %14s %14s %10s %10s %10s\n' section series create_sps update_sps \

@@ -196,6 +196,7 @@ struct mg_family *mg_families_get(struct mg_families *fs, const char *name,
     f->nlen = (uint32_t)nlen;
     f->type = t;
     f->agg = agg;
+    f->head = UINT32_MAX;
     if (fs->check_collisions && (*r = reserve(fs, f, why)) != MG_OK)
         goto fail;
     if (take_id(fs, &f->id) || mg_names_put(&fs->byname, f->name, f->nlen, f)) {

@@ -30,6 +30,7 @@ struct mg_family {
     enum mg_agg agg;
     char *help;         /* NULL when none was pushed */
     uint32_t nseries;
+    uint32_t head;      /* output families: first series (UINT32_MAX: none) */
     int own;            /* the gateway's own metric: never removed */
     char *reserved[MG_FAMILY_RESERVED]; /* sample names it claims */
 };

@@ -326,19 +326,28 @@ int qs_each(struct mg_query *q, struct mg_store *st,
     }
     struct walk w = {q, sel, fn, ctx, why, whylen, 0};
     size_t cap = mg_store_output_capacity(st);
-    for (uint32_t i = 0; i < cap; i++) {
-        const struct mg_output *o = mg_store_output_at(st, i);
-        if (!o)
+    /* named: walk those families' own lists; unnamed: every series */
+    int pass = 0;
+    uint32_t i = name ? (f1 ? mg_store_family_head(f1) : MG_NIL) : 0;
+    for (;;) {
+        if (name && i == MG_NIL) {
+            if (pass++ || !f2)
+                break;
+            i = mg_store_family_head(f2);
             continue;
-        int which = K_ALL;
-        if (name) {
-            if (f1 && o->fam == f1->id)
-                which = K_OWN;
-            else if (f2 && o->fam == f2->id)
-                which = which2;
-            else
-                continue;
         }
+        if (!name && i >= cap)
+            break;
+        const struct mg_output *o = mg_store_output_at(st, i);
+        uint32_t next = name ? mg_store_output_next(st, i) : i + 1;
+        if (!o) {
+            i = next;
+            continue;
+        }
+        int which = K_ALL;
+        if (name)
+            which = pass == 0 && f1 && o->fam == f1->id ? K_OWN : which2;
+        i = next;
         (*visited)++;
         if (q_reserve_labels(q, (size_t)o->ls->n + 1))
             return -ENOMEM;

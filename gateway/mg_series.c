@@ -335,6 +335,13 @@ static void output_remove(struct mg_store *st, uint32_t idx)
     struct mg_output *o = &st->out[idx];
     if (st->on_output && !(o->flags & F_OWN))
         st->on_output(st->hook_ctx, OUTFAM(st, o), o->ls, -1);
+    struct mg_family *fam = OUTFAM(st, o);
+    if (o->fprev != MG_NIL)
+        st->out[o->fprev].fnext = o->fnext;
+    else
+        fam->head = o->fnext;
+    if (o->fnext != MG_NIL)
+        st->out[o->fnext].fprev = o->fprev;
     mg_itab_remove(&st->outtab, idx, o->ls->hash);
     if (is_hist(OUTFAM(st, o)->type))
         hvals_free(st, o->v.h);
@@ -417,6 +424,11 @@ static uint32_t output_get(struct mg_store *st, const struct mg_route *r,
         o->v.h = hv;
     o->first = MG_NIL;
     o->flags = F_LIVE;
+    o->fprev = MG_NIL;
+    o->fnext = f->head;
+    if (f->head != MG_NIL)
+        st->out[f->head].fprev = idx;
+    f->head = idx;
     f->nseries++;
     st->liveout++;
     if (st->on_output && !st->creating_own)
@@ -889,6 +901,16 @@ int mg_store_output_exists(struct mg_store *st, const char *name, size_t nlen,
 size_t mg_store_output_capacity(const struct mg_store *st)
 {
     return st->nout;
+}
+
+uint32_t mg_store_family_head(const struct mg_family *f)
+{
+    return f->head;
+}
+
+uint32_t mg_store_output_next(const struct mg_store *st, uint32_t idx)
+{
+    return st->out[idx].fnext;
 }
 
 /* ---- walking ---- */

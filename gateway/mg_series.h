@@ -96,7 +96,7 @@ struct mg_input {
     uint8_t drop;           /* enum mg_reason when out == MG_NIL */
 };
 
-/* 32 bytes. */
+/* 40 bytes. */
 struct mg_output {
     struct mg_labelset *ls;
     union {
@@ -104,6 +104,7 @@ struct mg_output {
         struct mg_hvals *h; /* histogram, summary: accumulated */
     } v;
     uint32_t fam;           /* output family id */
+    uint32_t fnext, fprev;  /* the family's series, for queries by name */
     uint32_t first;         /* first input, MG_NIL for own series */
     uint32_t ninputs;
     uint8_t flags;
@@ -177,6 +178,10 @@ void mg_store_set_output_hook(struct mg_store *st, mg_output_hook fn,
 int mg_store_output_exists(struct mg_store *st, const char *name, size_t nlen,
                            const struct mg_label *labels, size_t n);
 size_t mg_store_output_capacity(const struct mg_store *st);
+/* A family's output series: the first index, then the next of each, until
+ * MG_NIL. Lets a query by name visit one family instead of every series. */
+uint32_t mg_store_family_head(const struct mg_family *f);
+uint32_t mg_store_output_next(const struct mg_store *st, uint32_t idx);
 
 /* Walking the outputs for exposition and queries. */
 size_t mg_store_input_count(const struct mg_store *st);
