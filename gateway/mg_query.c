@@ -106,6 +106,7 @@ void mg_query_free(struct mg_query *q)
     free(q->h);
     free(q->slot);
     mg_rematch_free(q->m);
+    qix_free(&q->ix);
     free(q->lab);
     free(q->srt);
     mg_rebuf_fini(&q->name);
@@ -289,6 +290,20 @@ static int offer_output(struct walk *w, struct mg_store *st,
     return 0;
 }
 
+/* One output series offered to a walk. */
+static int visit(struct walk *w, struct mg_store *st, uint32_t i, int which,
+                 size_t *visited)
+{
+    const struct mg_output *o = mg_store_output_at(st, i);
+    if (!o)
+        return 0;
+    (*visited)++;
+    if (q_reserve_labels(w->q, (size_t)o->ls->n + 1))
+        return -ENOMEM;
+    w->n = mg_labelset_unpack(o->ls, w->q->lab);
+    return offer_output(w, st, o, mg_store_output_family(st, o), which);
+}
+
 int qs_each(struct mg_query *q, struct mg_store *st,
             const struct mg_selector *sel, qs_fn fn, void *ctx,
             size_t *visited, char *why, size_t whylen)
@@ -325,36 +340,47 @@ int qs_each(struct mg_query *q, struct mg_store *st,
             return 0;
     }
     struct walk w = {q, sel, fn, ctx, why, whylen, 0};
-    size_t cap = mg_store_output_capacity(st);
-    /* named: walk those families' own lists; unnamed: every series */
-    int pass = 0;
-    uint32_t i = name ? (f1 ? mg_store_family_head(f1) : MG_NIL) : 0;
-    for (;;) {
-        if (name && i == MG_NIL) {
-            if (pass++ || !f2)
-                break;
-            i = mg_store_family_head(f2);
-            continue;
+    if (!name) {
+        size_t cap = mg_store_output_capacity(st);
+        for (uint32_t i = 0; i < cap; i++) {
+            int rc = visit(&w, st, i, K_ALL, visited);
+            if (rc)
+                return rc;
         }
-        if (!name && i >= cap)
-            break;
-        const struct mg_output *o = mg_store_output_at(st, i);
-        uint32_t next = name ? mg_store_output_next(st, i) : i + 1;
-        if (!o) {
-            i = next;
+        return 0;
+    }
+    /* A named selector walks its families only; with an equality matcher,
+     * only the series carrying that value (a posting list per tick). */
+    struct mg_label eq;
+    int have_eq = mg_selector_equalities(sel, &eq, 1) >= 1 &&
+                  !(eq.nlen == 2 && memcmp(eq.name, "le", 2) == 0) &&
+                  !(eq.nlen == 8 && memcmp(eq.name, "quantile", 8) == 0);
+    const struct mg_family *fams[2] = {f1, f2};
+    const int whiches[2] = {K_OWN, which2};
+    for (int k = 0; k < 2; k++) {
+        if (!fams[k])
             continue;
-        }
-        int which = K_ALL;
-        if (name)
-            which = pass == 0 && f1 && o->fam == f1->id ? K_OWN : which2;
-        i = next;
-        (*visited)++;
-        if (q_reserve_labels(q, (size_t)o->ls->n + 1))
+        size_t n;
+        int err = 0;
+        const uint32_t *post = have_eq ? qix_lookup(&q->ix, st, fams[k], q->gen, &eq, &n, &err)
+                                       : NULL;
+        if (err)
             return -ENOMEM;
-        w.n = mg_labelset_unpack(o->ls, q->lab);
-        int rc = offer_output(&w, st, o, mg_store_output_family(st, o), which);
-        if (rc)
-            return rc;
+        if (have_eq) {
+            for (size_t j = 0; j < n; j++) {
+                int rc = visit(&w, st, post[j], whiches[k], visited);
+                if (rc)
+                    return rc;
+            }
+            continue;
+        }
+        for (uint32_t i = mg_store_family_head(fams[k]); i != MG_NIL;) {
+            uint32_t next = mg_store_output_next(st, i);
+            int rc = visit(&w, st, i, whiches[k], visited);
+            if (rc)
+                return rc;
+            i = next;
+        }
     }
     return 0;
 }

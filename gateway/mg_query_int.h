@@ -59,7 +59,24 @@ typedef int (*qs_fn)(void *ctx, const struct qsample *s);
 
 struct qrow;
 
+/* Posting lists: the series of one family carrying each value of one
+ * label, built the first time an equality matcher asks, and kept while no
+ * output series comes or goes (values may change; membership may not). */
+struct qindex;
+struct qindex_set {
+    struct qindex **v;
+    size_t n, cap;
+    uint64_t gen; /* the store's generation the lists were built at */
+};
+/* The output indices of family f whose label eq->name is eq->value; *n
+ * their count (NULL, 0 when none). *err set on ENOMEM. */
+const uint32_t *qix_lookup(struct qindex_set *s, struct mg_store *st,
+                           const struct mg_family *f, uint32_t gen,
+                           const struct mg_label *eq, size_t *n, int *err);
+void qix_free(struct qindex_set *s);
+
 struct mg_query {
+    struct qindex_set ix;
     size_t max_points;
     struct qsel **sel;      /* the cache */
     size_t nsel, capsel;

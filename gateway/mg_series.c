@@ -33,6 +33,7 @@ struct mg_store {
 
     struct mg_slab slab;        /* label sets, packed apart from the rest */
     mg_output_hook on_output;   /* told of every output that comes or goes */
+    uint64_t generation;        /* bumped whenever an output comes or goes */
     void *hook_ctx;
     int creating_own;
     struct mg_families infams;  /* the names and types pushed */
@@ -333,6 +334,7 @@ static uint32_t output_find(struct mg_store *st, const char *name, size_t nlen,
 static void output_remove(struct mg_store *st, uint32_t idx)
 {
     struct mg_output *o = &st->out[idx];
+    st->generation++;
     if (st->on_output && !(o->flags & F_OWN))
         st->on_output(st->hook_ctx, OUTFAM(st, o), o->ls, -1);
     struct mg_family *fam = OUTFAM(st, o);
@@ -431,6 +433,7 @@ static uint32_t output_get(struct mg_store *st, const struct mg_route *r,
     f->head = idx;
     f->nseries++;
     st->liveout++;
+    st->generation++;
     if (st->on_output && !st->creating_own)
         st->on_output(st->hook_ctx, f, ls, 1);
     mg_family_set_help(f, help, hlen);
@@ -901,6 +904,11 @@ int mg_store_output_exists(struct mg_store *st, const char *name, size_t nlen,
 size_t mg_store_output_capacity(const struct mg_store *st)
 {
     return st->nout;
+}
+
+uint64_t mg_store_generation(const struct mg_store *st)
+{
+    return st->generation;
 }
 
 uint32_t mg_store_family_head(const struct mg_family *f)

@@ -181,6 +181,9 @@ size_t mg_store_output_capacity(const struct mg_store *st);
 /* A family's output series: the first index, then the next of each, until
  * MG_NIL. Lets a query by name visit one family instead of every series. */
 uint32_t mg_store_family_head(const struct mg_family *f);
+/* Changes whenever an output series is created or removed: indexes over
+ * the outputs hold while it stays the same. */
+uint64_t mg_store_generation(const struct mg_store *st);
 uint32_t mg_store_output_next(const struct mg_store *st, uint32_t idx);
 
 /* Walking the outputs for exposition and queries. */
