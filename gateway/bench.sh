@@ -354,12 +354,10 @@ bench_rule_tick() {
     }' >"$dir/bench.lua"
     printf 'return { rule_interval = 2 }\n' >"$WORK/rules-config.lua"
     bench_basic rules "$n" --rules "$dir" --config "$WORK/rules-config.lua" || return 1
-    awk '/^moongate_rule_evaluation_duration_seconds_(sum|count) / { v[$1] = $2 }
-         END { if (v["moongate_rule_evaluation_duration_seconds_count"] > 0)
-             printf "section=rules rules=1000 ticks=%d tick_seconds_avg=%.4f\n",
-                 v["moongate_rule_evaluation_duration_seconds_count"],
-                 v["moongate_rule_evaluation_duration_seconds_sum"] /
-                 v["moongate_rule_evaluation_duration_seconds_count"] }' "$WORK/metrics.txt"
+    awk '/^moongate_rule_evaluation_duration_seconds_sum / { sum = $2 }
+         /^moongate_rule_evaluation_duration_seconds_count / { count = $2 }
+         END { if (count > 0) printf "section=rules rules=1000 ticks=%d tick_seconds_avg=%.4f\n", count, sum / count }' \
+        "$WORK/metrics.txt"
 }
 
 # ---------------------------------------------------------------------------
