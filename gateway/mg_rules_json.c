@@ -1,5 +1,7 @@
 /* mg_rules_json: /api/v1/alerts and /api/v1/rules in Prometheus's shapes. */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -46,7 +48,12 @@ static void json_alert(struct mg_buf *b, const struct mg_alert *a)
     mg_buf_adds(b, state_name(a->state));
     mg_buf_adds(b, "\",\"activeAt\":");
     rfc3339(b, a->active_at);
-    snprintf(v, sizeof(v), "%.6e", a->value);
+    /* Go's FormatFloat(v, 'e', -1, 64): the shortest that reads back */
+    for (int prec = 0; prec <= 17; prec++) {
+        snprintf(v, sizeof(v), "%.*e", prec, a->value);
+        if (strtod(v, NULL) == a->value || isnan(a->value))
+            break;
+    }
     mg_buf_adds(b, ",\"value\":");
     mg_json_cstr(b, v);
     mg_buf_addc(b, '}');
