@@ -11,46 +11,8 @@
 #include "mg_family.h"
 #include "mg_itab.h"
 #include "mg_names.h"
+#include "mg_series_int.h"
 #include "mg_slab.h"
-
-#define INFAM(st, in) mg_families_at(&(st)->infams, (in)->fam)
-#define OUTFAM(st, o) mg_families_at(&(st)->outfams, (o)->fam)
-
-#define F_LIVE 0x01
-#define F_OWN 0x02
-#define F_TTL_FIXED 0x04 /* the pipeline set the TTL; messages do not */
-
-/* ---- the store ---- */
-
-#define MAX_SCALES 255
-
-struct mg_store {
-    struct mg_input *in;
-    uint32_t nin, capin, freein, livein;
-    struct mg_output *out;
-    uint32_t nout, capout, freeout, liveout;
-    struct itab intab, outtab;
-
-    struct mg_slab slab;        /* label sets, packed apart from the rest */
-    mg_output_hook on_output;   /* told of every output that comes or goes */
-    uint64_t generation;        /* bumped whenever an output comes or goes */
-    void *hook_ctx;
-    int creating_own;
-    struct mg_families infams;  /* the names and types pushed */
-    struct mg_families outfams; /* the names and types exposed */
-    int64_t *ts;                /* pushed timestamps by output, once one comes */
-
-    struct mg_layout *layouts[256];
-    double scales[MAX_SCALES + 1];
-    double divisors[MAX_SCALES + 1]; /* 1/scale when that is a whole number */
-    uint32_t nscales;
-    int64_t epoch_ms;
-
-    /* reused by mg_store_group */
-    struct mg_family **gfams;
-    uint32_t *gorder, *gstart;
-    size_t gorder_cap, gfams_cap;
-};
 
 struct mg_store *mg_store_new(void)
 {
@@ -147,31 +109,6 @@ static uint32_t ttl_ds(int64_t ttl_ms)
 static int input_expired(const struct mg_input *in, uint32_t now)
 {
     return in->ttl && now - in->seen >= in->ttl && now >= in->seen;
-}
-
-/* ---- families ---- */
-
-struct mg_family *mg_store_family_find(struct mg_store *st, const char *name,
-                                       size_t nlen)
-{
-    return mg_families_find(&st->outfams, name, nlen);
-}
-
-struct mg_family *mg_store_output_family(struct mg_store *st,
-                                         const struct mg_output *o)
-{
-    return OUTFAM(st, o);
-}
-
-const struct mg_family *mg_store_input_family(struct mg_store *st,
-                                              const struct mg_input *in)
-{
-    return INFAM(st, in);
-}
-
-void mg_family_set_agg(struct mg_family *f, enum mg_agg a)
-{
-    f->agg = a;
 }
 
 double mg_scale_apply(double scale, double v)
@@ -309,7 +246,7 @@ struct mg_input *mg_store_input_find(struct mg_store *st,
     }
 }
 
-static uint32_t output_find(struct mg_store *st, const char *name, size_t nlen,
+uint32_t mg_store_output_find(struct mg_store *st, const char *name, size_t nlen,
                             const struct mg_label *labels, size_t n,
                             uint64_t hash)
 {
@@ -367,7 +304,7 @@ static uint32_t output_get(struct mg_store *st, const struct mg_route *r,
                            char why[MG_WHY_LEN])
 {
     uint64_t h = mg_store_input_hash(r->name, r->nlen, r->labels, r->nlabels);
-    uint32_t idx = output_find(st, r->name, r->nlen, r->labels, r->nlabels, h);
+    uint32_t idx = mg_store_output_find(st, r->name, r->nlen, r->labels, r->nlabels, h);
     if (idx != MG_NIL) {
         struct mg_output *o = &st->out[idx];
         if (o->flags & F_OWN) {
@@ -465,20 +402,6 @@ static void set_ts(struct mg_store *st, uint32_t oidx, int64_t ts)
 int64_t mg_store_output_ts(const struct mg_store *st, uint32_t idx)
 {
     return st->ts && idx < st->capout ? st->ts[idx] : 0;
-}
-
-static double scale_of(const struct mg_store *st, const struct mg_input *in)
-{
-    return st->scales[in->scale];
-}
-
-/* v times the input's scale. A scale of 0.001 is applied as a division by
- * 1000, which is exact where the multiplication is not (700 * 0.001 is
- * 0.7000000000000001; 700 / 1000 is 0.7). */
-static double scaled(const struct mg_store *st, uint8_t idx, double v)
-{
-    double d = st->divisors[idx];
-    return d != 0 ? v / d : v * st->scales[idx];
 }
 
 static enum mg_reason write_hist(struct mg_store *st, struct mg_input *in,
@@ -831,7 +754,7 @@ static struct mg_output *own_get(struct mg_store *st, const char *name,
 {
     size_t nlen = strlen(name);
     uint64_t h = mg_store_input_hash(name, nlen, labels, n);
-    uint32_t idx = output_find(st, name, nlen, labels, n, h);
+    uint32_t idx = mg_store_output_find(st, name, nlen, labels, n, h);
     if (idx != MG_NIL)
         return OUTFAM(st, &st->out[idx])->type == t ? &st->out[idx] : NULL;
     struct mg_route r = {.name = name, .nlen = (uint32_t)nlen,
@@ -865,7 +788,7 @@ int mg_store_own_remove(struct mg_store *st, const char *name, size_t nlen,
                         const struct mg_label *labels, size_t n)
 {
     uint64_t h = mg_store_input_hash(name, nlen, labels, n);
-    uint32_t idx = output_find(st, name, nlen, labels, n, h);
+    uint32_t idx = mg_store_output_find(st, name, nlen, labels, n, h);
     if (idx == MG_NIL || !(st->out[idx].flags & F_OWN))
         return -ENOENT;
     output_remove(st, idx);
@@ -887,175 +810,3 @@ int mg_store_own_hist(struct mg_store *st, const char *name,
     return 0;
 }
 
-void mg_store_set_output_hook(struct mg_store *st, mg_output_hook fn,
-                              void *ctx)
-{
-    st->on_output = fn;
-    st->hook_ctx = ctx;
-}
-
-int mg_store_output_exists(struct mg_store *st, const char *name, size_t nlen,
-                           const struct mg_label *labels, size_t n)
-{
-    uint64_t h = mg_store_input_hash(name, nlen, labels, n);
-    return output_find(st, name, nlen, labels, n, h) != MG_NIL;
-}
-
-size_t mg_store_output_capacity(const struct mg_store *st)
-{
-    return st->nout;
-}
-
-uint64_t mg_store_generation(const struct mg_store *st)
-{
-    return st->generation;
-}
-
-uint32_t mg_store_family_head(const struct mg_family *f)
-{
-    return f->head;
-}
-
-uint32_t mg_store_output_next(const struct mg_store *st, uint32_t idx)
-{
-    return st->out[idx].fnext;
-}
-
-/* ---- walking ---- */
-
-size_t mg_store_input_count(const struct mg_store *st)
-{
-    return st->livein;
-}
-
-size_t mg_store_output_count(const struct mg_store *st)
-{
-    return st->liveout;
-}
-
-size_t mg_store_input_capacity(const struct mg_store *st)
-{
-    return st->nin;
-}
-
-struct mg_input *mg_store_input_at(struct mg_store *st, uint32_t idx)
-{
-    return idx < st->nin && (st->in[idx].flags & F_LIVE) ? &st->in[idx] : NULL;
-}
-
-struct mg_output *mg_store_output_at(struct mg_store *st, uint32_t idx)
-{
-    return idx < st->nout && (st->out[idx].flags & F_LIVE) ? &st->out[idx]
-                                                            : NULL;
-}
-
-
-static int fam_cmp(const void *a, const void *b)
-{
-    const struct mg_family *x = *(struct mg_family *const *)a;
-    const struct mg_family *y = *(struct mg_family *const *)b;
-    size_t n = x->nlen < y->nlen ? x->nlen : y->nlen;
-    int c = memcmp(x->name, y->name, n);
-    return c ? c : (x->nlen > y->nlen) - (x->nlen < y->nlen);
-}
-
-static int reserve(void **p, size_t *cap, size_t want, size_t elem)
-{
-    if (*cap >= want)
-        return 0;
-    size_t n = *cap ? *cap : 64;
-    while (n < want)
-        n *= 2;
-    void *np = realloc(*p, n * elem);
-    if (!np)
-        return -ENOMEM;
-    *p = np;
-    *cap = n;
-    return 0;
-}
-
-int mg_store_group(struct mg_store *st, struct mg_family ***fams,
-                   size_t *nfam, uint32_t **order, uint32_t **start)
-{
-    size_t nf = st->outfams.n;
-    if (reserve((void **)&st->gfams, &st->gfams_cap, nf + 1, sizeof(void *)) ||
-        reserve((void **)&st->gorder, &st->gorder_cap, st->nout + 2 * (nf + 1) + 1,
-                sizeof(uint32_t)))
-        return -ENOMEM;
-    size_t k = 0;
-    for (uint32_t i = 0; i < st->outfams.n; i++)
-        if (st->outfams.v[i] && st->outfams.v[i]->nseries)
-            st->gfams[k++] = st->outfams.v[i];
-    qsort(st->gfams, k, sizeof(*st->gfams), fam_cmp);
-    /* rank by family id, then a counting sort of the outputs */
-    uint32_t *rank = st->gorder + st->nout;
-    uint32_t *cnt = rank + nf + 1;
-    for (size_t i = 0; i < nf; i++)
-        rank[i] = MG_NIL;
-    for (size_t i = 0; i < k; i++) {
-        rank[st->gfams[i]->id] = (uint32_t)i;
-        cnt[i] = 0;
-    }
-    cnt[k] = 0;
-    for (uint32_t i = 0; i < st->nout; i++)
-        if (st->out[i].flags & F_LIVE)
-            cnt[rank[st->out[i].fam] + 1]++;
-    for (size_t i = 1; i <= k; i++)
-        cnt[i] += cnt[i - 1];
-    /* cnt[i] is now family i's start; fill, then restore the starts */
-    free(st->gstart);
-    st->gstart = malloc((k + 1) * sizeof(uint32_t));
-    if (!st->gstart)
-        return -ENOMEM;
-    memcpy(st->gstart, cnt, (k + 1) * sizeof(uint32_t));
-    for (uint32_t i = 0; i < st->nout; i++)
-        if (st->out[i].flags & F_LIVE)
-            st->gorder[cnt[rank[st->out[i].fam]]++] = i;
-    *fams = st->gfams;
-    *nfam = k;
-    *order = st->gorder;
-    *start = st->gstart;
-    return 0;
-}
-
-double mg_output_value(struct mg_store *st, const struct mg_output *o)
-{
-    enum mg_type t = OUTFAM(st, o)->type;
-    if ((o->flags & F_OWN) || t == MG_COUNTER)
-        return o->v.acc;
-    if (o->ninputs == 1) {
-        const struct mg_input *in = &st->in[o->first];
-        return scaled(st, in->scale, in->v.last);
-    }
-    enum mg_agg a = OUTFAM(st, o)->agg;
-    if (a == MG_AGG_LAST)
-        return o->v.acc;
-    double r = 0;
-    int first = 1;
-    for (uint32_t i = o->first; i != MG_NIL; i = st->in[i].next) {
-        double v = scaled(st, st->in[i].scale, st->in[i].v.last);
-        if (a == MG_AGG_SUM || a == MG_AGG_AVG)
-            r += v;
-        else if (first || (a == MG_AGG_MAX ? v > r : v < r))
-            r = v;
-        first = 0;
-    }
-    if (a == MG_AGG_AVG && o->ninputs)
-        r /= o->ninputs;
-    return r;
-}
-
-const struct mg_hvals *mg_output_hvals(struct mg_store *st,
-                                       const struct mg_output *o,
-                                       const struct mg_hvals **quantiles,
-                                       double *scale)
-{
-    *quantiles = NULL;
-    *scale = 1.0;
-    if (OUTFAM(st, o)->type == MG_SUMMARY && o->ninputs == 1) {
-        const struct mg_input *in = &st->in[o->first];
-        *quantiles = in->v.h;
-        *scale = scale_of(st, in);
-    }
-    return o->v.h;
-}

@@ -15,11 +15,7 @@ local function samples(text, name)
   return n, sum
 end
 
-local function value(text, series)
-  for line in text:gmatch("[^\n]+") do
-    if line:sub(1, #series + 1) == series .. " " then return tonumber(line:sub(#series + 2)) end
-  end
-end
+local value = require("support.exposition").value
 
 describe("caps", function()
   it("5,000 paths under max_values = 100 with fold: at most 101 series, the total exact", function()

@@ -1,0 +1,205 @@
+/* mg_series_read: what exposition, queries and reports read of the store:
+ * families, walks, grouping, values. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mg_series_int.h"
+
+/* ---- families ---- */
+
+struct mg_family *mg_store_family_find(struct mg_store *st, const char *name,
+                                       size_t nlen)
+{
+    return mg_families_find(&st->outfams, name, nlen);
+}
+
+struct mg_family *mg_store_output_family(struct mg_store *st,
+                                         const struct mg_output *o)
+{
+    return OUTFAM(st, o);
+}
+
+const struct mg_family *mg_store_input_family(struct mg_store *st,
+                                              const struct mg_input *in)
+{
+    return INFAM(st, in);
+}
+
+void mg_family_set_agg(struct mg_family *f, enum mg_agg a)
+{
+    f->agg = a;
+}
+
+void mg_store_set_output_hook(struct mg_store *st, mg_output_hook fn,
+                              void *ctx)
+{
+    st->on_output = fn;
+    st->hook_ctx = ctx;
+}
+
+int mg_store_output_exists(struct mg_store *st, const char *name, size_t nlen,
+                           const struct mg_label *labels, size_t n)
+{
+    uint64_t h = mg_store_input_hash(name, nlen, labels, n);
+    return mg_store_output_find(st, name, nlen, labels, n, h) != MG_NIL;
+}
+
+size_t mg_store_output_capacity(const struct mg_store *st)
+{
+    return st->nout;
+}
+
+uint64_t mg_store_generation(const struct mg_store *st)
+{
+    return st->generation;
+}
+
+uint32_t mg_store_family_head(const struct mg_family *f)
+{
+    return f->head;
+}
+
+uint32_t mg_store_output_next(const struct mg_store *st, uint32_t idx)
+{
+    return st->out[idx].fnext;
+}
+
+/* ---- walking ---- */
+
+size_t mg_store_input_count(const struct mg_store *st)
+{
+    return st->livein;
+}
+
+size_t mg_store_output_count(const struct mg_store *st)
+{
+    return st->liveout;
+}
+
+size_t mg_store_input_capacity(const struct mg_store *st)
+{
+    return st->nin;
+}
+
+struct mg_input *mg_store_input_at(struct mg_store *st, uint32_t idx)
+{
+    return idx < st->nin && (st->in[idx].flags & F_LIVE) ? &st->in[idx] : NULL;
+}
+
+struct mg_output *mg_store_output_at(struct mg_store *st, uint32_t idx)
+{
+    return idx < st->nout && (st->out[idx].flags & F_LIVE) ? &st->out[idx]
+                                                            : NULL;
+}
+
+
+static int fam_cmp(const void *a, const void *b)
+{
+    const struct mg_family *x = *(struct mg_family *const *)a;
+    const struct mg_family *y = *(struct mg_family *const *)b;
+    size_t n = x->nlen < y->nlen ? x->nlen : y->nlen;
+    int c = memcmp(x->name, y->name, n);
+    return c ? c : (x->nlen > y->nlen) - (x->nlen < y->nlen);
+}
+
+static int reserve(void **p, size_t *cap, size_t want, size_t elem)
+{
+    if (*cap >= want)
+        return 0;
+    size_t n = *cap ? *cap : 64;
+    while (n < want)
+        n *= 2;
+    void *np = realloc(*p, n * elem);
+    if (!np)
+        return -ENOMEM;
+    *p = np;
+    *cap = n;
+    return 0;
+}
+
+int mg_store_group(struct mg_store *st, struct mg_family ***fams,
+                   size_t *nfam, uint32_t **order, uint32_t **start)
+{
+    size_t nf = st->outfams.n;
+    if (reserve((void **)&st->gfams, &st->gfams_cap, nf + 1, sizeof(void *)) ||
+        reserve((void **)&st->gorder, &st->gorder_cap, st->nout + 2 * (nf + 1) + 1,
+                sizeof(uint32_t)))
+        return -ENOMEM;
+    size_t k = 0;
+    for (uint32_t i = 0; i < st->outfams.n; i++)
+        if (st->outfams.v[i] && st->outfams.v[i]->nseries)
+            st->gfams[k++] = st->outfams.v[i];
+    qsort(st->gfams, k, sizeof(*st->gfams), fam_cmp);
+    /* rank by family id, then a counting sort of the outputs */
+    uint32_t *rank = st->gorder + st->nout;
+    uint32_t *cnt = rank + nf + 1;
+    for (size_t i = 0; i < nf; i++)
+        rank[i] = MG_NIL;
+    for (size_t i = 0; i < k; i++) {
+        rank[st->gfams[i]->id] = (uint32_t)i;
+        cnt[i] = 0;
+    }
+    cnt[k] = 0;
+    for (uint32_t i = 0; i < st->nout; i++)
+        if (st->out[i].flags & F_LIVE)
+            cnt[rank[st->out[i].fam] + 1]++;
+    for (size_t i = 1; i <= k; i++)
+        cnt[i] += cnt[i - 1];
+    /* cnt[i] is now family i's start; fill, then restore the starts */
+    free(st->gstart);
+    st->gstart = malloc((k + 1) * sizeof(uint32_t));
+    if (!st->gstart)
+        return -ENOMEM;
+    memcpy(st->gstart, cnt, (k + 1) * sizeof(uint32_t));
+    for (uint32_t i = 0; i < st->nout; i++)
+        if (st->out[i].flags & F_LIVE)
+            st->gorder[cnt[rank[st->out[i].fam]]++] = i;
+    *fams = st->gfams;
+    *nfam = k;
+    *order = st->gorder;
+    *start = st->gstart;
+    return 0;
+}
+
+double mg_output_value(struct mg_store *st, const struct mg_output *o)
+{
+    enum mg_type t = OUTFAM(st, o)->type;
+    if ((o->flags & F_OWN) || t == MG_COUNTER)
+        return o->v.acc;
+    if (o->ninputs == 1) {
+        const struct mg_input *in = &st->in[o->first];
+        return scaled(st, in->scale, in->v.last);
+    }
+    enum mg_agg a = OUTFAM(st, o)->agg;
+    if (a == MG_AGG_LAST)
+        return o->v.acc;
+    double r = 0;
+    int first = 1;
+    for (uint32_t i = o->first; i != MG_NIL; i = st->in[i].next) {
+        double v = scaled(st, st->in[i].scale, st->in[i].v.last);
+        if (a == MG_AGG_SUM || a == MG_AGG_AVG)
+            r += v;
+        else if (first || (a == MG_AGG_MAX ? v > r : v < r))
+            r = v;
+        first = 0;
+    }
+    if (a == MG_AGG_AVG && o->ninputs)
+        r /= o->ninputs;
+    return r;
+}
+
+const struct mg_hvals *mg_output_hvals(struct mg_store *st,
+                                       const struct mg_output *o,
+                                       const struct mg_hvals **quantiles,
+                                       double *scale)
+{
+    *quantiles = NULL;
+    *scale = 1.0;
+    if (OUTFAM(st, o)->type == MG_SUMMARY && o->ninputs == 1) {
+        const struct mg_input *in = &st->in[o->first];
+        *quantiles = in->v.h;
+        *scale = scale_of(st, in);
+    }
+    return o->v.h;
+}
