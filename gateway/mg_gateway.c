@@ -102,10 +102,9 @@ void mg_gateway_free(struct mg_gateway *gw)
     if (!gw)
         return;
     msgpack_zone_destroy(&gw->zone);
-    mg_store_free(gw->store);
+    mg_store_free(gw->store); /* calls no hook: the caps may go after it */
     mg_wire_scratch_free(gw->ws);
     mg_stats_fini(&gw->stats);
-    mg_store_set_output_hook(gw->store, NULL, NULL);
     mg_pipeline_free(gw->pipe);
     mg_caps_free(gw->caps);
     mg_rules_free(gw->rules);
