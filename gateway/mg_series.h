@@ -127,6 +127,12 @@ struct mg_input *mg_store_input_find(struct mg_store *st,
                                      const struct mg_sample *s,
                                      uint64_t hash);
 
+/* Hints for a batch: fetch the index slot of hash into cache, and then
+ * (a little later, once the slot is there) the input it names. Pure
+ * hints: they change nothing. */
+void mg_store_prefetch(const struct mg_store *st, uint64_t hash);
+void mg_store_prefetch_input(const struct mg_store *st, uint64_t hash);
+
 /* Writes a known input's sample at now_ms. Returns MG_OK, or the reason
  * it was refused (type conflict, a counter going negative with op=add, a
  * bucket layout the merged output cannot take) with detail in why. */

@@ -203,3 +203,21 @@ const struct mg_hvals *mg_output_hvals(struct mg_store *st,
     }
     return o->v.h;
 }
+
+void mg_store_prefetch(const struct mg_store *st, uint64_t hash)
+{
+    if (st->intab.s)
+        __builtin_prefetch(&st->intab.s[(uint32_t)hash & st->intab.mask]);
+}
+
+void mg_store_prefetch_input(const struct mg_store *st, uint64_t hash)
+{
+    if (!st->intab.s)
+        return;
+    const struct islot *sl = &st->intab.s[(uint32_t)hash & st->intab.mask];
+    if (sl->idx1 && sl->tag == (uint32_t)hash) {
+        const struct mg_input *in = &st->in[sl->idx1 - 1];
+        __builtin_prefetch(in);
+        __builtin_prefetch(in->ls);
+    }
+}
