@@ -61,11 +61,6 @@ void mg_cap_def_free(struct mg_cap_def *d)
     free(d);
 }
 
-const char *mg_cap_def_name(const struct mg_cap_def *d)
-{
-    return d->name;
-}
-
 struct fields {
     const char *name, *metric, *label, *per_label, *overflow, *mode;
     lua_Integer max_series, max_values, max_input_series;
@@ -207,11 +202,10 @@ static int push_def(struct mg_cap_def ***defs, size_t *n, struct mg_cap_def *d,
     return 0;
 }
 
-int mg_cap_compile(lua_State *L, int idx, int limits, const char *where,
+int mg_cap_compile(lua_State *L, int idx, int limits,
                    struct mg_cap_def ***defs, size_t *ndefs, char *why,
                    size_t whylen)
 {
-    (void)where;
     struct fields f;
     if (read_fields(L, idx, limits, &f, why, whylen))
         return -EINVAL;

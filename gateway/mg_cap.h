@@ -36,11 +36,10 @@ struct mg_caps;
 /* Compiles cap{} (limits = 0) or limits{} (limits = 1, which may define
  * two caps) from the table at idx. Never raises: -EINVAL with "cap: field:
  * message" in why. On success appends to *defs (grown with realloc). */
-int mg_cap_compile(lua_State *L, int idx, int limits, const char *where,
+int mg_cap_compile(lua_State *L, int idx, int limits,
                    struct mg_cap_def ***defs, size_t *ndefs, char *why,
                    size_t whylen);
 void mg_cap_def_free(struct mg_cap_def *d);
-const char *mg_cap_def_name(const struct mg_cap_def *d);
 
 struct mg_caps *mg_caps_new(void);
 void mg_caps_free(struct mg_caps *c);

@@ -561,11 +561,6 @@ const struct mg_caps *mg_gateway_caps(const struct mg_gateway *gw)
     return gw->caps;
 }
 
-size_t mg_gateway_pipeline_steps(const struct mg_gateway *gw)
-{
-    return mg_pipeline_steps(gw->pipe);
-}
-
 /* Explains one live input: the pipeline again, traced (it is a pure
  * function of the series), then what the store holds for it. */
 static void explain_one(struct mg_gateway *gw, struct mg_input *in,

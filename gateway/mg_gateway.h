@@ -66,7 +66,6 @@ struct mg_notify;
 void mg_gateway_set_notify(struct mg_gateway *gw, struct mg_notify *n);
 struct mg_rules;
 const struct mg_rules *mg_gateway_rules(const struct mg_gateway *gw);
-size_t mg_gateway_pipeline_steps(const struct mg_gateway *gw);
 struct mg_caps;
 const struct mg_caps *mg_gateway_caps(const struct mg_gateway *gw);
 

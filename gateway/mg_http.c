@@ -91,35 +91,25 @@ static void on_metrics(struct evhttp_request *req, void *arg)
     evhttp_send_reply(req, 200, "OK", NULL);
 }
 
-static void json_string(struct evbuffer *b, const char *s)
-{
-    evbuffer_add(b, "\"", 1);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            evbuffer_add_printf(b, "\\%c", c);
-        else if (c < 0x20)
-            evbuffer_add_printf(b, "\\u%04x", c);
-        else
-            evbuffer_add(b, s, 1);
-    }
-    evbuffer_add(b, "\"", 1);
-}
-
 static void push_reply(struct evhttp_request *req, int code, const char *reason,
                        const struct mg_push_result *res)
 {
-    struct evbuffer *b = evhttp_request_get_output_buffer(req);
-    evbuffer_add_printf(b, "{\"accepted\":%u,\"rejected\":%u,\"dropped\":%u,\"errors\":[",
-                        res->accepted, res->rejected, res->dropped);
+    struct mg_buf b = {0};
+    char tmp[96];
+    snprintf(tmp, sizeof(tmp), "{\"accepted\":%u,\"rejected\":%u,\"dropped\":%u,\"errors\":[",
+             res->accepted, res->rejected, res->dropped);
+    mg_buf_adds(&b, tmp);
     for (uint32_t i = 0; i < res->nerr; i++) {
         const struct mg_push_error *e = &res->err[i];
-        evbuffer_add_printf(b, "%s{\"index\":%d,\"reason\":\"%s\",\"detail\":", i ? "," : "",
-                            e->index, mg_reason_name(e->reason));
-        json_string(b, e->detail);
-        evbuffer_add(b, "}", 1);
+        snprintf(tmp, sizeof(tmp), "%s{\"index\":%d,\"reason\":\"%s\",\"detail\":",
+                 i ? "," : "", e->index, mg_reason_name(e->reason));
+        mg_buf_adds(&b, tmp);
+        mg_json_cstr(&b, e->detail);
+        mg_buf_addc(&b, '}');
     }
-    evbuffer_add(b, "]}\n", 3);
+    mg_buf_adds(&b, "]}\n");
+    evbuffer_add(evhttp_request_get_output_buffer(req), b.p, b.len);
+    mg_buf_fini(&b);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "application/json");
     evhttp_send_reply(req, code, reason, NULL);

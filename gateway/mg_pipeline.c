@@ -218,9 +218,8 @@ static int l_aggregate(lua_State *L)
 static int cap_or_limits(lua_State *L, int limits)
 {
     struct mg_pipeline *p = ctx(L);
-    char why[256], where[WHERE_LEN];
-    mg_lua_where(L, where, sizeof(where));
-    if (mg_cap_compile(L, 1, limits, where, &p->caps, &p->ncaps, why, sizeof(why)))
+    char why[256];
+    if (mg_cap_compile(L, 1, limits, &p->caps, &p->ncaps, why, sizeof(why)))
         return luaL_error(L, "%s", why);
     return 0;
 }
@@ -323,11 +322,6 @@ nomem:
     snprintf(why, whylen, "out of memory");
     mg_pipeline_free(p);
     return NULL;
-}
-
-size_t mg_pipeline_steps(const struct mg_pipeline *p)
-{
-    return p ? p->nsteps : 0;
 }
 
 struct mg_cap_def *const *mg_pipeline_caps(const struct mg_pipeline *p,

@@ -62,8 +62,6 @@ struct mg_cap_def;
 struct mg_cap_def *const *mg_pipeline_caps(const struct mg_pipeline *p,
                                            size_t *n);
 
-/* The plan's steps, for explain and status. */
-size_t mg_pipeline_steps(const struct mg_pipeline *p);
 
 /* Collects the *.lua files of dir in name order into a NULL-terminated
  * array the caller frees with mg_pipeline_files_free. NULL with why. A
