@@ -24,7 +24,7 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure --timeout 300
 
 bench: build
-	bash gateway/bench.sh $(BUILD)
+	bash gateway/tools/bench.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -24,11 +24,4 @@ void mg_ingest_drain(struct mg_ingest *ing);
 /* NULL is a no-op. */
 void mg_ingest_free(struct mg_ingest *ing);
 
-/* Parses "host:port" into a sockaddr; 0 or -1. Shared with mg_http. */
-struct sockaddr_storage;
-int mg_parse_hostport(const char *addr, struct sockaddr_storage *ss,
-                      int *sslen);
-/* Formats the local address of fd as "host:port" into buf. */
-const char *mg_sock_name(int fd, char *buf, size_t len);
-
 #endif

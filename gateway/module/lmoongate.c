@@ -19,7 +19,7 @@
 #define BUF_MT "moongate.buffer"
 #define ENCODE_MAX_DEPTH 32
 
-int luaopen_moongate(lua_State *L);
+__attribute__((visibility("default"))) int luaopen_moongate(lua_State *L);
 
 struct lgw {
     struct mg_gateway *gw;

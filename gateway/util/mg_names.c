@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mg_labels.h"
+#include "mg_hash.h"
 
 void mg_names_init(struct mg_names *m)
 {

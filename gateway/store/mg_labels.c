@@ -1,6 +1,8 @@
 /* mg_labels: validation, hashing, label sets and the scratch builder. */
 #include "mg_labels.h"
+#include "mg_hash.h"
 #include "mg_slab.h"
+#include "mg_utf8.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -40,42 +42,6 @@ int mg_label_name_valid(const char *s, size_t n)
     return 1;
 }
 
-/* Strict UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
-int mg_utf8_valid(const char *str, size_t n)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t need;
-        uint32_t cp, min;
-        if ((c & 0xe0) == 0xc0) {
-            need = 1, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            need = 2, cp = c & 0x0f, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            need = 3, cp = c & 0x07, min = 0x10000;
-        } else {
-            return 0;
-        }
-        if (n - i <= need)
-            return 0;
-        for (size_t k = 1; k <= need; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += need + 1;
-    }
-    return 1;
-}
-
 static int name_cmp(const struct mg_label *a, const struct mg_label *b)
 {
     size_t n = a->nlen < b->nlen ? a->nlen : b->nlen;
@@ -104,34 +70,6 @@ int mg_labels_have_duplicate(const struct mg_label *v, size_t n)
         if (name_cmp(&v[i - 1], &v[i]) == 0)
             return 1;
     return 0;
-}
-
-static inline uint64_t read64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
-/* A multiply-xorshift hash over 8-byte words: fast on short strings, and
- * the table compares keys anyway, so it need not be cryptographic. */
-uint64_t mg_hash_bytes(const void *data, size_t n, uint64_t seed)
-{
-    const unsigned char *p = data;
-    uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ULL);
-    while (n >= 8) {
-        uint64_t k = read64(p) * 0xbf58476d1ce4e5b9ULL;
-        k ^= k >> 31;
-        h = (h ^ k) * 0x94d049bb133111ebULL;
-        p += 8;
-        n -= 8;
-    }
-    uint64_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        k |= (uint64_t)p[i] << (8 * i);
-    h = (h ^ (k * 0xbf58476d1ce4e5b9ULL)) * 0x94d049bb133111ebULL;
-    h ^= h >> 29;
-    return h;
 }
 
 uint64_t mg_labels_hash(const struct mg_label *v, size_t n)

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mg_labels.h"
+#include "mg_utf8.h"
 
 /* Go's limit on repeat counts, alone and multiplied through nesting. */
 #define MAX_REPEAT 1000

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mg_expose.h"
+#include "mg_fmt.h"
 
 /* A cached selector no call used for this many ticks, and that no range
  * registration holds, is freed. */

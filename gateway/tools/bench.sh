@@ -21,7 +21,7 @@
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
-    echo "usage: bash gateway/bench.sh BUILD_DIR" >&2
+    echo "usage: bash gateway/tools/bench.sh BUILD_DIR" >&2
     exit 2
 fi
 BUILD=$(cd "$1" && pwd)

@@ -11,7 +11,7 @@
 
 #include <pcre2.h>
 
-#include "mg_labels.h"
+#include "mg_utf8.h"
 #include "mg_re2.h"
 
 /* A relabel regex over a label value stays far below these; a pattern that
@@ -38,53 +38,6 @@ struct mg_rematch {
     uint32_t pairs;
     int rc; /* pairs set by the last match; 0 after a miss */
 };
-
-int mg_rebuf_add(struct mg_rebuf *b, const void *s, size_t n)
-{
-    if (n == 0)
-        return 0;
-    if (b->cap - b->len < n) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap - b->len < n) {
-            if (cap > SIZE_MAX / 2)
-                return -ENOMEM;
-            cap *= 2;
-        }
-        char *p = realloc(b->p, cap);
-        if (!p)
-            return -ENOMEM;
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    return 0;
-}
-
-void mg_rebuf_fini(struct mg_rebuf *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof(*b));
-}
-
-size_t mg_utf8_next(const char *str, size_t n, uint32_t *cp)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    if (n == 0) {
-        *cp = 0xfffd;
-        return 0;
-    }
-    size_t len = s[0] < 0x80 ? 1 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
-    if (len == 1 || len > n || !mg_utf8_valid(str, len)) {
-        *cp = len == 1 ? s[0] : 0xfffd;
-        return 1;
-    }
-    uint32_t c = s[0] & (0x7f >> len);
-    for (size_t k = 1; k < len; k++)
-        c = (c << 6) | (s[k] & 0x3f);
-    *cp = c;
-    return len;
-}
 
 static int is_digit(int c)
 {

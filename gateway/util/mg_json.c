@@ -3,7 +3,7 @@
 
 #include <stdio.h>
 
-#include "mg_labels.h"
+#include "mg_utf8.h"
 
 void mg_json_str(struct mg_buf *b, const char *s, size_t n)
 {

@@ -15,7 +15,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
-#include "mg_ingest.h"
+#include "mg_addr.h"
 #include "mg_json.h"
 #include "mg_log.h"
 #include "mg_rules.h"

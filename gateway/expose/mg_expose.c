@@ -1,5 +1,6 @@
 /* mg_expose: text and OpenMetrics rendering, gzip. */
 #include "mg_expose.h"
+#include "mg_fmt.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -40,42 +41,6 @@ enum mg_format mg_expose_negotiate(const char *accept)
     if (mg_accepts(accept, "application/openmetrics-text"))
         return MG_FORMAT_OPENMETRICS;
     return MG_FORMAT_TEXT;
-}
-
-static size_t fmt_int(char *buf, int64_t v)
-{
-    char tmp[24];
-    size_t n = 0, k = 0;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        buf[k++] = '-';
-    while (n)
-        buf[k++] = tmp[--n];
-    buf[k] = '\0';
-    return k;
-}
-
-/* Integers print as integers without snprintf (most counters); others as
- * %.15g, or %.17g when that does not read back as the same double. */
-size_t mg_format_double(char *buf, double v)
-{
-    if (isnan(v))
-        return (size_t)sprintf(buf, "NaN");
-    if (isinf(v))
-        return (size_t)sprintf(buf, v > 0 ? "+Inf" : "-Inf");
-    if (v == (double)(int64_t)v && fabs(v) < 1e15) {
-        if (v == 0 && signbit(v))
-            return (size_t)sprintf(buf, "-0");
-        return fmt_int(buf, (int64_t)v);
-    }
-    int n = snprintf(buf, 32, "%.15g", v);
-    if (strtod(buf, NULL) != v)
-        n = snprintf(buf, 32, "%.17g", v);
-    return (size_t)n;
 }
 
 static void add_double(struct mg_buf *b, double v)

@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mg_hash.h"
+#include "mg_utf8.h"
+
 /* A borrowed view of one label; the strings are not NUL-terminated. */
 struct mg_label {
     const char *name;
@@ -19,7 +22,6 @@ struct mg_label {
 int mg_metric_name_valid(const char *s, size_t n);
 /* [a-zA-Z_][a-zA-Z0-9_]* (the "__" prefix is the caller's rule) */
 int mg_label_name_valid(const char *s, size_t n);
-int mg_utf8_valid(const char *s, size_t n);
 
 /* Sorts by name (insertion sort: label sets are small). */
 void mg_labels_sort(struct mg_label *v, size_t n);
@@ -28,15 +30,6 @@ int mg_labels_have_duplicate(const struct mg_label *v, size_t n);
 /* Hash of a sorted array; equal sets hash equal. */
 uint64_t mg_labels_hash(const struct mg_label *v, size_t n);
 
-uint64_t mg_hash_bytes(const void *p, size_t n, uint64_t seed);
-static inline uint64_t mg_hash_mix(uint64_t a, uint64_t b)
-{
-    uint64_t h = (a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2)));
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    return h;
-}
 
 /* An immutable, refcounted, sorted label set stored as one blob:
  * n times [source flag | name length u8][name][value length varint][value]. */

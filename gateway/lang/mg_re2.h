@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mg_regex.h"
+#include "mg_rebuf.h"
 
 /* Go's limit on nesting; PCRE2 is told a little more, for the groups the
  * rewrite adds. */

@@ -5,6 +5,7 @@
 #define MG_EXPOSE_H
 
 #include "mg_buf.h"
+#include "mg_fmt.h"
 #include "mg_series.h"
 
 enum mg_format { MG_FORMAT_TEXT, MG_FORMAT_OPENMETRICS };
@@ -23,9 +24,6 @@ enum mg_format mg_expose_negotiate(const char *accept);
 int mg_expose(struct mg_store *st, enum mg_format f, int honor_ts,
               struct mg_buf *out);
 
-/* Formats v as Prometheus does (+Inf, -Inf, NaN, shortest round-trip) into
- * buf (at least 32 bytes); returns the length. */
-size_t mg_format_double(char *buf, double v);
 
 /* gzips in into out (replacing its contents). 0 or -ENOMEM. */
 int mg_gzip(const struct mg_buf *in, struct mg_buf *out);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mg_expose.h"
+#include "mg_fmt.h"
 
 /* Go's %.4g, which C's matches for these magnitudes. */
 static void g4(char *buf, size_t len, double v, const char *suffix)

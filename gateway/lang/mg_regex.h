@@ -11,25 +11,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mg_rebuf.h"
+#include "mg_utf8.h"
+
 struct mg_regex;
 struct mg_rematch;
 struct mg_retmpl;
-
-/* A growable byte buffer the caller owns and reuses across calls, so a warm
- * hot path allocates nothing. Zero-initialise it; mg_rebuf_fini frees. */
-struct mg_rebuf {
-    char *p;
-    size_t len, cap;
-};
-
-/* Appends n bytes. Returns 0 or -ENOMEM (the buffer is unchanged). */
-int mg_rebuf_add(struct mg_rebuf *b, const void *s, size_t n);
-void mg_rebuf_fini(struct mg_rebuf *b);
-
-/* Decodes the UTF-8 sequence at s (n > 0 bytes): returns its length and
- * the code point in *cp; a byte that starts no valid sequence is one byte
- * of U+FFFD, as Go's utf8.DecodeRune reads it. Returns 0 when n is 0. */
-size_t mg_utf8_next(const char *s, size_t n, uint32_t *cp);
 
 /* Compiles pat (n bytes of UTF-8, Go syntax) as written: no anchors are
  * added. Returns 0 with *out owned by the caller; -EINVAL with the reason in

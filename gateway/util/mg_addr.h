@@ -1,0 +1,14 @@
+/* mg_addr: listen addresses as the flags and config write them. */
+#ifndef MG_ADDR_H
+#define MG_ADDR_H
+
+#include <sys/socket.h>
+
+/* Parses "host:port" ("[::1]:9477", ":9477" for every address, a name
+ * like localhost) into a sockaddr; 0 or -1. */
+int mg_parse_hostport(const char *addr, struct sockaddr_storage *ss,
+                      int *sslen);
+/* Formats the local address of fd as "host:port" into buf; returns buf. */
+const char *mg_sock_name(int fd, char *buf, size_t len);
+
+#endif
