@@ -146,10 +146,46 @@ describe("pipeline", function()
     assert.are.equal(0, value(text, 'moongate_samples_dropped_total{reason="script_error"}'))
   end)
 
-  it("the sandbox holds from a transform", function()
-    local gw = gw_with("escape.lua")
-    gw:push { metrics = { { name = "probe", value = 1 } } }
-    assert.are.equal(1, value(gw:expose(), 'probe{found="none"}'))
+  describe("the sandbox holds from a transform:", function()
+    -- Real bytecode, dumped outside the sandbox, written into the script as
+    -- a string literal: a script that could load it would run it.
+    local bytecode = string.dump(function() return "ran" end)
+    local literal = '"' .. bytecode:gsub(".", function(c) return ("\\%d"):format(c:byte()) end) .. '"'
+    local escapes = {
+      { "io", "io ~= nil" },
+      { "os.execute", "os ~= nil and os.execute ~= nil" },
+      { "require", "require ~= nil" },
+      { "dofile", "dofile ~= nil" },
+      { "loadfile", "loadfile ~= nil" },
+      { "debug", "debug ~= nil" },
+      { "string.dump", "string.dump ~= nil" },
+      { "(\"\").dump", "(\"\").dump ~= nil" },
+      { "__gc", "pcall(setmetatable, {}, { __gc = function() end })" },
+      { "binary chunk through load", "(function() local f = load(" .. literal .. ") return f ~= nil and f() == \"ran\" end)()" },
+      { "binary chunk through load, mode b", "(function() local f = load(" .. literal .. ", \"x\", \"b\") return f ~= nil end)()" },
+      { "string metatable writable", "pcall(function() getmetatable(\"\").__index = {} end)" },
+      { "string table writable", "pcall(function() string.upper = nil end)" },
+      { "_G escape through rawget", "rawget(_G or {}, \"io\") ~= nil" },
+    }
+    local probe_dir = os.tmpname()
+    os.remove(probe_dir)
+    os.execute("mkdir -p " .. probe_dir)
+    for i, e in ipairs(escapes) do
+      it(e[1], function()
+        local file = ("%s/escape_%02d.lua"):format(probe_dir, i)
+        local f = assert(io.open(file, "wb"))
+        f:write("transform(function(s)\n  local ok, reached = pcall(function() return ", e[2],
+                " end)\n  s.labels.reached = (ok and reached) and \"yes\" or \"no\"\n  return s\nend)\n")
+        f:close()
+        local gw = moongate.new { scripts = { file } }
+        gw:push { metrics = { { name = "probe", value = 1 } } }
+        assert.are.equal(1, value(gw:expose(), 'probe{reached="no"}'), e[1] .. " is reachable")
+      end)
+    end
+    it("the probe itself can tell: outside the sandbox the bytecode loads", function()
+      local f = load(bytecode, "x", "b")
+      assert.are.equal("ran", f())
+    end)
   end)
 
   it("a script that fails to load names file:line, and the old pipeline stays", function()
