@@ -246,6 +246,58 @@ describe("hostile wire clients", function()
     p.finish()
   end)
 
+  -- A stream of messages within every limit that cost the most a byte to
+  -- unpack (16,000 nils each, in a key the gateway ignores), after one
+  -- cheap 7.5 MB message has grown the connection's buffer to the message
+  -- cap. A child process keeps the socket full for 4 s, so every read finds
+  -- megabytes, hundreds of messages. The connection must yield to the
+  -- others after each turn, not decode on until its producer pauses.
+  it("tcp: a stream of costly messages kept full by a child process: the good producer waits under a second", function()
+    local p = probe(g, "a full stream of 16 KB messages of 16,000 nils", 64 * 1024)
+    local name = uniq("costly")
+    local function with_ignored(ignored)
+      local m = moongate.encode { metrics = { { name = name, type = "counter", op = "add", value = 1 } } }
+      return mp.map(2) .. m:sub(2) .. mp.str("ignored") .. ignored
+    end
+    local dir = gw.tmpdir()
+    local big = with_ignored("\xc6" .. string.pack(">I4", 7500000) .. ("b"):rep(7500000))
+    gw.write_file(dir .. "/big", big)
+    gw.write_file(dir .. "/costly", with_ignored("\xdc" .. string.pack(">I2", 16000) .. ("\xc0"):rep(16000)))
+    gw.write_file(dir .. "/feed.lua", [[
+      local socket = require "socket"
+      local function slurp(p) local f = assert(io.open(p, "rb")); local s = f:read("a"); f:close(); return s end
+      local dir, host, port = arg[1], arg[2], tonumber(arg[3])
+      local big, costly = slurp(dir .. "/big"), slurp(dir .. "/costly")
+      local s = assert(socket.connect(host, port))
+      s:settimeout(1)
+      assert(s:send(big))
+      local batch, n = costly:rep(64), 0
+      local t_end = socket.gettime() + 4
+      while socket.gettime() < t_end do
+        local ok = s:send(batch)
+        if not ok then break end
+        n = n + 64
+      end
+      s:close()
+      io.write(n + 1, "\n")
+    ]])
+    local host, port = g.tcp:match("^(.*):(%d+)$")
+    local feed = io.popen(("lua5.4 %s %s %s %s"):format(gw.quote(dir .. "/feed.lua"), gw.quote(dir),
+                                                         host, port))
+    local t_end = socket.gettime() + 5
+    while socket.gettime() < t_end do
+      p.tick()
+      socket.sleep(0.02)
+    end
+    local sent = tonumber(feed:read("l"))
+    feed:close()
+    gw.sh("rm -rf " .. gw.quote(dir))
+    assert.is_true(sent and sent > 64, "the child sent " .. tostring(sent) .. " messages")
+    -- every whole message was decoded: the counter adds one each
+    gw.wait_for(function() return g:value(name) == sent end, 20, "the costly messages decoded")
+    p.finish()
+  end)
+
   describe("truncated frames", function()
     it("tcp, unix: 100 streams each a whole message then half of one, then the end: decode_error each", function()
       local N = 100
