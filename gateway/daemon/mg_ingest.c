@@ -22,13 +22,19 @@
 #define READ_CHUNK 65536
 #define MAX_PENDING_REPLY (1u << 20)
 #define FREELIST_MAX 32
+/* Bytes of messages one connection may decode in a turn. Unpacking costs
+ * about the number of objects, and a message may hold one a byte: a buffer
+ * of 2 MB messages of two million objects each would otherwise hold every
+ * other producer for seconds within messages_per_wakeup. */
+#define WAKEUP_BYTES (1u << 20)
 
 struct conn {
     struct mg_ingest *ing;
     struct conn *next, *prev;
     int fd;
     enum mg_transport t;
-    struct event ev;      /* read readiness, idle timeout, yields */
+    struct event ev;      /* read readiness, idle timeout */
+    struct event yield;   /* the next turn, after the others' */
     struct event wev;     /* write readiness while replies are pending */
     char *buf;
     size_t len, cap;
@@ -75,6 +81,7 @@ static void conn_close(struct conn *c)
     struct mg_ingest *ing = c->ing;
     event_del(&c->ev);
     event_del(&c->wev);
+    event_del(&c->yield);
     close(c->fd);
     buf_put(ing, c->buf, c->cap);
     mg_buf_fini(&c->out);
@@ -127,17 +134,18 @@ static void reply(struct conn *c, const struct mg_push_result *res)
     }
 }
 
-/* Decodes every complete message in the buffer, at most `budget`. Returns
+/* Decodes every complete message in the buffer, at most `budget` of them
+ * and, past the first, at most `max_bytes` of them. Returns
  * 1 when messages remain, 0 when the buffer holds no whole one, -1 when the
  * connection is going away. */
-static int conn_process(struct conn *c, unsigned budget)
+static int conn_process(struct conn *c, unsigned budget, size_t max_bytes)
 {
     struct mg_gateway *gw = c->ing->gw;
     const struct mg_wire_limits *lim = &c->ing->cfg->wire;
     size_t start = 0;
     int more = 0;
     while (start < c->len) {
-        if (budget-- == 0) {
+        if (budget-- == 0 || start >= max_bytes) {
             more = 1;
             break;
         }
@@ -203,6 +211,15 @@ static void conn_idle(struct conn *c)
     event_add(&c->ev, &tv);
 }
 
+/* A zero timeout runs after the next poll, so connections that became
+ * readable meanwhile go first; event_active would run this one again
+ * before polling, as long as it keeps yielding. */
+static void conn_yield(struct conn *c)
+{
+    static const struct timeval now = {0, 0};
+    event_add(&c->yield, &now);
+}
+
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
@@ -213,12 +230,15 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     unsigned budget = c->ing->cfg->messages_per_wakeup;
     if (c->closing)
         return;
+    /* readable again while a turn waits: the turn reads, one per poll */
+    if ((what & EV_READ) && evtimer_pending(&c->yield, NULL))
+        return;
     /* Process first what a yield left, then read. */
-    int more = conn_process(c, budget);
+    int more = conn_process(c, budget, WAKEUP_BYTES);
     if (more < 0)
         return;
     if (more) {
-        event_active(&c->ev, EV_READ, 0);
+        conn_yield(c);
         return;
     }
     if (c->cap - c->len < 4096 && conn_grow(c) < 0 && c->cap == c->len) {
@@ -228,7 +248,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     ssize_t n = recv(fd, c->buf + c->len, c->cap - c->len, 0);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
         /* the peer is done: decode what is whole, answer, then close */
-        if (conn_process(c, UINT32_MAX) < 0)
+        if (conn_process(c, UINT32_MAX, SIZE_MAX) < 0)
             return;
         if (c->len) {
             /* a message cut short by the end of the stream */
@@ -249,12 +269,20 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     }
     if (n > 0) {
         c->len += (size_t)n;
-        more = conn_process(c, budget);
+        more = conn_process(c, budget, WAKEUP_BYTES);
         if (more < 0)
             return;
         if (more)
-            event_active(&c->ev, EV_READ, 0);
+            conn_yield(c);
     }
+}
+
+static void on_yield(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct conn *c = arg;
+    on_read(c->fd, 0, c);
 }
 
 static void on_write(evutil_socket_t fd, short what, void *arg)
@@ -296,6 +324,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
     c->cap = READ_CHUNK;
     event_assign(&c->ev, ing->base, fd, EV_READ | EV_PERSIST, on_read, c);
     event_assign(&c->wev, ing->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
+    evtimer_assign(&c->yield, ing->base, on_yield, c);
     c->next = ing->conns;
     if (ing->conns)
         ing->conns->prev = c;
@@ -445,12 +474,12 @@ void mg_ingest_drain(struct mg_ingest *ing)
             if (n <= 0)
                 break;
             c->len += (size_t)n;
-            if (conn_process(c, UINT32_MAX) < 0)
+            if (conn_process(c, UINT32_MAX, SIZE_MAX) < 0)
                 break;
         }
         if (ing->conns != c)
             continue; /* closed while processing */
-        if (conn_process(c, UINT32_MAX) < 0)
+        if (conn_process(c, UINT32_MAX, SIZE_MAX) < 0)
             continue;
         if (c->out.len) {
             int flags = fcntl(c->fd, F_GETFL);
