@@ -9,6 +9,7 @@
 
 #include <lauxlib.h>
 
+#include "mg_alloc.h"
 #include "mg_json.h"
 #include "mg_log.h"
 #include "mg_names.h"
@@ -53,12 +54,12 @@ static void read_kv(lua_State *L, int idx, const char *what, struct kv **out,
         const char *k = lua_tostring(L, -2);
         if (!mg_label_name_valid(k, strlen(k)))
             luaL_error(L, "%s: %s is not a valid label name", what, k);
-        struct kv *nv = realloc(*out, (*n + 1) * sizeof(*nv));
+        struct kv *nv = mg_realloc(*out, (*n + 1) * sizeof(*nv));
         if (!nv)
             luaL_error(L, "out of memory");
         *out = nv;
-        nv[*n].name = strdup(k);
-        nv[*n].value = strdup(lua_tostring(L, -1));
+        nv[*n].name = mg_strdup(k);
+        nv[*n].value = mg_strdup(lua_tostring(L, -1));
         (*n)++;
         if (!nv[*n - 1].name || !nv[*n - 1].value)
             luaL_error(L, "out of memory");
@@ -111,7 +112,7 @@ static int l_rule_body(lua_State *L)
                           name);
     if (r->nrules == r->caprules) {
         size_t cap = r->caprules ? r->caprules * 2 : 16;
-        struct rule *nr = realloc(r->rules, cap * sizeof(*nr));
+        struct rule *nr = mg_realloc(r->rules, cap * sizeof(*nr));
         if (!nr)
             return luaL_error(L, "out of memory");
         r->rules = nr;
@@ -123,7 +124,7 @@ static int l_rule_body(lua_State *L)
     ru->ref = LUA_NOREF;
     ru->file = r->loading;
     mg_lua_where(L, ru->where, sizeof(ru->where));
-    ru->name = strdup(name);
+    ru->name = mg_strdup(name);
     if (!ru->name)
         return luaL_error(L, "out of memory");
     ru->ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -223,16 +224,16 @@ struct mg_rules *mg_rules_new(const char *const *files, size_t nfiles,
                               const struct mg_lua_limits *lim, char *why,
                               size_t whylen)
 {
-    struct mg_rules *r = calloc(1, sizeof(*r));
+    struct mg_rules *r = mg_calloc(1, sizeof(*r));
     if (!r)
         goto nomem;
     mg_lbuild_init(&r->strings);
     mg_names_init(&r->wmap);
-    r->files = calloc(nfiles + 1, sizeof(char *));
+    r->files = mg_calloc(nfiles + 1, sizeof(char *));
     if (!r->files || !(r->lua = mg_lua_new(lim, dsl, r)))
         goto nomem;
     for (size_t i = 0; i < nfiles; i++) {
-        if (!(r->files[i] = strdup(files[i])))
+        if (!(r->files[i] = mg_strdup(files[i])))
             goto nomem;
         r->nfiles++;
         r->loading = r->files[i];
@@ -257,7 +258,7 @@ static int add_result_label(struct mg_rules *r, const char *k, size_t kl,
 {
     if (r->nres_labels == r->capres_labels) {
         size_t cap = r->capres_labels ? r->capres_labels * 2 : 64;
-        struct mg_label *nl = realloc(r->res_labels, cap * sizeof(*nl));
+        struct mg_label *nl = mg_realloc(r->res_labels, cap * sizeof(*nl));
         if (!nl)
             return -ENOMEM;
         r->res_labels = nl;
@@ -275,7 +276,7 @@ static int add_result(lua_State *L, struct mg_rules *r, double v)
 {
     if (r->nres == r->capres) {
         size_t cap = r->capres ? r->capres * 2 : 16;
-        struct result *nr = realloc(r->res, cap * sizeof(*nr));
+        struct result *nr = mg_realloc(r->res, cap * sizeof(*nr));
         if (!nr)
             return luaL_error(L, "out of memory");
         r->res = nr;
@@ -359,7 +360,7 @@ static int write_series(struct mg_rules *r, const char *name,
     }
     if (r->nw == r->capw) {
         size_t cap = r->capw ? r->capw * 2 : 64;
-        struct written *nw = realloc(r->w, cap * sizeof(*nw));
+        struct written *nw = mg_realloc(r->w, cap * sizeof(*nw));
         if (!nw)
             return -ENOMEM;
         r->w = nw;
@@ -372,9 +373,9 @@ static int write_series(struct mg_rules *r, const char *name,
     }
     w = &r->w[r->nw];
     memset(w, 0, sizeof(*w));
-    w->key = strdup(key);
-    w->name = strdup(name);
-    w->labels = calloc(n ? n : 1, sizeof(*w->labels));
+    w->key = mg_strdup(key);
+    w->name = mg_strdup(name);
+    w->labels = mg_calloc(n ? n : 1, sizeof(*w->labels));
     if (!w->key || !w->name || !w->labels) {
         written_free(w);
         return -ENOMEM;
@@ -471,7 +472,7 @@ static size_t alert_labels(const struct rule *ru, const struct mg_label *res,
         } else {
             n++;
         }
-        v[j] = (struct mg_label){strdup(name), strdup(val), (uint32_t)nl,
+        v[j] = (struct mg_label){mg_strdup(name), mg_strdup(val), (uint32_t)nl,
                                  (uint32_t)strlen(val)};
         if (!val[0]) { /* an empty value is no label */
             free((char *)v[j].name);
@@ -509,7 +510,7 @@ static void annotate(const struct rule *ru, struct mg_alert *a,
         free((char *)a->annotations[i].value);
     }
     free(a->annotations);
-    a->annotations = calloc(ru->nannotations ? ru->nannotations : 1, sizeof(*a->annotations));
+    a->annotations = mg_calloc(ru->nannotations ? ru->nannotations : 1, sizeof(*a->annotations));
     a->nannotations = 0;
     if (!a->annotations)
         return;
@@ -521,7 +522,7 @@ static void annotate(const struct rule *ru, struct mg_alert *a,
         mg_template_expand(ru->annotations[k].value, a->labels, a->nlabels, a->value, val,
                            sizeof(val));
         a->annotations[a->nannotations++] = (struct mg_label){
-            strdup(ru->annotations[k].name), strdup(val),
+            mg_strdup(ru->annotations[k].name), mg_strdup(val),
             (uint32_t)strlen(ru->annotations[k].name), (uint32_t)strlen(val)};
     }
 }
@@ -550,7 +551,7 @@ static void alert_eval(struct mg_rules *r, struct rule *ru, int64_t now,
             }
             if (ru->nalerts == ru->capalerts) {
                 size_t cap = ru->capalerts ? ru->capalerts * 2 : 8;
-                struct mg_alert *na = realloc(ru->alerts, cap * sizeof(*na));
+                struct mg_alert *na = mg_realloc(ru->alerts, cap * sizeof(*na));
                 if (!na)
                     continue;
                 ru->alerts = na;
@@ -559,7 +560,7 @@ static void alert_eval(struct mg_rules *r, struct rule *ru, int64_t now,
             a = &ru->alerts[ru->nalerts++];
             memset(a, 0, sizeof(*a));
             a->rule = ru->name;
-            a->labels = malloc((n ? n : 1) * sizeof(*a->labels));
+            a->labels = mg_malloc((n ? n : 1) * sizeof(*a->labels));
             if (a->labels)
                 memcpy(a->labels, v, n * sizeof(*v));
             a->nlabels = n;
