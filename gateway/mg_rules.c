@@ -443,19 +443,33 @@ static void record(struct mg_rules *r, const struct rule *ru)
 
 static char *dupl(const char *s, size_t n)
 {
-    return strndup(s, n);
+    return mg_alloc_fails() ? NULL : strndup(s, n);
+}
+
+static void labels_free(struct mg_label *v, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        free((char *)v[k].name);
+        free((char *)v[k].value);
+    }
 }
 
 /* The alert's label set for one result: its labels, then the rule's
- * (templated), then alertname. Returns the count in v (owned strings). */
-static size_t alert_labels(const struct rule *ru, const struct mg_label *res,
-                           size_t nres, double value, struct mg_label *v)
+ * (templated), then alertname. Returns the count in v (owned strings), or
+ * -ENOMEM with nothing left to free. */
+static ssize_t alert_labels(const struct rule *ru, const struct mg_label *res,
+                            size_t nres, double value, struct mg_label *v)
 {
     size_t n = 0;
-    for (size_t i = 0; i < nres; i++)
+    for (size_t i = 0; i < nres; i++) {
         v[n++] = (struct mg_label){dupl(res[i].name, res[i].nlen),
                                    dupl(res[i].value, res[i].vlen), res[i].nlen,
                                    res[i].vlen};
+        if (!v[n - 1].name || !v[n - 1].value) {
+            labels_free(v, n);
+            return -ENOMEM;
+        }
+    }
     for (size_t k = 0; k < ru->nlabels + 1; k++) {
         char val[1024];
         const char *name = k < ru->nlabels ? ru->labels[k].name : "alertname";
@@ -474,6 +488,10 @@ static size_t alert_labels(const struct rule *ru, const struct mg_label *res,
         }
         v[j] = (struct mg_label){mg_strdup(name), mg_strdup(val), (uint32_t)nl,
                                  (uint32_t)strlen(val)};
+        if (!v[j].name || !v[j].value) {
+            labels_free(v, n);
+            return -ENOMEM;
+        }
         if (!val[0]) { /* an empty value is no label */
             free((char *)v[j].name);
             free((char *)v[j].value);
@@ -481,7 +499,7 @@ static size_t alert_labels(const struct rule *ru, const struct mg_label *res,
         }
     }
     mg_labels_sort(v, n);
-    return n;
+    return (ssize_t)n;
 }
 
 static struct mg_alert *find_alert(struct rule *ru, uint64_t hash,
@@ -502,8 +520,10 @@ static struct mg_alert *find_alert(struct rule *ru, uint64_t hash,
     return NULL;
 }
 
-static void annotate(const struct rule *ru, struct mg_alert *a,
-                     const struct mg_label *res, size_t nres)
+/* Returns 0, or -ENOMEM with the annotations that could not be kept left
+ * out. */
+static int annotate(const struct rule *ru, struct mg_alert *a,
+                    const struct mg_label *res, size_t nres)
 {
     for (size_t i = 0; i < a->nannotations; i++) {
         free((char *)a->annotations[i].name);
@@ -513,7 +533,8 @@ static void annotate(const struct rule *ru, struct mg_alert *a,
     a->annotations = mg_calloc(ru->nannotations ? ru->nannotations : 1, sizeof(*a->annotations));
     a->nannotations = 0;
     if (!a->annotations)
-        return;
+        return -ENOMEM;
+    int rc = 0;
     /* templates see the alert's own labels, as Prometheus's $labels */
     (void)res;
     (void)nres;
@@ -521,29 +542,41 @@ static void annotate(const struct rule *ru, struct mg_alert *a,
         char val[2048];
         mg_template_expand(ru->annotations[k].value, a->labels, a->nlabels, a->value, val,
                            sizeof(val));
-        a->annotations[a->nannotations++] = (struct mg_label){
-            mg_strdup(ru->annotations[k].name), mg_strdup(val),
-            (uint32_t)strlen(ru->annotations[k].name), (uint32_t)strlen(val)};
+        struct mg_label l = {mg_strdup(ru->annotations[k].name), mg_strdup(val),
+                             (uint32_t)strlen(ru->annotations[k].name),
+                             (uint32_t)strlen(val)};
+        if (!l.name || !l.value) {
+            labels_free(&l, 1);
+            rc = -ENOMEM;
+            continue;
+        }
+        a->annotations[a->nannotations++] = l;
     }
+    return rc;
 }
 
-/* Prometheus's state machine for one evaluation of an alert rule. */
-static void alert_eval(struct mg_rules *r, struct rule *ru, int64_t now,
-                       double interval)
+/* Prometheus's state machine for one evaluation of an alert rule. Returns
+ * 0, or -ENOMEM when a result's alert could not be kept or annotated (the
+ * others are evaluated all the same). */
+static int alert_eval(struct mg_rules *r, struct rule *ru, int64_t now,
+                      double interval)
 {
+    int rc = 0;
     for (size_t i = 0; i < ru->nalerts; i++)
         ru->alerts[i].seen = 0;
     for (size_t i = 0; i < r->nres; i++) {
         const struct result *res = &r->res[i];
         struct mg_label v[res->n + ru->nlabels + 1];
-        size_t n = alert_labels(ru, r->res_labels + res->first, res->n, res->value, v);
+        ssize_t sn = alert_labels(ru, r->res_labels + res->first, res->n, res->value, v);
+        if (sn < 0) {
+            rc = -ENOMEM;
+            continue;
+        }
+        size_t n = (size_t)sn;
         uint64_t h = mg_labels_hash(v, n);
         struct mg_alert *a = find_alert(ru, h, v, n);
         if (a && a->state != MG_ALERT_INACTIVE) {
-            for (size_t k = 0; k < n; k++) {
-                free((char *)v[k].name);
-                free((char *)v[k].value);
-            }
+            labels_free(v, n);
         } else {
             if (a) { /* resolved, and back: a new alert, as in Prometheus */
                 alert_free(a);
@@ -552,17 +585,25 @@ static void alert_eval(struct mg_rules *r, struct rule *ru, int64_t now,
             if (ru->nalerts == ru->capalerts) {
                 size_t cap = ru->capalerts ? ru->capalerts * 2 : 8;
                 struct mg_alert *na = mg_realloc(ru->alerts, cap * sizeof(*na));
-                if (!na)
+                if (!na) {
+                    labels_free(v, n);
+                    rc = -ENOMEM;
                     continue;
+                }
                 ru->alerts = na;
                 ru->capalerts = cap;
             }
+            struct mg_label *labels = mg_malloc((n ? n : 1) * sizeof(*labels));
+            if (!labels) {
+                labels_free(v, n);
+                rc = -ENOMEM;
+                continue;
+            }
+            memcpy(labels, v, n * sizeof(*v));
             a = &ru->alerts[ru->nalerts++];
             memset(a, 0, sizeof(*a));
             a->rule = ru->name;
-            a->labels = mg_malloc((n ? n : 1) * sizeof(*a->labels));
-            if (a->labels)
-                memcpy(a->labels, v, n * sizeof(*v));
+            a->labels = labels;
             a->nlabels = n;
             a->hash = h;
             a->state = MG_ALERT_PENDING;
@@ -571,7 +612,8 @@ static void alert_eval(struct mg_rules *r, struct rule *ru, int64_t now,
         a->seen = 1;
         a->value = res->value;
         a->keep_firing_since = 0;
-        annotate(ru, a, r->res_labels + res->first, res->n);
+        if (annotate(ru, a, r->res_labels + res->first, res->n))
+            rc = -ENOMEM;
     }
     size_t k = 0;
     for (size_t i = 0; i < ru->nalerts; i++) {
@@ -608,6 +650,7 @@ static void alert_eval(struct mg_rules *r, struct rule *ru, int64_t now,
         ru->alerts[k++] = *a;
     }
     ru->nalerts = k;
+    return rc;
 }
 
 /* ALERTS and ALERTS_FOR_STATE for the pending and firing alerts. */
@@ -693,7 +736,16 @@ void mg_rules_eval(struct mg_rules *r, const struct mg_rules_env *env,
             ru->failed = 0;
             ru->last_error[0] = '\0';
             if (ru->alert) {
-                alert_eval(r, ru, now_ms, env->interval);
+                if (alert_eval(r, ru, now_ms, env->interval)) {
+                    /* the alerts that fit are kept; the rule says it failed */
+                    ru->failed = 1;
+                    snprintf(ru->last_error, sizeof(ru->last_error),
+                             "out of memory: some alerts were not kept");
+                    mg_stats_map_add(&env->stats->rule_failures, ru->name,
+                                     strlen(ru->name), 1);
+                    mg_log(MG_LOG_WARN, "rule evaluation failed", "rule", ru->name,
+                           "err", ru->last_error, NULL);
+                }
                 notify(ru, env->notify, now_ms);
             } else {
                 record(r, ru);
