@@ -183,7 +183,6 @@ static void alert_free(struct mg_alert *a)
 
 static void written_free(struct written *w)
 {
-    free(w->key);
     free(w->name);
     for (size_t i = 0; i < w->n; i++) {
         free((char *)w->labels[i].name);
@@ -348,12 +347,14 @@ static int write_series(struct mg_rules *r, const char *name,
                         const char *help)
 {
     mg_labels_sort(labels, n);
-    char key[1024];
-    mg_render_series(key, sizeof(key), name, strlen(name), labels, n);
-    if (mg_store_own_set(r->store, name, MG_GAUGE, help, labels, n, v))
+    /* keyed by the store's own identity for name{labels}, which no
+     * rendering of the labels can confuse */
+    uint32_t oidx;
+    if (mg_store_own_set_at(r->store, name, MG_GAUGE, help, labels, n, v, &oidx))
         return -ENOMEM;
     struct written *w;
-    size_t idx = (size_t)(uintptr_t)mg_names_get(&r->wmap, key, strlen(key));
+    size_t idx = (size_t)(uintptr_t)mg_names_get(&r->wmap, (const char *)&oidx,
+                                                 sizeof(oidx));
     if (idx) {
         r->w[idx - 1].mark = 1;
         return 0;
@@ -369,14 +370,15 @@ static int write_series(struct mg_rules *r, const char *name,
         mg_names_fini(&r->wmap);
         mg_names_init(&r->wmap);
         for (size_t i = 0; i < r->nw; i++)
-            mg_names_put(&r->wmap, r->w[i].key, strlen(r->w[i].key), (void *)(uintptr_t)(i + 1));
+            mg_names_put(&r->wmap, (const char *)&r->w[i].oidx, sizeof(r->w[i].oidx),
+                     (void *)(uintptr_t)(i + 1));
     }
     w = &r->w[r->nw];
     memset(w, 0, sizeof(*w));
-    w->key = mg_strdup(key);
+    w->oidx = oidx;
     w->name = mg_strdup(name);
     w->labels = mg_calloc(n ? n : 1, sizeof(*w->labels));
-    if (!w->key || !w->name || !w->labels) {
+    if (!w->name || !w->labels) {
         written_free(w);
         return -ENOMEM;
     }
@@ -391,7 +393,8 @@ static int write_series(struct mg_rules *r, const char *name,
     }
     w->mark = 1;
     r->nw++;
-    mg_names_put(&r->wmap, w->key, strlen(w->key), (void *)(uintptr_t)r->nw);
+    mg_names_put(&r->wmap, (const char *)&w->oidx, sizeof(w->oidx),
+                 (void *)(uintptr_t)r->nw);
     return 0;
 }
 
@@ -413,7 +416,8 @@ static void sweep_written(struct mg_rules *r)
     mg_names_fini(&r->wmap);
     mg_names_init(&r->wmap);
     for (size_t i = 0; i < r->nw; i++)
-        mg_names_put(&r->wmap, r->w[i].key, strlen(r->w[i].key), (void *)(uintptr_t)(i + 1));
+        mg_names_put(&r->wmap, (const char *)&r->w[i].oidx, sizeof(r->w[i].oidx),
+                     (void *)(uintptr_t)(i + 1));
 }
 
 static void record(struct mg_rules *r, const struct rule *ru)
@@ -795,7 +799,8 @@ void mg_rules_adopt(struct mg_rules *r, struct mg_rules *old)
     mg_names_fini(&r->wmap);
     mg_names_init(&r->wmap);
     for (size_t i = 0; i < r->nw; i++)
-        mg_names_put(&r->wmap, r->w[i].key, strlen(r->w[i].key), (void *)(uintptr_t)(i + 1));
+        mg_names_put(&r->wmap, (const char *)&r->w[i].oidx, sizeof(r->w[i].oidx),
+                     (void *)(uintptr_t)(i + 1));
 }
 
 size_t mg_rules_alert_count(const struct mg_rules *r)

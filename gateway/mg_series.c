@@ -791,6 +791,18 @@ int mg_store_own_set(struct mg_store *st, const char *name, enum mg_type t,
     return 0;
 }
 
+int mg_store_own_set_at(struct mg_store *st, const char *name, enum mg_type t,
+                        const char *help, const struct mg_label *labels,
+                        size_t n, double value, uint32_t *idx)
+{
+    struct mg_output *o = own_get(st, name, t, help, labels, n, NULL, 0);
+    if (!o)
+        return -ENOMEM;
+    o->v.acc = value;
+    *idx = (uint32_t)(o - st->out);
+    return 0;
+}
+
 int mg_store_own_remove(struct mg_store *st, const char *name, size_t nlen,
                         const struct mg_label *labels, size_t n)
 {
