@@ -28,6 +28,7 @@ struct mg_store *mg_store_new(void)
     mg_slab_init(&st->slab);
     mg_families_init(&st->infams, 0);
     mg_families_init(&st->outfams, 1);
+    mg_sources_init(&st->sources);
     return st;
 }
 
@@ -77,6 +78,7 @@ void mg_store_free(struct mg_store *st)
     }
     mg_families_fini(&st->infams);
     mg_families_fini(&st->outfams);
+    mg_sources_fini(&st->sources);
     mg_slab_fini(&st->slab);
     free(st->ts);
     free(st->in);
@@ -630,6 +632,7 @@ static void input_remove(struct mg_store *st, uint32_t idx)
     mg_itab_remove(&st->intab, idx, in->ls->hash);
     if (is_hist(INFAM(st, in)->type))
         hvals_free(st, in->v.h);
+    mg_sources_add(&st->sources, in->ls, -1);
     mg_labelset_unref(&st->slab, in->ls);
     struct mg_family *f = INFAM(st, in);
     f->nseries--;
@@ -684,6 +687,8 @@ enum mg_reason mg_store_input_add(struct mg_store *st,
     in->next = MG_NIL;
     f->nseries++;
     st->livein++;
+    /* a new input only: a known input's update never comes here */
+    mg_sources_add(&st->sources, ls, 1);
     in->seen = store_time(st, now_ms);
     if (r->ttl_ms >= 0) {
         in->flags |= F_TTL_FIXED;
@@ -801,6 +806,23 @@ int mg_store_own_set_at(struct mg_store *st, const char *name, enum mg_type t,
     o->v.acc = value;
     *idx = (uint32_t)(o - st->out);
     return 0;
+}
+
+uint32_t mg_store_source_count(const struct mg_store *st,
+                               const struct mg_label *source, size_t n)
+{
+    /* as the input keeps them: an empty value is no label */
+    struct mg_label v[64];
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < 64; i++)
+        if (source[i].vlen)
+            v[k++] = source[i];
+    return mg_sources_count(&st->sources, v, k);
+}
+
+uint32_t mg_store_source_max(const struct mg_store *st)
+{
+    return mg_sources_max(&st->sources);
 }
 
 int mg_store_own_remove(struct mg_store *st, const char *name, size_t nlen,
