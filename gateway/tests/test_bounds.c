@@ -238,6 +238,90 @@ static void test_nan_bounds(void)
     CHECK(bounds(0, INFINITY, 0.5) == MG_REASON_INVALID_VALUE);
 }
 
+/* One gauge with nl labels l0..l(nl-1) and a source of ns labels s0..,
+ * or (nl < 0) a histogram of nb bounds 1..nb without +Inf, decoded under
+ * max_labels = 4, max_buckets = 4: the metric's reason. */
+static enum mg_reason sized(int nl, int ns, int nb)
+{
+    struct mg_wire_limits lim;
+    mg_wire_limits_default(&lim);
+    lim.max_labels = 4;
+    lim.max_buckets = 4;
+    struct mg_wire_scratch *ws = mg_wire_scratch_new(&lim);
+    struct msg m;
+    char k[8];
+    msg_begin(&m);
+    msgpack_pack_map(&m.pk, ns ? 2 : 1);
+    if (ns) {
+        pstr(&m.pk, "source");
+        msgpack_pack_map(&m.pk, (size_t)ns);
+        for (int i = 0; i < ns; i++) {
+            snprintf(k, sizeof(k), "s%d", i);
+            pstr(&m.pk, k);
+            pstr(&m.pk, "v");
+        }
+    }
+    pstr(&m.pk, "metrics");
+    msgpack_pack_array(&m.pk, 1);
+    msgpack_pack_map(&m.pk, nl >= 0 ? 4 : 6);
+    pstr(&m.pk, "name");
+    pstr(&m.pk, "m");
+    if (nl >= 0) {
+        pstr(&m.pk, "type");
+        pstr(&m.pk, "gauge");
+        pstr(&m.pk, "value");
+        msgpack_pack_double(&m.pk, 1);
+        pstr(&m.pk, "labels");
+        msgpack_pack_map(&m.pk, (size_t)nl);
+        for (int i = 0; i < nl; i++) {
+            snprintf(k, sizeof(k), "l%d", i);
+            pstr(&m.pk, k);
+            pstr(&m.pk, "v");
+        }
+    } else {
+        pstr(&m.pk, "type");
+        pstr(&m.pk, "histogram");
+        pstr(&m.pk, "sum");
+        msgpack_pack_double(&m.pk, 1);
+        pstr(&m.pk, "count");
+        msgpack_pack_double(&m.pk, 9);
+        pstr(&m.pk, "labels");
+        msgpack_pack_map(&m.pk, 0);
+        pstr(&m.pk, "buckets");
+        msgpack_pack_map(&m.pk, (size_t)nb);
+        for (int i = 0; i < nb; i++) {
+            msgpack_pack_double(&m.pk, i + 1);
+            msgpack_pack_double(&m.pk, i + 1);
+        }
+    }
+    msg_end(&m);
+    struct mg_message mm;
+    struct mg_sample smp;
+    char why[MG_WHY_LEN];
+    enum mg_reason r = mg_wire_message(&m.root, &lim, ws, &mm, why);
+    if (r == MG_OK)
+        r = mg_wire_metric(&mm, 0, &lim, ws, &smp, why);
+    /* a histogram at the bound gets +Inf appended past it */
+    if (r == MG_OK && nl < 0)
+        CHECK(smp.nb == (size_t)nb + 1 && isinf(smp.bound[nb]));
+    msg_free(&m);
+    mg_wire_scratch_free(ws);
+    return r;
+}
+
+/* Label arrays and bucket scratch at their bound and one past it. */
+static void test_wire_bounds(void)
+{
+    CHECK(sized(4, 0, 0) == MG_OK);
+    CHECK(sized(5, 0, 0) == MG_REASON_TOO_MANY_LABELS);
+    CHECK(sized(0, 4, 0) == MG_OK);
+    CHECK(sized(0, 5, 0) != MG_OK);
+    CHECK(sized(2, 2, 0) == MG_OK);
+    CHECK(sized(3, 2, 0) == MG_REASON_TOO_MANY_LABELS);
+    CHECK(sized(-1, 0, 4) == MG_OK);
+    CHECK(sized(-1, 0, 5) == MG_REASON_TOO_LARGE);
+}
+
 /* Values past int64 format as doubles, not via an undefined cast (run
  * under -fsanitize=undefined to see the cast). */
 static void test_format_double(void)
@@ -273,6 +357,7 @@ int main(void)
     test_ttl();
     test_nan_bounds();
     test_format_double();
+    test_wire_bounds();
     if (failures)
         fprintf(stderr, "%d failure(s)\n", failures);
     return failures ? 1 : 0;
