@@ -2,6 +2,7 @@
 #include "mg_config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,11 +144,12 @@ static int set_key(lua_State *L, struct mg_config *c, const struct key *k,
         *(int *)(base + k->offset) = lua_toboolean(L, -1);
         return 0;
     case K_SECONDS: {
-        if (t != LUA_TNUMBER || lua_tonumber(L, -1) < 0)
+        if (t != LUA_TNUMBER || !(lua_tonumber(L, -1) >= 0) ||
+            isinf(lua_tonumber(L, -1)))
             goto type;
         double v = lua_tonumber(L, -1);
         if (strcmp(k->name, "default_ttl") == 0)
-            c->wire.default_ttl_ms = (uint32_t)(v * 1000);
+            c->wire.default_ttl_ms = mg_ttl_ms(v);
         else
             *(double *)(base + k->offset) = v;
         return 0;

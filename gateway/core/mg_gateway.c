@@ -317,7 +317,8 @@ static void push_metric(struct mg_gateway *gw, struct ahead *a, int32_t index,
         return;
     }
     const char *cap;
-    if (mg_caps_inputs_full(gw->caps, mg_store_input_count(gw->store), &gw->stats, &cap)) {
+    if (mg_caps_inputs_full(gw->caps, mg_store_input_count(gw->store), &gw->stats, &cap) ||
+        mg_caps_source_full(gw->caps, gw->store, s.source, s.nsource, &gw->stats, &cap)) {
         /* not even cached: max_input_series bounds memory */
         gw->stats.reasons[MG_DROP_LIMIT]++;
         res->accepted++;

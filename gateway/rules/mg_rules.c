@@ -9,6 +9,7 @@
 
 #include <lauxlib.h>
 
+#include "mg_alloc.h"
 #include "mg_json.h"
 #include "mg_log.h"
 #include "mg_names.h"
@@ -53,12 +54,12 @@ static void read_kv(lua_State *L, int idx, const char *what, struct kv **out,
         const char *k = lua_tostring(L, -2);
         if (!mg_label_name_valid(k, strlen(k)))
             luaL_error(L, "%s: %s is not a valid label name", what, k);
-        struct kv *nv = realloc(*out, (*n + 1) * sizeof(*nv));
+        struct kv *nv = mg_realloc(*out, (*n + 1) * sizeof(*nv));
         if (!nv)
             luaL_error(L, "out of memory");
         *out = nv;
-        nv[*n].name = strdup(k);
-        nv[*n].value = strdup(lua_tostring(L, -1));
+        nv[*n].name = mg_strdup(k);
+        nv[*n].value = mg_strdup(lua_tostring(L, -1));
         (*n)++;
         if (!nv[*n - 1].name || !nv[*n - 1].value)
             luaL_error(L, "out of memory");
@@ -111,7 +112,7 @@ static int l_rule_body(lua_State *L)
                           name);
     if (r->nrules == r->caprules) {
         size_t cap = r->caprules ? r->caprules * 2 : 16;
-        struct rule *nr = realloc(r->rules, cap * sizeof(*nr));
+        struct rule *nr = mg_realloc(r->rules, cap * sizeof(*nr));
         if (!nr)
             return luaL_error(L, "out of memory");
         r->rules = nr;
@@ -123,7 +124,7 @@ static int l_rule_body(lua_State *L)
     ru->ref = LUA_NOREF;
     ru->file = r->loading;
     mg_lua_where(L, ru->where, sizeof(ru->where));
-    ru->name = strdup(name);
+    ru->name = mg_strdup(name);
     if (!ru->name)
         return luaL_error(L, "out of memory");
     ru->ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -182,7 +183,6 @@ static void alert_free(struct mg_alert *a)
 
 static void written_free(struct written *w)
 {
-    free(w->key);
     free(w->name);
     for (size_t i = 0; i < w->n; i++) {
         free((char *)w->labels[i].name);
@@ -223,16 +223,16 @@ struct mg_rules *mg_rules_new(const char *const *files, size_t nfiles,
                               const struct mg_lua_limits *lim, char *why,
                               size_t whylen)
 {
-    struct mg_rules *r = calloc(1, sizeof(*r));
+    struct mg_rules *r = mg_calloc(1, sizeof(*r));
     if (!r)
         goto nomem;
     mg_lbuild_init(&r->strings);
     mg_names_init(&r->wmap);
-    r->files = calloc(nfiles + 1, sizeof(char *));
+    r->files = mg_calloc(nfiles + 1, sizeof(char *));
     if (!r->files || !(r->lua = mg_lua_new(lim, dsl, r)))
         goto nomem;
     for (size_t i = 0; i < nfiles; i++) {
-        if (!(r->files[i] = strdup(files[i])))
+        if (!(r->files[i] = mg_strdup(files[i])))
             goto nomem;
         r->nfiles++;
         r->loading = r->files[i];
@@ -257,7 +257,7 @@ static int add_result_label(struct mg_rules *r, const char *k, size_t kl,
 {
     if (r->nres_labels == r->capres_labels) {
         size_t cap = r->capres_labels ? r->capres_labels * 2 : 64;
-        struct mg_label *nl = realloc(r->res_labels, cap * sizeof(*nl));
+        struct mg_label *nl = mg_realloc(r->res_labels, cap * sizeof(*nl));
         if (!nl)
             return -ENOMEM;
         r->res_labels = nl;
@@ -275,7 +275,7 @@ static int add_result(lua_State *L, struct mg_rules *r, double v)
 {
     if (r->nres == r->capres) {
         size_t cap = r->capres ? r->capres * 2 : 16;
-        struct result *nr = realloc(r->res, cap * sizeof(*nr));
+        struct result *nr = mg_realloc(r->res, cap * sizeof(*nr));
         if (!nr)
             return luaL_error(L, "out of memory");
         r->res = nr;
@@ -347,19 +347,21 @@ static int write_series(struct mg_rules *r, const char *name,
                         const char *help)
 {
     mg_labels_sort(labels, n);
-    char key[1024];
-    mg_render_series(key, sizeof(key), name, strlen(name), labels, n);
-    if (mg_store_own_set(r->store, name, MG_GAUGE, help, labels, n, v))
+    /* keyed by the store's own identity for name{labels}, which no
+     * rendering of the labels can confuse */
+    uint32_t oidx;
+    if (mg_store_own_set_at(r->store, name, MG_GAUGE, help, labels, n, v, &oidx))
         return -ENOMEM;
     struct written *w;
-    size_t idx = (size_t)(uintptr_t)mg_names_get(&r->wmap, key, strlen(key));
+    size_t idx = (size_t)(uintptr_t)mg_names_get(&r->wmap, (const char *)&oidx,
+                                                 sizeof(oidx));
     if (idx) {
         r->w[idx - 1].mark = 1;
         return 0;
     }
     if (r->nw == r->capw) {
         size_t cap = r->capw ? r->capw * 2 : 64;
-        struct written *nw = realloc(r->w, cap * sizeof(*nw));
+        struct written *nw = mg_realloc(r->w, cap * sizeof(*nw));
         if (!nw)
             return -ENOMEM;
         r->w = nw;
@@ -368,14 +370,15 @@ static int write_series(struct mg_rules *r, const char *name,
         mg_names_fini(&r->wmap);
         mg_names_init(&r->wmap);
         for (size_t i = 0; i < r->nw; i++)
-            mg_names_put(&r->wmap, r->w[i].key, strlen(r->w[i].key), (void *)(uintptr_t)(i + 1));
+            mg_names_put(&r->wmap, (const char *)&r->w[i].oidx, sizeof(r->w[i].oidx),
+                     (void *)(uintptr_t)(i + 1));
     }
     w = &r->w[r->nw];
     memset(w, 0, sizeof(*w));
-    w->key = strdup(key);
-    w->name = strdup(name);
-    w->labels = calloc(n ? n : 1, sizeof(*w->labels));
-    if (!w->key || !w->name || !w->labels) {
+    w->oidx = oidx;
+    w->name = mg_strdup(name);
+    w->labels = mg_calloc(n ? n : 1, sizeof(*w->labels));
+    if (!w->name || !w->labels) {
         written_free(w);
         return -ENOMEM;
     }
@@ -390,7 +393,8 @@ static int write_series(struct mg_rules *r, const char *name,
     }
     w->mark = 1;
     r->nw++;
-    mg_names_put(&r->wmap, w->key, strlen(w->key), (void *)(uintptr_t)r->nw);
+    mg_names_put(&r->wmap, (const char *)&w->oidx, sizeof(w->oidx),
+                 (void *)(uintptr_t)r->nw);
     return 0;
 }
 
@@ -412,7 +416,8 @@ static void sweep_written(struct mg_rules *r)
     mg_names_fini(&r->wmap);
     mg_names_init(&r->wmap);
     for (size_t i = 0; i < r->nw; i++)
-        mg_names_put(&r->wmap, r->w[i].key, strlen(r->w[i].key), (void *)(uintptr_t)(i + 1));
+        mg_names_put(&r->wmap, (const char *)&r->w[i].oidx, sizeof(r->w[i].oidx),
+                     (void *)(uintptr_t)(i + 1));
 }
 
 static void record(struct mg_rules *r, const struct rule *ru)
@@ -442,19 +447,33 @@ static void record(struct mg_rules *r, const struct rule *ru)
 
 static char *dupl(const char *s, size_t n)
 {
-    return strndup(s, n);
+    return mg_alloc_fails() ? NULL : strndup(s, n);
+}
+
+static void labels_free(struct mg_label *v, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        free((char *)v[k].name);
+        free((char *)v[k].value);
+    }
 }
 
 /* The alert's label set for one result: its labels, then the rule's
- * (templated), then alertname. Returns the count in v (owned strings). */
-static size_t alert_labels(const struct rule *ru, const struct mg_label *res,
-                           size_t nres, double value, struct mg_label *v)
+ * (templated), then alertname. Returns the count in v (owned strings), or
+ * -ENOMEM with nothing left to free. */
+static ssize_t alert_labels(const struct rule *ru, const struct mg_label *res,
+                            size_t nres, double value, struct mg_label *v)
 {
     size_t n = 0;
-    for (size_t i = 0; i < nres; i++)
+    for (size_t i = 0; i < nres; i++) {
         v[n++] = (struct mg_label){dupl(res[i].name, res[i].nlen),
                                    dupl(res[i].value, res[i].vlen), res[i].nlen,
                                    res[i].vlen};
+        if (!v[n - 1].name || !v[n - 1].value) {
+            labels_free(v, n);
+            return -ENOMEM;
+        }
+    }
     for (size_t k = 0; k < ru->nlabels + 1; k++) {
         char val[1024];
         const char *name = k < ru->nlabels ? ru->labels[k].name : "alertname";
@@ -471,8 +490,12 @@ static size_t alert_labels(const struct rule *ru, const struct mg_label *res,
         } else {
             n++;
         }
-        v[j] = (struct mg_label){strdup(name), strdup(val), (uint32_t)nl,
+        v[j] = (struct mg_label){mg_strdup(name), mg_strdup(val), (uint32_t)nl,
                                  (uint32_t)strlen(val)};
+        if (!v[j].name || !v[j].value) {
+            labels_free(v, n);
+            return -ENOMEM;
+        }
         if (!val[0]) { /* an empty value is no label */
             free((char *)v[j].name);
             free((char *)v[j].value);
@@ -480,7 +503,7 @@ static size_t alert_labels(const struct rule *ru, const struct mg_label *res,
         }
     }
     mg_labels_sort(v, n);
-    return n;
+    return (ssize_t)n;
 }
 
 static struct mg_alert *find_alert(struct rule *ru, uint64_t hash,
@@ -501,18 +524,21 @@ static struct mg_alert *find_alert(struct rule *ru, uint64_t hash,
     return NULL;
 }
 
-static void annotate(const struct rule *ru, struct mg_alert *a,
-                     const struct mg_label *res, size_t nres)
+/* Returns 0, or -ENOMEM with the annotations that could not be kept left
+ * out. */
+static int annotate(const struct rule *ru, struct mg_alert *a,
+                    const struct mg_label *res, size_t nres)
 {
     for (size_t i = 0; i < a->nannotations; i++) {
         free((char *)a->annotations[i].name);
         free((char *)a->annotations[i].value);
     }
     free(a->annotations);
-    a->annotations = calloc(ru->nannotations ? ru->nannotations : 1, sizeof(*a->annotations));
+    a->annotations = mg_calloc(ru->nannotations ? ru->nannotations : 1, sizeof(*a->annotations));
     a->nannotations = 0;
     if (!a->annotations)
-        return;
+        return -ENOMEM;
+    int rc = 0;
     /* templates see the alert's own labels, as Prometheus's $labels */
     (void)res;
     (void)nres;
@@ -520,29 +546,41 @@ static void annotate(const struct rule *ru, struct mg_alert *a,
         char val[2048];
         mg_template_expand(ru->annotations[k].value, a->labels, a->nlabels, a->value, val,
                            sizeof(val));
-        a->annotations[a->nannotations++] = (struct mg_label){
-            strdup(ru->annotations[k].name), strdup(val),
-            (uint32_t)strlen(ru->annotations[k].name), (uint32_t)strlen(val)};
+        struct mg_label l = {mg_strdup(ru->annotations[k].name), mg_strdup(val),
+                             (uint32_t)strlen(ru->annotations[k].name),
+                             (uint32_t)strlen(val)};
+        if (!l.name || !l.value) {
+            labels_free(&l, 1);
+            rc = -ENOMEM;
+            continue;
+        }
+        a->annotations[a->nannotations++] = l;
     }
+    return rc;
 }
 
-/* Prometheus's state machine for one evaluation of an alert rule. */
-static void alert_eval(struct mg_rules *r, struct rule *ru, int64_t now,
-                       double interval)
+/* Prometheus's state machine for one evaluation of an alert rule. Returns
+ * 0, or -ENOMEM when a result's alert could not be kept or annotated (the
+ * others are evaluated all the same). */
+static int alert_eval(struct mg_rules *r, struct rule *ru, int64_t now,
+                      double interval)
 {
+    int rc = 0;
     for (size_t i = 0; i < ru->nalerts; i++)
         ru->alerts[i].seen = 0;
     for (size_t i = 0; i < r->nres; i++) {
         const struct result *res = &r->res[i];
         struct mg_label v[res->n + ru->nlabels + 1];
-        size_t n = alert_labels(ru, r->res_labels + res->first, res->n, res->value, v);
+        ssize_t sn = alert_labels(ru, r->res_labels + res->first, res->n, res->value, v);
+        if (sn < 0) {
+            rc = -ENOMEM;
+            continue;
+        }
+        size_t n = (size_t)sn;
         uint64_t h = mg_labels_hash(v, n);
         struct mg_alert *a = find_alert(ru, h, v, n);
         if (a && a->state != MG_ALERT_INACTIVE) {
-            for (size_t k = 0; k < n; k++) {
-                free((char *)v[k].name);
-                free((char *)v[k].value);
-            }
+            labels_free(v, n);
         } else {
             if (a) { /* resolved, and back: a new alert, as in Prometheus */
                 alert_free(a);
@@ -550,18 +588,26 @@ static void alert_eval(struct mg_rules *r, struct rule *ru, int64_t now,
             }
             if (ru->nalerts == ru->capalerts) {
                 size_t cap = ru->capalerts ? ru->capalerts * 2 : 8;
-                struct mg_alert *na = realloc(ru->alerts, cap * sizeof(*na));
-                if (!na)
+                struct mg_alert *na = mg_realloc(ru->alerts, cap * sizeof(*na));
+                if (!na) {
+                    labels_free(v, n);
+                    rc = -ENOMEM;
                     continue;
+                }
                 ru->alerts = na;
                 ru->capalerts = cap;
             }
+            struct mg_label *labels = mg_malloc((n ? n : 1) * sizeof(*labels));
+            if (!labels) {
+                labels_free(v, n);
+                rc = -ENOMEM;
+                continue;
+            }
+            memcpy(labels, v, n * sizeof(*v));
             a = &ru->alerts[ru->nalerts++];
             memset(a, 0, sizeof(*a));
             a->rule = ru->name;
-            a->labels = malloc((n ? n : 1) * sizeof(*a->labels));
-            if (a->labels)
-                memcpy(a->labels, v, n * sizeof(*v));
+            a->labels = labels;
             a->nlabels = n;
             a->hash = h;
             a->state = MG_ALERT_PENDING;
@@ -570,7 +616,8 @@ static void alert_eval(struct mg_rules *r, struct rule *ru, int64_t now,
         a->seen = 1;
         a->value = res->value;
         a->keep_firing_since = 0;
-        annotate(ru, a, r->res_labels + res->first, res->n);
+        if (annotate(ru, a, r->res_labels + res->first, res->n))
+            rc = -ENOMEM;
     }
     size_t k = 0;
     for (size_t i = 0; i < ru->nalerts; i++) {
@@ -607,6 +654,7 @@ static void alert_eval(struct mg_rules *r, struct rule *ru, int64_t now,
         ru->alerts[k++] = *a;
     }
     ru->nalerts = k;
+    return rc;
 }
 
 /* ALERTS and ALERTS_FOR_STATE for the pending and firing alerts. */
@@ -692,7 +740,16 @@ void mg_rules_eval(struct mg_rules *r, const struct mg_rules_env *env,
             ru->failed = 0;
             ru->last_error[0] = '\0';
             if (ru->alert) {
-                alert_eval(r, ru, now_ms, env->interval);
+                if (alert_eval(r, ru, now_ms, env->interval)) {
+                    /* the alerts that fit are kept; the rule says it failed */
+                    ru->failed = 1;
+                    snprintf(ru->last_error, sizeof(ru->last_error),
+                             "out of memory: some alerts were not kept");
+                    mg_stats_map_add(&env->stats->rule_failures, ru->name,
+                                     strlen(ru->name), 1);
+                    mg_log(MG_LOG_WARN, "rule evaluation failed", "rule", ru->name,
+                           "err", ru->last_error, NULL);
+                }
                 notify(ru, env->notify, now_ms);
             } else {
                 record(r, ru);
@@ -742,7 +799,8 @@ void mg_rules_adopt(struct mg_rules *r, struct mg_rules *old)
     mg_names_fini(&r->wmap);
     mg_names_init(&r->wmap);
     for (size_t i = 0; i < r->nw; i++)
-        mg_names_put(&r->wmap, r->w[i].key, strlen(r->w[i].key), (void *)(uintptr_t)(i + 1));
+        mg_names_put(&r->wmap, (const char *)&r->w[i].oidx, sizeof(r->w[i].oidx),
+                     (void *)(uintptr_t)(i + 1));
 }
 
 size_t mg_rules_alert_count(const struct mg_rules *r)

@@ -32,7 +32,7 @@ struct rule {
 
 /* An output series a rule wrote, to remove once no rule writes it. */
 struct written {
-    char *key;
+    uint32_t oidx; /* the store's output: the series' identity, and the key */
     char *name;
     struct mg_label *labels;
     size_t n;

@@ -45,7 +45,8 @@ struct mg_caps {
 
 static const char *const overflow_names[] = {"drop", "fold", "drop_label"};
 static const char *const kind_names[] = {"metric", "label", "per_label",
-                                         "max_series", "max_input_series"};
+                                         "max_series", "max_input_series",
+                                         "max_input_series_per_source"};
 
 /* ---- definitions ---- */
 
@@ -63,7 +64,7 @@ void mg_cap_def_free(struct mg_cap_def *d)
 
 struct fields {
     const char *name, *metric, *label, *per_label, *overflow, *mode;
-    lua_Integer max_series, max_values, max_input_series;
+    lua_Integer max_series, max_values, max_input_series, max_per_source;
 };
 
 static int read_fields(lua_State *L, int idx, int limits, struct fields *f,
@@ -73,6 +74,7 @@ static int read_fields(lua_State *L, int idx, int limits, struct fields *f,
                                            "max_series", "max_values", "overflow",
                                            "mode", NULL};
     static const char *const limit_keys[] = {"max_series", "max_input_series",
+                                             "max_input_series_per_source",
                                              "mode", "name", NULL};
     const char *const *keys = limits ? limit_keys : cap_keys;
     const char *what = limits ? "limits" : "cap";
@@ -116,7 +118,8 @@ static int read_fields(lua_State *L, int idx, int limits, struct fields *f,
         else if (strcmp(k, "mode") == 0) f->mode = lua_tostring(L, -1);
         else if (strcmp(k, "max_series") == 0) f->max_series = lua_tointeger(L, -1);
         else if (strcmp(k, "max_values") == 0) f->max_values = lua_tointeger(L, -1);
-        else f->max_input_series = lua_tointeger(L, -1);
+        else if (strcmp(k, "max_input_series") == 0) f->max_input_series = lua_tointeger(L, -1);
+        else f->max_per_source = lua_tointeger(L, -1);
         lua_pop(L, 1);
     }
     return 0;
@@ -219,8 +222,9 @@ int mg_cap_compile(lua_State *L, int idx, int limits,
         shadow = strcmp(f.mode, "shadow") == 0;
     }
     if (limits) {
-        if (!f.max_series && !f.max_input_series) {
-            snprintf(why, whylen, "limits: max_series or max_input_series is required");
+        if (!f.max_series && !f.max_input_series && !f.max_per_source) {
+            snprintf(why, whylen, "limits: max_series, max_input_series or "
+                                  "max_input_series_per_source is required");
             return -EINVAL;
         }
         struct mg_cap_def *d;
@@ -232,6 +236,12 @@ int mg_cap_compile(lua_State *L, int idx, int limits,
         }
         if (f.max_input_series) {
             if (!(d = def_new(MG_CAP_MAX_INPUTS, &f, (uint64_t)f.max_input_series,
+                              MG_OVERFLOW_DROP, shadow, why, whylen)) ||
+                push_def(defs, ndefs, d, why, whylen))
+                return -EINVAL;
+        }
+        if (f.max_per_source) {
+            if (!(d = def_new(MG_CAP_MAX_INPUTS_PER_SOURCE, &f, (uint64_t)f.max_per_source,
                               MG_OVERFLOW_DROP, shadow, why, whylen)) ||
                 push_def(defs, ndefs, d, why, whylen))
                 return -EINVAL;
@@ -328,7 +338,7 @@ static const char *key_of(struct mg_caps *c, const struct mg_cap_def *d,
                           const char *name, size_t nlen,
                           const struct mg_label *labels, size_t n, size_t *klen)
 {
-    if (d->kind == MG_CAP_MAX_INPUTS)
+    if (d->kind == MG_CAP_MAX_INPUTS || d->kind == MG_CAP_MAX_INPUTS_PER_SOURCE)
         return NULL;
     if (d->kind == MG_CAP_MAX_SERIES) {
         *klen = 0;
@@ -549,6 +559,28 @@ int mg_caps_inputs_full(struct mg_caps *c, size_t ninputs,
     return 0;
 }
 
+int mg_caps_source_full(struct mg_caps *c, const struct mg_store *st,
+                        const struct mg_label *source, size_t n,
+                        struct mg_stats *stats, const char **name)
+{
+    int64_t count = -1; /* looked up once, and only with such a cap */
+    for (size_t i = 0; c && i < c->n; i++) {
+        struct cap_state *s = c->v[i];
+        if (s->def->kind != MG_CAP_MAX_INPUTS_PER_SOURCE)
+            continue;
+        if (count < 0)
+            count = mg_store_source_count(st, source, n);
+        if ((uint64_t)count < s->def->max)
+            continue;
+        hit(s, stats);
+        if (s->def->shadow)
+            continue;
+        *name = s->def->name;
+        return 1;
+    }
+    return 0;
+}
+
 /* ---- reporting ---- */
 
 static uint64_t use_of(const struct cap_state *s, const struct mg_store *st)
@@ -558,6 +590,8 @@ static uint64_t use_of(const struct cap_state *s, const struct mg_store *st)
         return s->total;
     if (d->kind == MG_CAP_MAX_INPUTS)
         return mg_store_input_count(st);
+    if (d->kind == MG_CAP_MAX_INPUTS_PER_SOURCE)
+        return mg_store_source_max(st); /* the fullest producer */
     if (d->kind == MG_CAP_LABEL)
         return s->counts.n;
     uint64_t max = 0; /* the fullest metric or producer */
@@ -635,6 +669,7 @@ void mg_caps_describe(struct mg_caps *c, const struct mg_store *st,
         const struct cap_state *s = c->v[i];
         size_t klen;
         if (s->def->kind != MG_CAP_MAX_INPUTS &&
+            s->def->kind != MG_CAP_MAX_INPUTS_PER_SOURCE &&
             !key_of(c, s->def, name, nlen, labels, n, &klen))
             continue;
         k += (size_t)snprintf(buf + k, len - k, "%s%s: %llu of %llu%s", k ? "; " : "",

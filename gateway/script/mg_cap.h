@@ -23,7 +23,8 @@ enum mg_cap_kind {
     MG_CAP_LABEL,       /* cap{label=L, max_values=N}: distinct values of L */
     MG_CAP_PER_LABEL,   /* cap{per_label=L, max_series=N}: series per value of L */
     MG_CAP_MAX_SERIES,  /* limits{max_series=N}: every output series */
-    MG_CAP_MAX_INPUTS   /* limits{max_input_series=N}: every input series */
+    MG_CAP_MAX_INPUTS,  /* limits{max_input_series=N}: every input series */
+    MG_CAP_MAX_INPUTS_PER_SOURCE /* limits{max_input_series_per_source=N} */
 };
 
 enum mg_overflow { MG_OVERFLOW_DROP, MG_OVERFLOW_FOLD, MG_OVERFLOW_DROP_LABEL };
@@ -67,6 +68,13 @@ const char *mg_caps_admit(struct mg_caps *c, struct mg_store *st,
 /* 1 when limits{max_input_series} is reached for a new input (counted as
  * a hit in stats, and *name set). */
 int mg_caps_inputs_full(struct mg_caps *c, size_t ninputs,
+                        struct mg_stats *stats, const char **name);
+
+/* 1 when limits{max_input_series_per_source} is reached for a new input
+ * from the producer whose source labels are source (sorted; counted as a
+ * hit in stats, and *name set). */
+int mg_caps_source_full(struct mg_caps *c, const struct mg_store *st,
+                        const struct mg_label *source, size_t n,
                         struct mg_stats *stats, const char **name);
 
 /* The moongate_cap_* gauges. 0 or -ENOMEM. */

@@ -1,6 +1,8 @@
 /* mg_family: the family registry and its reserved sample names. */
 #include "mg_family.h"
 
+#include "mg_alloc.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,7 +87,7 @@ static char *printed(const char *fmt, size_t n, const char *name,
                      const char *suffix)
 {
     size_t len = n + strlen(suffix) + 1;
-    char *p = malloc(len);
+    char *p = mg_malloc(len);
     if (p)
         snprintf(p, len, fmt, (int)n, name, suffix);
     return p;
@@ -158,11 +160,11 @@ static int take_id(struct mg_families *fs, uint32_t *id)
     }
     if (fs->n == fs->cap) {
         uint32_t cap = fs->cap ? fs->cap * 2 : 64;
-        struct mg_family **nv = realloc(fs->v, cap * sizeof(*nv));
+        struct mg_family **nv = mg_realloc(fs->v, cap * sizeof(*nv));
         if (!nv)
             return -ENOMEM;
         fs->v = nv;
-        uint32_t *nf = realloc(fs->free_ids, cap * sizeof(*nf));
+        uint32_t *nf = mg_realloc(fs->free_ids, cap * sizeof(*nf));
         if (!nf)
             return -ENOMEM;
         fs->free_ids = nf;
@@ -188,8 +190,8 @@ struct mg_family *mg_families_get(struct mg_families *fs, const char *name,
     }
     *r = MG_REASON_LIMIT;
     snprintf(why, MG_WHY_LEN, "out of memory");
-    f = calloc(1, sizeof(*f));
-    if (!f || !(f->name = malloc(nlen + 1)))
+    f = mg_calloc(1, sizeof(*f));
+    if (!f || !(f->name = mg_malloc(nlen + 1)))
         goto fail;
     memcpy(f->name, name, nlen);
     f->name[nlen] = '\0';
@@ -228,7 +230,7 @@ void mg_family_set_help(struct mg_family *f, const char *help, size_t n)
 {
     if (f->help || !help || !n)
         return;
-    f->help = malloc(n + 1); /* NULL on ENOMEM: the default HELP shows */
+    f->help = mg_malloc(n + 1); /* NULL on ENOMEM: the default HELP shows */
     if (f->help) {
         memcpy(f->help, help, n);
         f->help[n] = '\0';

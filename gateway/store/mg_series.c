@@ -2,6 +2,8 @@
  * aggregation and expiry. */
 #include "mg_series.h"
 
+#include "mg_alloc.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -16,7 +18,7 @@
 
 struct mg_store *mg_store_new(void)
 {
-    struct mg_store *st = calloc(1, sizeof(*st));
+    struct mg_store *st = mg_calloc(1, sizeof(*st));
     if (!st)
         return NULL;
     st->freein = st->freeout = MG_NIL;
@@ -26,6 +28,7 @@ struct mg_store *mg_store_new(void)
     mg_slab_init(&st->slab);
     mg_families_init(&st->infams, 0);
     mg_families_init(&st->outfams, 1);
+    mg_sources_init(&st->sources);
     return st;
 }
 
@@ -75,6 +78,7 @@ void mg_store_free(struct mg_store *st)
     }
     mg_families_fini(&st->infams);
     mg_families_fini(&st->outfams);
+    mg_sources_fini(&st->sources);
     mg_slab_fini(&st->slab);
     free(st->ts);
     free(st->in);
@@ -135,7 +139,7 @@ static struct mg_layout *layout_get(struct mg_store *st, const double *b,
             return l;
         }
     }
-    struct mg_layout *l = malloc(sizeof(*l) + n * sizeof(double));
+    struct mg_layout *l = mg_malloc(sizeof(*l) + n * sizeof(double));
     if (!l)
         return NULL;
     l->hash = h;
@@ -150,7 +154,7 @@ static struct mg_layout *layout_get(struct mg_store *st, const double *b,
 static struct mg_hvals *hvals_new(struct mg_store *st, const double *b,
                                   size_t n, double scale)
 {
-    struct mg_hvals *h = calloc(1, sizeof(*h) + n * sizeof(double));
+    struct mg_hvals *h = mg_calloc(1, sizeof(*h) + n * sizeof(double));
     if (!h)
         return NULL;
     h->layout = layout_get(st, b, n, scale);
@@ -183,7 +187,7 @@ static uint32_t input_alloc(struct mg_store *st)
     }
     if (st->nin == st->capin) {
         uint32_t cap = st->capin ? st->capin * 2 : 1024;
-        struct mg_input *n = realloc(st->in, (size_t)cap * sizeof(*n));
+        struct mg_input *n = mg_realloc(st->in, (size_t)cap * sizeof(*n));
         if (!n)
             return MG_NIL;
         st->in = n;
@@ -202,12 +206,12 @@ static uint32_t output_alloc(struct mg_store *st)
     }
     if (st->nout == st->capout) {
         uint32_t cap = st->capout ? st->capout * 2 : 1024;
-        struct mg_output *n = realloc(st->out, (size_t)cap * sizeof(*n));
+        struct mg_output *n = mg_realloc(st->out, (size_t)cap * sizeof(*n));
         if (!n)
             return MG_NIL;
         st->out = n;
         if (st->ts) {
-            int64_t *nts = realloc(st->ts, (size_t)cap * sizeof(int64_t));
+            int64_t *nts = mg_realloc(st->ts, (size_t)cap * sizeof(int64_t));
             if (!nts)
                 return MG_NIL;
             memset(nts + st->capout, 0, (size_t)(cap - st->capout) * sizeof(int64_t));
@@ -351,6 +355,8 @@ static uint32_t output_get(struct mg_store *st, const struct mg_route *r,
     if (idx == MG_NIL)
         goto fail_hv;
     if (mg_itab_insert(&st->outtab, idx, h)) {
+        /* a fresh slot holds stale bytes: it must not read as live */
+        st->out[idx].flags = 0;
         st->out[idx].first = st->freeout;
         st->freeout = idx;
         goto fail_hv;
@@ -392,7 +398,7 @@ fail:
 static void set_ts(struct mg_store *st, uint32_t oidx, int64_t ts)
 {
     if (!st->ts) {
-        st->ts = calloc(st->capout, sizeof(int64_t));
+        st->ts = mg_calloc(st->capout, sizeof(int64_t));
         if (!st->ts)
             return;
     }
@@ -626,6 +632,7 @@ static void input_remove(struct mg_store *st, uint32_t idx)
     mg_itab_remove(&st->intab, idx, in->ls->hash);
     if (is_hist(INFAM(st, in)->type))
         hvals_free(st, in->v.h);
+    mg_sources_add(&st->sources, in->ls, -1);
     mg_labelset_unref(&st->slab, in->ls);
     struct mg_family *f = INFAM(st, in);
     f->nseries--;
@@ -663,6 +670,8 @@ enum mg_reason mg_store_input_add(struct mg_store *st,
     if (idx == MG_NIL)
         goto fail;
     if (mg_itab_insert(&st->intab, idx, hash)) {
+        /* a fresh slot holds stale bytes: it must not read as live */
+        st->in[idx].flags = 0;
         st->in[idx].next = st->freein;
         st->freein = idx;
         goto fail;
@@ -678,6 +687,8 @@ enum mg_reason mg_store_input_add(struct mg_store *st,
     in->next = MG_NIL;
     f->nseries++;
     st->livein++;
+    /* a new input only: a known input's update never comes here */
+    mg_sources_add(&st->sources, ls, 1);
     in->seen = store_time(st, now_ms);
     if (r->ttl_ms >= 0) {
         in->flags |= F_TTL_FIXED;
@@ -699,6 +710,7 @@ enum mg_reason mg_store_input_add(struct mg_store *st,
         set_ts(st, in->out, s->ts);
     return MG_OK;
 fail:
+    snprintf(why, MG_WHY_LEN, "out of memory");
     hvals_free(st, hv);
     mg_labelset_unref(&st->slab, ls);
     mg_families_release(&st->infams, f);
@@ -782,6 +794,35 @@ int mg_store_own_set(struct mg_store *st, const char *name, enum mg_type t,
         return -ENOMEM;
     o->v.acc = value;
     return 0;
+}
+
+int mg_store_own_set_at(struct mg_store *st, const char *name, enum mg_type t,
+                        const char *help, const struct mg_label *labels,
+                        size_t n, double value, uint32_t *idx)
+{
+    struct mg_output *o = own_get(st, name, t, help, labels, n, NULL, 0);
+    if (!o)
+        return -ENOMEM;
+    o->v.acc = value;
+    *idx = (uint32_t)(o - st->out);
+    return 0;
+}
+
+uint32_t mg_store_source_count(const struct mg_store *st,
+                               const struct mg_label *source, size_t n)
+{
+    /* as the input keeps them: an empty value is no label */
+    struct mg_label v[64];
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < 64; i++)
+        if (source[i].vlen)
+            v[k++] = source[i];
+    return mg_sources_count(&st->sources, v, k);
+}
+
+uint32_t mg_store_source_max(const struct mg_store *st)
+{
+    return mg_sources_max(&st->sources);
 }
 
 int mg_store_own_remove(struct mg_store *st, const char *name, size_t nlen,

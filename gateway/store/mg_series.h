@@ -165,6 +165,16 @@ size_t mg_store_sweep(struct mg_store *st, int64_t now_ms);
 int mg_store_own_set(struct mg_store *st, const char *name, enum mg_type t,
                      const char *help, const struct mg_label *labels,
                      size_t n, double value);
+/* As mg_store_own_set, and *idx the series' output index: its identity
+ * in the store until mg_store_own_remove. */
+int mg_store_own_set_at(struct mg_store *st, const char *name, enum mg_type t,
+                        const char *help, const struct mg_label *labels,
+                        size_t n, double value, uint32_t *idx);
+/* Live inputs of the producer whose source labels are exactly source
+ * (sorted), and of the fullest producer (limits{max_input_series_per_source}). */
+uint32_t mg_store_source_count(const struct mg_store *st,
+                               const struct mg_label *source, size_t n);
+uint32_t mg_store_source_max(const struct mg_store *st);
 /* Removes an own series set earlier (a recording rule that stopped
  * producing it, an alert that resolved). 0 or -ENOENT. */
 int mg_store_own_remove(struct mg_store *st, const char *name, size_t nlen,

@@ -8,6 +8,7 @@
 #include "mg_itab.h"
 #include "mg_series.h"
 #include "mg_slab.h"
+#include "mg_source.h"
 
 #define INFAM(st, in) mg_families_at(&(st)->infams, (in)->fam)
 #define OUTFAM(st, o) mg_families_at(&(st)->outfams, (o)->fam)
@@ -32,6 +33,7 @@ struct mg_store {
     uint64_t generation;        /* bumped whenever an output comes or goes */
     void *hook_ctx;
     int creating_own;
+    struct mg_sources sources;  /* live inputs per producer */
     struct mg_families infams;  /* the names and types pushed */
     struct mg_families outfams; /* the names and types exposed */
     int64_t *ts;                /* pushed timestamps by output, once one comes */

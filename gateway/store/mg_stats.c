@@ -21,29 +21,55 @@ const char *mg_transport_name(enum mg_transport t)
     return names[t];
 }
 
+/* A key becomes a label value: it must be one (UTF-8, no control bytes,
+ * not empty, not long), else it is counted as "other". */
+static int key_ok(const char *k, size_t n)
+{
+    if (n == 0 || n > 128 || !mg_utf8_valid(k, n))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)k[i] < 0x20 || k[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
+static int find(struct mg_stats_map *m, const char *key, size_t klen, double v)
+{
+    for (unsigned i = 0; i < m->n; i++)
+        if (m->klen[i] == klen && memcmp(m->key[i], key, klen) == 0) {
+            m->val[i] += v;
+            return 1;
+        }
+    return 0;
+}
+
 void mg_stats_map_add(struct mg_stats_map *m, const char *key, size_t klen,
                       double v)
 {
-    for (unsigned i = 0; i < m->n; i++)
-        if (strlen(m->key[i]) == klen && memcmp(m->key[i], key, klen) == 0) {
-            m->val[i] += v;
-            return;
-        }
-    if (m->n == MG_STATS_MAX_KEYS - 1 || klen > 128) {
+    if (!key_ok(key, klen)) {
         key = "other";
         klen = 5;
-        for (unsigned i = 0; i < m->n; i++)
-            if (strcmp(m->key[i], "other") == 0) {
-                m->val[i] += v;
-                return;
-            }
+        m->folded++;
     }
+    if (find(m, key, klen, v))
+        return;
+    /* the last slot is kept for "other", so a full map still counts */
+    if (m->n >= MG_STATS_MAX_KEYS - 1 && !(klen == 5 && memcmp(key, "other", 5) == 0)) {
+        key = "other";
+        klen = 5;
+        m->folded++;
+        if (find(m, key, klen, v))
+            return;
+    }
+    if (m->n >= MG_STATS_MAX_KEYS)
+        return; /* unreachable: only "other" takes the last slot */
     char *k = malloc(klen + 1);
     if (!k)
         return;
     memcpy(k, key, klen);
     k[klen] = '\0';
     m->key[m->n] = k;
+    m->klen[m->n] = (uint32_t)klen;
     m->val[m->n++] = v;
 }
 

@@ -23,12 +23,17 @@ enum mg_transport {
 const char *mg_transport_name(enum mg_transport t);
 
 /* A label value -> count map with a bound on distinct values: past it,
- * counts go to "other", so a producer cannot grow our own cardinality. */
+ * counts go to "other", so a producer cannot grow our own cardinality.
+ * The last slot is kept for "other"; a key that is no valid label value
+ * (empty, over 128 bytes, not UTF-8, a control byte or NUL) is counted
+ * there too. Keys match by their exact bytes and length. */
 #define MG_STATS_MAX_KEYS 64
 struct mg_stats_map {
     char *key[MG_STATS_MAX_KEYS];
+    uint32_t klen[MG_STATS_MAX_KEYS];
     double val[MG_STATS_MAX_KEYS];
     unsigned n;
+    uint64_t folded; /* adds counted as "other" instead of their own key */
 };
 void mg_stats_map_add(struct mg_stats_map *m, const char *key, size_t klen,
                       double v);

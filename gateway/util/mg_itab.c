@@ -2,6 +2,8 @@
  * deletion. */
 #include "mg_itab.h"
 
+#include "mg_alloc.h"
+
 #include <errno.h>
 #include <stdlib.h>
 
@@ -10,7 +12,7 @@
 static int grow(struct itab *t)
 {
     uint32_t cap = t->s ? (t->mask + 1) * 2 : 1024;
-    struct islot *ns = calloc(cap, sizeof(*ns));
+    struct islot *ns = mg_calloc(cap, sizeof(*ns));
     if (!ns)
         return -ENOMEM;
     for (uint32_t i = 0; t->s && i <= t->mask; i++) {

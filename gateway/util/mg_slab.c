@@ -1,6 +1,8 @@
 /* mg_slab: size classes every 16 bytes up to 512, bump-allocated chunks. */
 #include "mg_slab.h"
 
+#include "mg_alloc.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,7 +37,7 @@ static size_t class_of(size_t n)
 void *mg_slab_alloc(struct mg_slab *s, size_t n)
 {
     if (!s || n > MG_SLAB_MAX)
-        return malloc(n);
+        return mg_malloc(n);
     size_t c = class_of(n ? n : 1), size = (c + 1) * GRAIN;
     if (s->free[c]) {
         void *p = s->free[c];
@@ -44,7 +46,7 @@ void *mg_slab_alloc(struct mg_slab *s, size_t n)
     }
     if (s->left < size) {
         /* the rest of the old chunk is lost: at most 511 bytes in 64 KiB */
-        struct mg_slab_chunk *ch = malloc(CHUNK);
+        struct mg_slab_chunk *ch = mg_malloc(CHUNK);
         if (!ch)
             return NULL;
         ch->next = s->chunks;

@@ -362,11 +362,11 @@ enum mg_reason mg_wire_message(const msgpack_object *root,
             m->source = ws->source;
             m->nsource = (size_t)n;
         } else if (KEY(k, "ttl")) {
-            if (!as_number(v, &d) || !(d >= 0) || d > 4e8) {
+            if (!as_number(v, &d) || !(d >= 0) || isinf(d)) {
                 snprintf(why, MG_WHY_LEN, "ttl is not a number of seconds");
                 return MG_REASON_DECODE_ERROR;
             }
-            m->ttl_ms = (uint32_t)(d * 1000.0);
+            m->ttl_ms = mg_ttl_ms(d);
         } else if (KEY(k, "dropped")) {
             if (!is_map(v)) {
                 snprintf(why, MG_WHY_LEN, "dropped is not a map");
@@ -475,6 +475,12 @@ static enum mg_reason read_buckets(const msgpack_object *o, int hist,
             !as_number(&o->via.map.ptr[i].val, &c)) {
             snprintf(why, MG_WHY_LEN, "%s entry %u is not number -> number",
                      what, i);
+            return MG_REASON_INVALID_VALUE;
+        }
+        /* a NaN bound would render as le="NaN" and never compare equal,
+         * so two of them would both be kept */
+        if (hist && isnan(b)) {
+            snprintf(why, MG_WHY_LEN, "bucket %u has a NaN bound", i);
             return MG_REASON_INVALID_VALUE;
         }
         if (hist ? !(c >= 0) : !(b >= 0 && b <= 1)) {

@@ -33,6 +33,15 @@ struct mg_wire_limits {
 /* The documented defaults. */
 void mg_wire_limits_default(struct mg_wire_limits *lim);
 
+/* The longest TTL a message can carry, UINT32_MAX ms (about 49.7 days). */
+#define MG_TTL_MAX_S 4294967.295
+/* Seconds (finite, >= 0: the caller refuses the rest) to milliseconds,
+ * clamped to MG_TTL_MAX_S so a long TTL never wraps into a short one. */
+static inline uint32_t mg_ttl_ms(double seconds)
+{
+    return seconds >= MG_TTL_MAX_S ? UINT32_MAX : (uint32_t)(seconds * 1000.0);
+}
+
 /* A resumable scan of one message: zero it before the first byte. */
 struct mg_scan {
     size_t off;

@@ -140,6 +140,49 @@ describe("caps", function()
     assert.are.equal(30, value(text, 'moongate_samples_dropped_total{reason="limit"}'))
   end)
 
+  it("limits{max_input_series_per_source}: one producer's ttl=0 series leave others room", function()
+    local gw = gw_with("per_source.lua")
+    local CAP = 'limits{max_input_series_per_source=20}'
+    local function drops()
+      return value(gw:expose(), 'moongate_samples_dropped_total{reason="limit"}') or 0
+    end
+    -- pushes g{id=from..to} from producer host; returns accepted and how many dropped
+    local function push(host, from, to, ttl)
+      local m = {}
+      for i = from, to do m[#m + 1] = { name = "g", type = "gauge", value = 1, labels = { id = tostring(i) } } end
+      local before = drops()
+      local accepted, rejected, errors = gw:push { ttl = ttl, source = host and { host = host }, metrics = m }
+      assert.are.equal(0, rejected)
+      return accepted, drops() - before, errors
+    end
+    -- A fills its budget with series that never expire, and goes on trying
+    local accepted, dropped, errors = push("a", 1, 30, 0)
+    assert.are.equal(30, accepted)
+    assert.are.equal(10, dropped)
+    assert.are.equal("limit", errors[1].reason)
+    assert.are.equal(21, errors[1].index)
+    assert.truthy(errors[1].detail:find(CAP, 1, true), errors[1].detail)
+    assert.are.equal(30, select(2, push("a", 31, 60, 0)))
+    -- B's new series are all accepted, and so is a producer without source
+    assert.are.equal(0, select(2, push("b", 1, 20, 60)))
+    assert.are.equal(0, select(2, push(nil, 1, 1, 60)))
+    local text = gw:expose()
+    assert.are.equal(41, value(text, 'moongate_series{kind="input"}'))
+    assert.are.equal(40, value(text, 'moongate_cap_hits_total{cap="' .. CAP:gsub('"', '\\"') .. '"}'))
+    assert.are.equal(20, value(text, 'moongate_cap_usage{cap="' .. CAP .. '"}'))
+    -- A's known series still update
+    assert.are.equal(0, select(2, push("a", 1, 20, 0)))
+    -- B at its budget too; once B's series expire, B has room again
+    assert.are.equal(1, select(2, push("b", 21, 21, 60)))
+    gw:advance(61)
+    assert.are.equal(0, select(2, push("b", 21, 40, 60)))
+    assert.are.equal(1, select(2, push("b", 41, 41, 60)))
+    -- a source label with an empty value is no label: the same producer
+    local before = drops()
+    gw:push { source = { host = "b", zone = "" }, metrics = { { name = "g", type = "gauge", value = 1, labels = { id = "x" } } } }
+    assert.are.equal(1, drops() - before)
+  end)
+
   it("a cap Prometheus users would misread is refused at load", function()
     assert.has_error(function() gw_with("bad_cap.lua") end)
     local ok, err = pcall(gw_with, "bad_cap.lua")

@@ -141,6 +141,47 @@ describe("recording rules", function()
   end)
 end)
 
+describe("recording rules' series identity", function()
+  -- the exposed lines of `name`, as series -> value
+  local function lines(text, name)
+    local out = {}
+    for series, v in text:gmatch("\n(" .. name .. "{[^\n]*}) (%S+)") do
+      out[series] = tonumber(v)
+    end
+    return out
+  end
+  local PLAIN, QUOTED = 'pair{a="x",b="y"}', 'pair{a="x\\",b=\\"y"}'
+  local LONG1 = 'long{a="' .. string.rep("v", 1100) .. '1"}'
+  local LONG2 = 'long{a="' .. string.rep("v", 1100) .. '2"}'
+
+  local function mode(gw, m)
+    gw:push { ttl = 0, metrics = { { name = "mode", type = "gauge", value = m } } }
+    gw:advance(15)
+  end
+
+  it("are two series when their renderings collide", function()
+    local gw = gw_with("collide.lua")
+    mode(gw, 0)
+    local text = "\n" .. gw:expose()
+    assert.are.same({ [PLAIN] = 1, [QUOTED] = 2 }, lines(text, "pair"))
+    assert.are.same({ [LONG1] = 1, [LONG2] = 2 }, lines(text, "long"))
+  end)
+
+  for _, case in ipairs { { 1, PLAIN, QUOTED, LONG1, LONG2 }, { 2, QUOTED, PLAIN, LONG2, LONG1 } } do
+    it("leave /metrics one by one when the rule stops writing them (mode " .. case[1] .. ")", function()
+      local gw = gw_with("collide.lua")
+      mode(gw, 0)
+      mode(gw, case[1])
+      local text = "\n" .. gw:expose()
+      local pair, long = lines(text, "pair"), lines(text, "long")
+      assert.is_not_nil(pair[case[2]])
+      assert.is_nil(pair[case[3]])
+      assert.is_not_nil(long[case[4]])
+      assert.is_nil(long[case[5]])
+    end)
+  end
+end)
+
 describe("rule failures", function()
   it("fail alone, counted, with their error; the budget holds", function()
     local gw = gw_with("failing.lua")

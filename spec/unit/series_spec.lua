@@ -85,6 +85,24 @@ describe("series", function()
     assert.is_nil(value(gw:expose(), "m"))
   end)
 
+  it("a TTL past 2^32 ms is clamped to it, not wrapped into a short one", function()
+    local gw = moongate.new { config = { default_ttl = 1e9 } }
+    -- 4294968 s once wrapped to 968 ms
+    gw:push { ttl = 4294968, metrics = { { name = "long", value = 1 } } }
+    gw:push { metrics = { { name = "by_default", value = 1 } } }
+    gw:advance(3600)
+    local text = gw:expose()
+    assert.are.equal(1, value(text, "long"))
+    assert.are.equal(1, value(text, "by_default"))
+    gw:advance(4294967 - 3600 + 1)
+    assert.is_nil(value(gw:expose(), "long"))
+    for _, bad in ipairs { -1, 0 / 0, math.huge, -math.huge } do
+      local accepted, rejected, errors = gw:push { ttl = bad, metrics = { { name = "m", value = 1 } } }
+      assert.are.equal(0, accepted)
+      assert.are.equal("decode_error", errors[1].reason)
+    end
+  end)
+
   it("an expired series is never scraped, even between sweeps", function()
     local gw = moongate.new { config = { sweep_interval = 3600 } }
     gw:push { ttl = 1, metrics = { { name = "m", value = 1 } } }
