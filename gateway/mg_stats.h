@@ -62,7 +62,6 @@ struct mg_stats {
     struct mg_stats_map rule_failures;   /* by rule */
     struct mg_stats_map notify_dropped;  /* by reason */
     uint64_t connections[MG_TRANSPORT_COUNT];
-    uint64_t connections_closed;
     uint64_t closed[MG_CLOSE_COUNT];
     uint64_t accept_errors;          /* accept() failures, EMFILE mostly */
     int64_t open[MG_TRANSPORT_COUNT]; /* connections open now */
