@@ -257,7 +257,16 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 static int start(struct daemon *d)
 {
     char why[512];
-    d->base = event_base_new();
+    /* A connection that yields (messages_per_wakeup) makes itself active
+     * again; libevent would run it again in the same pass, before polling,
+     * for as long as its peer keeps sending. Poll for the others every 16
+     * callbacks, so a fast producer cannot starve them. */
+    struct event_config *ec = event_config_new();
+    if (!ec)
+        return -1;
+    event_config_set_max_dispatch_interval(ec, NULL, 16, 0);
+    d->base = event_base_new_with_config(ec);
+    event_config_free(ec);
     if (!d->base)
         return -1;
     d->gw = mg_gateway_new(&d->cfg, 0, 0, why, sizeof(why));
