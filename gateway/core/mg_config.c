@@ -23,6 +23,8 @@ void mg_config_init(struct mg_config *c)
     c->header_timeout = 10;
     c->idle_timeout = 300;
     c->max_connections = 1024;
+    c->max_http_buffered_bytes = 64u << 20;
+    c->drain_timeout = 5;
     c->max_connection_buffer = 16u << 20;
     c->messages_per_wakeup = 64;
     c->history_points = 1000;
@@ -96,6 +98,7 @@ static const struct key limit_keys[] = {
     {"header_timeout", K_SECONDS, OFF(header_timeout), NULL},
     {"idle_timeout", K_SECONDS, OFF(idle_timeout), NULL},
     {"max_connections", K_SIZE, OFF(max_connections), NULL},
+    {"max_http_buffered_bytes", K_SIZE, OFF(max_http_buffered_bytes), NULL},
     {"max_connection_buffer", K_SIZE, OFF(max_connection_buffer), NULL},
     {"messages_per_wakeup", K_UINT, OFF(messages_per_wakeup), NULL},
     {"max_history_points", K_SIZE, OFF(history_points), NULL},
@@ -122,6 +125,7 @@ static const struct key top_keys[] = {
     {"default_ttl", K_SECONDS, 0, NULL}, /* special: into wire, in ms */
     {"sweep_interval", K_SECONDS, OFF(sweep_interval), NULL},
     {"rule_interval", K_SECONDS, OFF(rule_interval), NULL},
+    {"drain_timeout", K_SECONDS, OFF(drain_timeout), NULL},
     {"limits", K_TABLE, 0, limit_keys},
     {"alertmanagers", K_STRLIST, OFF(alertmanagers), NULL},
     {"notifications", K_TABLE, 0, notify_keys},

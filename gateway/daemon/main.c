@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <event2/event.h>
 
@@ -26,8 +27,9 @@ struct daemon {
     struct mg_http *http;
     struct mg_ingest *ingest[MG_MAX_INGEST];
     size_t ningest;
-    struct event *sig_term, *sig_int, *sig_hup, *sweep, *rule_tick;
+    struct event *sig_term, *sig_int, *sig_hup, *sweep, *rule_tick, *drain_check;
     struct mg_notify *notify;
+    double drain_deadline; /* 0 until a signal asks us to stop */
 };
 
 static void usage(FILE *f)
@@ -85,15 +87,69 @@ static int reload(void *ctx, char *why, size_t whylen)
     return rc;
 }
 
+static size_t ingest_open(struct daemon *d)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < d->ningest; i++)
+        n += mg_ingest_open(d->ingest[i]);
+    return n;
+}
+
+/* While draining: stop once every connection has taken its replies, or at
+ * drain_timeout whatever the peers do (mg_ingest_free closes the rest). */
+static void on_drain_check(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct daemon *d = arg;
+    if (ingest_open(d) == 0 || mg_mono_seconds() >= d->drain_deadline)
+        event_base_loopexit(d->base, NULL);
+}
+
 static void on_stop(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
     struct daemon *d = arg;
+    if (d->drain_deadline) { /* a second signal: no more waiting */
+        event_base_loopexit(d->base, NULL);
+        return;
+    }
     mg_log(MG_LOG_INFO, "draining", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
+    d->drain_deadline = mg_mono_seconds() + d->cfg.drain_timeout;
     mg_http_set_ready(d->http, 0);
+    size_t left = 0;
     for (size_t i = 0; i < d->ningest; i++)
-        mg_ingest_drain(d->ingest[i]);
-    event_base_loopexit(d->base, NULL);
+        left += mg_ingest_drain(d->ingest[i]);
+    if (left == 0) {
+        event_base_loopexit(d->base, NULL);
+        return;
+    }
+    struct timeval tv = {0, 50000};
+    event_add(d->drain_check, &tv);
+}
+
+/* Each connection is a descriptor: take all the kernel allows, and say so
+ * when the configured connections cannot fit (accept() then fails, and the
+ * listeners pause, past the limit). */
+static void raise_nofile(struct daemon *d)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    /* one listener per ingest address and HTTP, plus ~32 of our own */
+    double need = (double)(d->cfg.ningest + 1) * (double)d->cfg.max_connections + 32;
+    if (rl.rlim_cur != RLIM_INFINITY && need > (double)rl.rlim_cur) {
+        char lim[32], want[32];
+        snprintf(lim, sizeof(lim), "%llu", (unsigned long long)rl.rlim_cur);
+        snprintf(want, sizeof(want), "%.0f", need);
+        mg_log(MG_LOG_WARN, "max_connections does not fit the open-files limit; "
+               "past it, listeners pause", "nofile", lim, "needed", want, NULL);
+    }
 }
 
 static void on_hup(evutil_socket_t sig, short what, void *arg)
@@ -201,7 +257,16 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 static int start(struct daemon *d)
 {
     char why[512];
-    d->base = event_base_new();
+    /* A connection that yields (messages_per_wakeup) makes itself active
+     * again; libevent would run it again in the same pass, before polling,
+     * for as long as its peer keeps sending. Poll for the others every 16
+     * callbacks, so a fast producer cannot starve them. */
+    struct event_config *ec = event_config_new();
+    if (!ec)
+        return -1;
+    event_config_set_max_dispatch_interval(ec, NULL, 16, 0);
+    d->base = event_base_new_with_config(ec);
+    event_config_free(ec);
     if (!d->base)
         return -1;
     d->gw = mg_gateway_new(&d->cfg, 0, 0, why, sizeof(why));
@@ -238,7 +303,9 @@ static int start(struct daemon *d)
     d->sig_hup = evsignal_new(d->base, SIGHUP, on_hup, d);
     d->sweep = event_new(d->base, -1, EV_PERSIST, on_sweep, d);
     d->rule_tick = event_new(d->base, -1, EV_PERSIST, on_rule_tick, d);
-    if (!d->sig_term || !d->sig_int || !d->sig_hup || !d->sweep || !d->rule_tick)
+    d->drain_check = event_new(d->base, -1, EV_PERSIST, on_drain_check, d);
+    if (!d->sig_term || !d->sig_int || !d->sig_hup || !d->sweep || !d->rule_tick ||
+        !d->drain_check)
         goto fail;
     double ri = d->cfg.rule_interval > 0 ? d->cfg.rule_interval : 15;
     struct timeval rtv = {(time_t)ri, (suseconds_t)((ri - (double)(time_t)ri) * 1e6)};
@@ -270,6 +337,8 @@ static void stop(struct daemon *d)
         event_free(d->sweep);
     if (d->rule_tick)
         event_free(d->rule_tick);
+    if (d->drain_check)
+        event_free(d->drain_check);
     mg_notify_free(d->notify);
     mg_gateway_free(d->gw);
     if (d->base)
@@ -339,6 +408,7 @@ int main(int argc, char **argv)
     }
     mg_log_set_format(d.cfg.log_format);
     mg_log_set_level(d.cfg.log_level);
+    raise_nofile(&d);
     if (start(&d)) {
         stop(&d);
         return 1;

@@ -17,11 +17,12 @@
 
 #include "mg_addr.h"
 #include "mg_json.h"
+#include "mg_listen.h"
 #include "mg_log.h"
 #include "mg_rules.h"
 #include "mg_status.h"
 
-struct deadline;
+struct track;
 
 struct mg_http {
     struct event_base *base;
@@ -32,21 +33,29 @@ struct mg_http {
     void *reload_ctx;
     int ready;
     size_t nconns;
-    struct deadline *deadlines; /* one per connection until it fires */
+    size_t inflight;             /* bytes of unfinished requests, all connections */
+    struct track *tracks;        /* one per open connection */
+    struct event sweep;          /* finds the connections evhttp has freed */
+    struct mg_listen_guard guard;
     struct mg_log_limit log_limit;
     struct mg_buf scrape, gz; /* reused by every scrape */
 };
 
-/* A deadline on a connection's first request: libevent's own timeout only
- * measures idle time, so a client sending one byte a second would hold a
- * connection forever. Later requests on a kept-alive connection have the
- * idle timeout. */
-struct deadline {
-    struct event ev;
-    struct bufferevent *bev;
+/* What we keep of each HTTP connection, from evhttp's bevcb to its close.
+ * libevent's own timeout only measures idle time, so a client sending one
+ * byte a second would hold a connection forever: each request must arrive
+ * whole within header_timeout of its first byte (the first, of the
+ * connect). The bytes of unfinished requests are counted across all
+ * connections against max_http_buffered_bytes. */
+struct track {
+    struct event ev;              /* the request deadline, or an action to take */
+    struct bufferevent *bev;      /* a reference of ours */
+    struct evbuffer_cb_entry *cb; /* on the input: counts request bytes */
     struct mg_http *h;
-    struct deadline *next, *prev;
-    int over_cap;
+    struct track *next, *prev;
+    size_t inflight;              /* bytes of the request being read */
+    int reading;                  /* a request has begun and not been dispatched */
+    enum mg_close action;         /* why ev was made active; normal = deadline */
 };
 
 static void send_text(struct evhttp_request *req, int code, const char *reason,
@@ -376,80 +385,195 @@ static void on_root(struct evhttp_request *req, void *arg)
     send_text(req, 200, "OK", "text/html; charset=utf-8", page);
 }
 
-/* The deadline fires once per connection. If the first request has not
- * arrived whole by then, fail the connection as evhttp fails a broken one.
- * We hold a reference on the bufferevent, so after evhttp has freed it
- * (callbacks cleared) the trigger is a harmless no-op. */
-static void deadline_release(struct deadline *d)
+static struct timeval secs(double t)
 {
-    struct mg_http *h = d->h;
-    event_del(&d->ev);
-    if (d->prev)
-        d->prev->next = d->next;
-    else
-        h->deadlines = d->next;
-    if (d->next)
-        d->next->prev = d->prev;
-    h->nconns--;
-    bufferevent_decref(d->bev);
-    free(d);
+    return (struct timeval){(time_t)t, (suseconds_t)((t - (double)(time_t)t) * 1e6)};
 }
 
-static void deadline_fired(evutil_socket_t fd, short what, void *arg)
+static void track_release(struct track *t, enum mg_close why)
+{
+    struct mg_http *h = t->h;
+    struct mg_stats *stats = mg_gateway_stats(h->gw);
+    event_del(&t->ev);
+    evbuffer_remove_cb_entry(bufferevent_get_input(t->bev), t->cb);
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        h->tracks = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    h->nconns--;
+    h->inflight -= t->inflight;
+    stats->open[MG_TRANSPORT_HTTP]--;
+    stats->closed[why]++;
+    bufferevent_decref(t->bev);
+    free(t);
+}
+
+/* evhttp frees a connection without telling us (2.1 has no hook for a
+ * connection it accepted), but clears its callbacks and closes its socket,
+ * which our reference lets us see. */
+static int track_gone(struct track *t)
+{
+    bufferevent_event_cb ecb = NULL;
+    bufferevent_getcb(t->bev, NULL, NULL, &ecb, NULL);
+    return ecb == NULL || bufferevent_getfd(t->bev) < 0;
+}
+
+static void sweep_closed(struct mg_http *h)
+{
+    struct track *next;
+    for (struct track *t = h->tracks; t; t = next) {
+        next = t->next;
+        if (track_gone(t))
+            track_release(t, MG_CLOSE_NORMAL);
+    }
+}
+
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    struct deadline *d = arg;
-    struct mg_http *h = d->h;
-    {
-        if (mg_log_allow(&h->log_limit, 10))
-            mg_log(MG_LOG_WARN, d->over_cap ? "HTTP connection refused: max_connections reached"
-                                            : "closing an HTTP connection past header_timeout",
-                   NULL);
-        bufferevent_trigger_event(d->bev, BEV_EVENT_ERROR | BEV_EVENT_READING, 0);
+    sweep_closed(arg);
+}
+
+/* Answers on the socket itself (evhttp has no request to answer with
+ * before one is whole), then fails the connection as evhttp fails a
+ * broken one. */
+static void track_fired(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct track *t = arg;
+    struct mg_http *h = t->h;
+    enum mg_close why = t->action ? t->action : MG_CLOSE_REQUEST_TIMEOUT;
+    if (track_gone(t)) {
+        track_release(t, MG_CLOSE_NORMAL);
+        return;
     }
-    deadline_release(d);
+    static const char *const answers[MG_CLOSE_COUNT] = {
+        [MG_CLOSE_REFUSED] = "503 Service Unavailable\r\nRetry-After: 1",
+        [MG_CLOSE_REQUEST_TIMEOUT] = "408 Request Timeout",
+        [MG_CLOSE_BUFFER_FULL] = "503 Service Unavailable\r\nRetry-After: 1"};
+    static const char *const bodies[MG_CLOSE_COUNT] = {
+        [MG_CLOSE_REFUSED] = "max_connections reached\n",
+        [MG_CLOSE_REQUEST_TIMEOUT] = "the request was not whole within header_timeout\n",
+        [MG_CLOSE_BUFFER_FULL] = "unfinished requests hold max_http_buffered_bytes\n"};
+    if (answers[why] && evbuffer_get_length(bufferevent_get_output(t->bev)) == 0) {
+        char msg[256];
+        int n = snprintf(msg, sizeof(msg),
+                         "HTTP/1.1 %s\r\nConnection: close\r\nContent-Type: text/plain\r\n"
+                         "Content-Length: %zu\r\n\r\n%s",
+                         answers[why], strlen(bodies[why]), bodies[why]);
+        /* a few bytes into an empty socket buffer; if they do not fit, the
+         * close says enough */
+        if (send(bufferevent_getfd(t->bev), msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+            (void)0;
+    }
+    if (mg_log_allow(&h->log_limit, 10))
+        mg_log(MG_LOG_WARN, why == MG_CLOSE_REFUSED ? "HTTP connection refused: max_connections reached"
+                            : why == MG_CLOSE_BUFFER_FULL
+                                ? "closing an HTTP connection: max_http_buffered_bytes reached"
+                                : "closing an HTTP connection past header_timeout",
+               NULL);
+    bufferevent_trigger_event(t->bev, BEV_EVENT_ERROR | BEV_EVENT_READING, 0);
+    track_release(t, why);
+}
+
+static void track_act(struct track *t, enum mg_close why)
+{
+    if (t->action)
+        return;
+    t->action = why;
+    event_active(&t->ev, EV_TIMEOUT, 0);
+}
+
+/* Bytes arriving on a connection: the start of a request arms its deadline;
+ * all of them count against the bytes in flight until it is dispatched. */
+static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    (void)buf;
+    struct track *t = arg;
+    struct mg_http *h = t->h;
+    if (!info->n_added)
+        return;
+    if (!t->reading) {
+        t->reading = 1;
+        struct timeval tv = secs(h->cfg->header_timeout);
+        evtimer_add(&t->ev, &tv);
+    }
+    t->inflight += info->n_added;
+    h->inflight += info->n_added;
+    if (h->inflight > h->cfg->max_http_buffered_bytes)
+        track_act(t, MG_CLOSE_BUFFER_FULL);
 }
 
 /* evhttp asks us for each new connection's bufferevent: the one hook 2.1
- * gives per connection. Count it and arm its deadline. 2.1 tells us
- * nothing when a connection closes, so max_connections bounds the
- * connections that have not yet sent a whole first request (slow clients),
- * which is what exhausts a server. */
+ * gives per connection. Count it, track it, and arm the deadline of its
+ * first request. Over max_connections, it is answered 503 and closed
+ * before anything is read from it: the action is made active now, so it
+ * runs in this turn of the loop, ahead of any read. */
 static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 {
     struct mg_http *h = arg;
+    mg_listen_guard_ok(&h->guard);
+    if (h->nconns >= h->cfg->max_connections)
+        sweep_closed(h); /* places freed since the last sweep */
     struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-    struct deadline *d = bev ? calloc(1, sizeof(*d)) : NULL;
-    if (!d)
+    struct track *t = bev ? calloc(1, sizeof(*t)) : NULL;
+    if (!t)
         return bev;
+    t->cb = evbuffer_add_cb(bufferevent_get_input(bev), on_input, t);
+    if (!t->cb) {
+        free(t);
+        return bev;
+    }
     bufferevent_incref(bev);
-    d->bev = bev;
-    d->h = h;
-    d->next = h->deadlines;
-    if (h->deadlines)
-        h->deadlines->prev = d;
-    h->deadlines = d;
-    d->over_cap = h->nconns >= h->cfg->max_connections;
+    t->bev = bev;
+    t->h = h;
+    t->next = h->tracks;
+    if (h->tracks)
+        h->tracks->prev = t;
+    h->tracks = t;
+    int over_cap = h->nconns >= h->cfg->max_connections;
     h->nconns++;
-    mg_gateway_stats(h->gw)->connections[MG_TRANSPORT_HTTP]++;
-    double t = d->over_cap ? 0 : h->cfg->header_timeout;
-    struct timeval tv = {(time_t)t, (suseconds_t)((t - (double)(time_t)t) * 1e6)};
-    evtimer_assign(&d->ev, base, deadline_fired, d);
-    evtimer_add(&d->ev, &tv);
+    struct mg_stats *stats = mg_gateway_stats(h->gw);
+    stats->connections[MG_TRANSPORT_HTTP]++;
+    stats->open[MG_TRANSPORT_HTTP]++;
+    evtimer_assign(&t->ev, base, track_fired, t);
+    if (over_cap) {
+        track_act(t, MG_CLOSE_REFUSED);
+        return bev;
+    }
+    t->reading = 1;
+    struct timeval tv = secs(h->cfg->header_timeout);
+    evtimer_add(&t->ev, &tv);
     return bev;
 }
 
-static void mark_dispatched(struct mg_http *h, struct evhttp_request *req)
+/* A request is whole: its deadline and its bytes in flight end. 0 when the
+ * connection is being refused. */
+static int mark_dispatched(struct mg_http *h, struct evhttp_request *req)
 {
     struct evhttp_connection *conn = evhttp_request_get_connection(req);
     struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
-    for (struct deadline *d = h->deadlines; bev && d; d = d->next)
-        if (d->bev == bev) {
-            deadline_release(d);
-            return;
+    for (struct track *t = h->tracks; bev && t; t = t->next)
+        if (t->bev == bev) {
+            if (t->action)
+                return 0;
+            event_del(&t->ev);
+            h->inflight -= t->inflight;
+            t->inflight = 0;
+            t->reading = 0;
+            return 1;
         }
+    return 1;
 }
+
+/* The methods some route answers; every other one gets 405 with Allow
+ * (evhttp would answer 501, or for CONNECT hold the connection). */
+#define USED_METHODS (EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_PUT)
+#define USED_ALLOW "GET, HEAD, POST, PUT"
 
 struct route {
     const char *path;
@@ -472,7 +596,18 @@ static const struct route routes[] = {
 static void dispatch(struct evhttp_request *req, void *arg)
 {
     struct mg_http *h = arg;
-    mark_dispatched(h, req);
+    if (!mark_dispatched(h, req)) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+        send_text(req, 503, "Service Unavailable", "text/plain", "max_connections reached\n");
+        return;
+    }
+    if (!(evhttp_request_get_command(req) & USED_METHODS)) {
+        mg_gateway_stats(h->gw)->reasons[MG_REASON_DECODE_ERROR]++;
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", USED_ALLOW);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+        send_text(req, 405, "Method Not Allowed", "text/plain", "method not allowed\n");
+        return;
+    }
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     for (const struct route *r = routes; path && r->path; r++)
@@ -509,9 +644,10 @@ struct mg_http *mg_http_new(struct event_base *base, struct mg_gateway *gw,
     evhttp_set_max_body_size(h->http, (ev_ssize_t)(2 * cfg->max_http_body_bytes));
     evhttp_set_max_headers_size(h->http, (ev_ssize_t)cfg->max_http_header_bytes);
     evhttp_set_timeout(h->http, (int)cfg->idle_timeout);
-    evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
-                                            EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-                                            EVHTTP_REQ_DELETE);
+    evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+                                            EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
     evhttp_set_bevcb(h->http, on_new_conn, h);
     evhttp_set_gencb(h->http, dispatch, h);
     struct sockaddr_storage ss;
@@ -532,11 +668,17 @@ struct mg_http *mg_http_new(struct event_base *base, struct mg_gateway *gw,
         goto fail;
     }
     evutil_make_socket_nonblocking(fd);
-    if (!evhttp_accept_socket_with_handle(h->http, fd)) {
+    struct evhttp_bound_socket *bound = evhttp_accept_socket_with_handle(h->http, fd);
+    if (!bound) {
         snprintf(why, whylen, "%s: cannot accept", addr);
         close(fd);
         goto fail;
     }
+    mg_listen_guard_init(&h->guard, base, evhttp_bound_socket_get_listener(bound),
+                         mg_gateway_stats(gw), "http");
+    event_assign(&h->sweep, base, -1, EV_PERSIST, on_sweep, h);
+    struct timeval sweep_tv = {0, 100000};
+    event_add(&h->sweep, &sweep_tv);
     char name[128];
     mg_log(MG_LOG_INFO, "listening", "transport", "http", "addr",
            mg_sock_name(fd, name, sizeof(name)), NULL);
@@ -555,15 +697,13 @@ void mg_http_free(struct mg_http *h)
 {
     if (!h)
         return;
+    mg_listen_guard_fini(&h->guard);
+    if (event_initialized(&h->sweep))
+        event_del(&h->sweep);
     if (h->http)
         evhttp_free(h->http);
-    while (h->deadlines) { /* connections whose deadline has not fired */
-        struct deadline *d = h->deadlines;
-        h->deadlines = d->next;
-        event_del(&d->ev);
-        bufferevent_decref(d->bev);
-        free(d);
-    }
+    while (h->tracks) /* evhttp_free closed them all */
+        track_release(h->tracks, MG_CLOSE_SHUTDOWN);
     mg_buf_fini(&h->scrape);
     mg_buf_fini(&h->gz);
     free(h);

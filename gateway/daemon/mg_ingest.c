@@ -4,7 +4,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include <event2/event_struct.h>
 #include <event2/listener.h>
 
+#include "mg_listen.h"
 #include "mg_log.h"
 
 #define READ_CHUNK 65536
@@ -41,6 +41,9 @@ struct conn {
     struct mg_scan scan;
     struct mg_buf out;    /* replies not yet written */
     int closing;          /* close once out is flushed */
+    int paused;           /* not reading: replies wait for the peer to read */
+    double msg_start;     /* when the unfinished message in buf began; 0 = none */
+    enum mg_close why;    /* counted when closing ends in a close */
 };
 
 struct mg_ingest {
@@ -57,7 +60,14 @@ struct mg_ingest {
     char *free_bufs[FREELIST_MAX];
     size_t nfree;
     struct mg_log_limit log_limit;
+    struct mg_listen_guard guard;
+    int draining;
 };
+
+static struct timeval secs(double t)
+{
+    return (struct timeval){(time_t)t, (suseconds_t)((t - (double)(time_t)t) * 1e6)};
+}
 
 /* ---- connection buffers: a freelist of READ_CHUNK-sized ones ---- */
 
@@ -76,9 +86,10 @@ static void buf_put(struct mg_ingest *ing, char *b, size_t cap)
         free(b);
 }
 
-static void conn_close(struct conn *c)
+static void conn_close(struct conn *c, enum mg_close why)
 {
     struct mg_ingest *ing = c->ing;
+    struct mg_stats *stats = mg_gateway_stats(ing->gw);
     event_del(&c->ev);
     event_del(&c->wev);
     event_del(&c->yield);
@@ -92,21 +103,36 @@ static void conn_close(struct conn *c)
     if (c->next)
         c->next->prev = c->prev;
     ing->nconns--;
-    mg_gateway_stats(ing->gw)->connections_closed++;
+    stats->open[c->t]--;
+    stats->closed[why]++;
     free(c);
 }
 
-/* Writes what is pending; returns -1 when the connection was closed. */
+static void conn_idle(struct conn *c)
+{
+    struct timeval tv = secs(c->ing->cfg->idle_timeout);
+    event_add(&c->ev, &tv);
+}
+
+/* Writes what is pending; returns -1 when the connection was closed. While
+ * replies wait for a peer that does not read them, the connection reads
+ * nothing more (its own input waits in the kernel, which pushes back on
+ * the peer) and has idle_timeout to take them. */
 static int conn_flush(struct conn *c)
 {
     while (c->out.len) {
         ssize_t n = send(c->fd, c->out.p, c->out.len, MSG_NOSIGNAL);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            event_add(&c->wev, NULL);
+            if (!c->paused) {
+                struct timeval tv = secs(c->ing->cfg->idle_timeout);
+                event_del(&c->ev);
+                event_add(&c->wev, &tv);
+                c->paused = 1;
+            }
             return 0;
         }
         if (n <= 0) {
-            conn_close(c);
+            conn_close(c, MG_CLOSE_NORMAL);
             return -1;
         }
         memmove(c->out.p, c->out.p + n, c->out.len - (size_t)n);
@@ -114,8 +140,14 @@ static int conn_flush(struct conn *c)
     }
     event_del(&c->wev);
     if (c->closing) {
-        conn_close(c);
+        conn_close(c, c->why);
         return -1;
+    }
+    if (c->paused) {
+        c->paused = 0;
+        conn_idle(c);
+        if (c->len)
+            event_active(&c->ev, EV_READ, 0); /* what waited behind the replies */
     }
     return 0;
 }
@@ -131,6 +163,7 @@ static void reply(struct conn *c, const struct mg_push_result *res)
         /* a producer that asks for acks and never reads them */
         c->out.len = 0;
         c->closing = 1;
+        c->why = MG_CLOSE_SLOW_READER;
     }
 }
 
@@ -144,7 +177,9 @@ static int conn_process(struct conn *c, unsigned budget, size_t max_bytes)
     const struct mg_wire_limits *lim = &c->ing->cfg->wire;
     size_t start = 0;
     int more = 0;
-    while (start < c->len) {
+    while (start < c->len && !c->closing) {
+        if (c->paused && !c->ing->draining)
+            break; /* resumed by conn_flush once the peer reads */
         if (budget-- == 0 || start >= max_bytes) {
             more = 1;
             break;
@@ -164,6 +199,7 @@ static int conn_process(struct conn *c, unsigned budget, size_t max_bytes)
             res.fatal = 1;
             reply(c, &res);
             c->closing = 1;
+            c->why = MG_CLOSE_DECODE_ERROR;
             if (mg_log_allow(&c->ing->log_limit, 10))
                 mg_log(MG_LOG_WARN, "closing a stream that cannot be decoded",
                        "transport", mg_transport_name(c->t), "reason",
@@ -181,8 +217,9 @@ static int conn_process(struct conn *c, unsigned budget, size_t max_bytes)
     if (start) {
         memmove(c->buf, c->buf + start, c->len - start);
         c->len -= start;
+        c->msg_start = 0; /* what remains is a later message */
     }
-    if (c->out.len && conn_flush(c) < 0)
+    if ((c->out.len || c->closing) && conn_flush(c) < 0)
         return -1;
     return more;
 }
@@ -205,10 +242,25 @@ static int conn_grow(struct conn *c)
     return 0;
 }
 
-static void conn_idle(struct conn *c)
+/* idle_timeout resets on every byte, so a peer sending a message a byte at
+ * a time would hold its connection forever: a message must arrive whole
+ * within header_timeout of its first byte. 1 when c was closed. */
+static int msg_late(struct conn *c)
 {
-    struct timeval tv = {(time_t)c->ing->cfg->idle_timeout, 0};
-    event_add(&c->ev, &tv);
+    if (c->len == 0) {
+        c->msg_start = 0;
+        return 0;
+    }
+    double now = mg_mono_seconds();
+    if (c->msg_start == 0)
+        c->msg_start = now;
+    if (now - c->msg_start <= c->ing->cfg->header_timeout)
+        return 0;
+    if (mg_log_allow(&c->ing->log_limit, 10))
+        mg_log(MG_LOG_WARN, "closing a stream whose message is not whole within header_timeout",
+               "transport", mg_transport_name(c->t), NULL);
+    conn_close(c, MG_CLOSE_REQUEST_TIMEOUT);
+    return 1;
 }
 
 /* A zero timeout runs after the next poll, so connections that became
@@ -224,25 +276,29 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
     if (what & EV_TIMEOUT) {
-        conn_close(c);
+        conn_close(c, MG_CLOSE_IDLE);
         return;
     }
     unsigned budget = c->ing->cfg->messages_per_wakeup;
-    if (c->closing)
+    if (c->closing || c->paused) {
+        /* Waiting on a flush: a read event left armed would fire again at
+         * once for as long as the peer has sent anything. */
+        event_del(&c->ev);
         return;
+    }
     /* readable again while a turn waits: the turn reads, one per poll */
     if ((what & EV_READ) && evtimer_pending(&c->yield, NULL))
         return;
     /* Process first what a yield left, then read. */
     int more = conn_process(c, budget, WAKEUP_BYTES);
-    if (more < 0)
+    if (more < 0 || c->paused)
         return;
     if (more) {
         conn_yield(c);
         return;
     }
     if (c->cap - c->len < 4096 && conn_grow(c) < 0 && c->cap == c->len) {
-        conn_close(c);
+        conn_close(c, MG_CLOSE_DECODE_ERROR);
         return;
     }
     ssize_t n = recv(fd, c->buf + c->len, c->cap - c->len, 0);
@@ -263,6 +319,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
             reply(c, &res);
             c->len = 0;
         }
+        if (!c->closing)
+            c->why = MG_CLOSE_NORMAL;
         c->closing = 1;
         conn_flush(c);
         return;
@@ -274,6 +332,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
             return;
         if (more)
             conn_yield(c);
+        else if (msg_late(c))
+            return;
     }
 }
 
@@ -288,8 +348,15 @@ static void on_yield(evutil_socket_t fd, short what, void *arg)
 static void on_write(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
-    (void)what;
-    conn_flush(arg);
+    struct conn *c = arg;
+    if (what & EV_TIMEOUT) {
+        if (mg_log_allow(&c->ing->log_limit, 10))
+            mg_log(MG_LOG_WARN, "closing a connection that does not read its replies",
+                   "transport", mg_transport_name(c->t), NULL);
+        conn_close(c, MG_CLOSE_SLOW_READER);
+        return;
+    }
+    conn_flush(c);
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
@@ -301,8 +368,9 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
     struct mg_ingest *ing = arg;
     struct mg_stats *stats = mg_gateway_stats(ing->gw);
     stats->connections[ing->stream_t]++;
+    mg_listen_guard_ok(&ing->guard);
     if (ing->nconns >= ing->cfg->max_connections) {
-        stats->connections_closed++;
+        stats->closed[MG_CLOSE_REFUSED]++;
         if (mg_log_allow(&ing->log_limit, 10))
             mg_log(MG_LOG_WARN, "connection refused: max_connections reached",
                    "transport", mg_transport_name(ing->stream_t), NULL);
@@ -330,6 +398,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
         ing->conns->prev = c;
     ing->conns = c;
     ing->nconns++;
+    stats->open[c->t]++;
     conn_idle(c);
 }
 
@@ -387,6 +456,8 @@ static int bind_stream(struct mg_ingest *ing, const char *addr, char *why,
                                        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
     if (!ing->listener)
         goto fail;
+    mg_listen_guard_init(&ing->guard, ing->base, ing->listener, mg_gateway_stats(ing->gw),
+                         mg_transport_name(ing->stream_t));
     return fd;
 fail:
     snprintf(why, whylen, "%s: %s", addr, strerror(errno));
@@ -450,11 +521,36 @@ fail:
     return NULL;
 }
 
-void mg_ingest_drain(struct mg_ingest *ing)
+/* Reads what the socket holds (a bounded number of times: a peer that
+ * keeps sending cannot hold the drain), decodes it all, and flushes
+ * without blocking; what cannot be flushed now waits on the loop. */
+static void drain_one(struct conn *c)
+{
+    for (int i = 0; i < 256; i++) {
+        if (c->cap - c->len < 4096 && conn_grow(c) < 0)
+            break;
+        ssize_t n = recv(c->fd, c->buf + c->len, c->cap - c->len, MSG_DONTWAIT);
+        if (n <= 0)
+            break;
+        c->len += (size_t)n;
+        if (conn_process(c, UINT32_MAX, SIZE_MAX) < 0)
+            return;
+    }
+    if (conn_process(c, UINT32_MAX, SIZE_MAX) < 0)
+        return;
+    if (!c->closing)
+        c->why = MG_CLOSE_NORMAL;
+    c->closing = 1;
+    conn_flush(c);
+}
+
+size_t mg_ingest_drain(struct mg_ingest *ing)
 {
     if (!ing)
-        return;
+        return 0;
+    ing->draining = 1;
     if (ing->listener) {
+        mg_listen_guard_fini(&ing->guard);
         evconnlistener_free(ing->listener);
         ing->listener = NULL;
     }
@@ -464,39 +560,28 @@ void mg_ingest_drain(struct mg_ingest *ing)
         close(ing->udp_fd);
         ing->udp_fd = -1;
     }
-    while (ing->conns) {
-        struct conn *c = ing->conns;
-        /* read what the socket holds, decode all, flush, close */
-        for (;;) {
-            if (c->cap - c->len < 4096 && conn_grow(c) < 0)
-                break;
-            ssize_t n = recv(c->fd, c->buf + c->len, c->cap - c->len, MSG_DONTWAIT);
-            if (n <= 0)
-                break;
-            c->len += (size_t)n;
-            if (conn_process(c, UINT32_MAX, SIZE_MAX) < 0)
-                break;
-        }
-        if (ing->conns != c)
-            continue; /* closed while processing */
-        if (conn_process(c, UINT32_MAX, SIZE_MAX) < 0)
-            continue;
-        if (c->out.len) {
-            int flags = fcntl(c->fd, F_GETFL);
-            fcntl(c->fd, F_SETFL, flags & ~O_NONBLOCK);
-        }
-        c->closing = 1;
-        conn_flush(c);
-        if (ing->conns == c)
-            conn_close(c);
+    struct conn *next;
+    for (struct conn *c = ing->conns; c; c = next) {
+        next = c->next;
+        if (!c->closing)
+            drain_one(c);
     }
+    return ing->nconns;
+}
+
+size_t mg_ingest_open(const struct mg_ingest *ing)
+{
+    return ing ? ing->nconns : 0;
 }
 
 void mg_ingest_free(struct mg_ingest *ing)
 {
     if (!ing)
         return;
-    mg_ingest_drain(ing);
+    if (!ing->draining)
+        mg_ingest_drain(ing);
+    while (ing->conns) /* past the drain deadline */
+        conn_close(ing->conns, MG_CLOSE_SHUTDOWN);
     if (ing->unix_path) {
         unlink(ing->unix_path);
         free(ing->unix_path);

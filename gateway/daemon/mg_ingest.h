@@ -19,9 +19,13 @@ struct mg_ingest *mg_ingest_new(struct event_base *base,
                                 const struct mg_config *cfg, const char *addr,
                                 char *why, size_t whylen);
 /* Stops accepting, processes what each connection has buffered and what
- * its socket still holds, flushes replies, closes. */
-void mg_ingest_drain(struct mg_ingest *ing);
-/* NULL is a no-op. */
+ * its socket still holds, and flushes replies without blocking. Returns
+ * how many connections still have replies to write; they close once
+ * written, or at mg_ingest_free. */
+size_t mg_ingest_drain(struct mg_ingest *ing);
+/* Connections open now. */
+size_t mg_ingest_open(const struct mg_ingest *ing);
+/* Closes what is still open (counted as shutdown). NULL is a no-op. */
 void mg_ingest_free(struct mg_ingest *ing);
 
 #endif

@@ -21,6 +21,14 @@ const char *mg_transport_name(enum mg_transport t)
     return names[t];
 }
 
+const char *mg_close_name(enum mg_close r)
+{
+    static const char *const names[] = {"normal", "idle", "slow_reader", "decode_error",
+                                        "refused", "request_timeout", "buffer_full",
+                                        "shutdown"};
+    return names[r];
+}
+
 /* A key becomes a label value: it must be one (UTF-8, no control bytes,
  * not empty, not long), else it is counted as "other". */
 static int key_ok(const char *k, size_t n)
@@ -229,6 +237,18 @@ int mg_stats_publish(const struct mg_stats *s, struct mg_store *st)
                       "Connections accepted, by transport.", "transport",
                       mg_transport_name((enum mg_transport)t),
                       (double)s->connections[t]);
+    for (int t = 0; t < MG_TRANSPORT_COUNT; t++)
+        if (t == MG_TRANSPORT_TCP || t == MG_TRANSPORT_UNIX || t == MG_TRANSPORT_HTTP)
+            rc |= one(st, "moongate_connections_open", MG_GAUGE,
+                      "Connections open now, by transport.", "transport",
+                      mg_transport_name((enum mg_transport)t), (double)s->open[t]);
+    for (int r = 0; r < MG_CLOSE_COUNT; r++)
+        rc |= one(st, "moongate_connections_closed_total", MG_COUNTER,
+                  "Connections closed or refused, by reason.", "reason",
+                  mg_close_name((enum mg_close)r), (double)s->closed[r]);
+    rc |= one(st, "moongate_accept_errors_total", MG_COUNTER,
+              "Failed accept() calls (out of file descriptors, mostly); each pauses "
+              "the listener.", NULL, NULL, (double)s->accept_errors);
     rc |= one(st, "moongate_build_info", MG_GAUGE, "moongate's version.",
               "version", MG_VERSION, 1);
     rc |= process(s, st);

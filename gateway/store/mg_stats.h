@@ -22,6 +22,20 @@ enum mg_transport {
 
 const char *mg_transport_name(enum mg_transport t);
 
+/* Why the gateway closed or refused a connection (ingest and HTTP). */
+enum mg_close {
+    MG_CLOSE_NORMAL,         /* the peer hung up, or a request ended it */
+    MG_CLOSE_IDLE,           /* silent past idle_timeout */
+    MG_CLOSE_SLOW_READER,    /* its acks were not read within idle_timeout */
+    MG_CLOSE_DECODE_ERROR,   /* a stream that cannot be decoded */
+    MG_CLOSE_REFUSED,        /* over max_connections */
+    MG_CLOSE_REQUEST_TIMEOUT, /* a request not whole within its deadline */
+    MG_CLOSE_BUFFER_FULL,    /* bodies in flight past max_http_buffered_bytes */
+    MG_CLOSE_SHUTDOWN,       /* still flushing at the drain deadline */
+    MG_CLOSE_COUNT
+};
+const char *mg_close_name(enum mg_close r);
+
 /* A label value -> count map with a bound on distinct values: past it,
  * counts go to "other", so a producer cannot grow our own cardinality.
  * The last slot is kept for "other"; a key that is no valid label value
@@ -53,7 +67,9 @@ struct mg_stats {
     struct mg_stats_map rule_failures;   /* by rule */
     struct mg_stats_map notify_dropped;  /* by reason */
     uint64_t connections[MG_TRANSPORT_COUNT];
-    uint64_t connections_closed;
+    uint64_t closed[MG_CLOSE_COUNT];
+    uint64_t accept_errors;          /* accept() failures, EMFILE mostly */
+    int64_t open[MG_TRANSPORT_COUNT]; /* connections open now */
     double rule_eval_buckets[MG_RULE_BUCKETS];
     double rule_eval_sum, rule_eval_count;
     int reload_ok;

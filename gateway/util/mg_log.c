@@ -127,3 +127,17 @@ int mg_log_allow(struct mg_log_limit *lim, unsigned burst)
     lim->suppressed++;
     return 0;
 }
+
+int mg_log_every(struct mg_log_limit *lim, double interval, unsigned *suppressed)
+{
+    double now = mg_mono_seconds();
+    if (lim->count && now - lim->window_start < interval) {
+        lim->suppressed++;
+        return 0;
+    }
+    lim->window_start = now;
+    lim->count = 1;
+    *suppressed = lim->suppressed;
+    lim->suppressed = 0;
+    return 1;
+}

@@ -21,5 +21,10 @@ struct mg_log_limit {
 };
 /* 1 when this line may be logged now. */
 int mg_log_allow(struct mg_log_limit *lim, unsigned burst);
+/* At most one line per `interval` seconds: 1 when this one may be logged,
+ * with *suppressed set to how many were held back since the last one (for
+ * a suppressed=N field). A flood of the same failure logs a line a second,
+ * not a line per failure. */
+int mg_log_every(struct mg_log_limit *lim, double interval, unsigned *suppressed);
 
 #endif
