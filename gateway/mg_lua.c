@@ -349,11 +349,11 @@ void mg_lua_charge_work(lua_State *L, const char *what, uint64_t elements,
         trip(L, c);
 }
 
-void mg_lua_tick(lua_State *L)
+void mg_lua_tick(lua_State *L, size_t bytes)
 {
     struct mg_call *c = current(L);
 
-    if (c != NULL && late(c, 0, 0))
+    if (c != NULL && late(c, 0, bytes))
         trip(L, c);
 }
 

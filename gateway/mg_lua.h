@@ -65,9 +65,10 @@ void mg_lua_charge(lua_State *L, uint64_t n);
 void mg_lua_charge_work(lua_State *L, const char *what, uint64_t elements,
                         uint64_t bytes);
 /* Reads the clock and raises "deadline exceeded" (sticky) once the call's
- * deadline has passed: for C loops between chunks of work already paid
- * for with mg_lua_charge_work. Does nothing outside mg_lua_call. */
-void mg_lua_tick(lua_State *L);
+ * deadline has passed, or would have before `bytes` more bytes are
+ * copied: for C loops between chunks of work already paid for with
+ * mg_lua_charge_work. Does nothing outside mg_lua_call. */
+void mg_lua_tick(lua_State *L, size_t bytes);
 
 /* Bytes the state has allocated now. */
 size_t mg_lua_memory(const struct mg_lua *st);

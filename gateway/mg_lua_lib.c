@@ -98,8 +98,11 @@ static int l_rep(lua_State *L)
             k = total - done;
         memcpy(p + done, p, k);
         done += k;
-        mg_lua_tick(L);
+        mg_lua_tick(L, 0);
     }
+    /* The result is copied once more into a string: not past the
+     * deadline either. */
+    mg_lua_tick(L, total);
     luaL_pushresultsize(&b, total);
     return 1;
 }
@@ -122,8 +125,9 @@ static int map_bytes(lua_State *L, const char *what, int op)
         else
             p[i] = s[l - i - 1];
         if (i % CHUNK == CHUNK - 1)
-            mg_lua_tick(L);
+            mg_lua_tick(L, 0);
     }
+    mg_lua_tick(L, l);
     luaL_pushresultsize(&b, l);
     return 1;
 }
@@ -178,12 +182,13 @@ static int l_concat(lua_State *L)
         if (pending >= CHUNK || ++turns % ELEMENT_CHUNK == 0) {
             mg_lua_charge_work(L, "table.concat", 0, pending);
             pending = 0;
-            mg_lua_tick(L);
+            mg_lua_tick(L, 0);
         }
         if (i == LUA_MAXINTEGER)
             break;
     }
     mg_lua_charge_work(L, "table.concat", 0, pending);
+    mg_lua_tick(L, luaL_bufflen(&b));
     luaL_pushresult(&b);
     return 1;
 }

@@ -905,11 +905,20 @@ static void test_memory(void)
             "probe(#t)", why, sizeof why) != 0 || p.value != 1000)
         fail("the state is usable after a memory error", "%s", why);
 
+    /* Refused before it allocates, with the cap in the message. */
     start("string.rep over the cap fails the call");
     want_error("string.rep over the cap fails the call",
                run(st, "rep.lua", "local s = string.rep('x', 2^30)", why,
                    sizeof why),
-               why, "rep.lua:1:", "not enough memory");
+               why, "rep.lua:1:", "string.rep: result too large for the "
+               "state's memory cap");
+    /* Under the cap alone but not beside what is held: the allocator's
+     * refusal, with the cap in the message. */
+    start("string.rep past what is left of the cap fails the call");
+    want_error("string.rep past what is left of the cap fails the call",
+               run(st, "rep2.lua", "local a = string.rep('x', 5e6)\n"
+                   "local b = string.rep('y', 5e6)", why, sizeof why),
+               why, "rep2.lua:", "not enough memory (the state's cap");
 
     start("a memory error caught by pcall leaves the state usable");
     if (run(st, "caught.lua",
