@@ -5,7 +5,6 @@
  * even rawset) changes what another file sees. */
 #include "mg_lua.h"
 #include "mg_common.h"
-#include "mg_log.h"
 #include "mg_lua_lib.h"
 #include "mg_lua_str.h"
 
@@ -36,9 +35,6 @@
  * refused a little early rather than run late. */
 #define SECONDS_PER_BYTE 5e-9
 #define SECONDS_PER_ELEMENT 10e-9
-/* print: lines per second per state, and the length kept of each. */
-#define PRINT_PER_SECOND 10
-#define PRINT_MAX 1024
 
 enum { LIB_STRING, LIB_TABLE, LIB_MATH, LIB_UTF8, LIB_OS, NLIBS };
 
@@ -50,8 +46,6 @@ struct mg_lua {
     double seconds;
     int busy;                   /* inside mg_lua_call: refuse re-entry */
     struct mg_call *call;       /* the running call, for the allocator */
-    double print_window;        /* start of print's current second */
-    unsigned print_count, print_suppressed;
     int refused;                /* the cap refused an allocation */
     int ref_env_mt;             /* metatable of every file's _ENV */
     int ref_load;               /* the real load; only l_load calls it */
@@ -73,7 +67,6 @@ struct mg_call {
 
 static int l_collectgarbage(lua_State *L);
 static int l_setmetatable(lua_State *L);
-static int l_print(lua_State *L);
 static int l_tab_insert(lua_State *L);
 static int l_tab_move(lua_State *L);
 static int l_tab_remove(lua_State *L);
@@ -108,7 +101,6 @@ static const char *const os_names[] = {"clock", "date", "time", NULL};
 /* Replacements: each gets the library's original as upvalue 1. */
 static const luaL_Reg base_own[] = {
     {"collectgarbage", l_collectgarbage},
-    {"print", l_print},
     {"setmetatable", l_setmetatable},
     {"xpcall", l_xpcall},
     {NULL, NULL}};
@@ -366,78 +358,6 @@ static lua_Integer max_slots(lua_State *L)
 }
 
 /* ---- replaced library functions -------------------------------------- */
-
-/* print writes to the gateway's log, never to stdout: a pipe nobody reads
- * would block the daemon. At most PRINT_PER_SECOND lines a second per
- * state; the rest are counted and the count logged once the next second
- * starts. */
-static int print_allowed(struct mg_lua *st)
-{
-    double now = mg_mono_seconds();
-    char n[24];
-
-    if (now - st->print_window >= 1.0) {
-        if (st->print_suppressed > 0) {
-            snprintf(n, sizeof n, "%u", st->print_suppressed);
-            mg_log(MG_LOG_WARN, "script print lines suppressed",
-                   "suppressed", n, NULL);
-        }
-        st->print_window = now;
-        st->print_count = 0;
-        st->print_suppressed = 0;
-    }
-    if (st->print_count >= PRINT_PER_SECOND) {
-        st->print_suppressed++;
-        return 0;
-    }
-    st->print_count++;
-    return 1;
-}
-
-/* Appends v to line (len bytes used of PRINT_MAX), control bytes as '?'
- * so one print is one log line. */
-static size_t print_add(char *line, size_t len, const char *v, size_t vlen)
-{
-    for (size_t i = 0; i < vlen && len < PRINT_MAX; i++) {
-        unsigned char ch = (unsigned char)v[i];
-
-        line[len++] = ch < 0x20 && ch != '\t' ? '?' : (char)ch;
-    }
-    return len;
-}
-
-static int l_print(lua_State *L)
-{
-    void *ud;
-    struct mg_lua *st;
-    char line[PRINT_MAX + 4], where[WHERE_LEN], *colon;
-    size_t len = 0, vlen;
-    int n = lua_gettop(L);
-
-    lua_getallocf(L, &ud);
-    st = ud;
-    if (!print_allowed(st))
-        return 0;
-    for (int i = 1; i <= n; i++) {
-        /* __tostring is script code, under the call's budget. */
-        const char *v = luaL_tolstring(L, i, &vlen);
-
-        if (i > 1)
-            len = print_add(line, len, "\t", 1);
-        len = print_add(line, len, v, vlen);
-        lua_pop(L, 1);
-    }
-    if (len == PRINT_MAX)
-        memcpy(line + len - 3, "...", 3);
-    line[len] = '\0';
-    mg_lua_where(L, where, sizeof where);
-    colon = strrchr(where, ':');
-    if (colon != NULL)
-        *colon++ = '\0';
-    mg_log(MG_LOG_INFO, "script print", "file", where, "line",
-           colon != NULL ? colon : "?", "text", line, NULL);
-    return 0;
-}
 
 /* Only "count": the rest would let one script stop or retune the
  * collector for every script sharing the state. */
@@ -778,7 +698,7 @@ static int l_setup(lua_State *L)
     st->ref_load = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_createtable(L, 0, 32);
     sandbox = lua_gettop(L);
-    fill(L, real, sandbox, base_names, base_own, NULL);
+    fill(L, real, sandbox, base_names, base_own, mg_lua_lib_base);
     for (const luaL_Reg *r = su->dsl; r != NULL && r->name != NULL; r++) {
         mg_require(r->func != NULL);
         mg_require(!listed(base_names, r->name));

@@ -6,16 +6,23 @@
  * (rep, upper, lower, reverse, concat) are our own and read the clock
  * every CHUNK bytes, so a deadline holds to about one chunk. */
 #include "mg_lua_lib.h"
+#include "mg_common.h"
+#include "mg_log.h"
 #include "mg_lua.h"
 
 #include <ctype.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Bytes (or table elements) between two reads of the clock. */
 #define CHUNK ((size_t)64 << 10)
 #define ELEMENT_CHUNK 4096
+
+/* print: lines per second per state, and the length kept of each. */
+#define PRINT_PER_SECOND 10
+#define PRINT_MAX 1024
 
 #define uchar(c) ((unsigned char)(c))
 
@@ -290,6 +297,105 @@ static int l_sort(lua_State *L)
                        n > UINT64_MAX / log2n ? UINT64_MAX : n * log2n, 0);
     return original(L);
 }
+
+/* ---- print ---------------------------------------------------------- */
+
+/* print's limiter, one per state, kept in the registry under its key. */
+struct print_limit {
+    double window;              /* start of the current second */
+    unsigned count, suppressed;
+};
+
+static const char print_key = 'p';
+
+static struct print_limit *print_limit(lua_State *L)
+{
+    struct print_limit *pl;
+
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &print_key) == LUA_TUSERDATA) {
+        pl = lua_touserdata(L, -1);
+    } else {
+        pl = lua_newuserdatauv(L, sizeof *pl, 0);
+        memset(pl, 0, sizeof *pl);
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &print_key);
+    }
+    lua_pop(L, 1);
+    return pl;
+}
+
+/* print writes to the gateway's log, never to stdout: a pipe nobody reads
+ * would block the daemon. At most PRINT_PER_SECOND lines a second per
+ * state; the rest are counted and the count logged with the first print
+ * of a later second. */
+static int print_allowed(struct print_limit *pl)
+{
+    double now = mg_mono_seconds();
+    char n[24];
+
+    if (now - pl->window >= 1.0) {
+        if (pl->suppressed > 0) {
+            snprintf(n, sizeof n, "%u", pl->suppressed);
+            mg_log(MG_LOG_WARN, "script print lines suppressed",
+                   "suppressed", n, NULL);
+        }
+        pl->window = now;
+        pl->count = 0;
+        pl->suppressed = 0;
+    }
+    if (pl->count >= PRINT_PER_SECOND) {
+        pl->suppressed++;
+        return 0;
+    }
+    pl->count++;
+    return 1;
+}
+
+/* Appends v to line (len bytes used of PRINT_MAX), control bytes as '?'
+ * so one print is one log line. */
+static size_t print_add(char *line, size_t len, const char *v, size_t vlen)
+{
+    for (size_t i = 0; i < vlen && len < PRINT_MAX; i++) {
+        unsigned char ch = (unsigned char)v[i];
+
+        line[len++] = ch < 0x20 && ch != '\t' ? '?' : (char)ch;
+    }
+    return len;
+}
+
+/* As Lua's print (tab-separated, __tostring honoured: script code, under
+ * the call's budget), into one log line with the caller's file and line. */
+static int l_print(lua_State *L)
+{
+    char line[PRINT_MAX + 4], where[LUA_IDSIZE + 24], *colon;
+    size_t len = 0, vlen;
+    int n = lua_gettop(L);
+
+    if (!print_allowed(print_limit(L)))
+        return 0;
+    for (int i = 1; i <= n; i++) {
+        const char *v = luaL_tolstring(L, i, &vlen);
+
+        if (i > 1)
+            len = print_add(line, len, "\t", 1);
+        len = print_add(line, len, v, vlen);
+        lua_pop(L, 1);
+    }
+    if (len == PRINT_MAX)
+        memcpy(line + len - 3, "...", 3);
+    line[len] = '\0';
+    mg_lua_where(L, where, sizeof where);
+    colon = strrchr(where, ':');
+    if (colon != NULL)
+        *colon++ = '\0';
+    mg_log(MG_LOG_INFO, "script print", "file", where, "line",
+           colon != NULL ? colon : "?", "text", line, NULL);
+    return 0;
+}
+
+const luaL_Reg mg_lua_lib_base[] = {
+    {"print", l_print},
+    {NULL, NULL}};
 
 const luaL_Reg mg_lua_lib_string[] = {
     {"byte", l_byte},

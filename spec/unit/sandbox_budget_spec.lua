@@ -11,6 +11,19 @@ local dir = "spec/unit/fixtures/"
 local deadline = 0.2
 local scale = tonumber(os.getenv("MG_TIME_SCALE") or "") or 1
 
+-- Seconds this thread has spent runnable but waiting for a CPU (0 where
+-- schedstat is missing). On a loaded machine the thread runs only part of
+-- the time, before and after the deadline alike; the bound is on the work
+-- done past the deadline, so the overshoot counts at the share of the call
+-- the thread was running. On an idle machine that share is 1.
+local function waited()
+  local f = io.open("/proc/thread-self/schedstat")
+  if not f then return 0 end
+  local _, wait = f:read("a"):match("^(%d+) (%d+)")
+  f:close()
+  return (tonumber(wait) or 0) / 1e9
+end
+
 describe("sandbox budget", function()
   local gw
   before_each(function()
@@ -21,12 +34,13 @@ describe("sandbox budget", function()
 
   for _, kind in ipairs { "rep", "concat", "upper", "sort", "gsub", "cat" } do
     it(kind .. " in a loop fails that call within its deadline + 50 ms", function()
-      local t0 = socket.gettime()
+      local w0, t0 = waited(), socket.gettime()
       gw:push { metrics = { { name = "hog_" .. kind, value = 1, labels = { [kind] = "1" } } } }
-      local took = socket.gettime() - t0
-      if os.getenv("MG_SHOW_TIMES") then io.stderr:write(string.format("%s overshoot %.1f ms\n", kind, (took - deadline) * 1000)) end
-      assert.is_true(took < deadline + 0.05 * scale,
-        string.format("%s took %.1f ms against a %.0f ms deadline", kind, took * 1000, deadline * 1000))
+      local took, wait = socket.gettime() - t0, waited() - w0
+      local running = took > 0 and 1 - wait / took or 1
+      assert.is_true((took - deadline) * running < 0.05 * scale,
+        string.format("%s took %.1f ms (%.1f ms of it waiting for a CPU) against a %.0f ms deadline",
+          kind, took * 1000, wait * 1000, deadline * 1000))
       local text = gw:expose()
       assert.are.equal(1, value(text, 'moongate_samples_dropped_total{reason="script_error"}'))
       -- the next series is served
