@@ -1,10 +1,13 @@
 /* main: the moongate daemon's CLI, signals and wiring; nothing else. */
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -382,6 +385,31 @@ static int check(const char *const *paths, size_t n)
     return failed;
 }
 
+/* A log line must never stop the gateway: when stderr is a pipe or a
+ * socket, make writes to it non-blocking (mg_log drops and counts a line
+ * that would block). A pipe is reopened through /proc first, so the
+ * O_NONBLOCK lands on a file description of our own and not on one we
+ * share with the shell or a supervisor. */
+static void stderr_nonblocking(void)
+{
+    struct stat sb;
+    int fd = -1, fl;
+
+    if (fstat(STDERR_FILENO, &sb) != 0 ||
+        !(S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode)))
+        return;
+    if (S_ISFIFO(sb.st_mode))
+        fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) {
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+        return;
+    }
+    fl = fcntl(STDERR_FILENO, F_GETFL);
+    if (fl >= 0)
+        fcntl(STDERR_FILENO, F_SETFL, fl | O_NONBLOCK);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "version") == 0) {
@@ -409,6 +437,7 @@ int main(int argc, char **argv)
     mg_log_set_format(d.cfg.log_format);
     mg_log_set_level(d.cfg.log_level);
     raise_nofile(&d);
+    stderr_nonblocking();
     if (start(&d)) {
         stop(&d);
         return 1;

@@ -5,6 +5,7 @@
  * even rawset) changes what another file sees. */
 #include "mg_lua.h"
 #include "mg_common.h"
+#include "mg_lua_lib.h"
 #include "mg_lua_str.h"
 
 #include <ctype.h>
@@ -26,6 +27,14 @@
  * than the cap could hold is walking a sparse border or a made-up length. */
 #define SLOT_BYTES 16
 #define WHERE_LEN (LUA_IDSIZE + 24)
+/* An allocation this big inside a call reads the clock first: `..` and
+ * the like copy big strings in one VM instruction the hook counts once. */
+#define BIG_ALLOC ((size_t)64 << 10)
+/* What C work is assumed to cost when predicting whether it would end
+ * past the deadline: generous for memcpy-like work, so a big step is
+ * refused a little early rather than run late. */
+#define SECONDS_PER_BYTE 5e-9
+#define SECONDS_PER_ELEMENT 10e-9
 
 enum { LIB_STRING, LIB_TABLE, LIB_MATH, LIB_UTF8, LIB_OS, NLIBS };
 
@@ -36,6 +45,7 @@ struct mg_lua {
     uint64_t instructions;
     double seconds;
     int busy;                   /* inside mg_lua_call: refuse re-entry */
+    struct mg_call *call;       /* the running call, for the allocator */
     int refused;                /* the cap refused an allocation */
     int ref_env_mt;             /* metatable of every file's _ENV */
     int ref_load;               /* the real load; only l_load calls it */
@@ -57,7 +67,6 @@ struct mg_call {
 
 static int l_collectgarbage(lua_State *L);
 static int l_setmetatable(lua_State *L);
-static int l_str_rep(lua_State *L);
 static int l_tab_insert(lua_State *L);
 static int l_tab_move(lua_State *L);
 static int l_tab_remove(lua_State *L);
@@ -95,7 +104,6 @@ static const luaL_Reg base_own[] = {
     {"setmetatable", l_setmetatable},
     {"xpcall", l_xpcall},
     {NULL, NULL}};
-static const luaL_Reg string_own[] = {{"rep", l_str_rep}, {NULL, NULL}};
 static const luaL_Reg table_own[] = {
     {"insert", l_tab_insert},
     {"move", l_tab_move},
@@ -107,14 +115,18 @@ struct lib {
     lua_CFunction open;
     const char *const *names;
     const luaL_Reg *own;
+    const luaL_Reg *metered;    /* mg_lua_lib's, charged by size */
 };
 
 static const struct lib libs[NLIBS] = {
-    [LIB_STRING] = {LUA_STRLIBNAME, luaopen_string, string_names, string_own},
-    [LIB_TABLE] = {LUA_TABLIBNAME, luaopen_table, table_names, table_own},
-    [LIB_MATH] = {LUA_MATHLIBNAME, luaopen_math, math_names, NULL},
-    [LIB_UTF8] = {LUA_UTF8LIBNAME, luaopen_utf8, utf8_names, NULL},
-    [LIB_OS] = {LUA_OSLIBNAME, luaopen_os, os_names, NULL},
+    [LIB_STRING] = {LUA_STRLIBNAME, luaopen_string, string_names, NULL,
+                    mg_lua_lib_string},
+    [LIB_TABLE] = {LUA_TABLIBNAME, luaopen_table, table_names, table_own,
+                   mg_lua_lib_table},
+    [LIB_MATH] = {LUA_MATHLIBNAME, luaopen_math, math_names, NULL, NULL},
+    [LIB_UTF8] = {LUA_UTF8LIBNAME, luaopen_utf8, utf8_names, NULL,
+                  mg_lua_lib_utf8},
+    [LIB_OS] = {LUA_OSLIBNAME, luaopen_os, os_names, NULL, NULL},
 };
 
 static void say(char *why, size_t whylen, const char *fmt, ...)
@@ -139,6 +151,18 @@ static double mono(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* 1 when the call has tripped a limit, or when work of this size started
+ * now would end past the deadline (then it trips). */
+static int late(struct mg_call *c, uint64_t elements, uint64_t bytes)
+{
+    double cost = (double)elements * SECONDS_PER_ELEMENT +
+                  (double)bytes * SECONDS_PER_BYTE;
+
+    if (c->tripped == NULL && mono() + cost >= c->deadline)
+        c->tripped = "deadline exceeded";
+    return c->tripped != NULL;
+}
+
 /* The allocator, as ltests.c's debug_realloc: the cap is checked before
  * anything is allocated, in a form that cannot overflow (used <= cap
  * always holds), and usage is tracked exactly. */
@@ -160,6 +184,9 @@ static void *mg_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         st->refused = 1;
         return NULL;
     }
+    if (st->call != NULL && nsize > osize && nsize - osize >= BIG_ALLOC &&
+        late(st->call, 0, nsize - osize))
+        return NULL;
     p = realloc(ptr, nsize);
     if (p == NULL) {
         /* Lua assumes a shrink never fails; the old block still fits. */
@@ -279,6 +306,49 @@ void mg_lua_charge(lua_State *L, uint64_t n)
         check(L, c, n);
 }
 
+void mg_lua_charge_work(lua_State *L, const char *what, uint64_t elements,
+                        uint64_t bytes)
+{
+    struct mg_call *c = current(L);
+    void *ud;
+    struct mg_lua *st;
+    uint64_t n = elements + bytes < elements ? UINT64_MAX : elements + bytes;
+
+    lua_getallocf(L, &ud);
+    st = ud;
+    if (bytes > st->cap)
+        luaL_error(L, "%s: result too large for the state's memory cap "
+                   "(%I bytes)", what, (lua_Integer)st->cap);
+    if (c == NULL)
+        return;
+    if (c->tripped != NULL)
+        trip(L, c);
+    /* Refused before anything is spent, so not sticky: a smaller one may
+     * still fit. */
+    if (n > c->budget - c->used)
+        luaL_error(L, "%s: %s for the call's budget", what,
+                   bytes > 0 ? "result too large" : "too many elements");
+    if (n < HOOK_EVERY) {
+        check(L, c, n);
+        return;
+    }
+    c->used += n;
+    c->clock_at = c->used + HOOK_EVERY;
+    /* The position for a big allocation refused later in this work: that
+     * error unwinds before anything can ask where it was. */
+    mg_lua_where(L, c->where, sizeof c->where);
+    if (late(c, elements, bytes))
+        trip(L, c);
+}
+
+void mg_lua_tick(lua_State *L, size_t bytes)
+{
+    struct mg_call *c = current(L);
+
+    if (c != NULL && late(c, 0, bytes))
+        trip(L, c);
+}
+
 static lua_Integer max_slots(lua_State *L)
 {
     void *ud;
@@ -352,27 +422,6 @@ static int l_xpcall(lua_State *L)
     lua_insert(L, 1);
     lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
     return lua_gettop(L);
-}
-
-/* string.rep("", n) copies nothing n times: up to 2^63 turns of a C loop
- * the count hook never sees. */
-static int l_str_rep(lua_State *L)
-{
-    size_t l, lsep;
-    lua_Integer n;
-
-    lua_settop(L, 3);
-    luaL_checklstring(L, 1, &l);
-    n = luaL_checkinteger(L, 2);
-    luaL_optlstring(L, 3, "", &lsep);
-    if (n > 0 && l == 0 && lsep == 0) {
-        lua_pushliteral(L, "");
-        return 1;
-    }
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, 3, 1);
-    return 1;
 }
 
 /* table.move, insert and remove loop in C over a range or a length the
@@ -542,12 +591,15 @@ static int keys_exactly(lua_State *L, int t, const char *const *names)
  * (the replacement gets the original as upvalue 1). A name src lacks is
  * our bug: the allow-list must match the Lua we link. */
 static void fill(lua_State *L, int src, int dst, const char *const *names,
-                 const luaL_Reg *own)
+                 const luaL_Reg *own, const luaL_Reg *metered)
 {
     src = lua_absindex(L, src);
     dst = lua_absindex(L, dst);
     for (const char *const *n = names; *n != NULL; n++) {
         const luaL_Reg *r = find_reg(own, *n);
+
+        if (r == NULL)
+            r = find_reg(metered, *n);
 
         lua_pushstring(L, *n);
         mg_require(lua_rawget(L, src) != LUA_TNIL);
@@ -597,7 +649,7 @@ static void build_lib(lua_State *L, struct mg_lua *st, int i)
         luaL_setfuncs(L, mg_lua_str_funcs, 0);
     lua_createtable(L, 0, 32);
     copy = lua_gettop(L);
-    fill(L, real, copy, lib->names, lib->own);
+    fill(L, real, copy, lib->names, lib->own, lib->metered);
     if (i == LIB_STRING) {
         /* ("").dump and friends go through the string metatable: point it
          * at the copy, and keep getmetatable("") from handing it out. */
@@ -646,7 +698,7 @@ static int l_setup(lua_State *L)
     st->ref_load = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_createtable(L, 0, 32);
     sandbox = lua_gettop(L);
-    fill(L, real, sandbox, base_names, base_own);
+    fill(L, real, sandbox, base_names, base_own, mg_lua_lib_base);
     for (const luaL_Reg *r = su->dsl; r != NULL && r->name != NULL; r++) {
         mg_require(r->func != NULL);
         mg_require(!listed(base_names, r->name));
@@ -800,6 +852,7 @@ int mg_lua_call(struct mg_lua *st, int nargs, int nres, char *why,
     c.where[0] = '\0';
     *(struct mg_call **)lua_getextraspace(L) = &c;
     lua_sethook(L, hook, LUA_MASKCOUNT, c.step);
+    st->call = &c;
     st->busy = 1;
     st->refused = 0;
 
@@ -807,6 +860,7 @@ int mg_lua_call(struct mg_lua *st, int nargs, int nres, char *why,
 
     lua_sethook(L, NULL, 0, 0);
     *(struct mg_call **)lua_getextraspace(L) = NULL;
+    st->call = NULL;
     st->busy = 0;
     lua_remove(L, base);
     if (rc == LUA_OK)
@@ -816,7 +870,12 @@ int mg_lua_call(struct mg_lua *st, int nargs, int nres, char *why,
     else
         snprintf(where, sizeof where, "%s:%d", ar.short_src,
                  ar.linedefined > 0 ? ar.linedefined : 1);
-    error_to_why(st, rc, where, why, whylen);
+    /* A big allocation refused at the deadline is a memory error with no
+     * word of why: say the limit that tripped instead. */
+    if (rc == LUA_ERRMEM && c.tripped != NULL)
+        say(why, whylen, "%s: %s", where, c.tripped);
+    else
+        error_to_why(st, rc, where, why, whylen);
     lua_pop(L, 1);
     /* Give the failed call's garbage back now, so the next call does not
      * start at the cap. */

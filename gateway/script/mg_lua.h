@@ -53,6 +53,23 @@ int mg_lua_call(struct mg_lua *st, int nargs, int nres, char *why,
  * cannot swallow it. Does nothing outside mg_lua_call. */
 void mg_lua_charge(lua_State *L, uint64_t n);
 
+/* For C functions about to do work whose size their arguments set
+ * (string.rep, table.concat, table.sort...), before they do it: `what` is
+ * the function's name, `elements` the elements it will go through and
+ * `bytes` the bytes it will produce. Raises "what: result too large for the
+ * state's memory cap" when bytes exceed the cap, "what: result too large
+ * for the call's budget" (or "too many elements") when elements + bytes
+ * exceed what is left of the budget; otherwise charges them, reads the
+ * clock, and raises "deadline exceeded" (sticky) if the work would end
+ * past the deadline. Only the cap check applies outside mg_lua_call. */
+void mg_lua_charge_work(lua_State *L, const char *what, uint64_t elements,
+                        uint64_t bytes);
+/* Reads the clock and raises "deadline exceeded" (sticky) once the call's
+ * deadline has passed, or would have before `bytes` more bytes are
+ * copied: for C loops between chunks of work already paid for with
+ * mg_lua_charge_work. Does nothing outside mg_lua_call. */
+void mg_lua_tick(lua_State *L, size_t bytes);
+
 /* Bytes the state has allocated now. */
 size_t mg_lua_memory(const struct mg_lua *st);
 

@@ -630,6 +630,78 @@ static void test_budget(void)
     }
 }
 
+/* ---- C library work charged by size ------------------------------------ */
+
+static void test_charged(void)
+{
+    ok_case("a result past the call's budget is refused, and not sticky",
+            "local ok, e = pcall(string.rep, 'x', 30e6)\n"
+            "assert(not ok and e:find(\"string.rep: result too large for "
+            "the call's budget\", 1, true), e)\n"
+            "assert(#string.rep('x', 1000) == 1000)");
+    ok_case("elements past the call's budget are refused",
+            "local t = setmetatable({}, {__len = function() return 1e9 "
+            "end})\n"
+            "local ok, e = pcall(table.sort, t)\n"
+            "assert(not ok and e:find(\"table.sort: too many elements for "
+            "the call's budget\", 1, true), e)");
+    ok_case("a loop of small string.rep calls pays for their bytes",
+            "local n = 0\n"
+            "local ok, e = pcall(function()\n"
+            "  while true do local _ = string.rep('x', 100000); n = n + 1 end\n"
+            "end)\n"
+            "assert(not ok and e == \"case.lua:3: string.rep: result too "
+            "large for the call's budget\", e)\n"
+            "assert(n >= 90 and n <= 100, n)");
+    ok_case("the charged functions answer as upstream's",
+            "assert(string.rep('ab', 3, ',') == 'ab,ab,ab')\n"
+            "assert(string.rep('', 3, ',') == ',,')\n"
+            "assert(string.rep('abc', 1) == 'abc' and "
+            "string.rep('x', 0) == '')\n"
+            "local r = string.rep('0123456789', 20000, '-')\n"
+            "assert(#r == 219999 and r:sub(-21) == '0123456789-"
+            "0123456789'\n"
+            "       and not r:find('--', 1, true))\n"
+            "assert(('aBc'):upper() == 'ABC' and ('aBc'):lower() == 'abc')\n"
+            "assert(('abc'):reverse() == 'cba' and (''):reverse() == '')\n"
+            "assert(table.concat({1, 'b', 3.5}, ', ') == '1, b, 3.5')\n"
+            "assert(table.concat({'a', 'b', 'c'}, '', 2, 3) == 'bc')\n"
+            "assert(table.concat({}, 'x') == '')\n"
+            "assert(not pcall(table.concat, {1, {}, 3}))\n"
+            "assert(('hello'):sub(2, -2) == 'ell' and "
+            "('hello'):byte(-1) == 111)\n"
+            "assert(select('#', ('hello'):byte(1, -1)) == 5)\n"
+            "assert(string.format('%s=%5.1f', 'k', 2) == 'k=  2.0')\n"
+            "assert(select(3, table.unpack({1, 2, 3})) == 3)\n"
+            "local t = {3, 1, 2}; table.sort(t, function(a, b) return a > b "
+            "end)\n"
+            "assert(table.concat(t) == '321')\n"
+            "assert(utf8.len('h\\u{e9}') == 2 and utf8.char(233, 104) == "
+            "'\\u{e9}h')\n"
+            "assert(utf8.codepoint('h\\u{e9}', 1, -1) == 104)");
+
+    {
+        struct probe p;
+        struct mg_lua *st = state(&p, 0, 1000000000000000ull, 0.2);
+        char why[512];
+        double t0 = mono(), dt;
+
+        /* A big '..' is one VM instruction: its allocation reads the clock
+         * and the refusal says deadline, not memory. */
+        start("a loop of big '..' stops at the deadline");
+        want_error("a loop of big '..' stops at the deadline",
+                   run(st, "cat.lua", "local b = string.rep('x', 4e6)\n"
+                       "while true do local _ = b .. 'y' end", why,
+                       sizeof why),
+                   why, "cat.lua:", "deadline exceeded");
+        dt = mono() - t0;
+        if (dt > 2)
+            fail("a loop of big '..' stops at the deadline", "took %.3f s",
+                 dt);
+        mg_lua_free(st);
+    }
+}
+
 /* ---- the metered pattern matcher ---------------------------------------- */
 
 /* Backtracks about 40^12 times in plain Lua: hours inside one C call. */
@@ -905,11 +977,20 @@ static void test_memory(void)
             "probe(#t)", why, sizeof why) != 0 || p.value != 1000)
         fail("the state is usable after a memory error", "%s", why);
 
+    /* Refused before it allocates, with the cap in the message. */
     start("string.rep over the cap fails the call");
     want_error("string.rep over the cap fails the call",
                run(st, "rep.lua", "local s = string.rep('x', 2^30)", why,
                    sizeof why),
-               why, "rep.lua:1:", "not enough memory");
+               why, "rep.lua:1:", "string.rep: result too large for the "
+               "state's memory cap");
+    /* Under the cap alone but not beside what is held: the allocator's
+     * refusal, with the cap in the message. */
+    start("string.rep past what is left of the cap fails the call");
+    want_error("string.rep past what is left of the cap fails the call",
+               run(st, "rep2.lua", "local a = string.rep('x', 5e6)\n"
+                   "local b = string.rep('y', 5e6)", why, sizeof why),
+               why, "rep2.lua:", "not enough memory (the state's cap");
 
     start("a memory error caught by pcall leaves the state usable");
     if (run(st, "caught.lua",
@@ -960,6 +1041,7 @@ int main(void)
     test_messages();
     test_files();
     test_budget();
+    test_charged();
     test_patterns_budget();
     test_patterns_results();
     test_patterns_differential();

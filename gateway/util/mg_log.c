@@ -1,16 +1,19 @@
 /* mg_log: logfmt and JSON lines on stderr. */
 #include "mg_log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mg_common.h"
 
 static enum mg_log_format log_format = MG_LOG_LOGFMT;
 static enum mg_log_level log_level = MG_LOG_INFO;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
+static unsigned long lines_dropped;
 
 void mg_log_set_format(enum mg_log_format f)
 {
@@ -54,6 +57,20 @@ static void put_json_string(FILE *f, const char *v)
             fputc(c, f);
     }
     fputc('"', f);
+}
+
+/* One write(2) of the whole line: with stderr non-blocking (the daemon
+ * makes it so when it is a pipe) a full pipe drops the line and counts it
+ * instead of stopping the gateway. */
+static void put_line(const char *line, size_t len)
+{
+    ssize_t w;
+
+    do
+        w = write(STDERR_FILENO, line, len);
+    while (w < 0 && errno == EINTR);
+    if (w != (ssize_t)len)
+        lines_dropped++;
 }
 
 void mg_log(enum mg_log_level level, const char *msg, ...)
@@ -110,7 +127,12 @@ void mg_log(enum mg_log_level level, const char *msg, ...)
         if (len > 0 && line[len - 1] != '\n')
             line[len - 1] = '\n';
     }
-    fwrite(line, 1, (size_t)len, stderr);
+    put_line(line, (size_t)len);
+}
+
+unsigned long mg_log_dropped(void)
+{
+    return lines_dropped;
 }
 
 int mg_log_allow(struct mg_log_limit *lim, unsigned burst)

@@ -12,6 +12,8 @@ void mg_log_set_level(enum mg_log_level l);
 /* Logs msg with key/value pairs: mg_log(MG_LOG_INFO, "listening",
  * "transport", "tcp", "addr", a, NULL). Values are quoted as needed. */
 void mg_log(enum mg_log_level level, const char *msg, ...);
+/* Lines lost because stderr would have blocked (or failed). */
+unsigned long mg_log_dropped(void);
 
 /* A limiter for one call site: at most `burst` lines per 10 s window; the
  * lines it held back are reported as suppressed=N on the next one. */
