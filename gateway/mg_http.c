@@ -18,6 +18,7 @@
 #include "mg_ingest.h"
 #include "mg_json.h"
 #include "mg_log.h"
+#include "mg_pushgw_http.h"
 #include "mg_rules.h"
 #include "mg_status.h"
 
@@ -35,6 +36,7 @@ struct mg_http {
     struct deadline *deadlines; /* one per connection until it fires */
     struct mg_log_limit log_limit;
     struct mg_buf scrape, gz; /* reused by every scrape */
+    struct mg_pushgw_http *pushgw; /* the Pushgateway API's routes */
 };
 
 /* A deadline on a connection's first request: libevent's own timeout only
@@ -475,6 +477,8 @@ static void dispatch(struct evhttp_request *req, void *arg)
     mark_dispatched(h, req);
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    if (path && mg_pushgw_http_route(h->pushgw, req, path))
+        return;
     for (const struct route *r = routes; path && r->path; r++)
         if (strcmp(path, r->path) == 0) {
             r->fn(req, h);
@@ -504,6 +508,8 @@ struct mg_http *mg_http_new(struct event_base *base, struct mg_gateway *gw,
         snprintf(why, whylen, "out of memory");
         goto fail;
     }
+    if (!(h->pushgw = mg_pushgw_http_new(base, gw, cfg, why, whylen)))
+        goto fail;
     /* Bodies over the limit get our counted JSON 413 (on_push); libevent
      * refuses only those over twice the limit, before reading them. */
     evhttp_set_max_body_size(h->http, (ev_ssize_t)(2 * cfg->max_http_body_bytes));
@@ -564,6 +570,7 @@ void mg_http_free(struct mg_http *h)
         bufferevent_decref(d->bev);
         free(d);
     }
+    mg_pushgw_http_free(h->pushgw);
     mg_buf_fini(&h->scrape);
     mg_buf_fini(&h->gz);
     free(h);
