@@ -198,7 +198,10 @@ static void render(char *out, size_t len, const struct mg_pushbody *b,
                    const struct mg_pushbody_series *s)
 {
     const struct mg_pushbody_family *f = &b->fam[s->fam];
-    mg_render_series(out, len, f->name, f->nlen, s->labels, s->nlabels);
+    if (s->nlabels == 0)
+        snprintf(out, len, "%.*s", (int)f->nlen, f->name);
+    else
+        mg_render_series(out, len, f->name, f->nlen, s->labels, s->nlabels);
 }
 
 static int twice(const struct mg_pushbody *b, const struct mg_pushbody_series *s,
