@@ -171,4 +171,39 @@ function M.families(text, keep)
   return fams
 end
 
+-- ---- Debian's prometheus-pushgateway, for comparisons ----
+
+M.pushgateway_bin = os.getenv("PUSHGATEWAY") or "/usr/bin/prometheus-pushgateway"
+
+-- Starts it on 127.0.0.1 and a free port with persistence off (Debian's
+-- default is a file under /var/lib/prometheus); readiness awaited on
+-- GET /-/ready. Fails with what to install when it is missing.
+function M.start_pushgateway()
+  assert(gw.sh("test -x " .. gw.quote(M.pushgateway_bin)) == 0,
+         M.pushgateway_bin .. " is missing: install prometheus-pushgateway (.ci/deps.sh does)")
+  local prometheus = require "support.prometheus"
+  local p = { dir = gw.tmpdir(), port = prometheus.free_port() }
+  p.url = "http://127.0.0.1:" .. p.port
+  p.log = p.dir .. "/pushgateway.log"
+  gw.sh(gw.quote(M.pushgateway_bin) .. " " .. gw.quote("--web.listen-address=127.0.0.1:" .. p.port)
+        .. " --persistence.file= --log.level=info >" .. gw.quote(p.log) .. " 2>&1 & echo $! > " .. gw.quote(p.dir .. "/pid"))
+  p.pid = gw.read_file(p.dir .. "/pid"):match("%d+")
+  gw.wait_for(function()
+    if gw.sh("kill -0 " .. p.pid .. " 2>/dev/null") ~= 0 then
+      error("prometheus-pushgateway exited at start:\n" .. (gw.read_file(p.log) or ""))
+    end
+    return gw.http_request("GET", p.url .. "/-/ready") == 200
+  end, 15, "prometheus-pushgateway /-/ready")
+  function p.stop()
+    if not p.pid then return end
+    gw.sh("kill -TERM " .. p.pid .. " 2>/dev/null")
+    pcall(gw.wait_for, function() return gw.sh("kill -0 " .. p.pid .. " 2>/dev/null") ~= 0 end,
+          10, "prometheus-pushgateway to exit")
+    gw.sh("kill -KILL " .. p.pid .. " 2>/dev/null")
+    p.pid = nil
+    gw.sh("rm -rf " .. gw.quote(p.dir))
+  end
+  return p
+end
+
 return M
