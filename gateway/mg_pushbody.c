@@ -284,6 +284,14 @@ static int text_sample(struct mg_pushbody *b, struct mg_tf_sample *t,
     return 0;
 }
 
+/* The series as text for an error message, into buf (96 bytes). */
+static const char *nm(const struct mg_pushbody *b,
+                      const struct mg_pushbody_series *s, char *buf)
+{
+    render(buf, 96, b, s);
+    return buf;
+}
+
 /* ---- what every series must satisfy, whichever format it came in ---- */
 
 static void sort_bounds(struct mg_pushbody_series *s)
@@ -301,27 +309,27 @@ static void sort_bounds(struct mg_pushbody_series *s)
 }
 
 static int check_hist(struct mg_pushbody *b, struct mg_pushbody_series *s,
-                      const char *name, enum mg_reason *r, char *why)
+                      char *name, enum mg_reason *r, char *why)
 {
     sort_bounds(s);
     size_t n = s->nb;
     for (size_t i = 0; i < n; i++) {
         if (!(s->bval[i] >= 0))
             return fail(b, s->line, r, why, MG_REASON_INVALID_VALUE,
-                        "%s: bucket le=%g has count %g", name, s->bound[i], s->bval[i]);
+                        "%s: bucket le=%g has count %g", nm(b, s, name), s->bound[i], s->bval[i]);
         if (i && s->bval[i] < s->bval[i - 1])
             return fail(b, s->line, r, why, MG_REASON_INVALID_VALUE,
-                        "%s: buckets are not cumulative: le=%g has %g, le=%g has %g", name,
+                        "%s: buckets are not cumulative: le=%g has %g, le=%g has %g", nm(b, s, name),
                         s->bound[i - 1], s->bval[i - 1], s->bound[i], s->bval[i]);
     }
     int has_inf = n > 0 && isinf(s->bound[n - 1]) && s->bound[n - 1] > 0;
     if (!has_inf) {
         if (!s->has_count)
             return fail(b, s->line, r, why, MG_REASON_INVALID_VALUE,
-                        "%s: a histogram needs _count or a +Inf bucket", name);
+                        "%s: a histogram needs _count or a +Inf bucket", nm(b, s, name));
         if (n > 0 && s->count < s->bval[n - 1])
             return fail(b, s->line, r, why, MG_REASON_INVALID_VALUE,
-                        "%s: _count %g is below bucket le=%g (%g)", name, s->count,
+                        "%s: _count %g is below bucket le=%g (%g)", nm(b, s, name), s->count,
                         s->bound[n - 1], s->bval[n - 1]);
         /* the arrays keep room for one more than capb: the +Inf bucket */
         if (!s->bound) {
@@ -339,7 +347,7 @@ static int check_hist(struct mg_pushbody *b, struct mg_pushbody_series *s,
         s->has_count = 1;
     } else if (s->count != s->bval[n - 1]) {
         return fail(b, s->line, r, why, MG_REASON_INVALID_VALUE,
-                    "%s: _count %g differs from the +Inf bucket %g", name, s->count,
+                    "%s: _count %g differs from the +Inf bucket %g", nm(b, s, name), s->count,
                     s->bval[n - 1]);
     }
     return 0;
@@ -350,27 +358,26 @@ static int check_series(struct mg_pushbody *b, struct mg_pushbody_series *s,
                         char *why)
 {
     enum mg_type t = b->fam[s->fam].type;
-    char name[96];
-    render(name, sizeof(name), b, s);
+    char name[96]; /* rendered only for an error */
     if (t != MG_HISTOGRAM && t != MG_SUMMARY) {
         if (t == MG_COUNTER && !(s->value >= 0))
             return fail(b, s->line, r, why, MG_REASON_INVALID_VALUE,
-                        "%s: counter value %g is NaN or negative", name, s->value);
+                        "%s: counter value %g is NaN or negative", nm(b, s, name), s->value);
         return 0;
     }
     if (s->nb > lim->max_buckets)
         return fail(b, s->line, r, why, MG_REASON_TOO_LARGE, "%s: more than max_buckets (%zu)",
-                    name, lim->max_buckets);
+                    nm(b, s, name), lim->max_buckets);
     if (isnan(s->sum) || (s->has_count && !(s->count >= 0)))
         return fail(b, s->line, r, why, MG_REASON_INVALID_VALUE,
-                    "%s: _sum or _count is NaN or negative", name);
+                    "%s: _sum or _count is NaN or negative", nm(b, s, name));
     if (t == MG_HISTOGRAM)
         return check_hist(b, s, name, r, why);
     sort_bounds(s);
     for (size_t i = 0; i < s->nb; i++)
         if (!(s->bound[i] >= 0 && s->bound[i] <= 1))
             return fail(b, s->line, r, why, MG_REASON_INVALID_VALUE,
-                        "%s: quantile %g is outside [0, 1]", name, s->bound[i]);
+                        "%s: quantile %g is outside [0, 1]", nm(b, s, name), s->bound[i]);
     return 0;
 }
 
