@@ -231,8 +231,10 @@ static int add_bound(struct mg_pushbody *b, struct mg_pushbody_series *s,
         double *nb = arena_alloc(b, 2 * (cap + 1) * sizeof(double));
         if (!nb)
             return fail(b, line, r, why, MG_REASON_LIMIT, "out of memory");
-        memcpy(nb, s->bound, s->nb * sizeof(double));
-        memcpy(nb + cap + 1, s->bval, s->nb * sizeof(double));
+        if (s->nb) {
+            memcpy(nb, s->bound, s->nb * sizeof(double));
+            memcpy(nb + cap + 1, s->bval, s->nb * sizeof(double));
+        }
         s->bound = nb;
         s->bval = nb + cap + 1;
         s->capb = cap;
