@@ -80,10 +80,14 @@ static int grow(void **v, size_t *cap, size_t n, size_t size)
 static struct mg_pushbody_family *family_find(struct mg_pushbody *b,
                                               const char *name, size_t n)
 {
-    for (size_t i = b->nfam; i-- > 0;)
-        if (b->fam[i].nlen == n && memcmp(b->fam[i].name, name, n) == 0)
-            return &b->fam[i];
-    return NULL;
+    uintptr_t i = (uintptr_t)mg_names_get(&b->byname, name, n);
+    return i ? &b->fam[i - 1] : NULL;
+}
+
+const struct mg_pushbody_family *mg_pushbody_family_find(const struct mg_pushbody *b,
+                                                         const char *name, size_t n)
+{
+    return family_find((struct mg_pushbody *)b, name, n);
 }
 
 /* The family name of type t, added when new. -1 (after fail) when the name
@@ -111,7 +115,8 @@ static int family_get(struct mg_pushbody *b, const char *name, uint32_t n,
         }
         return (int)(f - b->fam);
     }
-    if (grow((void **)&b->fam, &b->capfam, b->nfam, sizeof(*b->fam)))
+    if (grow((void **)&b->fam, &b->capfam, b->nfam, sizeof(*b->fam)) ||
+        mg_names_put(&b->byname, name, n, (void *)(uintptr_t)(b->nfam + 1)))
         return fail(b, line, r, why, MG_REASON_LIMIT, "out of memory");
     b->fam[b->nfam] = (struct mg_pushbody_family){name, n, t, help, hlen, line};
     return (int)b->nfam++;
@@ -604,6 +609,7 @@ void mg_pushbody_fini(struct mg_pushbody *b)
     free(b->fam);
     free(b->ser);
     free(b->stab);
+    mg_names_fini(&b->byname);
     free(b->scratch);
     mg_pbfmt_fini(&b->pb);
     memset(b, 0, sizeof(*b));

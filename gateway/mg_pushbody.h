@@ -14,6 +14,7 @@
 #include "mg_common.h"
 #include "mg_family.h"
 #include "mg_labels.h"
+#include "mg_names.h"
 #include "mg_pbfmt.h"
 #include "mg_wire.h"
 
@@ -44,6 +45,7 @@ struct mg_pushbody_arena;
 struct mg_pushbody {
     struct mg_pushbody_family *fam;
     size_t nfam, capfam;
+    struct mg_names byname;   /* family name -> index + 1 */
     struct mg_pushbody_series *ser;
     size_t nser, capser;
     uint32_t *stab, smask;    /* series by family and labels: index + 1 */
@@ -65,6 +67,10 @@ int mg_pushbody_proto(struct mg_pushbody *b, const char *buf, size_t len,
                       char why[MG_WHY_LEN]);
 /* Frees what b holds; a zeroed b is a no-op. */
 void mg_pushbody_fini(struct mg_pushbody *b);
+
+/* The family called name (n bytes), or NULL. Borrowed from b. */
+const struct mg_pushbody_family *mg_pushbody_family_find(const struct mg_pushbody *b,
+                                                         const char *name, size_t n);
 
 /* "line 3" or "message 3", for a series' or a family's errors. */
 const char *mg_pushbody_where(const struct mg_pushbody *b, uint32_t line,

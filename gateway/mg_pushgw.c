@@ -401,10 +401,7 @@ static int is_meta(const char *name, size_t n)
 static const struct mg_pushbody_family *body_family(const struct mg_pushbody *b,
                                                     const char *name, size_t n)
 {
-    for (size_t i = 0; i < b->nfam; i++)
-        if (b->fam[i].nlen == n && memcmp(b->fam[i].name, name, n) == 0)
-            return &b->fam[i];
-    return NULL;
+    return mg_pushbody_family_find(b, name, n);
 }
 
 /* Whether this push replaces the group's family name: PUT all of them,
