@@ -2,7 +2,8 @@
 -- routes and Pushgateway's semantics (PUT replaces a group, POST the
 -- families it names, DELETE removes it, an empty PUT clears it), grouping
 -- keys with @base64 values, refusals that name the line, push times, both
--- body formats, gzip, and the JSON of GET /api/v1/metrics.
+-- body formats, gzip, the JSON of GET /api/v1/metrics, and the pipeline,
+-- caps, rules and TTLs the pushed series meet.
 local gw = require "support.gateway"
 local pgw = require "support.pushgw"
 local cjson = require "cjson"
@@ -252,6 +253,37 @@ describe("the Pushgateway API", function()
     local text = g:scrape()
     assert.is_nil(gw.value(text, 'secret_x{job="j"}'))
     assert.are.equal(2, gw.value(text, 'shown{job="j"}'))
+    gw.sh("rm -rf " .. gw.quote(dir))
+  end)
+
+  it("meets the caps: a label cap folds a group's series as it folds msgpack ones", function()
+    g:stop()
+    local dir = gw.tmpdir()
+    gw.write_file(dir .. "/caps.lua",
+      'cap { label = "path", max_values = 2, overflow = "fold" }\n')
+    g = gw.start({ "--scripts", dir })
+    local code = pgw.put(g.url, "/metrics/job/j", "# TYPE hits_total counter\n" ..
+      'hits_total{path="/a"} 1\nhits_total{path="/b"} 2\nhits_total{path="/c"} 3\n' ..
+      'hits_total{path="/d"} 4\n')
+    assert.are.equal(200, code)
+    local text = g:scrape()
+    assert.are.equal(1, gw.value(text, 'hits_total{job="j",path="/a"}'))
+    assert.are.equal(2, gw.value(text, 'hits_total{job="j",path="/b"}'))
+    assert.is_nil(gw.value(text, 'hits_total{job="j",path="/c"}'))
+    assert.are.equal(7, gw.value(text, 'hits_total{job="j",path="__overflow__"}'))
+    gw.sh("rm -rf " .. gw.quote(dir))
+  end)
+
+  it("feeds the rules: a recording rule sums what a group pushed", function()
+    g:stop()
+    local dir = gw.tmpdir()
+    gw.write_file(dir .. "/sum.lua", 'record "job:batch_items:sum" {\n' ..
+      '  expr = function(q) return q.sum(\'batch_items{job="nightly"}\') end,\n}\n')
+    g = gw.start_with_config("return { rule_interval = 0.2, rules = " .. ("%q"):format(dir)
+                             .. " }")
+    pgw.put(g.url, "/metrics/job/nightly", 'batch_items{part="a"} 3\nbatch_items{part="b"} 4\n')
+    gw.wait_for(function() return scrape_value(g, "job:batch_items:sum") == 7 end, 10,
+      "the recording rule")
     gw.sh("rm -rf " .. gw.quote(dir))
   end)
 
