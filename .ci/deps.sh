@@ -5,7 +5,10 @@ set -euo pipefail
 pkgs=(cmake make gcc pkg-config curl
       liblua5.4-dev lua5.4 libevent-dev libmsgpack-dev libpcre2-dev zlib1g-dev
       lua-busted lua-socket lua-cjson
-      prometheus prometheus-alertmanager)
+      libprotobuf-c-dev protobuf-c-compiler
+      prometheus prometheus-alertmanager
+      prometheus-pushgateway python3-prometheus-client
+      golang-go golang-github-prometheus-client-golang-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

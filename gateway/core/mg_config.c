@@ -10,6 +10,8 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "mg_promql.h"
+
 void mg_config_init(struct mg_config *c)
 {
     memset(c, 0, sizeof(*c));
@@ -44,6 +46,8 @@ void mg_config_fini(struct mg_config *c)
         free(c->tokens[i]);
     for (size_t i = 0; i < c->nalertmanagers; i++)
         free(c->alertmanagers[i]);
+    for (size_t i = 0; i < c->npushgw_ttl; i++)
+        free(c->pushgw_ttl[i].job);
     memset(c, 0, sizeof(*c));
 }
 
@@ -75,7 +79,7 @@ int mg_config_add_ingest(struct mg_config *c, const char *addr, char *why,
 
 /* A key of the config table and where its value goes. */
 enum kind { K_STR, K_BOOL, K_SECONDS, K_SIZE, K_UINT, K_LOGFMT, K_LOGLEVEL,
-            K_STRLIST, K_TABLE };
+            K_STRLIST, K_TABLE, K_PUSHGW_TTL };
 struct key {
     const char *name;
     enum kind kind;
@@ -113,6 +117,9 @@ static const struct key lua_keys[] = {
     {"instructions", K_SIZE, OFF(lua.instructions), NULL},
     {"seconds", K_SECONDS, OFF(lua.seconds), NULL},
     {NULL, 0, 0, NULL}};
+static const struct key pushgw_keys[] = {
+    {"ttl", K_PUSHGW_TTL, 0, NULL},
+    {NULL, 0, 0, NULL}};
 static const struct key top_keys[] = {
     {"http", K_STR, OFF(http), NULL},
     {"ingest", K_STRLIST, OFF(ingest), NULL},
@@ -130,7 +137,52 @@ static const struct key top_keys[] = {
     {"alertmanagers", K_STRLIST, OFF(alertmanagers), NULL},
     {"notifications", K_TABLE, 0, notify_keys},
     {"lua", K_TABLE, 0, lua_keys},
+    {"pushgateway", K_TABLE, 0, pushgw_keys},
     {NULL, 0, 0, NULL}};
+
+/* One {job = "regex", ttl = "1h" or seconds} entry at the top of L's stack. */
+static int pushgw_ttl(lua_State *L, struct mg_config *c, const char *path,
+                      char *why, size_t whylen)
+{
+    if (lua_type(L, -1) != LUA_TTABLE || c->npushgw_ttl == MG_MAX_PUSHGW_TTL)
+        goto bad;
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+        lua_pop(L, 1);
+        if (strcmp(k, "job") != 0 && strcmp(k, "ttl") != 0) {
+            lua_pop(L, 1);
+            snprintf(why, whylen, "%s: pushgateway.ttl: unknown key %s", path, k);
+            return -1;
+        }
+    }
+    struct mg_pushgw_ttl *t = &c->pushgw_ttl[c->npushgw_ttl];
+    lua_getfield(L, -1, "job");
+    int ok = lua_type(L, -1) == LUA_TSTRING &&
+             (t->job = strdup(lua_tostring(L, -1))) != NULL;
+    lua_pop(L, 1);
+    if (!ok)
+        goto bad;
+    c->npushgw_ttl++;
+    lua_getfield(L, -1, "ttl");
+    int64_t ms = -1;
+    char dwhy[128];
+    if (lua_type(L, -1) == LUA_TNUMBER)
+        ms = (int64_t)(lua_tonumber(L, -1) * 1000);
+    else if (lua_type(L, -1) == LUA_TSTRING &&
+             mg_duration_parse(lua_tostring(L, -1), lua_rawlen(L, -1), &ms, dwhy,
+                               sizeof(dwhy)))
+        ms = -1;
+    lua_pop(L, 1);
+    if (ms <= 0)
+        goto bad;
+    t->seconds = (double)ms / 1000.0;
+    return 0;
+bad:
+    snprintf(why, whylen, "%s: pushgateway.ttl: each entry is {job = \"regex\", ttl = \"1h\"}",
+             path);
+    return -1;
+}
 
 static int set_key(lua_State *L, struct mg_config *c, const struct key *k,
                    const char *path, char *why, size_t whylen)
@@ -227,6 +279,17 @@ static int set_key(lua_State *L, struct mg_config *c, const struct key *k,
         }
         return 0;
     }
+    case K_PUSHGW_TTL:
+        if (t != LUA_TTABLE)
+            goto type;
+        for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, -1); i++) {
+            lua_rawgeti(L, -1, i);
+            int rc = pushgw_ttl(L, c, path, why, whylen);
+            lua_pop(L, 1);
+            if (rc)
+                return -1;
+        }
+        return 0;
     case K_TABLE:
         break;
     }

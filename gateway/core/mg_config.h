@@ -13,6 +13,14 @@
 #define MG_MAX_INGEST 8
 #define MG_MAX_TOKENS 16
 #define MG_MAX_ALERTMANAGERS 8
+#define MG_MAX_PUSHGW_TTL 32
+
+/* pushgateway = { ttl = { {job = "regex", ttl = "1h"}, ... } }: groups
+ * whose job matches (anchored) expire ttl after their last push. */
+struct mg_pushgw_ttl {
+    char *job;
+    double seconds;
+};
 
 struct mg_config {
     char *http;                      /* "host:port" */
@@ -43,6 +51,8 @@ struct mg_config {
     size_t notify_queue;             /* alerts queued per Alertmanager */
     size_t notify_batch;             /* alerts per POST */
     double notify_timeout;           /* seconds */
+    struct mg_pushgw_ttl pushgw_ttl[MG_MAX_PUSHGW_TTL]; /* first match wins */
+    size_t npushgw_ttl;
 };
 
 void mg_config_init(struct mg_config *c);

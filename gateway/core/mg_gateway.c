@@ -344,6 +344,20 @@ static void push_metric(struct mg_gateway *gw, struct ahead *a, int32_t index,
     }
 }
 
+uint32_t mg_gateway_push_sample(struct mg_gateway *gw,
+                                const struct mg_sample *s, int32_t index,
+                                struct mg_push_result *res)
+{
+    struct ahead a = {.s = *s, .r = MG_OK};
+    a.h = mg_store_input_hash(s->name, s->nlen, s->labels, s->nlabels);
+    uint32_t rejected = res->rejected;
+    push_metric(gw, &a, index, mg_gateway_now(gw), res);
+    if (res->rejected != rejected)
+        return MG_NIL;
+    struct mg_input *in = mg_store_input_find(gw->store, s, a.h);
+    return in ? mg_store_input_index(gw->store, in) : MG_NIL;
+}
+
 static void count_client_drops(struct mg_gateway *gw, const msgpack_object_map *d)
 {
     for (uint32_t i = 0; i < d->size; i++) {

@@ -43,6 +43,15 @@ int mg_gateway_push_body(struct mg_gateway *gw, const char *p, size_t len,
                          enum mg_transport t, const char *token,
                          struct mg_push_result *res);
 
+/* One decoded sample from another front end (the Pushgateway API): the
+ * same identity checks, on_sample, pipeline, caps and store as a msgpack
+ * metric; index names it in res (reset by the caller). Does not count it
+ * as received. Returns the index of its input (mg_store_input_at), or
+ * MG_NIL when it was refused or dropped before it had one. */
+uint32_t mg_gateway_push_sample(struct mg_gateway *gw,
+                                const struct mg_sample *s, int32_t index,
+                                struct mg_push_result *res);
+
 /* Removes expired series now. */
 void mg_gateway_sweep(struct mg_gateway *gw);
 /* Sweeps, publishes the own metrics and renders every family into out

@@ -19,6 +19,7 @@
 #include "mg_json.h"
 #include "mg_listen.h"
 #include "mg_log.h"
+#include "mg_pushgw_http.h"
 #include "mg_rules.h"
 #include "mg_status.h"
 
@@ -39,6 +40,7 @@ struct mg_http {
     struct mg_listen_guard guard;
     struct mg_log_limit log_limit;
     struct mg_buf scrape, gz; /* reused by every scrape */
+    struct mg_pushgw_http *pushgw; /* the Pushgateway API's routes */
 };
 
 /* What we keep of each HTTP connection, from evhttp's bevcb to its close.
@@ -572,8 +574,9 @@ static int mark_dispatched(struct mg_http *h, struct evhttp_request *req)
 
 /* The methods some route answers; every other one gets 405 with Allow
  * (evhttp would answer 501, or for CONNECT hold the connection). */
-#define USED_METHODS (EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_PUT)
-#define USED_ALLOW "GET, HEAD, POST, PUT"
+#define USED_METHODS (EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | \
+                      EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE)
+#define USED_ALLOW "GET, HEAD, POST, PUT, DELETE"
 
 struct route {
     const char *path;
@@ -610,6 +613,8 @@ static void dispatch(struct evhttp_request *req, void *arg)
     }
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    if (path && mg_pushgw_http_route(h->pushgw, req, path))
+        return;
     for (const struct route *r = routes; path && r->path; r++)
         if (strcmp(path, r->path) == 0) {
             r->fn(req, h);
@@ -639,6 +644,8 @@ struct mg_http *mg_http_new(struct event_base *base, struct mg_gateway *gw,
         snprintf(why, whylen, "out of memory");
         goto fail;
     }
+    if (!(h->pushgw = mg_pushgw_http_new(base, gw, cfg, why, whylen)))
+        goto fail;
     /* Bodies over the limit get our counted JSON 413 (on_push); libevent
      * refuses only those over twice the limit, before reading them. */
     evhttp_set_max_body_size(h->http, (ev_ssize_t)(2 * cfg->max_http_body_bytes));
@@ -704,6 +711,7 @@ void mg_http_free(struct mg_http *h)
         evhttp_free(h->http);
     while (h->tracks) /* evhttp_free closed them all */
         track_release(h->tracks, MG_CLOSE_SHUTDOWN);
+    mg_pushgw_http_free(h->pushgw);
     mg_buf_fini(&h->scrape);
     mg_buf_fini(&h->gz);
     free(h);

@@ -743,6 +743,25 @@ enum mg_reason mg_store_input_reroute(struct mg_store *st, uint32_t idx,
     return route_input(st, idx, r, r->help, r->help ? r->hlen : 0, why);
 }
 
+uint32_t mg_store_input_index(const struct mg_store *st,
+                              const struct mg_input *in)
+{
+    return (uint32_t)(in - st->in);
+}
+
+void mg_store_input_remove(struct mg_store *st, uint32_t idx)
+{
+    if (idx < st->nin && (st->in[idx].flags & F_LIVE))
+        input_remove(st, idx);
+}
+
+const struct mg_family *mg_store_input_family_find(struct mg_store *st,
+                                                   const char *name,
+                                                   size_t nlen)
+{
+    return mg_families_find(&st->infams, name, nlen);
+}
+
 size_t mg_store_sweep(struct mg_store *st, int64_t now_ms)
 {
     uint32_t now = store_time(st, now_ms);

@@ -156,6 +156,17 @@ enum mg_reason mg_store_input_reroute(struct mg_store *st, uint32_t idx,
                                       const struct mg_route *r,
                                       char why[MG_WHY_LEN]);
 
+/* The index of a live input (as mg_store_input_at takes it). */
+uint32_t mg_store_input_index(const struct mg_store *st,
+                              const struct mg_input *in);
+/* Removes live input idx now, and its output when it was the last input
+ * (a replaced Pushgateway group: its stale series go at once). */
+void mg_store_input_remove(struct mg_store *st, uint32_t idx);
+/* The input family called name, or NULL. Borrowed. */
+const struct mg_family *mg_store_input_family_find(struct mg_store *st,
+                                                   const char *name,
+                                                   size_t nlen);
+
 /* Removes every input whose TTL has passed at now_ms, and the outputs left
  * without inputs. Returns how many inputs expired. */
 size_t mg_store_sweep(struct mg_store *st, int64_t now_ms);

@@ -444,7 +444,7 @@ describe("unfinished HTTP bodies", function()
       s:send(m .. " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
       local code, _, hdr = read_response(s)
       assert.are.equal(405, code, m)
-      assert.are.equal("GET, HEAD, POST, PUT", hdr.allow)
+      assert.are.equal("GET, HEAD, POST, PUT, DELETE", hdr.allow)
       s:close()
     end
   end)
