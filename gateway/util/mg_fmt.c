@@ -31,7 +31,8 @@ size_t mg_format_double(char *buf, double v)
         return (size_t)sprintf(buf, "NaN");
     if (isinf(v))
         return (size_t)sprintf(buf, v > 0 ? "+Inf" : "-Inf");
-    if (v == (double)(int64_t)v && fabs(v) < 1e15) {
+    /* the range first: converting a double past int64's is undefined */
+    if (fabs(v) < 1e15 && v == (double)(int64_t)v) {
         if (v == 0 && signbit(v))
             return (size_t)sprintf(buf, "-0");
         return fmt_int(buf, (int64_t)v);
