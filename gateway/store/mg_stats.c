@@ -29,7 +29,9 @@ void mg_stats_map_add(struct mg_stats_map *m, const char *key, size_t klen,
             m->val[i] += v;
             return;
         }
-    if (m->n == MG_STATS_MAX_KEYS - 1 || klen > 128) {
+    /* the last slot is "other"'s: once it is taken, every new key lands
+     * there (== here let the key after "other" write past the array) */
+    if (m->n >= MG_STATS_MAX_KEYS - 1 || klen > 128) {
         key = "other";
         klen = 5;
         for (unsigned i = 0; i < m->n; i++)
