@@ -526,6 +526,15 @@ static void annotate(const struct rule *ru, struct mg_alert *a,
     }
 }
 
+/* The labels of one result; a result without labels may come before any
+ * label was stored, when the array is still NULL (and NULL + 0 is
+ * undefined). */
+static const struct mg_label *result_labels(const struct mg_rules *r,
+                                            const struct result *res)
+{
+    return res->n ? r->res_labels + res->first : NULL;
+}
+
 /* Prometheus's state machine for one evaluation of an alert rule. */
 static void alert_eval(struct mg_rules *r, struct rule *ru, int64_t now,
                        double interval)
@@ -535,7 +544,7 @@ static void alert_eval(struct mg_rules *r, struct rule *ru, int64_t now,
     for (size_t i = 0; i < r->nres; i++) {
         const struct result *res = &r->res[i];
         struct mg_label v[res->n + ru->nlabels + 1];
-        size_t n = alert_labels(ru, r->res_labels + res->first, res->n, res->value, v);
+        size_t n = alert_labels(ru, result_labels(r, res), res->n, res->value, v);
         uint64_t h = mg_labels_hash(v, n);
         struct mg_alert *a = find_alert(ru, h, v, n);
         if (a && a->state != MG_ALERT_INACTIVE) {
@@ -570,7 +579,7 @@ static void alert_eval(struct mg_rules *r, struct rule *ru, int64_t now,
         a->seen = 1;
         a->value = res->value;
         a->keep_firing_since = 0;
-        annotate(ru, a, r->res_labels + res->first, res->n);
+        annotate(ru, a, result_labels(r, res), res->n);
     }
     size_t k = 0;
     for (size_t i = 0; i < ru->nalerts; i++) {
