@@ -36,6 +36,7 @@ bench: build
 
 # libFuzzer needs clang; the targets' list is gateway/CMakeLists.txt's.
 fuzz: deps
+	@command -v clang >/dev/null || { echo "make fuzz needs clang with libFuzzer (Debian: clang)"; exit 1; }
 	test -f $(FUZZ_BUILD)/CMakeCache.txt || \
 	  CC=clang cmake -S . -B $(FUZZ_BUILD) -DMG_FUZZ=ON
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
