@@ -132,8 +132,14 @@ function M.gateway:stop()
   sh("kill -TERM " .. self.pid .. " 2>/dev/null")
   M.wait_for(function() return not self:alive() end, 15, "moongate to exit")
   self.pid = nil
+  -- a sanitized daemon reports leaks and errors on stderr at exit: any
+  -- report fails the spec that started it
+  local log = M.read_file(self.log) or ""
   sh("rm -rf " .. M.quote(self.dir))
   if self.config_dir then sh("rm -rf " .. M.quote(self.config_dir)) end
+  if log:find("Sanitizer", 1, true) or log:find("runtime error:", 1, true) then
+    error("moongate's sanitizers reported:\n" .. log, 2)
+  end
 end
 
 function M.gateway:scrape(headers)
