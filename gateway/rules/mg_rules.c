@@ -342,6 +342,18 @@ static int l_eval(lua_State *L)
 
 /* ---- written series ---- */
 
+/* Exactly n bytes and a NUL: a label value may hold NUL bytes, where
+ * strndup would stop short of the length the label keeps. */
+static char *dupl(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
 static int write_series(struct mg_rules *r, const char *name,
                         struct mg_label *labels, size_t n, double v,
                         const char *help)
@@ -380,8 +392,8 @@ static int write_series(struct mg_rules *r, const char *name,
         return -ENOMEM;
     }
     for (size_t i = 0; i < n; i++) {
-        char *k = strndup(labels[i].name, labels[i].nlen);
-        char *val = strndup(labels[i].value, labels[i].vlen);
+        char *k = dupl(labels[i].name, labels[i].nlen);
+        char *val = dupl(labels[i].value, labels[i].vlen);
         w->labels[w->n++] = (struct mg_label){k, val, labels[i].nlen, labels[i].vlen};
         if (!k || !val) {
             written_free(w);
@@ -439,11 +451,6 @@ static void record(struct mg_rules *r, const struct rule *ru)
 }
 
 /* ---- alerts ---- */
-
-static char *dupl(const char *s, size_t n)
-{
-    return strndup(s, n);
-}
 
 /* The alert's label set for one result: its labels, then the rule's
  * (templated), then alertname. Returns the count in v (owned strings). */
