@@ -134,7 +134,7 @@ function M.gateway:stop()
   self.pid = nil
   -- a sanitized daemon reports leaks and errors on stderr at exit: any
   -- report fails the spec that started it
-  local log = M.read_file(self.log) or ""
+  local log = self.log and M.read_file(self.log) or ""
   sh("rm -rf " .. M.quote(self.dir))
   if self.config_dir then sh("rm -rf " .. M.quote(self.config_dir)) end
   if log:find("Sanitizer", 1, true) or log:find("runtime error:", 1, true) then
