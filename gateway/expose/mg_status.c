@@ -84,7 +84,8 @@ static int by_value(const void *a, const void *b)
 static void emit(struct mg_buf *out, const char *key, struct tally *t,
                  size_t limit)
 {
-    qsort(t->v, t->n, sizeof(*t->v), by_value);
+    if (t->n) /* an empty tally has no array, and qsort's may not be NULL */
+        qsort(t->v, t->n, sizeof(*t->v), by_value);
     mg_json_cstr(out, key);
     mg_buf_adds(out, ":[");
     for (size_t i = 0; i < t->n && i < limit; i++) {

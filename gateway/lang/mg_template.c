@@ -85,7 +85,8 @@ void mg_humanize_duration(double v, char *buf, size_t len)
     }
     const char *sign = v < 0 ? "-" : "";
     double a = fabs(v);
-    int64_t d = (int64_t)a;
+    /* past int64's range the conversion is undefined: clamp */
+    int64_t d = a < 0x1p63 ? (int64_t)a : INT64_MAX;
     int64_t s = d % 60, m = (d / 60) % 60, h = (d / 3600) % 24, days = d / 86400;
     if (days)
         snprintf(buf, len, "%s%lldd %lldh %lldm %llds", sign, (long long)days,

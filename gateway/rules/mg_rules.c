@@ -342,6 +342,18 @@ static int l_eval(lua_State *L)
 
 /* ---- written series ---- */
 
+/* Exactly n bytes and a NUL: a label value may hold NUL bytes, where
+ * strndup would stop short of the length the label keeps. */
+static char *dupl(const char *s, size_t n)
+{
+    char *d = mg_malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
 static int write_series(struct mg_rules *r, const char *name,
                         struct mg_label *labels, size_t n, double v,
                         const char *help)
@@ -383,8 +395,8 @@ static int write_series(struct mg_rules *r, const char *name,
         return -ENOMEM;
     }
     for (size_t i = 0; i < n; i++) {
-        char *k = strndup(labels[i].name, labels[i].nlen);
-        char *val = strndup(labels[i].value, labels[i].vlen);
+        char *k = dupl(labels[i].name, labels[i].nlen);
+        char *val = dupl(labels[i].value, labels[i].vlen);
         w->labels[w->n++] = (struct mg_label){k, val, labels[i].nlen, labels[i].vlen};
         if (!k || !val) {
             written_free(w);
@@ -444,11 +456,6 @@ static void record(struct mg_rules *r, const struct rule *ru)
 }
 
 /* ---- alerts ---- */
-
-static char *dupl(const char *s, size_t n)
-{
-    return mg_alloc_fails() ? NULL : strndup(s, n);
-}
 
 static void labels_free(struct mg_label *v, size_t n)
 {
@@ -559,6 +566,15 @@ static int annotate(const struct rule *ru, struct mg_alert *a,
     return rc;
 }
 
+/* The labels of one result; a result without labels may come before any
+ * label was stored, when the array is still NULL (and NULL + 0 is
+ * undefined). */
+static const struct mg_label *result_labels(const struct mg_rules *r,
+                                            const struct result *res)
+{
+    return res->n ? r->res_labels + res->first : NULL;
+}
+
 /* Prometheus's state machine for one evaluation of an alert rule. Returns
  * 0, or -ENOMEM when a result's alert could not be kept or annotated (the
  * others are evaluated all the same). */
@@ -571,7 +587,7 @@ static int alert_eval(struct mg_rules *r, struct rule *ru, int64_t now,
     for (size_t i = 0; i < r->nres; i++) {
         const struct result *res = &r->res[i];
         struct mg_label v[res->n + ru->nlabels + 1];
-        ssize_t sn = alert_labels(ru, r->res_labels + res->first, res->n, res->value, v);
+        ssize_t sn = alert_labels(ru, result_labels(r, res), res->n, res->value, v);
         if (sn < 0) {
             rc = -ENOMEM;
             continue;
@@ -616,7 +632,7 @@ static int alert_eval(struct mg_rules *r, struct rule *ru, int64_t now,
         a->seen = 1;
         a->value = res->value;
         a->keep_firing_since = 0;
-        if (annotate(ru, a, r->res_labels + res->first, res->n))
+        if (annotate(ru, a, result_labels(r, res), res->n))
             rc = -ENOMEM;
     }
     size_t k = 0;

@@ -14,6 +14,9 @@ local M = {}
 M.build = os.getenv("MOONGATE_BUILD") or "build"
 M.root = os.getenv("MOONGATE_ROOT") or "."
 M.bin = M.build .. "/gateway/moongate"
+-- Sanitized builds run slower: ctest sets MG_TIME_SCALE there, and every
+-- wall-clock limit of the specs is multiplied by it.
+M.time_scale = tonumber(os.getenv("MG_TIME_SCALE")) or 1
 
 local function sh(cmd)
   local ok, _, code = os.execute(cmd)
@@ -47,9 +50,10 @@ function M.write_file(path, s)
   f:close()
 end
 
--- Polls fn every 50 ms until it returns a truthy value or `seconds` pass.
+-- Polls fn every 50 ms until it returns a truthy value or `seconds` pass
+-- (times the time scale).
 function M.wait_for(fn, seconds, what)
-  local deadline = socket.gettime() + (seconds or 10)
+  local deadline = socket.gettime() + (seconds or 10) * M.time_scale
   while socket.gettime() < deadline do
     local v = fn()
     if v then return v end
@@ -81,6 +85,9 @@ function M.start(args, opts)
   end
   for _, a in ipairs(args or {}) do cmd[#cmd + 1] = a end
   for i, a in ipairs(cmd) do cmd[i] = M.quote(a) end
+  -- a sanitized daemon checks its own leaks, unlike the interpreter
+  local env = os.getenv("MG_DAEMON_ASAN_OPTIONS")
+  if env then table.insert(cmd, 1, "ASAN_OPTIONS=" .. env) end
   sh(table.concat(cmd, " ") .. " 2>" .. g.log .. " & echo $! > " .. g.dir .. "/pid")
   g.pid = M.read_file(g.dir .. "/pid"):match("%d+")
   M.wait_for(function()
@@ -125,8 +132,14 @@ function M.gateway:stop()
   sh("kill -TERM " .. self.pid .. " 2>/dev/null")
   M.wait_for(function() return not self:alive() end, 15, "moongate to exit")
   self.pid = nil
+  -- a sanitized daemon reports leaks and errors on stderr at exit: any
+  -- report fails the spec that started it
+  local log = self.log and M.read_file(self.log) or ""
   sh("rm -rf " .. M.quote(self.dir))
   if self.config_dir then sh("rm -rf " .. M.quote(self.config_dir)) end
+  if log:find("Sanitizer", 1, true) or log:find("runtime error:", 1, true) then
+    error("moongate's sanitizers reported:\n" .. log, 2)
+  end
 end
 
 function M.gateway:scrape(headers)

@@ -1,0 +1,14 @@
+-- The shipper counts every line it reads by level. Nobody graphs debug and
+-- trace lines, and on a noisy host they are most of the series; drop them
+-- here, before they are exposed, rather than in every Prometheus that
+-- scrapes the gateway (a metric_relabel_configs `drop` action).
+--
+-- drop{} drops a series when its name and every listed label match; the
+-- regexes are anchored and RE2 syntax, so (?i) makes the level match
+-- case-insensitively (DEBUG, Debug, debug).
+--
+-- A dropped series is not lost silently: every sample it receives is
+-- counted in moongate_samples_dropped_total{reason="rule"}, next to the
+-- shipper's own drops (moongate_client_dropped_total{reason}) and the
+-- samples the gateway refused (moongate_samples_rejected_total{reason}).
+drop { name = "log_lines_total", labels = { level = "(?i)debug|trace" } }

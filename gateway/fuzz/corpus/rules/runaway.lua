@@ -1,0 +1,1 @@
+alert "Loop" { expr = function(q) while true do end end }
