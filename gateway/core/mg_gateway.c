@@ -197,12 +197,21 @@ void mg_gateway_advance(struct mg_gateway *gw, double seconds)
     }
 }
 
+void mg_gateway_reject(struct mg_gateway *gw, struct mg_push_result *res,
+                       int32_t index, enum mg_reason r, uint32_t n,
+                       const char *why)
+{
+    gw->stats.reasons[r] += n;
+    if (!res)
+        return;
+    res->rejected += n;
+    mg_push_result_error(res, index, r, why);
+}
+
 static void reject(struct mg_gateway *gw, struct mg_push_result *res,
                    int32_t index, enum mg_reason r, const char *why)
 {
-    gw->stats.reasons[r]++;
-    res->rejected++;
-    mg_push_result_error(res, index, r, why);
+    mg_gateway_reject(gw, res, index, r, 1, why);
 }
 
 static void script_error(struct mg_gateway *gw, const char *file,
@@ -381,19 +390,16 @@ void mg_gateway_push_message(struct mg_gateway *gw, const char *p, size_t len,
         /* every metric of a message refused whole is counted */
         uint32_t n = m.nmetrics ? (uint32_t)m.nmetrics : 1;
         gw->stats.received[t] += n;
-        gw->stats.reasons[r] += n;
-        res->rejected += n;
-        mg_push_result_error(res, -1, r, why);
+        mg_gateway_reject(gw, res, -1, r, n, why);
         res->fatal = m.not_a_map;
         return;
     }
     gw->stats.received[t] += m.nmetrics;
     if (!mg_gateway_token_ok(gw, token ? token : m.token,
                              token ? strlen(token) : m.token_len)) {
-        gw->stats.reasons[MG_REASON_UNAUTHORIZED] += m.nmetrics ? m.nmetrics : 1;
-        res->rejected += (uint32_t)m.nmetrics;
-        mg_push_result_error(res, -1, MG_REASON_UNAUTHORIZED,
-                             token || m.token ? "bad push token" : "a push token is required");
+        mg_gateway_reject(gw, res, -1, MG_REASON_UNAUTHORIZED,
+                          m.nmetrics ? (uint32_t)m.nmetrics : 1,
+                          token || m.token ? "bad push token" : "a push token is required");
         return;
     }
     if (m.dropped)
@@ -428,8 +434,7 @@ int mg_gateway_push_body(struct mg_gateway *gw, const char *p, size_t len,
     size_t off = 0;
     char why[MG_WHY_LEN];
     if (len == 0) {
-        mg_push_result_error(res, -1, MG_REASON_DECODE_ERROR, "empty body");
-        gw->stats.reasons[MG_REASON_DECODE_ERROR]++;
+        reject(gw, res, -1, MG_REASON_DECODE_ERROR, "empty body");
         res->fatal = 1;
         return -1;
     }

@@ -43,6 +43,14 @@ int mg_gateway_push_body(struct mg_gateway *gw, const char *p, size_t len,
                          enum mg_transport t, const char *token,
                          struct mg_push_result *res);
 
+/* Refuses n metrics for reason r: counts them under r, adds them to res's
+ * rejected and records why against metric index (-1: the whole message).
+ * res NULL: a request that is no push at all, only counted.
+ * The one place a rejection is counted, whichever transport saw it. */
+void mg_gateway_reject(struct mg_gateway *gw, struct mg_push_result *res,
+                       int32_t index, enum mg_reason r, uint32_t n,
+                       const char *why);
+
 /* Removes expired series now. */
 void mg_gateway_sweep(struct mg_gateway *gw);
 /* Sweeps, publishes the own metrics and renders every family into out
