@@ -493,19 +493,16 @@ static void input_sample(struct mg_gateway *gw, struct mg_input *in,
             gw->rl_source[s->nsource++] = gw->rl_labels[i];
 }
 
-int mg_gateway_load(struct mg_gateway *gw, const char *const *files,
-                    size_t nfiles, const char *const *rules, size_t nrules,
-                    char *why, size_t whylen)
+static int load(struct mg_gateway *gw, const char *const *files,
+                size_t nfiles, const char *const *rules, size_t nrules,
+                char *why, size_t whylen)
 {
     struct mg_pipeline *p = mg_pipeline_new(files, nfiles, &gw->cfg.lua, why, whylen);
-    if (!p) {
-        gw->stats.reload_ok = 0;
+    if (!p)
         return -1;
-    }
     struct mg_rules *nr = NULL;
     if (nrules && !(nr = mg_rules_new(rules, nrules, &gw->cfg.lua, why, whylen))) {
         mg_pipeline_free(p);
-        gw->stats.reload_ok = 0;
         return -1;
     }
     size_t ncaps;
@@ -514,7 +511,6 @@ int mg_gateway_load(struct mg_gateway *gw, const char *const *files,
         mg_pipeline_free(p);
         mg_rules_free(nr);
         snprintf(why, whylen, "out of memory");
-        gw->stats.reload_ok = 0;
         return -1;
     }
     mg_pipeline_free(gw->pipe);
@@ -557,9 +553,40 @@ int mg_gateway_load(struct mg_gateway *gw, const char *const *files,
                 mg_log(MG_LOG_WARN, "series dropped at reload", "err", rwhy, NULL);
         }
     }
-    gw->stats.reload_ok = 1;
-    gw->stats.reload_success_ts = (double)mg_now_ms() / 1000.0;
     return 0;
+}
+
+/* The one place a load's outcome reaches the reload metrics. */
+static int loaded(struct mg_gateway *gw, int rc)
+{
+    gw->stats.reload_ok = rc == 0;
+    if (rc == 0)
+        gw->stats.reload_success_ts = (double)mg_now_ms() / 1000.0;
+    return rc;
+}
+
+int mg_gateway_load(struct mg_gateway *gw, const char *const *files,
+                    size_t nfiles, const char *const *rules, size_t nrules,
+                    char *why, size_t whylen)
+{
+    return loaded(gw, load(gw, files, nfiles, rules, nrules, why, whylen));
+}
+
+int mg_gateway_load_dirs(struct mg_gateway *gw, const char *scripts,
+                         const char *rules, char *why, size_t whylen)
+{
+    size_t ns = 0, nr = 0;
+    char **sf = NULL, **rf = NULL;
+    int rc = -1;
+    if (scripts && !(sf = mg_pipeline_files(scripts, &ns, why, whylen)))
+        goto out;
+    if (rules && !(rf = mg_pipeline_files(rules, &nr, why, whylen)))
+        goto out;
+    rc = load(gw, (const char *const *)sf, ns, (const char *const *)rf, nr, why, whylen);
+out:
+    mg_pipeline_files_free(sf);
+    mg_pipeline_files_free(rf);
+    return loaded(gw, rc);
 }
 
 const struct mg_caps *mg_gateway_caps(const struct mg_gateway *gw)

@@ -66,6 +66,11 @@ int mg_gateway_render(struct mg_gateway *gw, enum mg_format f,
 int mg_gateway_load(struct mg_gateway *gw, const char *const *files,
                     size_t nfiles, const char *const *rules, size_t nrules,
                     char *why, size_t whylen);
+/* The same for every *.lua file of the scripts and rules paths (each a
+ * file or a directory, loaded in name order; NULL: none); a path that cannot
+ * be listed fails the load like a file that cannot. */
+int mg_gateway_load_dirs(struct mg_gateway *gw, const char *scripts,
+                         const char *rules, char *why, size_t whylen);
 /* Evaluates the rules now (the daemon's timer; mg_gateway_advance calls it
  * every rule_interval). */
 void mg_gateway_rule_tick(struct mg_gateway *gw);

@@ -57,22 +57,11 @@ static void usage(FILE *f)
  * none. */
 static int load_scripts(struct daemon *d, char *why, size_t whylen)
 {
-    size_t ns = 0, nr = 0;
-    char **scripts = NULL, **rules = NULL;
-    int rc = -1;
-    if (d->cfg.scripts && !(scripts = mg_pipeline_files(d->cfg.scripts, &ns, why, whylen)))
-        goto out;
-    if (d->cfg.rules && !(rules = mg_pipeline_files(d->cfg.rules, &nr, why, whylen)))
-        goto out;
-    rc = mg_gateway_load(d->gw, (const char *const *)scripts, ns,
-                         (const char *const *)rules, nr, why, whylen);
+    int rc = mg_gateway_load_dirs(d->gw, d->cfg.scripts, d->cfg.rules, why, whylen);
     if (rc == 0)
         mg_log(MG_LOG_INFO, "scripts and rules loaded", "scripts",
                d->cfg.scripts ? d->cfg.scripts : "", "rules",
                d->cfg.rules ? d->cfg.rules : "", NULL);
-out:
-    mg_pipeline_files_free(scripts);
-    mg_pipeline_files_free(rules);
     return rc;
 }
 
@@ -81,7 +70,6 @@ static int reload(void *ctx, char *why, size_t whylen)
     struct daemon *d = ctx;
     int rc = load_scripts(d, why, whylen);
     if (rc < 0) {
-        mg_gateway_stats(d->gw)->reload_ok = 0;
         mg_log(MG_LOG_ERROR, "reload failed; the previous scripts and rules stay", "err",
                why, NULL);
     } else {
