@@ -342,6 +342,20 @@ static int l_eval(lua_State *L)
 
 /* ---- written series ---- */
 
+/* The lookup from store identity to written series (index + 1) holds keys
+ * inside r->w, so whatever moves or compacts r->w builds it again here. */
+static int wmap_rebuild(struct mg_rules *r)
+{
+    int rc = 0;
+    mg_names_fini(&r->wmap);
+    mg_names_init(&r->wmap);
+    for (size_t i = 0; i < r->nw; i++)
+        if (mg_names_put(&r->wmap, (const char *)&r->w[i].oidx, sizeof(r->w[i].oidx),
+                         (void *)(uintptr_t)(i + 1)) < 0)
+            rc = -ENOMEM;
+    return rc;
+}
+
 static int write_series(struct mg_rules *r, const char *name,
                         struct mg_label *labels, size_t n, double v,
                         const char *help)
@@ -366,12 +380,9 @@ static int write_series(struct mg_rules *r, const char *name,
             return -ENOMEM;
         r->w = nw;
         r->capw = cap;
-        /* the map holds keys inside r->w: rebuild it */
-        mg_names_fini(&r->wmap);
-        mg_names_init(&r->wmap);
-        for (size_t i = 0; i < r->nw; i++)
-            mg_names_put(&r->wmap, (const char *)&r->w[i].oidx, sizeof(r->w[i].oidx),
-                     (void *)(uintptr_t)(i + 1));
+        /* the map holds keys inside r->w */
+        if (wmap_rebuild(r))
+            return -ENOMEM;
     }
     w = &r->w[r->nw];
     memset(w, 0, sizeof(*w));
@@ -413,11 +424,7 @@ static void sweep_written(struct mg_rules *r)
         r->w[k++] = *w;
     }
     r->nw = k;
-    mg_names_fini(&r->wmap);
-    mg_names_init(&r->wmap);
-    for (size_t i = 0; i < r->nw; i++)
-        mg_names_put(&r->wmap, (const char *)&r->w[i].oidx, sizeof(r->w[i].oidx),
-                     (void *)(uintptr_t)(i + 1));
+    wmap_rebuild(r);
 }
 
 static void record(struct mg_rules *r, const struct rule *ru)
@@ -796,11 +803,7 @@ void mg_rules_adopt(struct mg_rules *r, struct mg_rules *old)
     r->capw = old->capw;
     old->w = NULL;
     old->nw = old->capw = 0;
-    mg_names_fini(&r->wmap);
-    mg_names_init(&r->wmap);
-    for (size_t i = 0; i < r->nw; i++)
-        mg_names_put(&r->wmap, (const char *)&r->w[i].oidx, sizeof(r->w[i].oidx),
-                     (void *)(uintptr_t)(i + 1));
+    wmap_rebuild(r);
 }
 
 size_t mg_rules_alert_count(const struct mg_rules *r)
