@@ -333,6 +333,26 @@ describe("reload", function()
       assert.is_truthy(err:find(path .. ":4: ", 1, true), err)
     end)
 
+    -- Which DSL a file speaks is said by the flag before it, never guessed
+    -- from the text of its errors.
+    it("--rules: rule files load as rules, and only after it", function()
+      local code, out, err = check("status_class.lua", "--rules", "rules_good.lua")
+      assert.are.equal(0, code, err)
+      assert.are.equal("", err)
+      assert.is_truthy(out:find("2 path(s) OK", 1, true), out)
+      code, _, err = check("rules_good.lua")
+      assert.are.equal(1, code, err)
+      assert.is_truthy(err:find("rules_good.lua:2: ", 1, true), err)
+      code, _, err = check("--rules", "status_class.lua")
+      assert.are.equal(1, code, err)
+      assert.is_truthy(err:find("status_class.lua:", 1, true), err)
+      code, _, err = check("--rules", "rules_bad_field.lua")
+      assert.are.equal(1, code, err)
+      assert.is_truthy(err:find("rules_bad_field.lua:2: record job:up:sum: unknown field bogus", 1, true), err)
+      code, _, err = check("--bogus", "status_class.lua")
+      assert.are.equal(2, code, err)
+    end)
+
     it("a non-existent path: exit 1 naming it", function()
       local path = tmpdir() .. "/no/such/file.lua"
       local code, _, err = run { "check", path }
