@@ -231,18 +231,11 @@ struct mg_rules *mg_rules_new(const char *const *files, size_t nfiles,
     r->files = mg_calloc(nfiles + 1, sizeof(char *));
     if (!r->files || !(r->lua = mg_lua_new(lim, dsl, r)))
         goto nomem;
-    for (size_t i = 0; i < nfiles; i++) {
-        if (!(r->files[i] = mg_strdup(files[i])))
-            goto nomem;
-        r->nfiles++;
-        r->loading = r->files[i];
-        if (mg_lua_run_file(r->lua, files[i], why, whylen)) {
-            why[strcspn(why, "\n")] = '\0';
-            mg_rules_free(r);
-            return NULL;
-        }
+    if (mg_lua_run_files(r->lua, files, nfiles, r->files, &r->nfiles, &r->loading,
+                         why, whylen)) {
+        mg_rules_free(r);
+        return NULL;
     }
-    r->loading = NULL;
     return r;
 nomem:
     snprintf(why, whylen, "out of memory");

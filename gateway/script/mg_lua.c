@@ -4,6 +4,7 @@
  * only through per-file read-only proxies, so nothing one file does (not
  * even rawset) changes what another file sees. */
 #include "mg_lua.h"
+#include "mg_alloc.h"
 #include "mg_common.h"
 #include "mg_lua_lib.h"
 #include "mg_lua_str.h"
@@ -980,4 +981,42 @@ fail:
     free(buf);
     fclose(f);
     return rc;
+}
+
+void mg_lua_whole_path(char *msg, size_t len, const char *path)
+{
+    if (!path || strncmp(msg, "...", 3) != 0)
+        return;
+    const char *colon = strchr(msg + 3, ':');
+    if (!colon)
+        return;
+    size_t tail = (size_t)(colon - (msg + 3)), plen = strlen(path);
+    if (tail > plen || memcmp(path + plen - tail, msg + 3, tail) != 0)
+        return;
+    char tmp[1024];
+    snprintf(tmp, sizeof(tmp), "%s%s", path, colon);
+    snprintf(msg, len, "%s", tmp);
+}
+
+int mg_lua_run_files(struct mg_lua *st, const char *const *files, size_t nfiles,
+                     char **paths, size_t *npaths, const char **loading,
+                     char *why, size_t whylen)
+{
+    for (size_t i = 0; i < nfiles; i++) {
+        if (!(paths[*npaths] = mg_strdup(files[i]))) {
+            say(why, whylen, "out of memory");
+            goto fail;
+        }
+        *loading = paths[(*npaths)++];
+        if (mg_lua_run_file(st, files[i], why, whylen)) {
+            why[strcspn(why, "\n")] = '\0'; /* file:line: message */
+            mg_lua_whole_path(why, whylen, files[i]);
+            goto fail;
+        }
+    }
+    *loading = NULL;
+    return 0;
+fail:
+    *loading = NULL;
+    return -1;
 }

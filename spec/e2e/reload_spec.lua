@@ -353,6 +353,20 @@ describe("reload", function()
       assert.are.equal(2, code, err)
     end)
 
+    it("a rules file under a path longer than 60 bytes is named whole, by check and at start-up", function()
+      local dir = tmpdir() .. "/a-deployment-directory/mounted/deep/enough/rules"
+      assert(gw.sh("mkdir -p " .. quote(dir)) == 0)
+      local path = dir .. "/rules_bad_field.lua"
+      assert.is_true(#path > 60)
+      gw.write_file(path, fixture("rules_bad_field.lua"))
+      local code, _, err = run { "check", "--rules", path }
+      assert.are.equal(1, code, err)
+      assert.is_truthy(err:find(path .. ":2: ", 1, true), err)
+      code, _, err = run { "--rules", dir, "--http", "127.0.0.1:0", "--ingest", "127.0.0.1:0" }
+      assert.are.equal(1, code, err)
+      assert.is_truthy(err:find(path .. ":2: ", 1, true), err)
+    end)
+
     it("a non-existent path: exit 1 naming it", function()
       local path = tmpdir() .. "/no/such/file.lua"
       local code, _, err = run { "check", path }
