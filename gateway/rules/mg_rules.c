@@ -95,18 +95,10 @@ static int l_rule_body(lua_State *L)
     static const char *const rkeys[] = {"expr", "labels", NULL};
     static const char *const akeys[] = {"expr", "for", "keep_firing_for", "labels",
                                         "annotations", NULL};
-    const char *const *keys = alert ? akeys : rkeys;
-    lua_pushnil(L);
-    while (lua_next(L, 1)) {
-        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
-        int i = 0;
-        while (keys[i] && strcmp(keys[i], k) != 0)
-            i++;
-        if (!keys[i])
-            return luaL_error(L, "%s %s: unknown field %s", alert ? "alert" : "record",
-                              name, k);
-        lua_pop(L, 1);
-    }
+    char what[160], why[MG_WHY_LEN];
+    snprintf(what, sizeof(what), "%s %s", alert ? "alert" : "record", name);
+    if (mg_lua_check_keys(L, 1, alert ? akeys : rkeys, what, why, sizeof(why)))
+        return luaL_error(L, "%s", why);
     if (lua_getfield(L, 1, "expr") != LUA_TFUNCTION)
         return luaL_error(L, "%s %s: expr must be a function(q)", alert ? "alert" : "record",
                           name);

@@ -1020,3 +1020,25 @@ fail:
     *loading = NULL;
     return -1;
 }
+
+int mg_lua_check_keys(lua_State *L, int idx, const char *const *allowed,
+                      const char *what, char *why, size_t whylen)
+{
+    idx = lua_absindex(L, idx);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING) {
+            say(why, whylen, "%s: field names must be strings, got %s", what,
+                luaL_typename(L, -1));
+            lua_pop(L, 1);
+            return -EINVAL;
+        }
+        if (!listed(allowed, lua_tostring(L, -1))) {
+            say(why, whylen, "%s: unknown field %s", what, lua_tostring(L, -1));
+            lua_pop(L, 1);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}

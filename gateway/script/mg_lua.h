@@ -54,6 +54,13 @@ int mg_lua_run_files(struct mg_lua *st, const char *const *files, size_t nfiles,
  * file a user can find. Otherwise leaves msg alone. */
 void mg_lua_whole_path(char *msg, size_t len, const char *path);
 
+/* The key check every DSL table gets: each key of the table at idx must be
+ * a string listed in allowed (NULL-terminated). Returns 0, or -EINVAL with
+ * "what: unknown field k" or "what: field names must be strings, got
+ * number" in why. The stack is left as it was. */
+int mg_lua_check_keys(lua_State *L, int idx, const char *const *allowed,
+                      const char *what, char *why, size_t whylen);
+
 /* Calls the function below nargs arguments on the stack, under the budget
  * and deadline, through a message handler that puts "file:line:" first.
  * Returns 0 with nres results pushed, or -1 with nothing pushed and the

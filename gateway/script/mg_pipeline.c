@@ -125,14 +125,11 @@ static int l_relabel(lua_State *L)
 static int l_drop(lua_State *L)
 {
     struct mg_pipeline *p = ctx(L);
+    static const char *const keys[] = {"name", "labels", NULL};
+    char why[MG_WHY_LEN];
     luaL_checktype(L, 1, LUA_TTABLE);
-    lua_pushnil(L);
-    while (lua_next(L, 1)) {
-        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
-        if (strcmp(k, "name") && strcmp(k, "labels"))
-            return luaL_error(L, "drop: unknown field %s", k);
-        lua_pop(L, 1);
-    }
+    if (mg_lua_check_keys(L, 1, keys, "drop", why, sizeof(why)))
+        return luaL_error(L, "%s", why);
     int tn = lua_getfield(L, 1, "name");
     int tl = lua_getfield(L, 1, "labels");
     if (tn == LUA_TNIL && tl == LUA_TNIL)

@@ -367,6 +367,19 @@ describe("reload", function()
       assert.is_truthy(err:find(path .. ":2: ", 1, true), err)
     end)
 
+    -- every DSL table's keys go through one check (mg_lua_check_keys)
+    it("a DSL table with a key that is not a field name: exit 1 naming the key's type", function()
+      local path = tmpdir() .. "/numeric_key.lua"
+      gw.write_file(path, 'drop { name = "x", [1] = "y" }\n')
+      local code, _, err = run { "check", path }
+      assert.are.equal(1, code, err)
+      assert.is_truthy(err:find(path .. ":1: drop: field names must be strings, got number", 1, true), err)
+      gw.write_file(path, 'cap { metric = "x", max_series = 5, [true] = 1 }\n')
+      code, _, err = run { "check", path }
+      assert.are.equal(1, code, err)
+      assert.is_truthy(err:find(path .. ":1: cap: field names must be strings, got boolean", 1, true), err)
+    end)
+
     it("a non-existent path: exit 1 naming it", function()
       local path = tmpdir() .. "/no/such/file.lua"
       local code, _, err = run { "check", path }
