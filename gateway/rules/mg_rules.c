@@ -9,6 +9,7 @@
 
 #include <lauxlib.h>
 
+#include "mg_vec.h"
 #include "mg_alloc.h"
 #include "mg_json.h"
 #include "mg_log.h"
@@ -102,14 +103,8 @@ static int l_rule_body(lua_State *L)
     if (lua_getfield(L, 1, "expr") != LUA_TFUNCTION)
         return luaL_error(L, "%s %s: expr must be a function(q)", alert ? "alert" : "record",
                           name);
-    if (r->nrules == r->caprules) {
-        size_t cap = r->caprules ? r->caprules * 2 : 16;
-        struct rule *nr = mg_realloc(r->rules, cap * sizeof(*nr));
-        if (!nr)
-            return luaL_error(L, "out of memory");
-        r->rules = nr;
-        r->caprules = cap;
-    }
+    if (MG_GROW(r->rules, r->caprules, r->nrules + 1))
+        return luaL_error(L, "out of memory");
     struct rule *ru = &r->rules[r->nrules++];
     memset(ru, 0, sizeof(*ru));
     ru->alert = alert;
@@ -240,14 +235,8 @@ nomem:
 static int add_result_label(struct mg_rules *r, const char *k, size_t kl,
                             const char *v, size_t vl)
 {
-    if (r->nres_labels == r->capres_labels) {
-        size_t cap = r->capres_labels ? r->capres_labels * 2 : 64;
-        struct mg_label *nl = mg_realloc(r->res_labels, cap * sizeof(*nl));
-        if (!nl)
-            return -ENOMEM;
-        r->res_labels = nl;
-        r->capres_labels = cap;
-    }
+    if (MG_GROW(r->res_labels, r->capres_labels, r->nres_labels + 1))
+        return -ENOMEM;
     char *ks = mg_lbuild_strdup(&r->strings, k, kl);
     char *vs = mg_lbuild_strdup(&r->strings, v, vl);
     if (!ks || !vs)
@@ -258,14 +247,8 @@ static int add_result_label(struct mg_rules *r, const char *k, size_t kl,
 
 static int add_result(lua_State *L, struct mg_rules *r, double v)
 {
-    if (r->nres == r->capres) {
-        size_t cap = r->capres ? r->capres * 2 : 16;
-        struct result *nr = mg_realloc(r->res, cap * sizeof(*nr));
-        if (!nr)
-            return luaL_error(L, "out of memory");
-        r->res = nr;
-        r->capres = cap;
-    }
+    if (MG_GROW(r->res, r->capres, r->nres + 1))
+        return luaL_error(L, "out of memory");
     r->res[r->nres++] = (struct result){r->nres_labels, 0, v};
     return 0;
 }
@@ -359,12 +342,8 @@ static int write_series(struct mg_rules *r, const char *name,
         return 0;
     }
     if (r->nw == r->capw) {
-        size_t cap = r->capw ? r->capw * 2 : 64;
-        struct written *nw = mg_realloc(r->w, cap * sizeof(*nw));
-        if (!nw)
+        if (MG_GROW(r->w, r->capw, r->nw + 1))
             return -ENOMEM;
-        r->w = nw;
-        r->capw = cap;
         /* the map holds keys inside r->w */
         if (wmap_rebuild(r))
             return -ENOMEM;
@@ -578,16 +557,10 @@ static int alert_eval(struct mg_rules *r, struct rule *ru, int64_t now,
                 alert_free(a);
                 *a = ru->alerts[--ru->nalerts];
             }
-            if (ru->nalerts == ru->capalerts) {
-                size_t cap = ru->capalerts ? ru->capalerts * 2 : 8;
-                struct mg_alert *na = mg_realloc(ru->alerts, cap * sizeof(*na));
-                if (!na) {
-                    labels_free(v, n);
-                    rc = -ENOMEM;
-                    continue;
-                }
-                ru->alerts = na;
-                ru->capalerts = cap;
+            if (MG_GROW(ru->alerts, ru->capalerts, ru->nalerts + 1)) {
+                labels_free(v, n);
+                rc = -ENOMEM;
+                continue;
             }
             struct mg_label *labels = mg_malloc((n ? n : 1) * sizeof(*labels));
             if (!labels) {

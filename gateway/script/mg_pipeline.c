@@ -12,6 +12,7 @@
 
 #include <lauxlib.h>
 
+#include "mg_vec.h"
 #include "mg_cap.h"
 #include "mg_log.h"
 #include "mg_regex.h"
@@ -75,14 +76,8 @@ static struct mg_pipeline *ctx(lua_State *L)
 static struct step *add_step(lua_State *L, struct mg_pipeline *p,
                              enum step_kind k)
 {
-    if (p->nsteps == p->capsteps) {
-        size_t cap = p->capsteps ? p->capsteps * 2 : 16;
-        struct step *ns = realloc(p->steps, cap * sizeof(*ns));
-        if (!ns)
-            luaL_error(L, "out of memory");
-        p->steps = ns;
-        p->capsteps = cap;
-    }
+    if (MG_GROW(p->steps, p->capsteps, p->nsteps + 1))
+        luaL_error(L, "out of memory");
     struct step *s = &p->steps[p->nsteps++];
     memset(s, 0, sizeof(*s));
     s->kind = k;
