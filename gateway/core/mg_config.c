@@ -27,7 +27,6 @@ void mg_config_init(struct mg_config *c)
     c->max_connections = 1024;
     c->max_http_buffered_bytes = 64u << 20;
     c->drain_timeout = 5;
-    c->max_connection_buffer = 16u << 20;
     c->messages_per_wakeup = 64;
     c->history_points = 1000;
     c->notify_queue = 10000;
@@ -103,7 +102,6 @@ static const struct key limit_keys[] = {
     {"idle_timeout", K_SECONDS, OFF(idle_timeout), NULL},
     {"max_connections", K_SIZE, OFF(max_connections), NULL},
     {"max_http_buffered_bytes", K_SIZE, OFF(max_http_buffered_bytes), NULL},
-    {"max_connection_buffer", K_SIZE, OFF(max_connection_buffer), NULL},
     {"messages_per_wakeup", K_UINT, OFF(messages_per_wakeup), NULL},
     {"max_history_points", K_SIZE, OFF(history_points), NULL},
     {NULL, 0, 0, NULL}};

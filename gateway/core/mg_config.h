@@ -43,7 +43,6 @@ struct mg_config {
     size_t max_connections;
     size_t max_http_buffered_bytes;  /* unfinished requests, all HTTP connections */
     double drain_timeout;            /* seconds SIGTERM waits for peers */
-    size_t max_connection_buffer;    /* bytes buffered for one TCP stream */
     unsigned messages_per_wakeup;
     size_t history_points;           /* per queried series, for range queries */
     char *alertmanagers[MG_MAX_ALERTMANAGERS]; /* http://host:port[/prefix] */

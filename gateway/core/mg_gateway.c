@@ -197,12 +197,21 @@ void mg_gateway_advance(struct mg_gateway *gw, double seconds)
     }
 }
 
+void mg_gateway_reject(struct mg_gateway *gw, struct mg_push_result *res,
+                       int32_t index, enum mg_reason r, uint32_t n,
+                       const char *why)
+{
+    gw->stats.reasons[r] += n;
+    if (!res)
+        return;
+    res->rejected += n;
+    mg_push_result_error(res, index, r, why);
+}
+
 static void reject(struct mg_gateway *gw, struct mg_push_result *res,
                    int32_t index, enum mg_reason r, const char *why)
 {
-    gw->stats.reasons[r]++;
-    res->rejected++;
-    mg_push_result_error(res, index, r, why);
+    mg_gateway_reject(gw, res, index, r, 1, why);
 }
 
 static void script_error(struct mg_gateway *gw, const char *file,
@@ -395,19 +404,16 @@ void mg_gateway_push_message(struct mg_gateway *gw, const char *p, size_t len,
         /* every metric of a message refused whole is counted */
         uint32_t n = m.nmetrics ? (uint32_t)m.nmetrics : 1;
         gw->stats.received[t] += n;
-        gw->stats.reasons[r] += n;
-        res->rejected += n;
-        mg_push_result_error(res, -1, r, why);
+        mg_gateway_reject(gw, res, -1, r, n, why);
         res->fatal = m.not_a_map;
         return;
     }
     gw->stats.received[t] += m.nmetrics;
     if (!mg_gateway_token_ok(gw, token ? token : m.token,
                              token ? strlen(token) : m.token_len)) {
-        gw->stats.reasons[MG_REASON_UNAUTHORIZED] += m.nmetrics ? m.nmetrics : 1;
-        res->rejected += (uint32_t)m.nmetrics;
-        mg_push_result_error(res, -1, MG_REASON_UNAUTHORIZED,
-                             token || m.token ? "bad push token" : "a push token is required");
+        mg_gateway_reject(gw, res, -1, MG_REASON_UNAUTHORIZED,
+                          m.nmetrics ? (uint32_t)m.nmetrics : 1,
+                          token || m.token ? "bad push token" : "a push token is required");
         return;
     }
     if (m.dropped)
@@ -442,8 +448,7 @@ int mg_gateway_push_body(struct mg_gateway *gw, const char *p, size_t len,
     size_t off = 0;
     char why[MG_WHY_LEN];
     if (len == 0) {
-        mg_push_result_error(res, -1, MG_REASON_DECODE_ERROR, "empty body");
-        gw->stats.reasons[MG_REASON_DECODE_ERROR]++;
+        reject(gw, res, -1, MG_REASON_DECODE_ERROR, "empty body");
         res->fatal = 1;
         return -1;
     }
@@ -502,19 +507,16 @@ static void input_sample(struct mg_gateway *gw, struct mg_input *in,
             gw->rl_source[s->nsource++] = gw->rl_labels[i];
 }
 
-int mg_gateway_load(struct mg_gateway *gw, const char *const *files,
-                    size_t nfiles, const char *const *rules, size_t nrules,
-                    char *why, size_t whylen)
+static int load(struct mg_gateway *gw, const char *const *files,
+                size_t nfiles, const char *const *rules, size_t nrules,
+                char *why, size_t whylen)
 {
     struct mg_pipeline *p = mg_pipeline_new(files, nfiles, &gw->cfg.lua, why, whylen);
-    if (!p) {
-        gw->stats.reload_ok = 0;
+    if (!p)
         return -1;
-    }
     struct mg_rules *nr = NULL;
     if (nrules && !(nr = mg_rules_new(rules, nrules, &gw->cfg.lua, why, whylen))) {
         mg_pipeline_free(p);
-        gw->stats.reload_ok = 0;
         return -1;
     }
     size_t ncaps;
@@ -523,7 +525,6 @@ int mg_gateway_load(struct mg_gateway *gw, const char *const *files,
         mg_pipeline_free(p);
         mg_rules_free(nr);
         snprintf(why, whylen, "out of memory");
-        gw->stats.reload_ok = 0;
         return -1;
     }
     mg_pipeline_free(gw->pipe);
@@ -566,9 +567,40 @@ int mg_gateway_load(struct mg_gateway *gw, const char *const *files,
                 mg_log(MG_LOG_WARN, "series dropped at reload", "err", rwhy, NULL);
         }
     }
-    gw->stats.reload_ok = 1;
-    gw->stats.reload_success_ts = (double)mg_now_ms() / 1000.0;
     return 0;
+}
+
+/* The one place a load's outcome reaches the reload metrics. */
+static int loaded(struct mg_gateway *gw, int rc)
+{
+    gw->stats.reload_ok = rc == 0;
+    if (rc == 0)
+        gw->stats.reload_success_ts = (double)mg_now_ms() / 1000.0;
+    return rc;
+}
+
+int mg_gateway_load(struct mg_gateway *gw, const char *const *files,
+                    size_t nfiles, const char *const *rules, size_t nrules,
+                    char *why, size_t whylen)
+{
+    return loaded(gw, load(gw, files, nfiles, rules, nrules, why, whylen));
+}
+
+int mg_gateway_load_dirs(struct mg_gateway *gw, const char *scripts,
+                         const char *rules, char *why, size_t whylen)
+{
+    size_t ns = 0, nr = 0;
+    char **sf = NULL, **rf = NULL;
+    int rc = -1;
+    if (scripts && !(sf = mg_pipeline_files(scripts, &ns, why, whylen)))
+        goto out;
+    if (rules && !(rf = mg_pipeline_files(rules, &nr, why, whylen)))
+        goto out;
+    rc = load(gw, (const char *const *)sf, ns, (const char *const *)rf, nr, why, whylen);
+out:
+    mg_pipeline_files_free(sf);
+    mg_pipeline_files_free(rf);
+    return loaded(gw, rc);
 }
 
 const struct mg_caps *mg_gateway_caps(const struct mg_gateway *gw)

@@ -52,6 +52,14 @@ uint32_t mg_gateway_push_sample(struct mg_gateway *gw,
                                 const struct mg_sample *s, int32_t index,
                                 struct mg_push_result *res);
 
+/* Refuses n metrics for reason r: counts them under r, adds them to res's
+ * rejected and records why against metric index (-1: the whole message).
+ * res NULL: a request that is no push at all, only counted.
+ * The one place a rejection is counted, whichever transport saw it. */
+void mg_gateway_reject(struct mg_gateway *gw, struct mg_push_result *res,
+                       int32_t index, enum mg_reason r, uint32_t n,
+                       const char *why);
+
 /* Removes expired series now. */
 void mg_gateway_sweep(struct mg_gateway *gw);
 /* Sweeps, publishes the own metrics and renders every family into out
@@ -67,6 +75,11 @@ int mg_gateway_render(struct mg_gateway *gw, enum mg_format f,
 int mg_gateway_load(struct mg_gateway *gw, const char *const *files,
                     size_t nfiles, const char *const *rules, size_t nrules,
                     char *why, size_t whylen);
+/* The same for every *.lua file of the scripts and rules paths (each a
+ * file or a directory, loaded in name order; NULL: none); a path that cannot
+ * be listed fails the load like a file that cannot. */
+int mg_gateway_load_dirs(struct mg_gateway *gw, const char *scripts,
+                         const char *rules, char *why, size_t whylen);
 /* Evaluates the rules now (the daemon's timer; mg_gateway_advance calls it
  * every rule_interval). */
 void mg_gateway_rule_tick(struct mg_gateway *gw);

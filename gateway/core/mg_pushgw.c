@@ -762,7 +762,7 @@ static struct mg_pushgw_group *group_of(struct mg_pushgw *pg, struct push *p)
  * appears when it was new), the reason counted, a 400 naming it. */
 static int fail_push(struct mg_pushgw *pg, struct push *p, struct mg_buf *reply)
 {
-    mg_gateway_stats(pg->gw)->reasons[p->r]++;
+    mg_gateway_reject(pg->gw, NULL, -1, p->r, 1, NULL);
     struct mg_pushgw_group *g = group_of(pg, p);
     if (g) {
         struct mg_push_result res;
@@ -826,7 +826,7 @@ static int bad_request(struct mg_pushgw *pg, enum mg_reason r, const char *what,
 {
     struct mg_stats *st = mg_gateway_stats(pg->gw);
     st->received[MG_TRANSPORT_PUSHGATEWAY]++;
-    st->reasons[r]++;
+    mg_gateway_reject(pg->gw, NULL, -1, r, 1, NULL);
     mg_buf_adds(reply, what);
     mg_buf_adds(reply, why);
     mg_buf_addc(reply, '\n');

@@ -39,7 +39,7 @@ static void usage(FILE *f)
 {
     fputs("usage: moongate [--config FILE] [--scripts DIR] [--rules DIR]\n"
           "                [--http ADDR] [--ingest ADDR]... [--log-format logfmt|json]\n"
-          "       moongate check FILE|DIR...\n"
+          "       moongate check [--scripts] FILE|DIR... [--rules FILE|DIR...]\n"
           "       moongate version\n"
           "\n"
           "  --config FILE      Lua file returning a table of settings\n"
@@ -57,22 +57,11 @@ static void usage(FILE *f)
  * none. */
 static int load_scripts(struct daemon *d, char *why, size_t whylen)
 {
-    size_t ns = 0, nr = 0;
-    char **scripts = NULL, **rules = NULL;
-    int rc = -1;
-    if (d->cfg.scripts && !(scripts = mg_pipeline_files(d->cfg.scripts, &ns, why, whylen)))
-        goto out;
-    if (d->cfg.rules && !(rules = mg_pipeline_files(d->cfg.rules, &nr, why, whylen)))
-        goto out;
-    rc = mg_gateway_load(d->gw, (const char *const *)scripts, ns,
-                         (const char *const *)rules, nr, why, whylen);
+    int rc = mg_gateway_load_dirs(d->gw, d->cfg.scripts, d->cfg.rules, why, whylen);
     if (rc == 0)
         mg_log(MG_LOG_INFO, "scripts and rules loaded", "scripts",
                d->cfg.scripts ? d->cfg.scripts : "", "rules",
                d->cfg.rules ? d->cfg.rules : "", NULL);
-out:
-    mg_pipeline_files_free(scripts);
-    mg_pipeline_files_free(rules);
     return rc;
 }
 
@@ -81,7 +70,6 @@ static int reload(void *ctx, char *why, size_t whylen)
     struct daemon *d = ctx;
     int rc = load_scripts(d, why, whylen);
     if (rc < 0) {
-        mg_gateway_stats(d->gw)->reload_ok = 0;
         mg_log(MG_LOG_ERROR, "reload failed; the previous scripts and rules stay", "err",
                why, NULL);
     } else {
@@ -349,37 +337,55 @@ static void stop(struct daemon *d)
     mg_config_fini(&d->cfg);
 }
 
-/* moongate check: each file loads as pipeline scripts, or, when it uses
- * record or alert, as rules; "file:line: message" for each failure. */
-static int check(const char *const *paths, size_t n)
+/* Loads one file as a check: scripts and rules have their own DSLs, so
+ * which one a file speaks is said by the flag before it, not guessed from
+ * its errors. 0, or -1 with why. */
+static int check_file(const char *path, int rules, char *why, size_t whylen)
 {
-    int failed = 0;
     struct mg_lua_limits lim = {0};
+    const char *one[1] = {path};
+    if (rules) {
+        struct mg_rules *r = mg_rules_new(one, 1, &lim, why, whylen);
+        mg_rules_free(r);
+        return r ? 0 : -1;
+    }
+    struct mg_pipeline *p = mg_pipeline_new(one, 1, &lim, why, whylen);
+    mg_pipeline_free(p);
+    return p ? 0 : -1;
+}
+
+/* moongate check [--scripts] PATH... [--rules PATH...]: each file of each
+ * path (a file, or a directory's *.lua) loads as pipeline scripts, or as
+ * rules after --rules (--scripts switches back). Every failure is printed
+ * as file:line: message; returns how many paths failed, -1 on a bad flag,
+ * and the number of paths in *npaths. */
+static int check(const char *const *args, size_t n, size_t *npaths)
+{
+    int failed = 0, rules = 0;
+    *npaths = 0;
     for (size_t i = 0; i < n; i++) {
         char why[512];
         size_t nf;
-        char **files = mg_pipeline_files(paths[i], &nf, why, sizeof(why));
+        if (strcmp(args[i], "--rules") == 0 || strcmp(args[i], "--scripts") == 0) {
+            rules = args[i][2] == 'r';
+            continue;
+        }
+        if (strncmp(args[i], "--", 2) == 0) {
+            fprintf(stderr, "moongate check: unknown flag %s\n", args[i]);
+            return -1;
+        }
+        (*npaths)++;
+        char **files = mg_pipeline_files(args[i], &nf, why, sizeof(why));
         if (!files) {
             fprintf(stderr, "%s\n", why);
             failed++;
             continue;
         }
-        for (size_t k = 0; k < nf; k++) {
-            const char *one[1] = {files[k]};
-            struct mg_pipeline *p = mg_pipeline_new(one, 1, &lim, why, sizeof(why));
-            if (!p && (strstr(why, "global 'record'") || strstr(why, "global 'alert'"))) {
-                struct mg_rules *r = mg_rules_new(one, 1, &lim, why, sizeof(why));
-                if (r) {
-                    mg_rules_free(r);
-                    continue;
-                }
-            }
-            if (!p) {
+        for (size_t k = 0; k < nf; k++)
+            if (check_file(files[k], rules, why, sizeof(why))) {
                 fprintf(stderr, "%s\n", why);
                 failed++;
             }
-            mg_pipeline_free(p);
-        }
         mg_pipeline_files_free(files);
     }
     return failed;
@@ -421,9 +427,14 @@ int main(int argc, char **argv)
             usage(stderr);
             return 2;
         }
-        int failed = check((const char *const *)argv + 2, (size_t)argc - 2);
+        size_t npaths;
+        int failed = check((const char *const *)argv + 2, (size_t)argc - 2, &npaths);
+        if (failed < 0 || npaths == 0) {
+            usage(stderr);
+            return 2;
+        }
         if (!failed)
-            printf("moongate check: %d path(s) OK\n", argc - 2);
+            printf("moongate check: %zu path(s) OK\n", npaths);
         return failed ? 1 : 0;
     }
     signal(SIGPIPE, SIG_IGN);

@@ -145,19 +145,15 @@ static void on_push(struct evhttp_request *req, void *arg)
     const char *ct = evhttp_find_header(in, "Content-Type");
     if (!ct || (strncmp(ct, "application/msgpack", 19) != 0 &&
                 strncmp(ct, "application/x-msgpack", 21) != 0)) {
-        mg_gateway_stats(h->gw)->reasons[MG_REASON_DECODE_ERROR]++;
-        res.rejected = 1;
-        mg_push_result_error(&res, -1, MG_REASON_DECODE_ERROR,
-                             "Content-Type must be application/msgpack");
+        mg_gateway_reject(h->gw, &res, -1, MG_REASON_DECODE_ERROR, 1,
+                          "Content-Type must be application/msgpack");
         push_reply(req, 415, "Unsupported Media Type", &res);
         return;
     }
     const char *token = bearer(in);
     if (!mg_gateway_token_ok(h->gw, token, token ? strlen(token) : 0)) {
-        mg_gateway_stats(h->gw)->reasons[MG_REASON_UNAUTHORIZED]++;
-        res.rejected = 1;
-        mg_push_result_error(&res, -1, MG_REASON_UNAUTHORIZED,
-                             token ? "bad push token" : "a bearer token is required");
+        mg_gateway_reject(h->gw, &res, -1, MG_REASON_UNAUTHORIZED, 1,
+                          token ? "bad push token" : "a bearer token is required");
         evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
                           "Bearer");
         push_reply(req, 401, "Unauthorized", &res);
@@ -166,12 +162,10 @@ static void on_push(struct evhttp_request *req, void *arg)
     struct evbuffer *body = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(body);
     if (len > h->cfg->max_http_body_bytes) {
-        mg_gateway_stats(h->gw)->reasons[MG_REASON_TOO_LARGE]++;
-        res.rejected = 1;
         char why[MG_WHY_LEN];
         snprintf(why, sizeof(why), "body of %zu bytes, more than max_http_body_bytes (%zu)",
                  len, h->cfg->max_http_body_bytes);
-        mg_push_result_error(&res, -1, MG_REASON_TOO_LARGE, why);
+        mg_gateway_reject(h->gw, &res, -1, MG_REASON_TOO_LARGE, 1, why);
         push_reply(req, 413, "Payload Too Large", &res);
         return;
     }
@@ -605,7 +599,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
         return;
     }
     if (!(evhttp_request_get_command(req) & USED_METHODS)) {
-        mg_gateway_stats(h->gw)->reasons[MG_REASON_DECODE_ERROR]++;
+        mg_gateway_reject(h->gw, NULL, -1, MG_REASON_DECODE_ERROR, 1, NULL);
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", USED_ALLOW);
         evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
         send_text(req, 405, "Method Not Allowed", "text/plain", "method not allowed\n");

@@ -192,10 +192,8 @@ static int conn_process(struct conn *c, unsigned budget, size_t max_bytes)
         struct mg_push_result res;
         mg_push_result_reset(&res);
         if (rc < 0) {
-            mg_gateway_stats(gw)->reasons[r]++;
             mg_gateway_stats(gw)->received[c->t]++;
-            mg_push_result_error(&res, -1, r, why);
-            res.rejected = 1;
+            mg_gateway_reject(gw, &res, -1, r, 1, why);
             res.fatal = 1;
             reply(c, &res);
             c->closing = 1;
@@ -310,11 +308,9 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
             /* a message cut short by the end of the stream */
             struct mg_push_result res;
             mg_push_result_reset(&res);
-            mg_gateway_stats(c->ing->gw)->reasons[MG_REASON_DECODE_ERROR]++;
             mg_gateway_stats(c->ing->gw)->received[c->t]++;
-            mg_push_result_error(&res, -1, MG_REASON_DECODE_ERROR,
-                                 "the stream ended inside a message");
-            res.rejected = 1;
+            mg_gateway_reject(c->ing->gw, &res, -1, MG_REASON_DECODE_ERROR, 1,
+                              "the stream ended inside a message");
             res.fatal = 1;
             reply(c, &res);
             c->len = 0;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mg_vec.h"
 #include "mg_json.h"
 #include "mg_names.h"
 
@@ -44,14 +45,8 @@ static int tally_add(struct tally *t, const char *name, size_t nlen,
 {
     struct tally_entry *e = mg_names_get(&t->map, name, nlen);
     if (!e) {
-        if (t->n == t->cap) {
-            size_t cap = t->cap ? t->cap * 2 : 64;
-            struct top *nv = realloc(t->v, cap * sizeof(*nv));
-            if (!nv)
-                return -ENOMEM;
-            t->v = nv;
-            t->cap = cap;
-        }
+        if (MG_GROW(t->v, t->cap, t->n + 1))
+            return -ENOMEM;
         e = calloc(1, sizeof(*e));
         if (!e || mg_names_put(&t->map, name, nlen, e)) {
             free(e);

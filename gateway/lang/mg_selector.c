@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mg_vec.h"
 #include "mg_common.h"
 #include "mg_re2.h"
 
@@ -503,14 +504,8 @@ static int add(struct parser *p, size_t at, const char *name, size_t nlen,
 {
     struct mg_selector *sel = p->sel;
 
-    if (sel->n == sel->cap) {
-        size_t cap = sel->cap ? sel->cap * 2 : 4;
-        struct matcher *m = realloc(sel->m, cap * sizeof(*m));
-        if (!m)
-            return -ENOMEM;
-        sel->m = m;
-        sel->cap = cap;
-    }
+    if (MG_GROW(sel->m, sel->cap, sel->n + 1))
+        return -ENOMEM;
     struct matcher *mt = &sel->m[sel->n++];
     memset(mt, 0, sizeof(*mt));
     mt->l.name = name;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mg_vec.h"
 #include "mg_fmt.h"
 
 /* A cached selector no call used for this many ticks, and that no range
@@ -19,30 +20,15 @@
 #define MIN_KEEP_TICKS 3
 #define MAX_POINTS_LIMIT (1u << 24)
 
-static int grow(void **p, size_t *cap, size_t want, size_t elem)
-{
-    if (*cap >= want)
-        return 0;
-    size_t n = *cap ? *cap : 8;
-    while (n < want)
-        n *= 2;
-    void *np = realloc(*p, n * elem);
-    if (!np)
-        return -ENOMEM;
-    *p = np;
-    *cap = n;
-    return 0;
-}
-
 int q_reserve_labels(struct mg_query *q, size_t n)
 {
     if (q->caplab >= n)
         return 0;
     size_t cap = q->caplab;
-    if (grow((void **)&q->lab, &cap, n, sizeof(*q->lab)))
+    if (mg_grow((void **)&q->lab, &cap, n, sizeof(*q->lab)))
         return -ENOMEM;
     cap = q->caplab;
-    if (grow((void **)&q->srt, &cap, n, sizeof(*q->srt)))
+    if (mg_grow((void **)&q->srt, &cap, n, sizeof(*q->srt)))
         return -ENOMEM;
     q->caplab = cap;
     return 0;
@@ -179,7 +165,7 @@ struct qsel *qs_get(struct mg_query *q, const char *text, size_t n,
         q->tmp = qsel_new(text, n, hash, err, why, whylen);
         return q->tmp;
     }
-    if (grow((void **)&q->sel, &q->capsel, q->nsel + 1, sizeof(*q->sel))) {
+    if (mg_grow((void **)&q->sel, &q->capsel, q->nsel + 1, sizeof(*q->sel))) {
         *err = -ENOMEM;
         snprintf(why, whylen, "out of memory");
         return NULL;
@@ -439,7 +425,7 @@ static struct qhist *qhist_get(struct mg_query *q, const struct qsample *s,
         return NULL;
     }
     *err = -ENOMEM;
-    if (grow((void **)&q->h, &q->caph, q->nh + 1, sizeof(*q->h)) ||
+    if (mg_grow((void **)&q->h, &q->caph, q->nh + 1, sizeof(*q->h)) ||
         (2 * (q->nh + 1) > q->nslot && slots_rebuild(q, 1)))
         return NULL;
     struct qhist *h = calloc(1, sizeof(*h) + s->nlen + 1);
@@ -529,7 +515,7 @@ static int sample_one(void *ctx, const struct qsample *smp)
     int err = 0;
     /* a series that cannot get a history is left out; the walk goes on */
     struct qhist *h = qhist_get(q, smp, &err);
-    if (!h || grow((void **)&s->mem, &s->capmem, s->nmem + 1, sizeof(*s->mem))) {
+    if (!h || mg_grow((void **)&s->mem, &s->capmem, s->nmem + 1, sizeof(*s->mem))) {
         sp->err = h ? -ENOMEM : err;
         return 0;
     }
@@ -585,7 +571,7 @@ int qs_range(struct mg_query *q, struct mg_store *st, struct qsel *s,
             return -ENOSPC;
         }
         size_t capw = s->capw;
-        if (grow((void **)&s->w, &capw, (size_t)s->nw + 1, sizeof(*s->w))) {
+        if (mg_grow((void **)&s->w, &capw, (size_t)s->nw + 1, sizeof(*s->w))) {
             snprintf(why, whylen, "out of memory");
             return -ENOMEM;
         }

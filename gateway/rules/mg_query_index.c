@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "mg_names.h"
+#include "mg_vec.h"
 #include "mg_query_int.h"
 
 struct posting {
@@ -108,15 +109,9 @@ const uint32_t *qix_lookup(struct qindex_set *s, struct mg_store *st,
             memcmp(s->v[i]->label, eq->name, eq->nlen) == 0)
             x = s->v[i];
     if (!x) {
-        if (s->n == s->cap) {
-            size_t cap = s->cap ? s->cap * 2 : 8;
-            struct qindex **nv = realloc(s->v, cap * sizeof(*nv));
-            if (!nv) {
-                *err = 1;
-                return NULL;
-            }
-            s->v = nv;
-            s->cap = cap;
+        if (MG_GROW(s->v, s->cap, s->n + 1)) {
+            *err = 1;
+            return NULL;
         }
         if (!(x = build(st, f, eq))) {
             *err = 1;

@@ -14,6 +14,7 @@
 
 #include <lauxlib.h>
 
+#include "mg_vec.h"
 #include "mg_lua.h"
 
 #define MAX_BY 64          /* labels in opts.by */
@@ -111,14 +112,8 @@ static void rows_reset(struct mg_query *q)
 /* A row whose key is q->keys from off to the end. */
 static int row_add(struct mg_query *q, size_t off, double v, double le)
 {
-    if (q->nrows == q->caprows) {
-        size_t cap = q->caprows ? q->caprows * 2 : 64;
-        struct qrow *r = realloc(q->rows, cap * sizeof(*r));
-        if (!r)
-            return -ENOMEM;
-        q->rows = r;
-        q->caprows = cap;
-    }
+    if (MG_GROW(q->rows, q->caprows, q->nrows + 1))
+        return -ENOMEM;
     q->rows[q->nrows] = (struct qrow){off, q->keys.len - off, NULL, v, le,
                                       q->nrows};
     q->nrows++;
@@ -519,14 +514,8 @@ static void push_quantiles(lua_State *L, struct mg_query *q, double phi,
             }
             if (nb)
                 q->bk[nb - 1].count += c;
-            if (nb == q->capbk) {
-                size_t cap = q->capbk ? q->capbk * 2 : 32;
-                struct mg_bucket *b = realloc(q->bk, cap * sizeof(*b));
-                if (!b)
-                    qerror(L, "%s: out of memory", fname);
-                q->bk = b;
-                q->capbk = cap;
-            }
+            if (MG_GROW(q->bk, q->capbk, nb + 1))
+                qerror(L, "%s: out of memory", fname);
             q->bk[nb++] = (struct mg_bucket){r->le, r->v};
             c = 0;
         }

@@ -9,6 +9,7 @@
 
 #include <lauxlib.h>
 
+#include "mg_vec.h"
 #include "mg_alloc.h"
 #include "mg_json.h"
 #include "mg_log.h"
@@ -95,29 +96,15 @@ static int l_rule_body(lua_State *L)
     static const char *const rkeys[] = {"expr", "labels", NULL};
     static const char *const akeys[] = {"expr", "for", "keep_firing_for", "labels",
                                         "annotations", NULL};
-    const char *const *keys = alert ? akeys : rkeys;
-    lua_pushnil(L);
-    while (lua_next(L, 1)) {
-        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
-        int i = 0;
-        while (keys[i] && strcmp(keys[i], k) != 0)
-            i++;
-        if (!keys[i])
-            return luaL_error(L, "%s %s: unknown field %s", alert ? "alert" : "record",
-                              name, k);
-        lua_pop(L, 1);
-    }
+    char what[160], why[MG_WHY_LEN];
+    snprintf(what, sizeof(what), "%s %s", alert ? "alert" : "record", name);
+    if (mg_lua_check_keys(L, 1, alert ? akeys : rkeys, what, why, sizeof(why)))
+        return luaL_error(L, "%s", why);
     if (lua_getfield(L, 1, "expr") != LUA_TFUNCTION)
         return luaL_error(L, "%s %s: expr must be a function(q)", alert ? "alert" : "record",
                           name);
-    if (r->nrules == r->caprules) {
-        size_t cap = r->caprules ? r->caprules * 2 : 16;
-        struct rule *nr = mg_realloc(r->rules, cap * sizeof(*nr));
-        if (!nr)
-            return luaL_error(L, "out of memory");
-        r->rules = nr;
-        r->caprules = cap;
-    }
+    if (MG_GROW(r->rules, r->caprules, r->nrules + 1))
+        return luaL_error(L, "out of memory");
     struct rule *ru = &r->rules[r->nrules++];
     memset(ru, 0, sizeof(*ru));
     ru->alert = alert;
@@ -231,18 +218,11 @@ struct mg_rules *mg_rules_new(const char *const *files, size_t nfiles,
     r->files = mg_calloc(nfiles + 1, sizeof(char *));
     if (!r->files || !(r->lua = mg_lua_new(lim, dsl, r)))
         goto nomem;
-    for (size_t i = 0; i < nfiles; i++) {
-        if (!(r->files[i] = mg_strdup(files[i])))
-            goto nomem;
-        r->nfiles++;
-        r->loading = r->files[i];
-        if (mg_lua_run_file(r->lua, files[i], why, whylen)) {
-            why[strcspn(why, "\n")] = '\0';
-            mg_rules_free(r);
-            return NULL;
-        }
+    if (mg_lua_run_files(r->lua, files, nfiles, r->files, &r->nfiles, &r->loading,
+                         why, whylen)) {
+        mg_rules_free(r);
+        return NULL;
     }
-    r->loading = NULL;
     return r;
 nomem:
     snprintf(why, whylen, "out of memory");
@@ -255,14 +235,8 @@ nomem:
 static int add_result_label(struct mg_rules *r, const char *k, size_t kl,
                             const char *v, size_t vl)
 {
-    if (r->nres_labels == r->capres_labels) {
-        size_t cap = r->capres_labels ? r->capres_labels * 2 : 64;
-        struct mg_label *nl = mg_realloc(r->res_labels, cap * sizeof(*nl));
-        if (!nl)
-            return -ENOMEM;
-        r->res_labels = nl;
-        r->capres_labels = cap;
-    }
+    if (MG_GROW(r->res_labels, r->capres_labels, r->nres_labels + 1))
+        return -ENOMEM;
     char *ks = mg_lbuild_strdup(&r->strings, k, kl);
     char *vs = mg_lbuild_strdup(&r->strings, v, vl);
     if (!ks || !vs)
@@ -273,14 +247,8 @@ static int add_result_label(struct mg_rules *r, const char *k, size_t kl,
 
 static int add_result(lua_State *L, struct mg_rules *r, double v)
 {
-    if (r->nres == r->capres) {
-        size_t cap = r->capres ? r->capres * 2 : 16;
-        struct result *nr = mg_realloc(r->res, cap * sizeof(*nr));
-        if (!nr)
-            return luaL_error(L, "out of memory");
-        r->res = nr;
-        r->capres = cap;
-    }
+    if (MG_GROW(r->res, r->capres, r->nres + 1))
+        return luaL_error(L, "out of memory");
     r->res[r->nres++] = (struct result){r->nres_labels, 0, v};
     return 0;
 }
@@ -354,6 +322,20 @@ static char *dupl(const char *s, size_t n)
     return d;
 }
 
+/* The lookup from store identity to written series (index + 1) holds keys
+ * inside r->w, so whatever moves or compacts r->w builds it again here. */
+static int wmap_rebuild(struct mg_rules *r)
+{
+    int rc = 0;
+    mg_names_fini(&r->wmap);
+    mg_names_init(&r->wmap);
+    for (size_t i = 0; i < r->nw; i++)
+        if (mg_names_put(&r->wmap, (const char *)&r->w[i].oidx, sizeof(r->w[i].oidx),
+                         (void *)(uintptr_t)(i + 1)) < 0)
+            rc = -ENOMEM;
+    return rc;
+}
+
 static int write_series(struct mg_rules *r, const char *name,
                         struct mg_label *labels, size_t n, double v,
                         const char *help)
@@ -372,18 +354,11 @@ static int write_series(struct mg_rules *r, const char *name,
         return 0;
     }
     if (r->nw == r->capw) {
-        size_t cap = r->capw ? r->capw * 2 : 64;
-        struct written *nw = mg_realloc(r->w, cap * sizeof(*nw));
-        if (!nw)
+        if (MG_GROW(r->w, r->capw, r->nw + 1))
             return -ENOMEM;
-        r->w = nw;
-        r->capw = cap;
-        /* the map holds keys inside r->w: rebuild it */
-        mg_names_fini(&r->wmap);
-        mg_names_init(&r->wmap);
-        for (size_t i = 0; i < r->nw; i++)
-            mg_names_put(&r->wmap, (const char *)&r->w[i].oidx, sizeof(r->w[i].oidx),
-                     (void *)(uintptr_t)(i + 1));
+        /* the map holds keys inside r->w */
+        if (wmap_rebuild(r))
+            return -ENOMEM;
     }
     w = &r->w[r->nw];
     memset(w, 0, sizeof(*w));
@@ -425,11 +400,7 @@ static void sweep_written(struct mg_rules *r)
         r->w[k++] = *w;
     }
     r->nw = k;
-    mg_names_fini(&r->wmap);
-    mg_names_init(&r->wmap);
-    for (size_t i = 0; i < r->nw; i++)
-        mg_names_put(&r->wmap, (const char *)&r->w[i].oidx, sizeof(r->w[i].oidx),
-                     (void *)(uintptr_t)(i + 1));
+    wmap_rebuild(r);
 }
 
 static void record(struct mg_rules *r, const struct rule *ru)
@@ -602,16 +573,10 @@ static int alert_eval(struct mg_rules *r, struct rule *ru, int64_t now,
                 alert_free(a);
                 *a = ru->alerts[--ru->nalerts];
             }
-            if (ru->nalerts == ru->capalerts) {
-                size_t cap = ru->capalerts ? ru->capalerts * 2 : 8;
-                struct mg_alert *na = mg_realloc(ru->alerts, cap * sizeof(*na));
-                if (!na) {
-                    labels_free(v, n);
-                    rc = -ENOMEM;
-                    continue;
-                }
-                ru->alerts = na;
-                ru->capalerts = cap;
+            if (MG_GROW(ru->alerts, ru->capalerts, ru->nalerts + 1)) {
+                labels_free(v, n);
+                rc = -ENOMEM;
+                continue;
             }
             struct mg_label *labels = mg_malloc((n ? n : 1) * sizeof(*labels));
             if (!labels) {
@@ -812,11 +777,7 @@ void mg_rules_adopt(struct mg_rules *r, struct mg_rules *old)
     r->capw = old->capw;
     old->w = NULL;
     old->nw = old->capw = 0;
-    mg_names_fini(&r->wmap);
-    mg_names_init(&r->wmap);
-    for (size_t i = 0; i < r->nw; i++)
-        mg_names_put(&r->wmap, (const char *)&r->w[i].oidx, sizeof(r->w[i].oidx),
-                     (void *)(uintptr_t)(i + 1));
+    wmap_rebuild(r);
 }
 
 size_t mg_rules_alert_count(const struct mg_rules *r)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mg_json.h"
+#include "mg_lua.h"
 #include "mg_names.h"
 #include "mg_regex.h"
 
@@ -84,22 +85,11 @@ static int read_fields(lua_State *L, int idx, int limits, struct fields *f,
         return -EINVAL;
     }
     idx = lua_absindex(L, idx);
+    if (mg_lua_check_keys(L, idx, keys, what, why, whylen))
+        return -EINVAL;
     lua_pushnil(L);
     while (lua_next(L, idx)) {
-        if (lua_type(L, -2) != LUA_TSTRING) {
-            lua_pop(L, 2);
-            snprintf(why, whylen, "%s: keys must be field names", what);
-            return -EINVAL;
-        }
         const char *k = lua_tostring(L, -2);
-        int i = 0;
-        while (keys[i] && strcmp(keys[i], k) != 0)
-            i++;
-        if (!keys[i]) {
-            snprintf(why, whylen, "%s: unknown field %s", what, k);
-            lua_pop(L, 2);
-            return -EINVAL;
-        }
         int t = lua_type(L, -1);
         int is_count = strncmp(k, "max_", 4) == 0;
         if (is_count ? !lua_isinteger(L, -1) || lua_tointeger(L, -1) <= 0

@@ -4,6 +4,7 @@
  * only through per-file read-only proxies, so nothing one file does (not
  * even rawset) changes what another file sees. */
 #include "mg_lua.h"
+#include "mg_alloc.h"
 #include "mg_common.h"
 #include "mg_lua_lib.h"
 #include "mg_lua_str.h"
@@ -980,4 +981,64 @@ fail:
     free(buf);
     fclose(f);
     return rc;
+}
+
+void mg_lua_whole_path(char *msg, size_t len, const char *path)
+{
+    if (!path || strncmp(msg, "...", 3) != 0)
+        return;
+    const char *colon = strchr(msg + 3, ':');
+    if (!colon)
+        return;
+    size_t tail = (size_t)(colon - (msg + 3)), plen = strlen(path);
+    if (tail > plen || memcmp(path + plen - tail, msg + 3, tail) != 0)
+        return;
+    char tmp[1024];
+    snprintf(tmp, sizeof(tmp), "%s%s", path, colon);
+    snprintf(msg, len, "%s", tmp);
+}
+
+int mg_lua_run_files(struct mg_lua *st, const char *const *files, size_t nfiles,
+                     char **paths, size_t *npaths, const char **loading,
+                     char *why, size_t whylen)
+{
+    for (size_t i = 0; i < nfiles; i++) {
+        if (!(paths[*npaths] = mg_strdup(files[i]))) {
+            say(why, whylen, "out of memory");
+            goto fail;
+        }
+        *loading = paths[(*npaths)++];
+        if (mg_lua_run_file(st, files[i], why, whylen)) {
+            why[strcspn(why, "\n")] = '\0'; /* file:line: message */
+            mg_lua_whole_path(why, whylen, files[i]);
+            goto fail;
+        }
+    }
+    *loading = NULL;
+    return 0;
+fail:
+    *loading = NULL;
+    return -1;
+}
+
+int mg_lua_check_keys(lua_State *L, int idx, const char *const *allowed,
+                      const char *what, char *why, size_t whylen)
+{
+    idx = lua_absindex(L, idx);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING) {
+            say(why, whylen, "%s: field names must be strings, got %s", what,
+                luaL_typename(L, -1));
+            lua_pop(L, 1);
+            return -EINVAL;
+        }
+        if (!listed(allowed, lua_tostring(L, -1))) {
+            say(why, whylen, "%s: unknown field %s", what, lua_tostring(L, -1));
+            lua_pop(L, 1);
+            return -EINVAL;
+        }
+    }
+    return 0;
 }

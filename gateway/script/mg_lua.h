@@ -38,6 +38,29 @@ int mg_lua_run_buffer(struct mg_lua *st, const char *buf, size_t len,
 int mg_lua_run_file(struct mg_lua *st, const char *path, char *why,
                     size_t whylen);
 
+/* The one loader for scripts and rules: runs files (paths, in order) in st,
+ * one after another. Each path is copied into paths[*npaths] (an array of at
+ * least nfiles the caller owns and frees, element by element, even after a
+ * failure), and *loading points at the copy while its file runs, so DSL
+ * functions can say which file called them; NULL afterwards. Returns 0, or
+ * -1 with the first line of "file:line: message" in why, the file named
+ * whole. */
+int mg_lua_run_files(struct mg_lua *st, const char *const *files, size_t nfiles,
+                     char **paths, size_t *npaths, const char **loading,
+                     char *why, size_t whylen);
+
+/* Lua shortens chunk names over LUA_IDSIZE to "...tail": when msg starts
+ * with the tail of path, puts the whole path back, so a message names a
+ * file a user can find. Otherwise leaves msg alone. */
+void mg_lua_whole_path(char *msg, size_t len, const char *path);
+
+/* The key check every DSL table gets: each key of the table at idx must be
+ * a string listed in allowed (NULL-terminated). Returns 0, or -EINVAL with
+ * "what: unknown field k" or "what: field names must be strings, got
+ * number" in why. The stack is left as it was. */
+int mg_lua_check_keys(lua_State *L, int idx, const char *const *allowed,
+                      const char *what, char *why, size_t whylen);
+
 /* Calls the function below nargs arguments on the stack, under the budget
  * and deadline, through a message handler that puts "file:line:" first.
  * Returns 0 with nres results pushed, or -1 with nothing pushed and the

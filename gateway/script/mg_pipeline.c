@@ -12,6 +12,7 @@
 
 #include <lauxlib.h>
 
+#include "mg_vec.h"
 #include "mg_cap.h"
 #include "mg_log.h"
 #include "mg_regex.h"
@@ -72,41 +73,18 @@ static struct mg_pipeline *ctx(lua_State *L)
     return lua_touserdata(L, lua_upvalueindex(1));
 }
 
-/* Lua shortens chunk names over LUA_IDSIZE to "...tail"; put the whole
- * path back, so a message names a file a user can find. */
-static void whole_path(char *msg, size_t len, const char *path)
-{
-    if (!path || strncmp(msg, "...", 3) != 0)
-        return;
-    const char *colon = strchr(msg + 3, ':');
-    if (!colon)
-        return;
-    size_t tail = (size_t)(colon - (msg + 3)), plen = strlen(path);
-    if (tail > plen || memcmp(path + plen - tail, msg + 3, tail) != 0)
-        return;
-    char tmp[1024];
-    snprintf(tmp, sizeof(tmp), "%s%s", path, colon);
-    snprintf(msg, len, "%s", tmp);
-}
-
 static struct step *add_step(lua_State *L, struct mg_pipeline *p,
                              enum step_kind k)
 {
-    if (p->nsteps == p->capsteps) {
-        size_t cap = p->capsteps ? p->capsteps * 2 : 16;
-        struct step *ns = realloc(p->steps, cap * sizeof(*ns));
-        if (!ns)
-            luaL_error(L, "out of memory");
-        p->steps = ns;
-        p->capsteps = cap;
-    }
+    if (MG_GROW(p->steps, p->capsteps, p->nsteps + 1))
+        luaL_error(L, "out of memory");
     struct step *s = &p->steps[p->nsteps++];
     memset(s, 0, sizeof(*s));
     s->kind = k;
     s->ref = LUA_NOREF;
     s->file = p->loading;
     mg_lua_where(L, s->where, sizeof(s->where));
-    whole_path(s->where, sizeof(s->where), s->file);
+    mg_lua_whole_path(s->where, sizeof(s->where), s->file);
     return s;
 }
 
@@ -142,14 +120,11 @@ static int l_relabel(lua_State *L)
 static int l_drop(lua_State *L)
 {
     struct mg_pipeline *p = ctx(L);
+    static const char *const keys[] = {"name", "labels", NULL};
+    char why[MG_WHY_LEN];
     luaL_checktype(L, 1, LUA_TTABLE);
-    lua_pushnil(L);
-    while (lua_next(L, 1)) {
-        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
-        if (strcmp(k, "name") && strcmp(k, "labels"))
-            return luaL_error(L, "drop: unknown field %s", k);
-        lua_pop(L, 1);
-    }
+    if (mg_lua_check_keys(L, 1, keys, "drop", why, sizeof(why)))
+        return luaL_error(L, "%s", why);
     int tn = lua_getfield(L, 1, "name");
     int tl = lua_getfield(L, 1, "labels");
     if (tn == LUA_TNIL && tl == LUA_TNIL)
@@ -242,7 +217,7 @@ static int l_on_sample(lua_State *L)
         return luaL_error(L, "on_sample: defined twice (first at %s)", p->on_sample_where);
     mg_lua_where(L, p->on_sample_where, sizeof(p->on_sample_where));
     p->on_sample_file = p->loading;
-    whole_path(p->on_sample_where, sizeof(p->on_sample_where), p->loading);
+    mg_lua_whole_path(p->on_sample_where, sizeof(p->on_sample_where), p->loading);
     lua_pushvalue(L, 1);
     p->on_sample = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
@@ -303,20 +278,11 @@ struct mg_pipeline *mg_pipeline_new(const char *const *files, size_t nfiles,
     p->lua = mg_lua_new(lim, dsl, p);
     if (!p->lua)
         goto nomem;
-    for (size_t i = 0; i < nfiles; i++) {
-        p->files[i] = strdup(files[i]);
-        if (!p->files[i])
-            goto nomem;
-        p->nfiles++;
-        p->loading = p->files[i];
-        if (mg_lua_run_file(p->lua, files[i], why, whylen)) {
-            why[strcspn(why, "\n")] = '\0'; /* file:line: message */
-            whole_path(why, whylen, files[i]);
-            mg_pipeline_free(p);
-            return NULL;
-        }
+    if (mg_lua_run_files(p->lua, files, nfiles, p->files, &p->nfiles, &p->loading,
+                         why, whylen)) {
+        mg_pipeline_free(p);
+        return NULL;
     }
-    p->loading = NULL;
     return p;
 nomem:
     snprintf(why, whylen, "out of memory");
@@ -584,7 +550,7 @@ void mg_pipeline_route(struct mg_pipeline *p, const struct mg_sample *s,
         trace_step(p, st, rc, why);
         if (rc < 0) {
             why[strcspn(why, "\n")] = '\0'; /* the first line, not the traceback */
-            whole_path(why, whylen, st->file);
+            mg_lua_whole_path(why, whylen, st->file);
             /* the step's position first: "scripts/a.lua:3: ..." */
             char tmp[MG_WHY_LEN];
             snprintf(tmp, sizeof(tmp), "%s", why);
@@ -679,7 +645,7 @@ int mg_pipeline_on_sample(struct mg_pipeline *p, const struct mg_sample *s,
     lua_pushnumber(L, *v);
     if (mg_lua_call(p->lua, 3, 1, why, whylen)) {
         why[strcspn(why, "\n")] = '\0';
-        whole_path(why, whylen, p->on_sample_file);
+        mg_lua_whole_path(why, whylen, p->on_sample_file);
         *file = p->on_sample_file;
         return -1;
     }

@@ -1,5 +1,6 @@
 /* mg_labels: validation, hashing, label sets and the scratch builder. */
 #include "mg_labels.h"
+#include "mg_vec.h"
 #include "mg_hash.h"
 #include "mg_slab.h"
 #include "mg_utf8.h"
@@ -337,15 +338,9 @@ int mg_lbuild_set(struct mg_lbuild *lb, const char *name, size_t nlen,
     char *nm = mg_lbuild_strdup(lb, name, nlen);
     if (!nm)
         return -ENOMEM;
-    if (lb->n == lb->cap) {
-        size_t cap = lb->cap ? lb->cap * 2 : 16;
-        struct mg_label *nv = realloc(lb->v, cap * sizeof(*nv));
-        if (!nv) {
-            lb->failed = 1;
-            return -ENOMEM;
-        }
-        lb->v = nv;
-        lb->cap = cap;
+    if (MG_GROW(lb->v, lb->cap, lb->n + 1)) {
+        lb->failed = 1;
+        return -ENOMEM;
     }
     lb->v[lb->n++] = (struct mg_label){nm, v, (uint32_t)nlen, (uint32_t)vlen};
     return 0;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "mg_series_int.h"
+#include "mg_vec.h"
 
 /* ---- families ---- */
 
@@ -103,27 +104,12 @@ static int fam_cmp(const void *a, const void *b)
     return c ? c : (x->nlen > y->nlen) - (x->nlen < y->nlen);
 }
 
-static int reserve(void **p, size_t *cap, size_t want, size_t elem)
-{
-    if (*cap >= want)
-        return 0;
-    size_t n = *cap ? *cap : 64;
-    while (n < want)
-        n *= 2;
-    void *np = realloc(*p, n * elem);
-    if (!np)
-        return -ENOMEM;
-    *p = np;
-    *cap = n;
-    return 0;
-}
-
 int mg_store_group(struct mg_store *st, struct mg_family ***fams,
                    size_t *nfam, uint32_t **order, uint32_t **start)
 {
     size_t nf = st->outfams.n;
-    if (reserve((void **)&st->gfams, &st->gfams_cap, nf + 1, sizeof(void *)) ||
-        reserve((void **)&st->gorder, &st->gorder_cap, st->nout + 2 * (nf + 1) + 1,
+    if (mg_grow((void **)&st->gfams, &st->gfams_cap, nf + 1, sizeof(void *)) ||
+        mg_grow((void **)&st->gorder, &st->gorder_cap, st->nout + 2 * (nf + 1) + 1,
                 sizeof(uint32_t)))
         return -ENOMEM;
     size_t k = 0;

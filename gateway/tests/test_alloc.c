@@ -13,15 +13,8 @@
 #include "mg_log.h"
 #include "mg_rules.h"
 #include "mg_series.h"
+#include "mg_test.h"
 
-static int failures;
-#define CHECK(c)                                                           \
-    do {                                                                   \
-        if (!(c)) {                                                        \
-            fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c);        \
-            failures++;                                                    \
-        }                                                                  \
-    } while (0)
 
 #define SERIES 1100 /* past the first growth of the pools and indexes */
 
@@ -160,7 +153,5 @@ int main(void)
     mg_log_set_level(MG_LOG_ERROR); /* each failed tick warns */
     test_store_inserts();
     test_rules_eval();
-    if (failures)
-        fprintf(stderr, "%d failure(s)\n", failures);
-    return failures ? 1 : 0;
+    return mg_test_summary("test_alloc");
 }

@@ -13,15 +13,8 @@
 #include "mg_expose.h"
 #include "mg_stats.h"
 #include "mg_wire.h"
+#include "mg_test.h"
 
-static int failures;
-#define CHECK(c)                                                           \
-    do {                                                                   \
-        if (!(c)) {                                                        \
-            fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c);        \
-            failures++;                                                    \
-        }                                                                  \
-    } while (0)
 
 static double get(const struct mg_stats_map *m, const char *k, size_t n)
 {
@@ -342,9 +335,8 @@ static void test_format_double(void)
         size_t n = mg_format_double(buf, cases[i].v);
         buf[n] = '\0';
         if (strcmp(buf, cases[i].want) != 0) {
-            fprintf(stderr, "format %g: %s, want %s\n", cases[i].v, buf,
+            FAIL_AT(__LINE__, "format %g: %s, want %s", cases[i].v, buf,
                     cases[i].want);
-            failures++;
         }
     }
 }
@@ -358,7 +350,5 @@ int main(void)
     test_nan_bounds();
     test_format_double();
     test_wire_bounds();
-    if (failures)
-        fprintf(stderr, "%d failure(s)\n", failures);
-    return failures ? 1 : 0;
+    return mg_test_summary("test_bounds");
 }

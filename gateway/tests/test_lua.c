@@ -4,6 +4,7 @@
  * case; exits 1 if any failed. */
 #include "mg_common.h"
 #include "mg_lua.h"
+#include "mg_test.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,31 +15,17 @@
 
 #include <lualib.h>
 
-static int failures;
-static int cases;
 static int verbose;     /* MG_TEST_VERBOSE=1: name each case as it starts */
 
 static void start(const char *name)
 {
-    cases++;
+    MG_TEST_CASE();
     if (verbose)
         printf("case: %s\n", name);
 }
 
-static void fail(const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void fail(const char *name, const char *fmt, ...)
-{
-    va_list ap;
-
-    failures++;
-    printf("FAIL %s: ", name);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    printf("\n");
-}
+/* A failure of the case called name, at the line that found it. */
+#define fail(name, ...) mg_test_fail(__FILE__, __LINE__, (name), " " __VA_ARGS__)
 
 static double mono(void)
 {
@@ -1046,6 +1033,5 @@ int main(void)
     test_patterns_results();
     test_patterns_differential();
     test_memory();
-    printf("%d cases, %d failures\n", cases, failures);
-    return failures != 0;
+    return mg_test_summary("test_lua");
 }

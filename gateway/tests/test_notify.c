@@ -24,19 +24,8 @@
 #include "mg_log.h"
 #include "mg_notify.h"
 #include "mg_stats.h"
+#include "mg_test.h"
 
-static int failures, checks;
-
-#define CHECK(c, ...)                                                       \
-    do {                                                                    \
-        checks++;                                                           \
-        if (!(c)) {                                                         \
-            failures++;                                                     \
-            fprintf(stderr, "test_notify.c:%d: %s: ", __LINE__, #c);        \
-            fprintf(stderr, __VA_ARGS__);                                   \
-            fputc('\n', stderr);                                            \
-        }                                                                   \
-    } while (0)
 
 /* ---- a small JSON reader, to inspect bodies as Alertmanager would ---- */
 
@@ -906,10 +895,5 @@ int main(void)
     test_overflow(base);
     test_timeout(base);
     event_base_free(base);
-    if (failures) {
-        fprintf(stderr, "test_notify: %d of %d checks failed\n", failures, checks);
-        return 1;
-    }
-    printf("test_notify: %d checks passed\n", checks);
-    return 0;
+    return mg_test_summary("test_notify");
 }

@@ -16,15 +16,8 @@
 #include "mg_promql.h"
 #include "mg_query.h"
 #include "mg_series.h"
+#include "mg_test.h"
 
-static int failures;
-#define CHECK(c)                                                           \
-    do {                                                                   \
-        if (!(c)) {                                                        \
-            fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c);        \
-            failures++;                                                    \
-        }                                                                  \
-    } while (0)
 
 #define T0 1700000000000LL
 #define S(n) (T0 + (int64_t)(n) * 1000)
@@ -74,8 +67,7 @@ static void store(struct mg_sample *s, int64_t t)
         r = mg_store_input_add(st, s, h, &rt, t, why);
     }
     if (r != MG_OK) {
-        fprintf(stderr, "push %s: %s\n", s->name, why);
-        failures++;
+        FAIL_AT(__LINE__, "push %s: %s", s->name, why);
     }
 }
 
@@ -142,14 +134,12 @@ static void expect_num_(int line, const char *expr, double want)
 {
     char why[512];
     if (eval(expr, why, sizeof(why))) {
-        fprintf(stderr, "line %d: %s: error %s\n", line, expr, why);
-        failures++;
+        FAIL_AT(line, "%s: error %s", expr, why);
         return;
     }
     if (lua_type(L, -1) != LUA_TNUMBER || !close_to(lua_tonumber(L, -1), want)) {
-        fprintf(stderr, "line %d: %s: got %s %.17g, want %.17g\n", line, expr,
+        FAIL_AT(line, "%s: got %s %.17g, want %.17g", expr,
                 luaL_typename(L, -1), lua_tonumber(L, -1), want);
-        failures++;
     }
 }
 #define expect_num(e, w) expect_num_(__LINE__, e, w)
@@ -158,14 +148,12 @@ static void expect_nil_(int line, const char *expr)
 {
     char why[512];
     if (eval(expr, why, sizeof(why))) {
-        fprintf(stderr, "line %d: %s: error %s\n", line, expr, why);
-        failures++;
+        FAIL_AT(line, "%s: error %s", expr, why);
         return;
     }
     if (!lua_isnil(L, -1)) {
-        fprintf(stderr, "line %d: %s: got %s %.17g, want nil\n", line, expr,
+        FAIL_AT(line, "%s: got %s %.17g, want nil", expr,
                 luaL_typename(L, -1), lua_tonumber(L, -1));
-        failures++;
     }
 }
 #define expect_nil(e) expect_nil_(__LINE__, e)
@@ -174,16 +162,14 @@ static void expect_error_(int line, const char *expr, const char *part)
 {
     char why[512];
     if (eval(expr, why, sizeof(why)) == 0) {
-        fprintf(stderr, "line %d: %s: no error, want '%s'\n", line, expr, part);
-        failures++;
+        FAIL_AT(line, "%s: no error, want '%s'", expr, part);
         return;
     }
     if (getenv("MG_TEST_VERBOSE"))
         printf("%s -> %s\n", expr, why);
     if (!strstr(why, part)) {
-        fprintf(stderr, "line %d: %s: error '%s', want '%s'\n", line, expr,
+        FAIL_AT(line, "%s: error '%s', want '%s'", expr,
                 why, part);
-        failures++;
     }
 }
 #define expect_error(e, p) expect_error_(__LINE__, e, p)
@@ -225,15 +211,13 @@ static void expect_vec_(int line, const char *expr, const struct ve *want,
 {
     char why[512];
     if (eval(expr, why, sizeof(why))) {
-        fprintf(stderr, "line %d: %s: error %s\n", line, expr, why);
-        failures++;
+        FAIL_AT(line, "%s: error %s", expr, why);
         return;
     }
     if (!lua_istable(L, -1) || lua_rawlen(L, -1) != n) {
-        fprintf(stderr, "line %d: %s: got %s of %d, want %d elements\n", line,
+        FAIL_AT(line, "%s: got %s of %d, want %d elements",
                 expr, luaL_typename(L, -1),
                 lua_istable(L, -1) ? (int)lua_rawlen(L, -1) : -1, (int)n);
-        failures++;
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -246,9 +230,8 @@ static void expect_vec_(int line, const char *expr, const struct ve *want,
         labels_str(got, sizeof(got));
         lua_pop(L, 2);
         if (strcmp(got, want[i].labels) != 0 || !close_to(v, want[i].v)) {
-            fprintf(stderr, "line %d: %s: element %d is {%s} %.17g, want {%s} %.17g\n",
-                    line, expr, (int)i + 1, got, v, want[i].labels, want[i].v);
-            failures++;
+            FAIL_AT(line, "%s: element %d is {%s} %.17g, want {%s} %.17g",
+                    expr, (int)i + 1, got, v, want[i].labels, want[i].v);
         }
     }
 }
@@ -257,14 +240,12 @@ static void expect_empty_(int line, const char *expr)
 {
     char why[512];
     if (eval(expr, why, sizeof(why))) {
-        fprintf(stderr, "line %d: %s: error %s\n", line, expr, why);
-        failures++;
+        FAIL_AT(line, "%s: error %s", expr, why);
         return;
     }
     if (!lua_istable(L, -1) || lua_rawlen(L, -1) != 0) {
-        fprintf(stderr, "line %d: %s: got %s, want an empty vector\n", line,
+        FAIL_AT(line, "%s: got %s, want an empty vector",
                 expr, luaL_typename(L, -1));
-        failures++;
     }
 }
 #define expect_empty(e) expect_empty_(__LINE__, e)
@@ -678,10 +659,5 @@ int main(void)
     test_instant();
     test_errors();
     test_dropping();
-    if (failures) {
-        fprintf(stderr, "%d failures\n", failures);
-        return 1;
-    }
-    printf("test_query: ok\n");
-    return 0;
+    return mg_test_summary("test_query");
 }

@@ -10,17 +10,10 @@
 #include <string.h>
 
 #include "mg_regex.h"
+#include "mg_test.h"
 
-static int failures, cases;
 static struct mg_rematch *m;
 
-#define FAIL(line, ...)                                                     \
-    do {                                                                    \
-        failures++;                                                         \
-        fprintf(stderr, "test_regex.c:%d: ", line);                         \
-        fprintf(stderr, __VA_ARGS__);                                       \
-        fputc('\n', stderr);                                                \
-    } while (0)
 
 /* String literals may hold NUL, so their length comes from sizeof. */
 #define M(re, s, want) match_case(__LINE__, re, s, sizeof(s) - 1, want)
@@ -35,9 +28,9 @@ static struct mg_regex *compile_wrapped(int line, const char *re, char *why,
     int n = snprintf(w, sizeof(w), "^(?s:%s)$", re);
     *rc = mg_regex_compile(w, (size_t)n, &out, why, whylen);
     if (*rc == 0 && !out)
-        FAIL(line, "compile returned 0 without a regex");
+        FAIL_AT(line, "compile returned 0 without a regex");
     if (*rc != 0 && out)
-        FAIL(line, "compile failed but returned a regex");
+        FAIL_AT(line, "compile failed but returned a regex");
     return out;
 }
 
@@ -46,15 +39,15 @@ static void match_case(int line, const char *re, const char *s, size_t n,
 {
     char why[160];
     int rc;
-    cases++;
+    MG_TEST_CASE();
     struct mg_regex *r = compile_wrapped(line, re, why, sizeof(why), &rc);
     if (!r) {
-        FAIL(line, "%s: refused: %s", re, why);
+        FAIL_AT(line, "%s: refused: %s", re, why);
         return;
     }
     rc = mg_regex_match(r, m, s, n, 0, why, sizeof(why));
     if (rc != want)
-        FAIL(line, "%s: match returned %d, want %d %s", re, rc, want,
+        FAIL_AT(line, "%s: match returned %d, want %d %s", re, rc, want,
              rc < 0 ? why : "");
     mg_regex_free(r);
 }
@@ -63,12 +56,12 @@ static void refuse_case(int line, const char *re, const char *want)
 {
     char why[160] = "";
     int rc;
-    cases++;
+    MG_TEST_CASE();
     struct mg_regex *r = compile_wrapped(line, re, why, sizeof(why), &rc);
     if (rc != -EINVAL)
-        FAIL(line, "%s: want -EINVAL, got %d", re, rc);
+        FAIL_AT(line, "%s: want -EINVAL, got %d", re, rc);
     else if (!strstr(why, want))
-        FAIL(line, "%s: want a message containing \"%s\", got \"%s\"", re,
+        FAIL_AT(line, "%s: want a message containing \"%s\", got \"%s\"", re,
              want, why);
     mg_regex_free(r);
 }
@@ -80,20 +73,20 @@ static void expand_case(int line, const char *re, const char *s,
     int rc;
     struct mg_retmpl *t = NULL;
     struct mg_rebuf out = {0};
-    cases++;
+    MG_TEST_CASE();
     struct mg_regex *r = compile_wrapped(line, re, why, sizeof(why), &rc);
     if (!r) {
-        FAIL(line, "%s: refused: %s", re, why);
+        FAIL_AT(line, "%s: refused: %s", re, why);
         return;
     }
     if (mg_regex_match(r, m, s, strlen(s), 0, why, sizeof(why)) != 1)
-        FAIL(line, "%s: does not match \"%s\"", re, s);
+        FAIL_AT(line, "%s: does not match \"%s\"", re, s);
     else if (mg_retmpl_compile(tmpl, strlen(tmpl), r, &t) != 0)
-        FAIL(line, "template compile failed");
+        FAIL_AT(line, "template compile failed");
     else if (mg_retmpl_expand(t, m, s, &out) != 0)
-        FAIL(line, "expand failed");
+        FAIL_AT(line, "expand failed");
     else if (out.len != strlen(want) || memcmp(out.p, want, out.len) != 0)
-        FAIL(line, "%s with \"%s\": got \"%.*s\", want \"%s\"", re, tmpl,
+        FAIL_AT(line, "%s with \"%s\": got \"%.*s\", want \"%s\"", re, tmpl,
              (int)out.len, out.p ? out.p : "", want);
     mg_rebuf_fini(&out);
     mg_retmpl_free(t);
@@ -108,19 +101,19 @@ static void replace_case(int line, const char *re, const char *s,
     struct mg_regex *r;
     struct mg_retmpl *t = NULL;
     struct mg_rebuf out = {0};
-    cases++;
+    MG_TEST_CASE();
     if (mg_regex_compile(re, strlen(re), &r, why, sizeof(why)) != 0) {
-        FAIL(line, "%s: refused: %s", re, why);
+        FAIL_AT(line, "%s: refused: %s", re, why);
         return;
     }
     int rc = -2;
     if (mg_retmpl_compile(tmpl, strlen(tmpl), r, &t) != 0)
-        FAIL(line, "template compile failed");
+        FAIL_AT(line, "template compile failed");
     else if ((rc = mg_regex_replace_all(r, m, s, strlen(s), t, &out, why,
                                         sizeof(why))) != nmatch)
-        FAIL(line, "%s: %d matches, want %d", re, rc, nmatch);
+        FAIL_AT(line, "%s: %d matches, want %d", re, rc, nmatch);
     else if (out.len != strlen(want) || memcmp(out.p, want, out.len) != 0)
-        FAIL(line, "%s over \"%s\": got \"%.*s\", want \"%s\"", re, s,
+        FAIL_AT(line, "%s over \"%s\": got \"%.*s\", want \"%s\"", re, s,
              (int)out.len, out.p ? out.p : "", want);
     mg_rebuf_fini(&out);
     mg_retmpl_free(t);
@@ -365,41 +358,41 @@ static void test_limits(void)
     /* A group repeated over 64 KiB needs more than JIT's default stack. */
     for (size_t i = 0; i < n; i++)
         s[i] = "ab"[i & 1];
-    cases++;
+    MG_TEST_CASE();
     if (mg_regex_compile("^(?s:(?:a|b)*)$", 15, &r, why, sizeof(why)) != 0) {
-        FAIL(__LINE__, "refused: %s", why);
+        FAIL_AT(__LINE__, "refused: %s", why);
     } else {
         int rc = mg_regex_match(r, m, s, n, 0, why, sizeof(why));
         if (rc != 1)
-            FAIL(__LINE__, "(?:a|b)* over 64 KiB: %d %s", rc, why);
+            FAIL_AT(__LINE__, "(?:a|b)* over 64 KiB: %d %s", rc, why);
         mg_regex_free(r);
     }
     /* Exponential backtracking stops at the match limit. */
     memset(s, 'a', 40);
     s[40] = 'b';
-    cases++;
+    MG_TEST_CASE();
     if (mg_regex_compile("^(?s:(a|aa)+$)$", 15, &r, why, sizeof(why)) != 0) {
-        FAIL(__LINE__, "refused: %s", why);
+        FAIL_AT(__LINE__, "refused: %s", why);
     } else {
         int rc = mg_regex_match(r, m, s, 41, 0, why, sizeof(why));
         if (rc != -1 || !strstr(why, "match limit"))
-            FAIL(__LINE__, "(a|aa)+$ over a...ab: %d %s", rc, why);
+            FAIL_AT(__LINE__, "(a|aa)+$ over a...ab: %d %s", rc, why);
         mg_regex_free(r);
     }
     /* The match scratch serves patterns with more groups than it has. */
-    cases++;
+    MG_TEST_CASE();
     if (mg_regex_compile("(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)(k)(l)(m)(n)(o)(p)(q)",
                          51, &r, why, sizeof(why)) != 0) {
-        FAIL(__LINE__, "refused: %s", why);
+        FAIL_AT(__LINE__, "refused: %s", why);
     } else {
         size_t so, eo;
         int rc = mg_regex_match(r, m, "abcdefghijklmnopq", 17, 0, why,
                                 sizeof(why));
         if (rc != 1 || !mg_rematch_group(m, 17, &so, &eo) || so != 16 ||
             eo != 17)
-            FAIL(__LINE__, "group 17: %d", rc);
+            FAIL_AT(__LINE__, "group 17: %d", rc);
         if (mg_rematch_group(m, 18, &so, &eo))
-            FAIL(__LINE__, "group 18 should not exist");
+            FAIL_AT(__LINE__, "group 18 should not exist");
         mg_regex_free(r);
     }
     free(s);
@@ -408,19 +401,19 @@ static void test_limits(void)
 static void test_utf8(void)
 {
     uint32_t cp;
-    cases++;
+    MG_TEST_CASE();
     if (mg_utf8_next("\xc3\xa9", 2, &cp) != 2 || cp != 0xe9)
-        FAIL(__LINE__, "é");
+        FAIL_AT(__LINE__, "é");
     if (mg_utf8_next("\xf0\x9f\x98\x80", 4, &cp) != 4 || cp != 0x1f600)
-        FAIL(__LINE__, "emoji");
+        FAIL_AT(__LINE__, "emoji");
     if (mg_utf8_next("\xff", 1, &cp) != 1 || cp != 0xfffd)
-        FAIL(__LINE__, "invalid byte");
+        FAIL_AT(__LINE__, "invalid byte");
     if (mg_utf8_next("\xc3", 1, &cp) != 1 || cp != 0xfffd)
-        FAIL(__LINE__, "truncated");
+        FAIL_AT(__LINE__, "truncated");
     if (mg_utf8_next("\xed\xa0\x80", 3, &cp) != 1 || cp != 0xfffd)
-        FAIL(__LINE__, "surrogate");
+        FAIL_AT(__LINE__, "surrogate");
     if (mg_utf8_next("", 0, &cp) != 0)
-        FAIL(__LINE__, "empty");
+        FAIL_AT(__LINE__, "empty");
 }
 
 int main(void)
@@ -439,11 +432,5 @@ int main(void)
     mg_regex_free(NULL);
     mg_retmpl_free(NULL);
     mg_rematch_free(NULL);
-    if (failures) {
-        fprintf(stderr, "test_regex: %d of %d cases failed\n", failures,
-                cases);
-        return 1;
-    }
-    printf("test_regex: %d cases passed\n", cases);
-    return 0;
+    return mg_test_summary("test_regex");
 }

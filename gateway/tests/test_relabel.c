@@ -15,17 +15,10 @@
 
 #include "mg_labels.h"
 #include "mg_relabel.h"
+#include "mg_test.h"
 
 static lua_State *L;
-static int failures, cases;
 
-#define FAIL(line, ...)                                                     \
-    do {                                                                    \
-        failures++;                                                         \
-        fprintf(stderr, "test_relabel.c:%d: ", line);                       \
-        fprintf(stderr, __VA_ARGS__);                                       \
-        fputc('\n', stderr);                                                \
-    } while (0)
 
 /* Label lists: name, value, name, value, ...; NULL-terminated. */
 #define LABELS(...) ((const char *const[]){__VA_ARGS__, NULL})
@@ -42,7 +35,7 @@ static int compile(int line, const char *cfg, struct mg_relabel **rl,
     *rl = NULL;
     why[0] = '\0';
     if (luaL_dostring(L, src) != LUA_OK) {
-        FAIL(line, "lua: %s", lua_tostring(L, -1));
+        FAIL_AT(line, "lua: %s", lua_tostring(L, -1));
         lua_settop(L, 0);
         return -1;
     }
@@ -51,9 +44,9 @@ static int compile(int line, const char *cfg, struct mg_relabel **rl,
     int top = lua_gettop(L);
     int rc = mg_relabel_compile(L, -1, rl, why, whylen);
     if (lua_gettop(L) != top || lua_tointeger(L, 1) != 42)
-        FAIL(line, "compile changed the Lua stack");
+        FAIL_AT(line, "compile changed the Lua stack");
     if (rc != 0 && *rl)
-        FAIL(line, "compile failed but returned a plan");
+        FAIL_AT(line, "compile failed but returned a plan");
     lua_settop(L, 0);
     return rc;
 }
@@ -94,9 +87,9 @@ static void check_subset(int line, const char *cfg, const char *const *in,
 {
     char why[160];
     struct mg_relabel *rl;
-    cases++;
+    MG_TEST_CASE();
     if (compile(line, cfg, &rl, why, sizeof(why)) != 0) {
-        FAIL(line, "compile refused: %s", why);
+        FAIL_AT(line, "compile refused: %s", why);
         return;
     }
     struct mg_lbuild lb;
@@ -105,14 +98,14 @@ static void check_subset(int line, const char *cfg, const char *const *in,
     int rc = mg_relabel_apply(rl, &lb, why, sizeof(why));
     if (!want) {
         if (rc != 0) {
-            FAIL(line, "want dropped, apply returned %d (%s)", rc,
+            FAIL_AT(line, "want dropped, apply returned %d (%s)", rc,
                  rc < 0 ? why : "");
             dump(&lb);
         }
     } else if (rc != 1) {
-        FAIL(line, "want kept, apply returned %d (%s)", rc, rc < 0 ? why : "");
+        FAIL_AT(line, "want kept, apply returned %d (%s)", rc, rc < 0 ? why : "");
     } else if (!has_labels(&lb, want, exact)) {
-        FAIL(line, "labels differ");
+        FAIL_AT(line, "labels differ");
         dump(&lb);
     }
     mg_lbuild_fini(&lb);
@@ -154,25 +147,25 @@ static void refuses(int line, const char *cfg, const char *want)
 {
     char why[160];
     struct mg_relabel *rl;
-    cases++;
+    MG_TEST_CASE();
     int rc = compile(line, cfg, &rl, why, sizeof(why));
     if (rc != -EINVAL) {
-        FAIL(line, "want -EINVAL containing \"%s\", got %d (%s)", want, rc,
+        FAIL_AT(line, "want -EINVAL containing \"%s\", got %d (%s)", want, rc,
              why);
         mg_relabel_free(rl);
         return;
     }
     if (!strstr(why, want))
-        FAIL(line, "want a message containing \"%s\", got \"%s\"", want, why);
+        FAIL_AT(line, "want a message containing \"%s\", got \"%s\"", want, why);
 }
 
 static void accepts(int line, const char *cfg)
 {
     char why[160];
     struct mg_relabel *rl;
-    cases++;
+    MG_TEST_CASE();
     if (compile(line, cfg, &rl, why, sizeof(why)) != 0)
-        FAIL(line, "want accepted, got \"%s\"", why);
+        FAIL_AT(line, "want accepted, got \"%s\"", why);
     mg_relabel_free(rl);
 }
 
@@ -801,16 +794,16 @@ static void test_limits(void)
     char why[160];
     struct mg_relabel *rl;
     struct mg_lbuild lb;
-    cases++;
+    MG_TEST_CASE();
     if (compile(__LINE__,
                 "{{source_labels={'a'}, target_label='b'},"
                 " {source_labels={'a'}, regex='(a+)+$', action='keep'}}",
                 &rl, why, sizeof(why)) != 0) {
-        FAIL(__LINE__, "compile: %s", why);
+        FAIL_AT(__LINE__, "compile: %s", why);
         return;
     }
     if (mg_relabel_count(rl) != 2)
-        FAIL(__LINE__, "count %zu, want 2", mg_relabel_count(rl));
+        FAIL_AT(__LINE__, "count %zu, want 2", mg_relabel_count(rl));
     size_t n = 5000;
     char *v = malloc(n + 2);
     memset(v, 'a', n);
@@ -822,24 +815,24 @@ static void test_limits(void)
     int rc = mg_relabel_apply(rl, &lb, why, sizeof(why));
     double dt = now() - t0;
     if (rc != -1)
-        FAIL(__LINE__, "(a+)+$ over a...ab: want -1, got %d", rc);
+        FAIL_AT(__LINE__, "(a+)+$ over a...ab: want -1, got %d", rc);
     else if (!strstr(why, "relabel[2]: regex match limit exceeded"))
-        FAIL(__LINE__, "why: %s", why);
+        FAIL_AT(__LINE__, "why: %s", why);
     if (dt > 1.0)
-        FAIL(__LINE__, "(a+)+$ took %.3f s", dt);
+        FAIL_AT(__LINE__, "(a+)+$ took %.3f s", dt);
     printf("pathological regex: %d in %.1f ms (%s)\n", rc, dt * 1e3, why);
 
     /* A short value of the same shape is fine. */
     mg_lbuild_reset(&lb);
     mg_lbuild_set(&lb, "a", 1, "aaaa", 4);
     if (mg_relabel_apply(rl, &lb, why, sizeof(why)) != 1)
-        FAIL(__LINE__, "(a+)+$ over aaaa: %s", why);
+        FAIL_AT(__LINE__, "(a+)+$ over aaaa: %s", why);
     /* A value that is not UTF-8 is an error, not a silent mismatch. */
     mg_lbuild_reset(&lb);
     mg_lbuild_set(&lb, "a", 1, "a\xff", 2);
     rc = mg_relabel_apply(rl, &lb, why, sizeof(why));
     if (rc != -1 || !strstr(why, "UTF-8"))
-        FAIL(__LINE__, "non-UTF-8 value: %d (%s)", rc, why);
+        FAIL_AT(__LINE__, "non-UTF-8 value: %d (%s)", rc, why);
     mg_lbuild_fini(&lb);
     mg_relabel_free(rl);
     free(v);
@@ -860,11 +853,5 @@ int main(void)
     test_validation();
     test_limits();
     lua_close(L);
-    if (failures) {
-        fprintf(stderr, "test_relabel: %d of %d cases failed\n", failures,
-                cases);
-        return 1;
-    }
-    printf("test_relabel: %d cases passed\n", cases);
-    return 0;
+    return mg_test_summary("test_relabel");
 }

@@ -11,17 +11,10 @@
 #include <time.h>
 
 #include "mg_selector.h"
+#include "mg_test.h"
 
-static int failures, cases;
 static struct mg_rematch *m;
 
-#define FAIL(line, ...)                                                     \
-    do {                                                                    \
-        failures++;                                                         \
-        fprintf(stderr, "test_selector.c:%d: ", line);                      \
-        fprintf(stderr, __VA_ARGS__);                                       \
-        fputc('\n', stderr);                                                \
-    } while (0)
 
 /* String literals may hold NUL, so their length comes from sizeof. */
 #define P(s) parse_ok(__LINE__, s, sizeof(s) - 1)
@@ -36,19 +29,19 @@ static struct mg_selector *parse(int line, const char *s, size_t n)
     struct mg_selector *sel = (struct mg_selector *)1;
     int rc = mg_selector_parse(s, n, &sel, why, sizeof(why));
     if (rc != 0) {
-        FAIL(line, "%.*s: refused (%d): %s", (int)n, s, rc, why);
+        FAIL_AT(line, "%.*s: refused (%d): %s", (int)n, s, rc, why);
         if (sel)
-            FAIL(line, "refused but *out is not NULL");
+            FAIL_AT(line, "refused but *out is not NULL");
         return NULL;
     }
     if (!sel)
-        FAIL(line, "%.*s: 0 without a selector", (int)n, s);
+        FAIL_AT(line, "%.*s: 0 without a selector", (int)n, s);
     return sel;
 }
 
 static void parse_ok(int line, const char *s, size_t n)
 {
-    cases++;
+    MG_TEST_CASE();
     mg_selector_free(parse(line, s, n));
 }
 
@@ -59,16 +52,16 @@ static void refuse_case(int line, const char *s, size_t n, const char *pos,
     char why[160] = "";
     char prefix[32];
     struct mg_selector *sel = (struct mg_selector *)1;
-    cases++;
+    MG_TEST_CASE();
     int rc = mg_selector_parse(s, n, &sel, why, sizeof(why));
     snprintf(prefix, sizeof(prefix), "%s: parse error: ", pos);
     if (rc != -EINVAL)
-        FAIL(line, "%.*s: want -EINVAL, got %d", (int)n, s, rc);
+        FAIL_AT(line, "%.*s: want -EINVAL, got %d", (int)n, s, rc);
     else if (strncmp(why, prefix, strlen(prefix)) != 0 || !strstr(why, want))
-        FAIL(line, "%.*s: want \"%s...%s\", got \"%s\"", (int)n, s, prefix,
+        FAIL_AT(line, "%.*s: want \"%s...%s\", got \"%s\"", (int)n, s, prefix,
              want, why);
     if (sel) {
-        FAIL(line, "refused but *out is not NULL");
+        FAIL_AT(line, "refused but *out is not NULL");
         if (rc == 0)
             mg_selector_free(sel);
     }
@@ -79,7 +72,7 @@ static void value_case(int line, const char *s, const char *label,
                        const char *want, size_t wlen)
 {
     struct mg_label eq[8];
-    cases++;
+    MG_TEST_CASE();
     struct mg_selector *sel = parse(line, s, strlen(s));
     if (!sel)
         return;
@@ -90,9 +83,9 @@ static void value_case(int line, const char *s, const char *label,
             break;
     }
     if (i == k || i == 8)
-        FAIL(line, "%s: no equality on %s", s, label);
+        FAIL_AT(line, "%s: no equality on %s", s, label);
     else if (eq[i].vlen != wlen || memcmp(eq[i].value, want, wlen) != 0)
-        FAIL(line, "%s: %s is \"%.*s\" (%u bytes), want %zu bytes", s, label,
+        FAIL_AT(line, "%s: %s is \"%.*s\" (%u bytes), want %zu bytes", s, label,
              (int)eq[i].vlen, eq[i].value, eq[i].vlen, wlen);
     mg_selector_free(sel);
 }
@@ -119,7 +112,7 @@ static void match_case(int line, const char *s, const char *name,
 {
     char buf[256], why[160] = "";
     struct mg_label v[16];
-    cases++;
+    MG_TEST_CASE();
     struct mg_selector *sel = parse(line, s, strlen(s));
     if (!sel)
         return;
@@ -128,7 +121,7 @@ static void match_case(int line, const char *s, const char *name,
     int rc = mg_selector_match(sel, m, name, name ? strlen(name) : 0, v, n,
                                why, sizeof(why));
     if (rc != want)
-        FAIL(line, "%s over %s{%s}: %d, want %d %s", s, name ? name : "-",
+        FAIL_AT(line, "%s over %s{%s}: %d, want %d %s", s, name ? name : "-",
              labels, rc, want, rc < 0 ? why : "");
     mg_selector_free(sel);
 }
@@ -136,16 +129,16 @@ static void match_case(int line, const char *s, const char *name,
 static void name_case(int line, const char *s, const char *want)
 {
     size_t nlen = 99;
-    cases++;
+    MG_TEST_CASE();
     struct mg_selector *sel = parse(line, s, strlen(s));
     if (!sel)
         return;
     const char *name = mg_selector_name(sel, &nlen);
     if (!want && (name || nlen != 0))
-        FAIL(line, "%s: name \"%.*s\", want none", s, (int)nlen, name);
+        FAIL_AT(line, "%s: name \"%.*s\", want none", s, (int)nlen, name);
     else if (want && (!name || nlen != strlen(want) ||
                       memcmp(name, want, nlen) != 0))
-        FAIL(line, "%s: name %.*s, want %s", s, name ? (int)nlen : 4,
+        FAIL_AT(line, "%s: name %.*s, want %s", s, name ? (int)nlen : 4,
              name ? name : "NULL", want);
     mg_selector_free(sel);
 }
@@ -414,22 +407,22 @@ static void test_accessors(void)
     char why[160];
     struct mg_selector *sel;
     const char *s = "up{b=\"2\",a=\"1\",c=~\"x\",d!=\"y\",e=\"\",f=\"3\"}";
-    cases++;
+    MG_TEST_CASE();
     if (mg_selector_parse(s, strlen(s), &sel, why, sizeof(why)) != 0) {
-        FAIL(__LINE__, "refused: %s", why);
+        FAIL_AT(__LINE__, "refused: %s", why);
         return;
     }
     size_t k = mg_selector_equalities(sel, eq, 4);
     if (k != 3 || eq[0].nlen != 1 || eq[0].name[0] != 'b' ||
         eq[0].vlen != 1 || eq[0].value[0] != '2' || eq[1].name[0] != 'a' ||
         eq[2].name[0] != 'f' || eq[2].value[0] != '3')
-        FAIL(__LINE__, "equalities: %zu", k);
+        FAIL_AT(__LINE__, "equalities: %zu", k);
     memset(eq, 0, sizeof(eq));
     if (mg_selector_equalities(sel, eq, 1) != 3 || eq[0].name[0] != 'b' ||
         eq[1].name != NULL)
-        FAIL(__LINE__, "equalities into room for one");
+        FAIL_AT(__LINE__, "equalities into room for one");
     if (mg_selector_equalities(sel, NULL, 0) != 3)
-        FAIL(__LINE__, "equalities counted");
+        FAIL_AT(__LINE__, "equalities counted");
     mg_selector_free(sel);
     mg_selector_free(NULL);
 }
@@ -443,12 +436,12 @@ static void test_limits(void)
     const char *s = "up{x=~\"(a|aa)+\"}";
     struct timespec t0, t1;
 
-    cases++;
+    MG_TEST_CASE();
     memset(value, 'a', 40);
     value[40] = 'b';
     struct mg_label l = {"x", value, 1, 41};
     if (mg_selector_parse(s, strlen(s), &sel, why, sizeof(why)) != 0) {
-        FAIL(__LINE__, "refused: %s", why);
+        FAIL_AT(__LINE__, "refused: %s", why);
         return;
     }
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -457,37 +450,37 @@ static void test_limits(void)
     double secs = (double)(t1.tv_sec - t0.tv_sec) +
                   (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (rc != -1 || !strstr(why, "match limit"))
-        FAIL(__LINE__, "(a|aa)+ over a...ab: %d %s", rc, why);
+        FAIL_AT(__LINE__, "(a|aa)+ over a...ab: %d %s", rc, why);
     if (secs > 5)
-        FAIL(__LINE__, "(a|aa)+ over a...ab took %.1f s", secs);
+        FAIL_AT(__LINE__, "(a|aa)+ over a...ab took %.1f s", secs);
     /* The scratch still serves the next match. */
     l.vlen = 40;
     rc = mg_selector_match(sel, m, "up", 2, &l, 1, why, sizeof(why));
     if (rc != 1)
-        FAIL(__LINE__, "(a|aa)+ over a...a: %d %s", rc, why);
+        FAIL_AT(__LINE__, "(a|aa)+ over a...a: %d %s", rc, why);
     mg_selector_free(sel);
 
     /* An equality that refuses the series spares the regex. */
-    cases++;
+    MG_TEST_CASE();
     s = "up{x=~\"(a|aa)+\",job=\"api\"}";
     if (mg_selector_parse(s, strlen(s), &sel, why, sizeof(why)) != 0) {
-        FAIL(__LINE__, "refused: %s", why);
+        FAIL_AT(__LINE__, "refused: %s", why);
         return;
     }
     struct mg_label two[2] = {{"x", value, 1, 41}, {"job", "web", 3, 3}};
     rc = mg_selector_match(sel, m, "up", 2, two, 2, why, sizeof(why));
     if (rc != 0)
-        FAIL(__LINE__, "job=web with a costly regex: %d %s", rc, why);
+        FAIL_AT(__LINE__, "job=web with a costly regex: %d %s", rc, why);
     /* A selector without regexes needs no scratch. */
     mg_selector_free(sel);
     s = "up{job=\"web\"}";
     if (mg_selector_parse(s, strlen(s), &sel, why, sizeof(why)) != 0) {
-        FAIL(__LINE__, "refused: %s", why);
+        FAIL_AT(__LINE__, "refused: %s", why);
         return;
     }
     if (mg_selector_match(sel, NULL, "up", 2, two + 1, 1, why,
                           sizeof(why)) != 1)
-        FAIL(__LINE__, "without scratch");
+        FAIL_AT(__LINE__, "without scratch");
     mg_selector_free(sel);
 }
 
@@ -508,12 +501,12 @@ static void test_prefixes(void)
             struct mg_selector *sel = NULL;
             char *copy = malloc(n ? n : 1);
             memcpy(copy, valid[k], n);
-            cases++;
+            MG_TEST_CASE();
             int rc = mg_selector_parse(copy, n, &sel, why, sizeof(why));
             if (n == len && rc != 0)
-                FAIL(__LINE__, "%s: refused: %s", valid[k], why);
+                FAIL_AT(__LINE__, "%s: refused: %s", valid[k], why);
             if (rc != 0 && (rc != -EINVAL || why[0] < '1' || why[0] > '9'))
-                FAIL(__LINE__, "%s[:%zu]: %d \"%s\"", valid[k], n, rc, why);
+                FAIL_AT(__LINE__, "%s[:%zu]: %d \"%s\"", valid[k], n, rc, why);
             mg_selector_free(sel);
             free(copy);
         }
@@ -521,12 +514,12 @@ static void test_prefixes(void)
     /* A small why is cut, not overrun; a zero one is left alone. */
     char small[8];
     struct mg_selector *sel;
-    cases++;
+    MG_TEST_CASE();
     if (mg_selector_parse("{}", 2, &sel, small, sizeof(small)) != -EINVAL ||
         strlen(small) != 7)
-        FAIL(__LINE__, "small why: \"%s\"", small);
+        FAIL_AT(__LINE__, "small why: \"%s\"", small);
     if (mg_selector_parse("{}", 2, &sel, NULL, 0) != -EINVAL)
-        FAIL(__LINE__, "no why");
+        FAIL_AT(__LINE__, "no why");
 }
 
 int main(void)
@@ -542,11 +535,5 @@ int main(void)
     test_limits();
     test_prefixes();
     mg_rematch_free(m);
-    if (failures) {
-        fprintf(stderr, "test_selector: %d of %d cases failed\n", failures,
-                cases);
-        return 1;
-    }
-    printf("test_selector: %d cases passed\n", cases);
-    return 0;
+    return mg_test_summary("test_selector");
 }

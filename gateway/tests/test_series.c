@@ -8,15 +8,8 @@
 #include <string.h>
 
 #include "mg_series.h"
+#include "mg_test.h"
 
-static int failures;
-#define CHECK(c)                                                           \
-    do {                                                                   \
-        if (!(c)) {                                                        \
-            fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c);        \
-            failures++;                                                    \
-        }                                                                  \
-    } while (0)
 
 /* Pushes name{ws=<ws>} = v of type t at now, routed to name{} (the
  * labeldrop of ws a pipeline would do). */
@@ -170,10 +163,5 @@ int main(void)
     test_type_conflict();
     test_reroute();
     test_known_update_allocates_nothing();
-    if (failures) {
-        fprintf(stderr, "%d failures\n", failures);
-        return 1;
-    }
-    printf("test_series: ok\n");
-    return 0;
+    return mg_test_summary("test_series");
 }

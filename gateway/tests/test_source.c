@@ -6,15 +6,8 @@
 #include <string.h>
 
 #include "mg_source.h"
+#include "mg_test.h"
 
-static int failures;
-#define CHECK(c)                                                           \
-    do {                                                                   \
-        if (!(c)) {                                                        \
-            fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c);        \
-            failures++;                                                    \
-        }                                                                  \
-    } while (0)
 
 #define PRODUCERS 300
 
@@ -76,7 +69,5 @@ int main(void)
     for (int q = 0; q < PRODUCERS; q++)
         CHECK(count(&m, q) == 0);
     mg_sources_fini(&m);
-    if (failures)
-        fprintf(stderr, "%d failure(s)\n", failures);
-    return failures ? 1 : 0;
+    return mg_test_summary("test_source");
 }

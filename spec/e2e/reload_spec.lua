@@ -333,6 +333,53 @@ describe("reload", function()
       assert.is_truthy(err:find(path .. ":4: ", 1, true), err)
     end)
 
+    -- Which DSL a file speaks is said by the flag before it, never guessed
+    -- from the text of its errors.
+    it("--rules: rule files load as rules, and only after it", function()
+      local code, out, err = check("status_class.lua", "--rules", "rules_good.lua")
+      assert.are.equal(0, code, err)
+      assert.are.equal("", err)
+      assert.is_truthy(out:find("2 path(s) OK", 1, true), out)
+      code, _, err = check("rules_good.lua")
+      assert.are.equal(1, code, err)
+      assert.is_truthy(err:find("rules_good.lua:2: ", 1, true), err)
+      code, _, err = check("--rules", "status_class.lua")
+      assert.are.equal(1, code, err)
+      assert.is_truthy(err:find("status_class.lua:", 1, true), err)
+      code, _, err = check("--rules", "rules_bad_field.lua")
+      assert.are.equal(1, code, err)
+      assert.is_truthy(err:find("rules_bad_field.lua:2: record job:up:sum: unknown field bogus", 1, true), err)
+      code, _, err = check("--bogus", "status_class.lua")
+      assert.are.equal(2, code, err)
+    end)
+
+    it("a rules file under a path longer than 60 bytes is named whole, by check and at start-up", function()
+      local dir = tmpdir() .. "/a-deployment-directory/mounted/deep/enough/rules"
+      assert(gw.sh("mkdir -p " .. quote(dir)) == 0)
+      local path = dir .. "/rules_bad_field.lua"
+      assert.is_true(#path > 60)
+      gw.write_file(path, fixture("rules_bad_field.lua"))
+      local code, _, err = run { "check", "--rules", path }
+      assert.are.equal(1, code, err)
+      assert.is_truthy(err:find(path .. ":2: ", 1, true), err)
+      code, _, err = run { "--rules", dir, "--http", "127.0.0.1:0", "--ingest", "127.0.0.1:0" }
+      assert.are.equal(1, code, err)
+      assert.is_truthy(err:find(path .. ":2: ", 1, true), err)
+    end)
+
+    -- every DSL table's keys go through one check (mg_lua_check_keys)
+    it("a DSL table with a key that is not a field name: exit 1 naming the key's type", function()
+      local path = tmpdir() .. "/numeric_key.lua"
+      gw.write_file(path, 'drop { name = "x", [1] = "y" }\n')
+      local code, _, err = run { "check", path }
+      assert.are.equal(1, code, err)
+      assert.is_truthy(err:find(path .. ":1: drop: field names must be strings, got number", 1, true), err)
+      gw.write_file(path, 'cap { metric = "x", max_series = 5, [true] = 1 }\n')
+      code, _, err = run { "check", path }
+      assert.are.equal(1, code, err)
+      assert.is_truthy(err:find(path .. ":1: cap: field names must be strings, got boolean", 1, true), err)
+    end)
+
     it("a non-existent path: exit 1 naming it", function()
       local path = tmpdir() .. "/no/such/file.lua"
       local code, _, err = run { "check", path }
