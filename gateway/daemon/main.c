@@ -7,6 +7,7 @@
 
 #include <event2/event.h>
 
+#include "mg_auth.h"
 #include "mg_config.h"
 #include "mg_gateway.h"
 #include "mg_http.h"
@@ -15,6 +16,7 @@
 #include "mg_notify.h"
 #include "mg_pipeline.h"
 #include "mg_rules.h"
+#include "mg_tls.h"
 
 #define DEFAULT_HTTP "127.0.0.1:9477"
 #define DEFAULT_INGEST "127.0.0.1:9478"
@@ -28,6 +30,7 @@ struct daemon {
     size_t ningest;
     struct event *sig_term, *sig_int, *sig_hup, *sweep, *rule_tick;
     struct mg_notify *notify;
+    struct mg_tls *tls;   /* NULL: plain listeners */
 };
 
 static void usage(FILE *f)
@@ -35,6 +38,7 @@ static void usage(FILE *f)
     fputs("usage: moongate [--config FILE] [--scripts DIR] [--rules DIR]\n"
           "                [--http ADDR] [--ingest ADDR]... [--log-format logfmt|json]\n"
           "       moongate check FILE|DIR...\n"
+          "       moongate check --config FILE\n"
           "       moongate version\n"
           "\n"
           "  --config FILE      Lua file returning a table of settings\n"
@@ -44,7 +48,9 @@ static void usage(FILE *f)
           "  --ingest ADDR      msgpack push address: host:port for TCP and UDP,\n"
           "                     unix:PATH for a unix socket; repeatable\n"
           "                     (default " DEFAULT_INGEST ")\n"
-          "  --log-format F     logfmt (default) or json\n",
+          "  --log-format F     logfmt (default) or json\n"
+          "  --enable-lifecycle POST /-/reload without an admin credential\n"
+          "                     (config enable_lifecycle; SIGHUP always reloads)\n",
           f);
 }
 
@@ -71,10 +77,33 @@ out:
     return rc;
 }
 
+/* The tokens files and users, and the certificate and key: each part
+ * that fails keeps what it had. */
+static int reload_security(struct daemon *d, char *why, size_t whylen)
+{
+    int rc = 0;
+    if (mg_gateway_reload_auth(d->gw, &d->cfg, why, whylen) < 0) {
+        mg_log(MG_LOG_ERROR, "reload of the credentials failed; the previous ones stay",
+               "err", why, NULL);
+        rc = -1;
+    }
+    char twhy[512];
+    if (d->tls && mg_tls_reload(d->tls, &d->cfg.tls, twhy, sizeof(twhy)) < 0) {
+        mg_log(MG_LOG_ERROR, "reload of the TLS certificate failed; the previous one stays",
+               "err", twhy, NULL);
+        if (rc == 0)
+            snprintf(why, whylen, "%s", twhy);
+        rc = -1;
+    }
+    return rc;
+}
+
 static int reload(void *ctx, char *why, size_t whylen)
 {
     struct daemon *d = ctx;
     int rc = load_scripts(d, why, whylen);
+    if (rc == 0)
+        rc = reload_security(d, why, whylen);
     if (rc < 0) {
         mg_gateway_stats(d->gw)->reload_ok = 0;
         mg_log(MG_LOG_ERROR, "reload failed; the previous scripts and rules stay", "err",
@@ -129,6 +158,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
         {"http", required_argument, NULL, 'H'},
         {"ingest", required_argument, NULL, 'i'},
         {"log-format", required_argument, NULL, 'l'},
+        {"enable-lifecycle", no_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     char why[512];
@@ -145,6 +175,9 @@ static int parse_args(struct daemon *d, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
+            break;
+        case 'L':
+            d->cfg.enable_lifecycle = 1;
             break;
         case 's':
             mg_config_set_str(&d->cfg.scripts, optarg);
@@ -204,6 +237,14 @@ static int start(struct daemon *d)
     d->base = event_base_new();
     if (!d->base)
         return -1;
+    if (d->cfg.tls.cert_file || d->cfg.tls.key_file) {
+        /* one clear line: a gateway told to speak TLS never serves plain */
+        d->tls = mg_tls_new(&d->cfg.tls, why, sizeof(why));
+        if (!d->tls) {
+            fprintf(stderr, "moongate: cannot start with TLS: %s\n", why);
+            return -1;
+        }
+    }
     d->gw = mg_gateway_new(&d->cfg, 0, 0, why, sizeof(why));
     if (!d->gw)
         goto fail;
@@ -226,11 +267,13 @@ static int start(struct daemon *d)
                           sizeof(why));
     if (!d->http)
         goto fail;
+    mg_http_set_tls(d->http, d->tls);
     for (size_t i = 0; i < d->cfg.ningest; i++) {
         d->ingest[i] = mg_ingest_new(d->base, d->gw, &d->cfg, d->cfg.ingest[i],
                                      why, sizeof(why));
         if (!d->ingest[i])
             goto fail;
+        mg_ingest_set_tls(d->ingest[i], d->tls);
         d->ningest++;
     }
     d->sig_term = evsignal_new(d->base, SIGTERM, on_stop, d);
@@ -272,6 +315,7 @@ static void stop(struct daemon *d)
         event_free(d->rule_tick);
     mg_notify_free(d->notify);
     mg_gateway_free(d->gw);
+    mg_tls_free(d->tls);
     if (d->base)
         event_base_free(d->base);
     mg_config_fini(&d->cfg);
@@ -313,6 +357,44 @@ static int check(const char *const *paths, size_t n)
     return failed;
 }
 
+/* moongate check --config FILE: the settings load, the credentials files
+ * exist and parse, the certificates parse and their keys match. */
+static int check_config(const char *path)
+{
+    struct mg_config cfg;
+    char why[512];
+    int failed = 0;
+    mg_config_init(&cfg);
+    if (mg_config_load(&cfg, path, why, sizeof(why))) {
+        fprintf(stderr, "%s\n", why);
+        mg_config_fini(&cfg);
+        return 1;
+    }
+    struct mg_auth *a = mg_auth_new(&cfg, why, sizeof(why));
+    if (!a) {
+        fprintf(stderr, "%s\n", why);
+        failed++;
+    }
+    mg_auth_free(a);
+    if ((cfg.tls.cert_file || cfg.tls.key_file) && mg_tls_check(&cfg.tls, why, sizeof(why))) {
+        fprintf(stderr, "%s\n", why);
+        failed++;
+    }
+    const struct mg_client_tls_config *am = &cfg.am_tls;
+    if (am->ca_file || am->cert_file || am->key_file) {
+        SSL_CTX *ctx = mg_tls_client_ctx(am, why, sizeof(why));
+        if (!ctx) {
+            fprintf(stderr, "alertmanager_tls: %s\n", why);
+            failed++;
+        }
+        SSL_CTX_free(ctx);
+    }
+    mg_config_fini(&cfg);
+    if (!failed)
+        printf("moongate check: %s OK\n", path);
+    return failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "version") == 0) {
@@ -323,6 +405,13 @@ int main(int argc, char **argv)
         if (argc < 3) {
             usage(stderr);
             return 2;
+        }
+        if (strcmp(argv[2], "--config") == 0) {
+            if (argc != 4) {
+                usage(stderr);
+                return 2;
+            }
+            return check_config(argv[3]);
         }
         int failed = check((const char *const *)argv + 2, (size_t)argc - 2);
         if (!failed)

@@ -16,6 +16,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "mg_addr.h"
+#include "mg_http_auth.h"
 #include "mg_json.h"
 #include "mg_log.h"
 #include "mg_rules.h"
@@ -35,6 +36,8 @@ struct mg_http {
     struct deadline *deadlines; /* one per connection until it fires */
     struct mg_log_limit log_limit;
     struct mg_buf scrape, gz; /* reused by every scrape */
+    struct mg_tls *tls;       /* NULL: plain HTTP */
+    struct mg_principal *who; /* the request's push principal (mg_http_auth) */
 };
 
 /* A deadline on a connection's first request: libevent's own timeout only
@@ -115,14 +118,6 @@ static void push_reply(struct evhttp_request *req, int code, const char *reason,
     evhttp_send_reply(req, code, reason, NULL);
 }
 
-static const char *bearer(struct evkeyvalq *in)
-{
-    const char *a = evhttp_find_header(in, "Authorization");
-    if (a && strncasecmp(a, "Bearer ", 7) == 0)
-        return a + 7;
-    return NULL;
-}
-
 static void on_push(struct evhttp_request *req, void *arg)
 {
     struct mg_http *h = arg;
@@ -141,17 +136,6 @@ static void on_push(struct evhttp_request *req, void *arg)
         push_reply(req, 415, "Unsupported Media Type", &res);
         return;
     }
-    const char *token = bearer(in);
-    if (!mg_gateway_token_ok(h->gw, token, token ? strlen(token) : 0)) {
-        mg_gateway_stats(h->gw)->reasons[MG_REASON_UNAUTHORIZED]++;
-        res.rejected = 1;
-        mg_push_result_error(&res, -1, MG_REASON_UNAUTHORIZED,
-                             token ? "bad push token" : "a bearer token is required");
-        evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
-                          "Bearer");
-        push_reply(req, 401, "Unauthorized", &res);
-        return;
-    }
     struct evbuffer *body = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(body);
     if (len > h->cfg->max_http_body_bytes) {
@@ -165,10 +149,10 @@ static void on_push(struct evhttp_request *req, void *arg)
         return;
     }
     const char *p = (const char *)evbuffer_pullup(body, -1);
-    /* the header was checked: the messages need no token of their own */
-    static const char ok_token[] = "";
-    int rc = mg_gateway_push_body(h->gw, p ? p : "", len, MG_TRANSPORT_HTTP,
-                                  token ? token : (h->cfg->ntokens ? NULL : ok_token), &res);
+    /* dispatch authorized the request: its principal pushes */
+    int rc = mg_gateway_push_body_as(h->gw, p ? p : "", len, MG_TRANSPORT_HTTP, h->who, &res);
+    if (mg_http_over_budget(req, &res))
+        return;
     if (rc < 0 && res.accepted == 0) {
         enum mg_reason r = res.nerr ? res.err[res.nerr - 1].reason : MG_REASON_DECODE_ERROR;
         if (r == MG_REASON_TOO_LARGE)
@@ -419,7 +403,8 @@ static void deadline_fired(evutil_socket_t fd, short what, void *arg)
 static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 {
     struct mg_http *h = arg;
-    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = h->tls ? mg_tls_bufferevent(base, h->tls)
+                                     : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     struct deadline *d = bev ? calloc(1, sizeof(*d)) : NULL;
     if (!d)
         return bev;
@@ -475,6 +460,8 @@ static void dispatch(struct evhttp_request *req, void *arg)
     mark_dispatched(h, req);
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    if (mg_http_authorize(h->gw, h->tls, req, path ? path : "/", &h->who) < 0)
+        return;
     for (const struct route *r = routes; path && r->path; r++)
         if (strcmp(path, r->path) == 0) {
             r->fn(req, h);
@@ -544,6 +531,11 @@ struct mg_http *mg_http_new(struct event_base *base, struct mg_gateway *gw,
 fail:
     mg_http_free(h);
     return NULL;
+}
+
+void mg_http_set_tls(struct mg_http *h, struct mg_tls *tls)
+{
+    h->tls = tls;
 }
 
 void mg_http_set_ready(struct mg_http *h, int ready)

@@ -17,7 +17,9 @@
 #include <event2/event_struct.h>
 #include <event2/listener.h>
 
+#include "mg_http_auth.h"
 #include "mg_log.h"
+#include "mg_tls.h"
 
 #define READ_CHUNK 65536
 #define MAX_PENDING_REPLY (1u << 20)
@@ -35,6 +37,9 @@ struct conn {
     struct mg_scan scan;
     struct mg_buf out;    /* replies not yet written */
     int closing;          /* close once out is flushed */
+    SSL *ssl;             /* TLS on this connection, or NULL */
+    char cn[128];         /* its verified client certificate's CN */
+    int cn_state;         /* 0 not yet known, 1 cn holds it, -1 none */
 };
 
 struct mg_ingest {
@@ -51,6 +56,7 @@ struct mg_ingest {
     char *free_bufs[FREELIST_MAX];
     size_t nfree;
     struct mg_log_limit log_limit;
+    struct mg_tls *tls;   /* TCP connections speak TLS; NULL: plain */
 };
 
 /* ---- connection buffers: a freelist of READ_CHUNK-sized ones ---- */
@@ -75,6 +81,7 @@ static void conn_close(struct conn *c)
     struct mg_ingest *ing = c->ing;
     event_del(&c->ev);
     event_del(&c->wev);
+    mg_tls_close(c->ssl);
     close(c->fd);
     buf_put(ing, c->buf, c->cap);
     mg_buf_fini(&c->out);
@@ -93,7 +100,8 @@ static void conn_close(struct conn *c)
 static int conn_flush(struct conn *c)
 {
     while (c->out.len) {
-        ssize_t n = send(c->fd, c->out.p, c->out.len, MSG_NOSIGNAL);
+        ssize_t n = c->ssl ? mg_tls_write(c->ssl, c->out.p, c->out.len)
+                           : send(c->fd, c->out.p, c->out.len, MSG_NOSIGNAL);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             event_add(&c->wev, NULL);
             return 0;
@@ -125,6 +133,18 @@ static void reply(struct conn *c, const struct mg_push_result *res)
         c->out.len = 0;
         c->closing = 1;
     }
+}
+
+/* A message from a TLS producer whose verified certificate is bound to a
+ * push credential is that producer's; otherwise its token key decides. */
+static void push_one(struct conn *c, const char *p, size_t len, struct mg_push_result *res)
+{
+    struct mg_principal *who;
+    if (c->ssl && mg_cert_principal(c->ing->gw, c->ing->tls, c->ssl, c->cn, sizeof(c->cn),
+                                    &c->cn_state, &who))
+        mg_gateway_push_message_as(c->ing->gw, p, len, c->t, who, res);
+    else
+        mg_gateway_push_message(c->ing->gw, p, len, c->t, NULL, res);
 }
 
 /* Decodes every complete message in the buffer, at most `budget`. Returns
@@ -164,7 +184,7 @@ static int conn_process(struct conn *c, unsigned budget)
             conn_flush(c); /* closes c once the error is written */
             return -1;
         }
-        mg_gateway_push_message(gw, c->buf + start, c->scan.off, c->t, NULL, &res);
+        push_one(c, c->buf + start, c->scan.off, &res);
         if (res.has_ack)
             reply(c, &res);
         start += c->scan.off;
@@ -225,7 +245,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         conn_close(c);
         return;
     }
-    ssize_t n = recv(fd, c->buf + c->len, c->cap - c->len, 0);
+    ssize_t n = c->ssl ? mg_tls_read(c->ssl, c->buf + c->len, c->cap - c->len)
+                       : recv(fd, c->buf + c->len, c->cap - c->len, 0);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
         /* the peer is done: decode what is whole, answer, then close */
         if (conn_process(c, UINT32_MAX) < 0)
@@ -252,7 +273,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         more = conn_process(c, budget);
         if (more < 0)
             return;
-        if (more)
+        /* TLS may hold decrypted bytes the socket no longer signals */
+        if (more || (c->ssl && SSL_pending(c->ssl)))
             event_active(&c->ev, EV_READ, 0);
     }
 }
@@ -294,6 +316,12 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
     c->t = ing->stream_t;
     c->buf = b;
     c->cap = READ_CHUNK;
+    if (ing->tls && ing->stream_t == MG_TRANSPORT_TCP && !(c->ssl = mg_tls_accept(ing->tls, fd))) {
+        buf_put(ing, b, READ_CHUNK);
+        free(c);
+        close(fd);
+        return;
+    }
     event_assign(&c->ev, ing->base, fd, EV_READ | EV_PERSIST, on_read, c);
     event_assign(&c->wev, ing->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
     c->next = ing->conns;
@@ -421,6 +449,11 @@ fail:
     return NULL;
 }
 
+void mg_ingest_set_tls(struct mg_ingest *ing, struct mg_tls *tls)
+{
+    ing->tls = tls;
+}
+
 void mg_ingest_drain(struct mg_ingest *ing)
 {
     if (!ing)
@@ -441,7 +474,8 @@ void mg_ingest_drain(struct mg_ingest *ing)
         for (;;) {
             if (c->cap - c->len < 4096 && conn_grow(c) < 0)
                 break;
-            ssize_t n = recv(c->fd, c->buf + c->len, c->cap - c->len, MSG_DONTWAIT);
+            ssize_t n = c->ssl ? mg_tls_read(c->ssl, c->buf + c->len, c->cap - c->len)
+                               : recv(c->fd, c->buf + c->len, c->cap - c->len, MSG_DONTWAIT);
             if (n <= 0)
                 break;
             c->len += (size_t)n;

@@ -49,6 +49,7 @@ struct mg_stats {
     struct mg_stats_map notify_dropped;  /* by reason */
     uint64_t connections[MG_TRANSPORT_COUNT];
     uint64_t connections_closed;
+    uint64_t unauthorized[MG_TRANSPORT_COUNT]; /* refused credentials */
     double rule_eval_buckets[MG_RULE_BUCKETS];
     double rule_eval_sum, rule_eval_count;
     int reload_ok;
