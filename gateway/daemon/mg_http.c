@@ -151,7 +151,7 @@ static void on_push(struct evhttp_request *req, void *arg)
     const char *p = (const char *)evbuffer_pullup(body, -1);
     /* dispatch authorized the request: its principal pushes */
     int rc = mg_gateway_push_body_as(h->gw, p ? p : "", len, MG_TRANSPORT_HTTP, h->who, &res);
-    if (mg_http_over_budget(req, &res))
+    if (mg_http_push_refused(req, &res))
         return;
     if (rc < 0 && res.accepted == 0) {
         enum mg_reason r = res.nerr ? res.err[res.nerr - 1].reason : MG_REASON_DECODE_ERROR;

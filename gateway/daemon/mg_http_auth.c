@@ -116,9 +116,13 @@ int mg_http_authorize(struct mg_gateway *gw, struct mg_tls *tls,
     return -1;
 }
 
-int mg_http_over_budget(struct evhttp_request *req, const struct mg_push_result *res)
+int mg_http_push_refused(struct evhttp_request *req, const struct mg_push_result *res)
 {
-    if (!(res->retry_after > 0) || res->accepted)
+    int forged = 0;
+    for (uint32_t i = 0; i < res->nerr; i++)
+        forged |= res->err[i].reason == MG_REASON_UNAUTHORIZED;
+    int budget = res->retry_after > 0;
+    if (res->accepted || (!budget && !forged))
         return 0;
     struct mg_buf b = {0};
     char tmp[96];
@@ -136,9 +140,13 @@ int mg_http_over_budget(struct evhttp_request *req, const struct mg_push_result 
     evbuffer_add(evhttp_request_get_output_buffer(req), b.p, b.len);
     mg_buf_fini(&b);
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    evhttp_add_header(out, "Content-Type", "application/json");
+    if (forged) { /* labels bound to another producer */
+        evhttp_send_reply(req, 403, "Forbidden", NULL);
+        return 1;
+    }
     snprintf(tmp, sizeof(tmp), "%.0f", res->retry_after < 1 ? 1.0 : res->retry_after + 0.499);
     evhttp_add_header(out, "Retry-After", tmp);
-    evhttp_add_header(out, "Content-Type", "application/json");
     evhttp_send_reply(req, 429, "Too Many Requests", NULL);
     return 1;
 }

@@ -23,9 +23,10 @@ int mg_http_authorize(struct mg_gateway *gw, struct mg_tls *tls,
                       struct evhttp_request *req, const char *path,
                       struct mg_principal **who);
 
-/* A push refused whole for the producer's budget: answers 429 with
- * Retry-After and returns 1; otherwise 0 and nothing is sent. */
-int mg_http_over_budget(struct evhttp_request *req, const struct mg_push_result *res);
+/* A push refused whole for the producer's budget (429 with Retry-After)
+ * or for claiming labels bound to another producer (403): answers and
+ * returns 1; otherwise 0 and nothing is sent. */
+int mg_http_push_refused(struct evhttp_request *req, const struct mg_push_result *res);
 
 /* The push principal a TLS stream's verified client certificate is bound
  * to (a cn:NAME line): 1 with *who, else 0. cn (n bytes) and *state (0
