@@ -51,7 +51,9 @@ static SSL_CTX *server_ctx(const struct mg_tls_config *cfg, char *why, size_t wh
         goto fail;
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, cfg->key_file, SSL_FILETYPE_PEM) != 1) {
-        ssl_why(why, whylen, cfg->key_file, "cannot load the private key");
+        int mismatch = ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH;
+        ssl_why(why, whylen, cfg->key_file,
+                mismatch ? "the key does not match the certificate" : "cannot load the private key");
         goto fail;
     }
     if (SSL_CTX_check_private_key(ctx) != 1) {

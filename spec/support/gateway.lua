@@ -95,10 +95,11 @@ function M.start(args, opts)
   g.tcp = log:match("transport=tcp addr=(%S+)")
   g.udp = log:match("transport=udp addr=(%S+)")
   if opts.cacert then -- an HTTPS gateway: curl checks it against the CA
+    -- (opts.curl_args: what else readiness needs, a client certificate)
     g.url = "https://" .. g.http
     g.cacert = opts.cacert
     M.wait_for(function()
-      return M.curl(g.url .. "/-/ready", { "--cacert", opts.cacert }) == 200
+      return M.curl(g.url .. "/-/ready", opts.curl_args or { "--cacert", opts.cacert }) == 200
     end, 10, "/-/ready over HTTPS")
     return setmetatable(g, { __index = M.gateway })
   end
