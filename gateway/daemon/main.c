@@ -31,6 +31,7 @@ struct daemon {
     struct event *sig_term, *sig_int, *sig_hup, *sweep, *rule_tick;
     struct mg_notify *notify;
     struct mg_tls *tls;   /* NULL: plain listeners */
+    SSL_CTX *am_ctx;      /* outbound TLS to Alertmanagers */
 };
 
 static void usage(FILE *f)
@@ -77,6 +78,21 @@ out:
     return rc;
 }
 
+/* The Authorization header to Alertmanagers, from the files named. */
+static int set_am_authorization(struct daemon *d, char *why, size_t whylen)
+{
+    char hdr[2048], w[256];
+    if (!d->notify)
+        return 0;
+    if (mg_client_authorization(&d->cfg.am_tls, hdr, sizeof(hdr), w, sizeof(w))) {
+        snprintf(why, whylen, "alertmanager_tls: %s", w);
+        return -1;
+    }
+    int rc = mg_notify_set_authorization(d->notify, hdr[0] ? hdr : NULL);
+    OPENSSL_cleanse(hdr, sizeof(hdr));
+    return rc;
+}
+
 /* The tokens files and users, and the certificate and key: each part
  * that fails keeps what it had. */
 static int reload_security(struct daemon *d, char *why, size_t whylen)
@@ -88,6 +104,11 @@ static int reload_security(struct daemon *d, char *why, size_t whylen)
         rc = -1;
     }
     char twhy[512];
+    if (set_am_authorization(d, twhy, sizeof(twhy)) < 0) {
+        mg_log(MG_LOG_ERROR, "reload of the Alertmanager credentials failed; the previous ones stay",
+               "err", twhy, NULL);
+        rc = -1;
+    }
     if (d->tls && mg_tls_reload(d->tls, &d->cfg.tls, twhy, sizeof(twhy)) < 0) {
         mg_log(MG_LOG_ERROR, "reload of the TLS certificate failed; the previous one stays",
                "err", twhy, NULL);
@@ -252,12 +273,19 @@ static int start(struct daemon *d)
         struct mg_notify_config nc = {.queue_capacity = d->cfg.notify_queue,
                                       .batch_size = d->cfg.notify_batch,
                                       .timeout = d->cfg.notify_timeout};
+        d->am_ctx = mg_tls_client_ctx(&d->cfg.am_tls, why, sizeof(why));
+        if (!d->am_ctx)
+            goto fail;
+        nc.tls_bev = mg_tls_client_bev;
+        nc.tls_ctx = d->am_ctx;
         d->notify = mg_notify_new(d->base, (const char *const *)d->cfg.alertmanagers,
                                   d->cfg.nalertmanagers, &nc, mg_gateway_stats(d->gw), why,
                                   sizeof(why));
         if (!d->notify)
             goto fail;
         mg_gateway_set_notify(d->gw, d->notify);
+        if (set_am_authorization(d, why, sizeof(why)))
+            goto fail;
     }
     if (load_scripts(d, why, sizeof(why)) < 0) {
         fprintf(stderr, "%s\n", why); /* file:line: message */
@@ -316,6 +344,7 @@ static void stop(struct daemon *d)
     mg_notify_free(d->notify);
     mg_gateway_free(d->gw);
     mg_tls_free(d->tls);
+    SSL_CTX_free(d->am_ctx);
     if (d->base)
         event_base_free(d->base);
     mg_config_fini(&d->cfg);

@@ -1,12 +1,16 @@
 /* mg_tls: server and client SSL contexts, TLS reads and writes. */
 #include "mg_tls.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509v3.h>
 #include <openssl/x509.h>
 
 struct mg_tls {
@@ -263,4 +267,79 @@ SSL_CTX *mg_tls_client_ctx(const struct mg_client_tls_config *cfg, char *why, si
 fail:
     SSL_CTX_free(ctx);
     return NULL;
+}
+
+struct bufferevent *mg_tls_client_bev(void *ctx, struct event_base *base, const char *host)
+{
+    SSL *ssl = SSL_new(ctx);
+    if (!ssl)
+        return NULL;
+    unsigned char addr[16];
+    int is_ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
+    /* the certificate must name the host we dialled: SNI and the check */
+    int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host)
+                   : SSL_set_tlsext_host_name(ssl, host) == 1 && SSL_set1_host(ssl, host) == 1;
+    struct bufferevent *bev = ok ? bufferevent_openssl_socket_new(
+                                       base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+                                       BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS)
+                                 : NULL;
+    if (!bev) {
+        SSL_free(ssl);
+        return NULL;
+    }
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
+/* The first line of path, without its newline, into out. 0 or -1. */
+static int read_secret(const char *path, char *out, size_t n, char *why, size_t whylen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(why, whylen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    int ok = fgets(out, (int)n, f) != NULL;
+    fclose(f);
+    out[ok ? strcspn(out, "\r\n") : 0] = 0;
+    for (const char *p = out; ok && *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            ok = 0;
+    if (!ok || !out[0]) {
+        snprintf(why, whylen, "%s: empty, or a control byte in the secret", path);
+        OPENSSL_cleanse(out, n);
+        return -1;
+    }
+    return 0;
+}
+
+int mg_client_authorization(const struct mg_client_tls_config *cfg, char *out, size_t n,
+                            char *why, size_t whylen)
+{
+    char secret[1024], pair[1400];
+    out[0] = 0;
+    if (cfg->bearer_token_file) {
+        if (read_secret(cfg->bearer_token_file, secret, sizeof(secret), why, whylen))
+            return -1;
+        snprintf(out, n, "Bearer %s", secret);
+    } else if (cfg->username) {
+        if (!cfg->password_file) {
+            snprintf(why, whylen, "username needs password_file");
+            return -1;
+        }
+        if (read_secret(cfg->password_file, secret, sizeof(secret), why, whylen))
+            return -1;
+        int len = snprintf(pair, sizeof(pair), "%s:%s", cfg->username, secret);
+        unsigned char b64[1900];
+        if (len < 0 || (size_t)len >= sizeof(pair) || n < 7 + 4 * ((size_t)len / 3 + 1) + 1) {
+            snprintf(why, whylen, "username and password too long");
+            return -1;
+        }
+        EVP_EncodeBlock(b64, (const unsigned char *)pair, len);
+        snprintf(out, n, "Basic %s", b64);
+        OPENSSL_cleanse(b64, sizeof(b64));
+        OPENSSL_cleanse(pair, sizeof(pair));
+    }
+    OPENSSL_cleanse(secret, sizeof(secret));
+    return 0;
 }

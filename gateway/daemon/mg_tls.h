@@ -49,5 +49,13 @@ void mg_tls_close(SSL *ssl);
 /* A client context: verify peers against ca_file (the system's when
  * NULL), present cert_file/key_file when set. NULL with why. */
 SSL_CTX *mg_tls_client_ctx(const struct mg_client_tls_config *cfg, char *why, size_t whylen);
+/* A bufferevent dialling host over TLS on ctx (an SSL_CTX *), checking
+ * that the certificate names host: mg_notify's tls_bev. */
+struct bufferevent *mg_tls_client_bev(void *ctx, struct event_base *base, const char *host);
+/* The Authorization header for cfg: "Bearer <bearer_token_file>",
+ * "Basic <username:password_file>", or "" for none, into out (n bytes).
+ * 0 or -1 with why (never the secret). */
+int mg_client_authorization(const struct mg_client_tls_config *cfg, char *out, size_t n,
+                            char *why, size_t whylen);
 
 #endif

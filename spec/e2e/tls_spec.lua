@@ -206,6 +206,54 @@ describe("TLS", function()
   end)
 end)
 
+describe("Alertmanager over HTTPS with basic auth", function()
+  local alertmanager = require "support.alertmanager"
+  local dir, am, g
+  local RULES = [[
+alert "TlsAmHigh" {
+  expr = function(q)
+    local out = {}
+    for _, s in ipairs(q.series("tls_am_gauge")) do
+      if s.value > 0 then out[#out + 1] = s end
+    end
+    return out
+  end,
+}
+]]
+  setup(function()
+    dir = gw.tmpdir()
+    make_ca(dir, "ca")
+    make_cert(dir, "ca", "am", "localhost", "IP:127.0.0.1,DNS:localhost")
+    local hash = io.popen(PY .. " -W ignore -c " .. gw.quote(
+      "import crypt; print(crypt.crypt('am-pw', crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))")):read("*l")
+    am = alertmanager.start(nil, {
+      web_config = ("tls_server_config:\n  cert_file: %s/am.crt\n  key_file: %s/am.key\n" ..
+                    "basic_auth_users:\n  moongate: '%s'\n"):format(dir, dir, hash),
+      curl_args = { "--cacert", dir .. "/ca.crt", "-u", "moongate:am-pw" },
+    })
+    assert(gw.sh("mkdir " .. gw.quote(dir .. "/rules")) == 0)
+    gw.write_file(dir .. "/rules/am.lua", RULES)
+    gw.write_file(dir .. "/am.pw", "am-pw\n")
+    g = gw.start_with_config(([[return { rule_interval = 1, alertmanagers = { "%s" },
+      alertmanager_tls = { ca_file = "%s/ca.crt", username = "moongate", password_file = "%s/am.pw" } }]])
+      :format(am.url, dir, dir), nil, { "--rules", dir .. "/rules" })
+  end)
+  teardown(function()
+    if g then g:stop() end
+    if am then am.stop() end
+    gw.sh("rm -rf " .. gw.quote(dir))
+  end)
+  it("receives the alert", function()
+    assert.is_truthy(am.url:match("^https://"))
+    -- without the password Alertmanager refuses: the auth is real
+    assert.are.equal(401, (gw.curl(am.url .. "/api/v2/alerts", { "--cacert", dir .. "/ca.crt" })))
+    local code = g:push_http { metrics = { { name = "tls_am_gauge", type = "gauge", value = 1 } } }
+    assert.are.equal(200, code)
+    gw.wait_for(function() return am.received("firing") >= 1 end, 20, "the alert in Alertmanager")
+    assert.is_truthy(g:value("moongate_notifications_sent_total") >= 1)
+  end)
+end)
+
 describe("TLS with RequireAndVerifyClientCert", function()
   local dir, g
   setup(function()
