@@ -14,6 +14,7 @@ void mg_config_init(struct mg_config *c)
     memset(c, 0, sizeof(*c));
     c->log_format = MG_LOG_LOGFMT;
     c->log_level = MG_LOG_INFO;
+    c->udp = 1;
     c->sweep_interval = 1;
     c->rule_interval = 15;
     mg_wire_limits_default(&c->wire);
@@ -165,6 +166,7 @@ static const struct key top_keys[] = {
     {"auth", K_TABLE, 0, auth_keys},
     {"tls", K_TABLE, 0, tls_keys},
     {"enable_lifecycle", K_BOOL, OFF(enable_lifecycle), NULL},
+    {"udp", K_BOOL, OFF(udp), NULL},
     {"alertmanager_tls", K_TABLE, 0, am_tls_keys},
     {"log_format", K_LOGFMT, OFF(log_format), NULL},
     {"log_level", K_LOGLEVEL, OFF(log_level), NULL},

@@ -54,6 +54,7 @@ struct mg_config {
     char *scripts, *rules;           /* directories; NULL = none */
     struct mg_role_config auth[MG_ROLE_COUNT];
     int enable_lifecycle;            /* admin endpoints open without credentials */
+    int udp;                         /* UDP beside each TCP ingest address [1] */
     struct mg_tls_config tls;
     struct mg_client_tls_config am_tls; /* alertmanager_tls */
     enum mg_log_format log_format;

@@ -438,11 +438,12 @@ struct mg_ingest *mg_ingest_new(struct event_base *base,
         mg_log(MG_LOG_INFO, "listening", "transport", "unix", "addr", addr, NULL);
         return ing;
     }
-    if (bind_udp(ing, fd, why, whylen))
+    if (cfg->udp && bind_udp(ing, fd, why, whylen))
         goto fail;
     mg_sock_name(fd, name, sizeof(name));
     mg_log(MG_LOG_INFO, "listening", "transport", "tcp", "addr", name, NULL);
-    mg_log(MG_LOG_INFO, "listening", "transport", "udp", "addr", name, NULL);
+    if (cfg->udp) /* plaintext whatever tls says: udp = false turns it off */
+        mg_log(MG_LOG_INFO, "listening", "transport", "udp", "addr", name, NULL);
     return ing;
 fail:
     mg_ingest_free(ing);
