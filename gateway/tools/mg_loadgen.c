@@ -11,6 +11,8 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -51,6 +53,8 @@ struct mg_bench_opts {
     const char *prefix;
     double timeout;          /* connect, blocked write, ack wait */
     double rate;             /* samples per second; 0 = as fast as possible */
+    const char *token;       /* the token key in every message, or NULL */
+    const char *tls_ca;      /* TLS to the gateway, checked against this CA */
 };
 
 /* All messages, back to back in one buffer. Message m spans
@@ -69,6 +73,7 @@ struct mg_bench {
     int oom;                 /* the packer's buffer could not grow */
     double mult[MG_MAX_FIELDS]; /* value of field f in round r = r * mult[f] */
     int fd;
+    SSL *ssl;                /* with --tls */
     msgpack_unpacker unp;
     int unp_ready;
 };
@@ -276,7 +281,11 @@ static int encode_all(struct mg_bench *b)
         b->msg_off[m] = start;
         b->val_first[m] = nval;
         b->msg_metrics[m] = (uint32_t)n;
-        msgpack_pack_map(&pk, 1);
+        msgpack_pack_map(&pk, o->token ? 2 : 1);
+        if (o->token) { /* checked once per message by the gateway */
+            pack_cstr(&pk, "token");
+            pack_cstr(&pk, o->token);
+        }
         pack_cstr(&pk, "metrics");
         msgpack_pack_array(&pk, (size_t)n);
         for (uint64_t j = 0; j < n; j++)
@@ -359,6 +368,28 @@ static int split_hostport(const char *s, char *host, size_t hn, char *port,
     return 0;
 }
 
+/* The TLS handshake on the connected socket, the certificate checked
+ * against --tls CA (any name: the bench dials addresses). */
+static int tls_connect(struct mg_bench *b)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx)
+        return -ENOMEM;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    if (SSL_CTX_load_verify_locations(ctx, b->o.tls_ca, NULL) != 1 ||
+        !(b->ssl = SSL_new(ctx)) || SSL_set_fd(b->ssl, b->fd) != 1 ||
+        SSL_connect(b->ssl) != 1) {
+        char e[160];
+        ERR_error_string_n(ERR_get_error(), e, sizeof(e));
+        fprintf(stderr, "moongate-bench: TLS to %s: %s\n", b->o.target, e);
+        SSL_CTX_free(ctx);
+        return -EPROTO;
+    }
+    SSL_CTX_free(ctx); /* the SSL holds its own reference */
+    return 0;
+}
+
 /* Connects (TCP or a connected UDP socket). Blocking writes give up after
  * the timeout so a gateway that stops reading cannot hang the bench. */
 static int open_target(struct mg_bench *b)
@@ -406,13 +437,40 @@ static int open_target(struct mg_bench *b)
         return -err;
     }
     b->fd = fd;
-    return 0;
+    return b->o.tls_ca ? tls_connect(b) : 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
+/* read and write through TLS when there is some. */
+static ssize_t b_read(struct mg_bench *b, void *p, size_t n)
+{
+    if (!b->ssl)
+        return read(b->fd, p, n);
+    int r = SSL_read(b->ssl, p, (int)n);
+    if (r > 0)
+        return r;
+    int e = SSL_get_error(b->ssl, r);
+    if (e == SSL_ERROR_ZERO_RETURN)
+        return 0;
+    errno = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? EAGAIN : ECONNRESET;
+    return -1;
+}
+
+static ssize_t b_write(struct mg_bench *b, const void *p, size_t n)
+{
+    if (!b->ssl)
+        return write(b->fd, p, n);
+    int w = SSL_write(b->ssl, p, (int)n);
+    if (w > 0)
+        return w;
+    int e = SSL_get_error(b->ssl, w);
+    errno = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? EAGAIN : ECONNRESET;
+    return -1;
+}
+
+static int write_all(struct mg_bench *b, const char *p, size_t n)
 {
     while (n > 0) {
-        ssize_t w = write(fd, p, n);
+        ssize_t w = b_write(b, p, n);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -429,7 +487,7 @@ static int write_all(int fd, const char *p, size_t n)
 static int send_msg(struct mg_bench *b, const char *p, size_t n)
 {
     if (!b->o.udp)
-        return write_all(b->fd, p, n);
+        return write_all(b, p, n);
     for (;;) {
         ssize_t w = send(b->fd, p, n, 0);
         if (w >= 0)
@@ -454,6 +512,7 @@ static int send_ack_msg(struct mg_bench *b, size_t m, uint64_t id)
 {
     unsigned char head[14] = { 0x82, 0xa3, 'a', 'c', 'k', 0xcf };
     const char *p = b->buf.data + b->msg_off[m];
+    head[0] = (unsigned char)(p[0] + 1); /* a fixmap of one more key */
     size_t n = b->msg_off[m + 1] - b->msg_off[m];
     int rc;
 
@@ -461,9 +520,9 @@ static int send_ack_msg(struct mg_bench *b, size_t m, uint64_t id)
         head[k] = (unsigned char)id;
         id >>= 8;
     }
-    if ((rc = write_all(b->fd, (const char *)head, sizeof(head))) < 0)
+    if ((rc = write_all(b, (const char *)head, sizeof(head))) < 0)
         return rc;
-    if ((rc = write_all(b->fd, p + 1, n - 1)) < 0)
+    if ((rc = write_all(b, p + 1, n - 1)) < 0)
         return rc;
     return (int)sizeof(head) - 1;
 }
@@ -601,7 +660,7 @@ static int wait_ack(struct mg_bench *b, uint64_t id, struct mg_bench_ack *ack)
             goto done;
         }
         struct pollfd pfd = { b->fd, POLLIN, 0 };
-        int pr = poll(&pfd, 1, (int)(left * 1000) + 1);
+        int pr = b->ssl && SSL_pending(b->ssl) ? 1 : poll(&pfd, 1, (int)(left * 1000) + 1);
         if (pr < 0 && errno != EINTR) {
             rc = -errno;
             goto done;
@@ -612,9 +671,9 @@ static int wait_ack(struct mg_bench *b, uint64_t id, struct mg_bench_ack *ack)
             rc = -ENOMEM;
             goto done;
         }
-        ssize_t n = read(b->fd, msgpack_unpacker_buffer(&b->unp),
-                         msgpack_unpacker_buffer_capacity(&b->unp));
-        if (n < 0 && errno == EINTR)
+        ssize_t n = b_read(b, msgpack_unpacker_buffer(&b->unp),
+                           msgpack_unpacker_buffer_capacity(&b->unp));
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (n <= 0) {
             fprintf(stderr, "moongate-bench: connection %s while waiting for ack %llu\n",
@@ -768,6 +827,8 @@ static void usage(FILE *f)
 "  -r, --rate R             pace both phases to R samples/s (per message; default\n"
 "                           unpaced: as fast as the socket takes them)\n"
 "  -w, --timeout SEC        connect, stalled write and ack wait limit (default 120)\n"
+"      --token T            a token key in every message (push auth)\n"
+"      --tls CA             TLS to the gateway's TCP ingest, verified with CA\n"
 "  -h, --help               this text\n"
 "\n"
 "A histogram sample is one metric map (5 buckets, sum, count). Counters get a\n"
@@ -826,6 +887,8 @@ static int parse_opts(struct mg_bench_opts *o, int argc, char **argv)
         { "name-prefix", required_argument, NULL, 'p' },
         { "timeout", required_argument, NULL, 'w' },
         { "rate", required_argument, NULL, 'r' },
+        { "token", required_argument, NULL, 'K' },
+        { "tls", required_argument, NULL, 'S' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -846,6 +909,8 @@ static int parse_opts(struct mg_bench_opts *o, int argc, char **argv)
         case 'u': o->udp = 1; break;
         case 'a': o->ack = 1; break;
         case 'p': o->prefix = optarg; break;
+        case 'K': o->token = optarg; break;
+        case 'S': o->tls_ca = optarg; break;
         case 'h': usage(stdout); exit(0);
         case 'y':
             if (strcmp(optarg, "gauge") == 0)
