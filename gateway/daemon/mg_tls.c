@@ -50,6 +50,9 @@ static SSL_CTX *server_ctx(const struct mg_tls_config *cfg, char *why, size_t wh
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+    /* the TCP ingest retries a blocked write with whatever its reply
+     * buffer then holds: longer, and perhaps moved */
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     if (SSL_CTX_use_certificate_chain_file(ctx, cfg->cert_file) != 1) {
         ssl_why(why, whylen, cfg->cert_file, "cannot load the certificate");
         goto fail;
