@@ -247,6 +247,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     }
     ssize_t n = c->ssl ? mg_tls_read(c->ssl, c->buf + c->len, c->cap - c->len)
                        : recv(fd, c->buf + c->len, c->cap - c->len, 0);
+    if (n < 0 && errno == EACCES) /* a TLS handshake refused */
+        mg_gateway_stats(c->ing->gw)->unauthorized[c->t]++;
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
         /* the peer is done: decode what is whole, answer, then close */
         if (conn_process(c, UINT32_MAX) < 0)

@@ -199,6 +199,7 @@ int mg_tls_peer_cn(const struct mg_tls *t, SSL *ssl, char *cn, size_t n)
 
 static ssize_t io_result(SSL *ssl, int rc)
 {
+    int finished = SSL_is_init_finished(ssl);
     switch (SSL_get_error(ssl, rc)) {
     case SSL_ERROR_WANT_READ:
     case SSL_ERROR_WANT_WRITE:
@@ -208,7 +209,7 @@ static ssize_t io_result(SSL *ssl, int rc)
         return 0;
     default:
         ERR_clear_error();
-        errno = ECONNRESET;
+        errno = finished ? ECONNRESET : EACCES;
         return -1;
     }
 }

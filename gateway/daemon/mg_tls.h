@@ -41,7 +41,8 @@ struct bufferevent *mg_tls_bufferevent(struct event_base *base, struct mg_tls *t
 int mg_tls_peer_cn(const struct mg_tls *t, SSL *ssl, char *cn, size_t n);
 
 /* recv and send through ssl: >0 bytes, 0 at the peer's close, -1 with
- * errno EAGAIN when the handshake or a record needs more. */
+ * errno EAGAIN when the handshake or a record needs more, EACCES when the
+ * handshake failed (no certificate, one that does not verify, not TLS). */
 ssize_t mg_tls_read(SSL *ssl, void *buf, size_t n);
 ssize_t mg_tls_write(SSL *ssl, const void *buf, size_t n);
 void mg_tls_close(SSL *ssl);
