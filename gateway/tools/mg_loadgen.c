@@ -11,8 +11,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -30,6 +28,8 @@
 #include <unistd.h>
 
 #include <msgpack.h>
+
+#include "mg_loadgen_tls.h"
 
 #define MG_UDP_MAX 65507           /* largest IPv4 UDP payload */
 #define MG_HIST_BUCKETS 5          /* histogram bounds, +Inf included */
@@ -368,28 +368,6 @@ static int split_hostport(const char *s, char *host, size_t hn, char *port,
     return 0;
 }
 
-/* The TLS handshake on the connected socket, the certificate checked
- * against --tls CA (any name: the bench dials addresses). */
-static int tls_connect(struct mg_bench *b)
-{
-    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-    if (!ctx)
-        return -ENOMEM;
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-    if (SSL_CTX_load_verify_locations(ctx, b->o.tls_ca, NULL) != 1 ||
-        !(b->ssl = SSL_new(ctx)) || SSL_set_fd(b->ssl, b->fd) != 1 ||
-        SSL_connect(b->ssl) != 1) {
-        char e[160];
-        ERR_error_string_n(ERR_get_error(), e, sizeof(e));
-        fprintf(stderr, "moongate-bench: TLS to %s: %s\n", b->o.target, e);
-        SSL_CTX_free(ctx);
-        return -EPROTO;
-    }
-    SSL_CTX_free(ctx); /* the SSL holds its own reference */
-    return 0;
-}
-
 /* Connects (TCP or a connected UDP socket). Blocking writes give up after
  * the timeout so a gateway that stops reading cannot hang the bench. */
 static int open_target(struct mg_bench *b)
@@ -437,40 +415,15 @@ static int open_target(struct mg_bench *b)
         return -err;
     }
     b->fd = fd;
-    return b->o.tls_ca ? tls_connect(b) : 0;
-}
-
-/* read and write through TLS when there is some. */
-static ssize_t b_read(struct mg_bench *b, void *p, size_t n)
-{
-    if (!b->ssl)
-        return read(b->fd, p, n);
-    int r = SSL_read(b->ssl, p, (int)n);
-    if (r > 0)
-        return r;
-    int e = SSL_get_error(b->ssl, r);
-    if (e == SSL_ERROR_ZERO_RETURN)
-        return 0;
-    errno = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? EAGAIN : ECONNRESET;
-    return -1;
-}
-
-static ssize_t b_write(struct mg_bench *b, const void *p, size_t n)
-{
-    if (!b->ssl)
-        return write(b->fd, p, n);
-    int w = SSL_write(b->ssl, p, (int)n);
-    if (w > 0)
-        return w;
-    int e = SSL_get_error(b->ssl, w);
-    errno = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? EAGAIN : ECONNRESET;
-    return -1;
+    if (b->o.tls_ca && !(b->ssl = mg_bench_tls_connect(fd, b->o.tls_ca, b->o.target)))
+        return -EPROTO;
+    return 0;
 }
 
 static int write_all(struct mg_bench *b, const char *p, size_t n)
 {
     while (n > 0) {
-        ssize_t w = b_write(b, p, n);
+        ssize_t w = mg_bench_write(b->ssl, b->fd, p, n);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -671,8 +624,8 @@ static int wait_ack(struct mg_bench *b, uint64_t id, struct mg_bench_ack *ack)
             rc = -ENOMEM;
             goto done;
         }
-        ssize_t n = b_read(b, msgpack_unpacker_buffer(&b->unp),
-                           msgpack_unpacker_buffer_capacity(&b->unp));
+        ssize_t n = mg_bench_read(b->ssl, b->fd, msgpack_unpacker_buffer(&b->unp),
+                                  msgpack_unpacker_buffer_capacity(&b->unp));
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (n <= 0) {
