@@ -7,10 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "mg_common.h"
 #include "mg_hash.h"
 
 #define MAX_PRINCIPALS 4096
 #define MAX_LINE 4096
+/* bcrypt runs on the event loop (tens of ms at cost 10): at most this many
+ * a second, so wrong passwords cannot stall ingest; a password bcrypt
+ * accepted once is recognised by its SHA-256 after that. */
+#define BCRYPT_PER_SECOND 10.0
 
 struct mg_auth {
     enum mg_role_mode mode[MG_ROLE_COUNT];
@@ -19,6 +27,9 @@ struct mg_auth {
     char *uname[MG_ROLE_COUNT][MG_MAX_USERS];
     char *uhash[MG_ROLE_COUNT][MG_MAX_USERS];
     size_t nusers[MG_ROLE_COUNT];
+    unsigned char ok_sha[MG_ROLE_COUNT][MG_MAX_USERS][SHA256_DIGEST_LENGTH];
+    unsigned char ok_known[MG_ROLE_COUNT][MG_MAX_USERS];
+    double bcrypt_left, bcrypt_at; /* checks allowed now, and when counted */
 };
 
 static int has_control(const char *s, size_t n)
@@ -243,6 +254,8 @@ struct mg_auth *mg_auth_new(const struct mg_config *cfg, char *why, size_t whyle
         snprintf(why, whylen, "out of memory");
         return NULL;
     }
+    a->bcrypt_left = BCRYPT_PER_SECOND;
+    a->bcrypt_at = mg_mono_seconds();
     for (int r = 0; r < MG_ROLE_COUNT; r++) {
         const struct mg_role_config *rc = &cfg->auth[r];
         a->mode[r] = resolve_mode(cfg, (enum mg_role)r);
@@ -335,16 +348,46 @@ static int password_ok(const char *hash, const char *pass)
     return ok;
 }
 
+static int bcrypt_allowed(struct mg_auth *a)
+{
+    double now = mg_mono_seconds();
+    a->bcrypt_left += (now - a->bcrypt_at) * BCRYPT_PER_SECOND;
+    if (a->bcrypt_left > BCRYPT_PER_SECOND)
+        a->bcrypt_left = BCRYPT_PER_SECOND;
+    a->bcrypt_at = now;
+    if (a->bcrypt_left < 1)
+        return 0;
+    a->bcrypt_left -= 1;
+    return 1;
+}
+
+/* User i of role r with pass: the remembered digest, else bcrypt. */
+static int user_ok(struct mg_auth *a, int r, size_t i, const unsigned char *sha,
+                   const char *pass)
+{
+    if (a->ok_known[r][i] && CRYPTO_memcmp(a->ok_sha[r][i], sha, SHA256_DIGEST_LENGTH) == 0)
+        return 1;
+    if (!bcrypt_allowed(a) || !password_ok(a->uhash[r][i], pass))
+        return 0;
+    memcpy(a->ok_sha[r][i], sha, SHA256_DIGEST_LENGTH);
+    a->ok_known[r][i] = 1;
+    return 1;
+}
+
 /* Which role's user this is (the password checked), or -1. */
 static int find_user(struct mg_auth *a, enum mg_role role, const char *user, const char *pass)
 {
-    for (int k = 0; k < MG_ROLE_COUNT; k++) {
+    unsigned char sha[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)pass, strlen(pass), sha);
+    int found = -1;
+    for (int k = 0; k < MG_ROLE_COUNT && found < 0; k++) {
         int r = (int)(role + (enum mg_role)k) % MG_ROLE_COUNT; /* own role first */
-        for (size_t i = 0; i < a->nusers[r]; i++)
-            if (strcmp(a->uname[r][i], user) == 0 && password_ok(a->uhash[r][i], pass))
-                return r;
+        for (size_t i = 0; i < a->nusers[r] && found < 0; i++)
+            if (strcmp(a->uname[r][i], user) == 0 && user_ok(a, r, i, sha, pass))
+                found = r;
     }
-    return -1;
+    OPENSSL_cleanse(sha, sizeof(sha));
+    return found;
 }
 
 enum mg_verdict mg_auth_decide(struct mg_auth *a, enum mg_role role,
