@@ -537,6 +537,7 @@ static void push_message(struct mg_gateway *gw, const char *p, size_t len,
     char why[MG_WHY_LEN];
     int32_t base = (int32_t)(res->accepted + res->rejected);
     msgpack_object root;
+    gw->who = NULL; /* until this message's credential is judged */
     size_t off = 0;
     msgpack_zone_clear(&gw->zone);
     int rc = msgpack_unpack(p, len, &off, &gw->zone, &root);

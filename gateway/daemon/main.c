@@ -304,6 +304,12 @@ static int start(struct daemon *d)
         mg_ingest_set_tls(d->ingest[i], d->tls);
         d->ningest++;
     }
+    int udp = 0;
+    for (size_t i = 0; i < d->cfg.ningest; i++)
+        udp |= d->cfg.udp && strncmp(d->cfg.ingest[i], "unix:", 5) != 0;
+    if (d->tls && udp)
+        mg_log(MG_LOG_WARN, "UDP ingest has no TLS: tokens in datagrams travel in the clear "
+                            "(udp = false turns it off)", NULL);
     d->sig_term = evsignal_new(d->base, SIGTERM, on_stop, d);
     d->sig_int = evsignal_new(d->base, SIGINT, on_stop, d);
     d->sig_hup = evsignal_new(d->base, SIGHUP, on_hup, d);
