@@ -257,6 +257,35 @@ alert "TlsAmHigh" {
   end)
 end)
 
+describe("TLS with RequireAnyClientCert", function()
+  local dir, g
+  setup(function()
+    dir = gw.tmpdir()
+    make_ca(dir, "ca")
+    make_ca(dir, "evil")
+    make_cert(dir, "ca", "gw", "localhost", "IP:127.0.0.1,DNS:localhost")
+    make_cert(dir, "evil", "forger", "producer-a")
+    gw.write_file(dir .. "/push.tokens", "cn:producer-a tenant=a\n")
+    g = gw.start_with_config(([[return {
+      tls = { cert_file = "%s/gw.crt", key_file = "%s/gw.key", client_auth_type = "RequireAnyClientCert" },
+      auth = { push = { tokens_file = "%s/push.tokens" } } }]]):format(dir, dir, dir),
+      { cacert = dir .. "/ca.crt", curl_args = { "--cacert", dir .. "/ca.crt", "--cert", dir .. "/forger.crt",
+                                                 "--key", dir .. "/forger.key" } })
+  end)
+  teardown(function()
+    if g then g:stop() end
+    gw.sh("rm -rf " .. gw.quote(dir))
+  end)
+  it("wants some certificate, but one it does not verify names no producer", function()
+    assert.are.equal(0, (gw.curl(g.url .. "/-/ready", { "--cacert", dir .. "/ca.crt" })))
+    local r = parse(py(g.tcp, dir .. "/ca.crt", { { ack = 1, metrics = { { name = "any_cert", value = 1 } } } },
+                       { cert = dir .. "/forger.crt", key = dir .. "/forger.key" }))
+    assert.is_nil(r.error)
+    assert.are.equal(0, r.replies[1].accepted)
+    assert.are.equal("unauthorized", r.replies[1].errors[1].reason)
+  end)
+end)
+
 describe("TLS with RequireAndVerifyClientCert", function()
   local dir, g
   setup(function()
