@@ -64,6 +64,8 @@ local function creds(role)
     { what = "a wrong token", headers = bearer("nope"), code = 401 },
     { what = "a malformed header", headers = { authorization = "Digest abc" }, code = 401 },
     { what = "a malformed basic header", headers = { authorization = "Basic !!notbase64" }, code = 401 },
+    { what = "the right token with a control byte inside",
+      headers = bearer(RIGHT[role]:sub(1, 2) .. "\1" .. RIGHT[role]:sub(3)), code = 401 },
     { what = "the right token", headers = bearer(RIGHT[role]), code = 200 },
     { what = "the " .. other .. " token", headers = bearer(RIGHT[other]), code = 403 },
   }
