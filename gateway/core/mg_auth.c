@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <openssl/sha.h>
 
 #include "mg_common.h"
@@ -30,6 +33,12 @@ struct mg_auth {
     unsigned char ok_sha[MG_ROLE_COUNT][MG_MAX_USERS][SHA256_DIGEST_LENGTH];
     unsigned char ok_known[MG_ROLE_COUNT][MG_MAX_USERS];
     double bcrypt_left, bcrypt_at; /* checks allowed now, and when counted */
+    /* The tokens by a keyed tag, sorted: a lookup is one HMAC and a binary
+     * search however many producers there are. The key is random per
+     * load, so the search's timing tells nothing about any token. */
+    unsigned char tag_key[32];
+    struct tag { uint64_t tag; size_t idx; } *tags;
+    size_t ntags;
 };
 
 static int has_control(const char *s, size_t n)
@@ -69,6 +78,8 @@ void mg_auth_free(struct mg_auth *a)
     for (size_t i = 0; i < a->n; i++)
         principal_fini(&a->p[i]);
     free(a->p);
+    free(a->tags);
+    OPENSSL_cleanse(a->tag_key, sizeof(a->tag_key));
     for (int r = 0; r < MG_ROLE_COUNT; r++)
         for (size_t i = 0; i < a->nusers[r]; i++) {
             free(a->uname[r][i]);
@@ -235,6 +246,8 @@ static int load_file(struct mg_auth *a, enum mg_role role, const char *path,
     return rc;
 }
 
+static int index_tokens(struct mg_auth *a, char *why, size_t whylen);
+
 static enum mg_role_mode resolve_mode(const struct mg_config *cfg, enum mg_role r)
 {
     const struct mg_role_config *rc = &cfg->auth[r];
@@ -280,6 +293,8 @@ struct mg_auth *mg_auth_new(const struct mg_config *cfg, char *why, size_t whyle
         snprintf(why, whylen, "auth.push: basic_auth_users is for the read and admin roles");
         goto fail;
     }
+    if (index_tokens(a, why, whylen))
+        goto fail;
     return a;
 fail:
     mg_auth_free(a);
@@ -312,14 +327,72 @@ struct mg_principal *mg_auth_principal(struct mg_auth *a, size_t i)
     return a && i < a->n ? &a->p[i] : NULL;
 }
 
-/* Every token is compared, whatever matched first, so the time taken says
- * nothing about which one (or how much of one) was right. */
+static uint64_t tag_of(const struct mg_auth *a, const char *t, size_t n)
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    uint64_t tag = 0;
+    if (HMAC(EVP_sha256(), a->tag_key, sizeof(a->tag_key), (const unsigned char *)t, n, mac,
+             &len) && len >= 8)
+        memcpy(&tag, mac, 8);
+    return tag;
+}
+
+static int tag_cmp(const void *x, const void *y)
+{
+    const struct tag *a = x, *b = y;
+    return a->tag < b->tag ? -1 : a->tag > b->tag;
+}
+
+static int index_tokens(struct mg_auth *a, char *why, size_t whylen)
+{
+    if (RAND_bytes(a->tag_key, sizeof(a->tag_key)) != 1) {
+        snprintf(why, whylen, "no randomness for the token index");
+        return -1;
+    }
+    a->tags = calloc(a->n ? a->n : 1, sizeof(*a->tags));
+    if (!a->tags) {
+        snprintf(why, whylen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < a->n; i++)
+        if (a->p[i].secret)
+            a->tags[a->ntags++] = (struct tag){tag_of(a, a->p[i].secret, a->p[i].slen), i};
+    qsort(a->tags, a->ntags, sizeof(*a->tags), tag_cmp);
+    /* one token, one principal: a token listed twice (in one role or two)
+     * would make the role it acts in a matter of order */
+    for (size_t i = 1; i < a->ntags; i++) {
+        const struct mg_principal *x = &a->p[a->tags[i - 1].idx], *y = &a->p[a->tags[i].idx];
+        if (a->tags[i - 1].tag == a->tags[i].tag && secret_eq(x->secret, x->slen, y->secret, y->slen)) {
+            snprintf(why, whylen, "auth: the same token is listed twice (%s and %s)",
+                     mg_role_name(x->role), mg_role_name(y->role));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The tag finds the candidates; each is compared in full, in time that
+ * depends only on the lengths. */
 static struct mg_principal *find_token(struct mg_auth *a, const char *t, size_t n)
 {
+    if (!a->ntags)
+        return NULL;
+    uint64_t tag = tag_of(a, t, n);
+    size_t lo = 0, hi = a->ntags;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a->tags[mid].tag < tag)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     struct mg_principal *hit = NULL;
-    for (size_t i = 0; i < a->n; i++)
-        if (a->p[i].secret && secret_eq(a->p[i].secret, a->p[i].slen, t, n) && !hit)
-            hit = &a->p[i];
+    for (size_t i = lo; i < a->ntags && a->tags[i].tag == tag; i++) {
+        struct mg_principal *p = &a->p[a->tags[i].idx];
+        if (secret_eq(p->secret, p->slen, t, n) && !hit)
+            hit = p;
+    }
     return hit;
 }
 

@@ -190,6 +190,43 @@ static void test_decide(void)
     mg_config_fini(&cfg);
 }
 
+/* Many producers: each token finds its own principal through the index;
+ * a token listed twice is an error. */
+static void test_many(void)
+{
+    struct mg_config cfg;
+    char why[256];
+    size_t n = 2000;
+    char *text = malloc(n * 40), *q = text;
+    for (size_t i = 0; i < n; i++)
+        q += sprintf(q, "tok-%zu tenant=t%zu\n", i, i);
+    mg_config_init(&cfg);
+    cfg.auth[MG_ROLE_PUSH].tokens_file = strdup(file("many", text));
+    struct mg_auth *a = mg_auth_new(&cfg, why, sizeof(why));
+    CHECK(a, "2000 tokens load: %s", why);
+    int wrong = 0;
+    for (size_t i = 0; a && i < n; i += 7) {
+        char tok[32], val[32];
+        struct mg_principal *who = NULL;
+        snprintf(tok, sizeof(tok), "tok-%zu", i);
+        snprintf(val, sizeof(val), "t%zu", i);
+        if (decide(a, MG_ROLE_PUSH, tok, NULL, NULL, NULL, &who) != MG_AUTH_OK || !who ||
+            strcmp(who->labels[0].value, val) != 0)
+            wrong++;
+    }
+    CHECK(!wrong, "%d tokens found the wrong principal", wrong);
+    CHECK(decide(a, MG_ROLE_PUSH, "tok-2000", NULL, NULL, NULL, NULL) == MG_AUTH_BAD, "no such");
+    mg_auth_free(a);
+    free(cfg.auth[MG_ROLE_PUSH].tokens_file);
+    cfg.auth[MG_ROLE_PUSH].tokens_file = strdup(file("dup", "dupl-tok\n"));
+    cfg.auth[MG_ROLE_ADMIN].tokens_file = strdup(file("dup2", "dupl-tok\n"));
+    a = mg_auth_new(&cfg, why, sizeof(why));
+    CHECK(!a && strstr(why, "listed twice") && !strstr(why, "dupl-tok"), "a duplicate: %s", why);
+    mg_auth_free(a);
+    mg_config_fini(&cfg);
+    free(text);
+}
+
 static void test_bucket(void)
 {
     struct mg_principal p = {.rate = 10, .burst = 20, .bucket = 20, .bucket_at = -1};
@@ -234,6 +271,7 @@ int main(void)
     }
     test_tokens_file();
     test_decide();
+    test_many();
     test_bucket();
     test_carry();
     char cmd[300];
