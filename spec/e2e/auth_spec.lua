@@ -25,7 +25,7 @@ local function write_tokens(dir, extra)
     "# producers: TOKEN [label=value ...] [max_series=N] [rate=N/s]",
     "ptok-plain",
     "ptok-a tenant=a team=x",
-    "ptok-b tenant=b rate=5/s",
+    "ptok-b tenant=b rate=1/s burst=5",  -- slow to refill: no race with the clock
     "ptok-c tenant=c max_series=3",
     "ptok-d tenant=d",
     extra or "",
