@@ -2,8 +2,9 @@
 # Installs the Debian packages moongate builds, runs and tests with, only
 # those missing, so a second `make` costs nothing.
 set -euo pipefail
-pkgs=(cmake make gcc pkg-config curl
+pkgs=(cmake make gcc pkg-config curl openssl python3
       liblua5.4-dev lua5.4 libevent-dev libmsgpack-dev libpcre2-dev zlib1g-dev
+      libssl-dev libcrypt-dev
       lua-busted lua-socket lua-cjson
       libprotobuf-c-dev protobuf-c-compiler
       prometheus prometheus-alertmanager

@@ -17,6 +17,7 @@ void mg_config_init(struct mg_config *c)
     memset(c, 0, sizeof(*c));
     c->log_format = MG_LOG_LOGFMT;
     c->log_level = MG_LOG_INFO;
+    c->udp = 1;
     c->sweep_interval = 1;
     c->rule_interval = 15;
     mg_wire_limits_default(&c->wire);
@@ -41,13 +42,33 @@ void mg_config_fini(struct mg_config *c)
     free(c->rules);
     for (size_t i = 0; i < c->ningest; i++)
         free(c->ingest[i]);
-    for (size_t i = 0; i < c->ntokens; i++)
-        free(c->tokens[i]);
+    for (int r = 0; r < MG_ROLE_COUNT; r++) {
+        free(c->auth[r].tokens_file);
+        for (size_t i = 0; i < c->auth[r].nusers; i++) {
+            free(c->auth[r].users[i]);
+            free(c->auth[r].hashes[i]);
+        }
+    }
+    free(c->tls.cert_file);
+    free(c->tls.key_file);
+    free(c->tls.client_ca_file);
+    free(c->am_tls.ca_file);
+    free(c->am_tls.cert_file);
+    free(c->am_tls.key_file);
+    free(c->am_tls.bearer_token_file);
+    free(c->am_tls.username);
+    free(c->am_tls.password_file);
     for (size_t i = 0; i < c->nalertmanagers; i++)
         free(c->alertmanagers[i]);
     for (size_t i = 0; i < c->npushgw_ttl; i++)
         free(c->pushgw_ttl[i].job);
     memset(c, 0, sizeof(*c));
+}
+
+const char *mg_role_name(enum mg_role r)
+{
+    static const char *const names[] = {"push", "read", "admin"};
+    return r < MG_ROLE_COUNT ? names[r] : "?";
 }
 
 int mg_config_set_str(char **slot, const char *s)
@@ -78,7 +99,7 @@ int mg_config_add_ingest(struct mg_config *c, const char *addr, char *why,
 
 /* A key of the config table and where its value goes. */
 enum kind { K_STR, K_BOOL, K_SECONDS, K_SIZE, K_UINT, K_LOGFMT, K_LOGLEVEL,
-            K_STRLIST, K_TABLE, K_PUSHGW_TTL };
+            K_STRLIST, K_TABLE, K_PUSHGW_TTL, K_MODE, K_USERS, K_CLIENTAUTH };
 struct key {
     const char *name;
     enum kind kind;
@@ -118,12 +139,44 @@ static const struct key lua_keys[] = {
 static const struct key pushgw_keys[] = {
     {"ttl", K_PUSHGW_TTL, 0, NULL},
     {NULL, 0, 0, NULL}};
+#define ROLE_KEYS(r)                                                       \
+    {"mode", K_MODE, OFF(auth[r].mode), NULL},                             \
+    {"tokens_file", K_STR, OFF(auth[r].tokens_file), NULL},                \
+    {"basic_auth_users", K_USERS, OFF(auth[r]), NULL},                     \
+    {NULL, 0, 0, NULL}
+static const struct key push_keys[] = {ROLE_KEYS(MG_ROLE_PUSH)};
+static const struct key read_keys[] = {ROLE_KEYS(MG_ROLE_READ)};
+static const struct key admin_keys[] = {ROLE_KEYS(MG_ROLE_ADMIN)};
+static const struct key auth_keys[] = {
+    {"push", K_TABLE, 0, push_keys},
+    {"read", K_TABLE, 0, read_keys},
+    {"admin", K_TABLE, 0, admin_keys},
+    {NULL, 0, 0, NULL}};
+static const struct key tls_keys[] = {
+    {"cert_file", K_STR, OFF(tls.cert_file), NULL},
+    {"key_file", K_STR, OFF(tls.key_file), NULL},
+    {"client_ca_file", K_STR, OFF(tls.client_ca_file), NULL},
+    {"client_auth_type", K_CLIENTAUTH, OFF(tls.client_auth), NULL},
+    {NULL, 0, 0, NULL}};
+static const struct key am_tls_keys[] = {
+    {"ca_file", K_STR, OFF(am_tls.ca_file), NULL},
+    {"cert_file", K_STR, OFF(am_tls.cert_file), NULL},
+    {"key_file", K_STR, OFF(am_tls.key_file), NULL},
+    {"bearer_token_file", K_STR, OFF(am_tls.bearer_token_file), NULL},
+    {"username", K_STR, OFF(am_tls.username), NULL},
+    {"password_file", K_STR, OFF(am_tls.password_file), NULL},
+    {"insecure_skip_verify", K_BOOL, OFF(am_tls.insecure_skip_verify), NULL},
+    {NULL, 0, 0, NULL}};
 static const struct key top_keys[] = {
     {"http", K_STR, OFF(http), NULL},
     {"ingest", K_STRLIST, OFF(ingest), NULL},
     {"scripts", K_STR, OFF(scripts), NULL},
     {"rules", K_STR, OFF(rules), NULL},
-    {"push_tokens", K_STRLIST, OFF(tokens), NULL},
+    {"auth", K_TABLE, 0, auth_keys},
+    {"tls", K_TABLE, 0, tls_keys},
+    {"enable_lifecycle", K_BOOL, OFF(enable_lifecycle), NULL},
+    {"udp", K_BOOL, OFF(udp), NULL},
+    {"alertmanager_tls", K_TABLE, 0, am_tls_keys},
     {"log_format", K_LOGFMT, OFF(log_format), NULL},
     {"log_level", K_LOGLEVEL, OFF(log_level), NULL},
     {"honor_timestamps", K_BOOL, OFF(honor_timestamps), NULL},
@@ -180,6 +233,38 @@ bad:
     snprintf(why, whylen, "%s: pushgateway.ttl: each entry is {job = \"regex\", ttl = \"1h\"}",
              path);
     return -1;
+}
+
+/* basic_auth_users = { name = "$2y$..." }: bcrypt hashes only, as
+ * Prometheus's web config takes them. */
+static int read_users(lua_State *L, struct mg_role_config *rc, const char *path,
+                      char *why, size_t whylen)
+{
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING ||
+            strncmp(lua_tostring(L, -1), "$2", 2) != 0) {
+            lua_pop(L, 2);
+            snprintf(why, whylen, "%s: basic_auth_users: each is name = \"$2y$...\" (bcrypt)",
+                     path);
+            return -1;
+        }
+        if (rc->nusers == MG_MAX_USERS) {
+            lua_pop(L, 2);
+            snprintf(why, whylen, "%s: basic_auth_users: more than %d", path, MG_MAX_USERS);
+            return -1;
+        }
+        rc->users[rc->nusers] = strdup(lua_tostring(L, -2));
+        rc->hashes[rc->nusers] = strdup(lua_tostring(L, -1));
+        rc->nusers++;
+        lua_pop(L, 1);
+        if (!rc->users[rc->nusers - 1] || !rc->hashes[rc->nusers - 1]) {
+            lua_pop(L, 1);
+            snprintf(why, whylen, "%s: out of memory", path);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 static int set_key(lua_State *L, struct mg_config *c, const struct key *k,
@@ -260,17 +345,14 @@ static int set_key(lua_State *L, struct mg_config *c, const struct key *k,
             } else if (k->offset == OFF(alertmanagers)) {
                 rc = -1;
                 if (c->nalertmanagers < MG_MAX_ALERTMANAGERS &&
-                    strncmp(s, "http://", 7) == 0) {
+                    (strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0)) {
                     c->alertmanagers[c->nalertmanagers] = strdup(s);
                     rc = c->alertmanagers[c->nalertmanagers++] ? 0 : -1;
                 }
-            } else if (c->ntokens < MG_MAX_TOKENS) {
-                c->tokens[c->ntokens] = strdup(s);
-                rc = c->tokens[c->ntokens++] ? 0 : -1;
             }
             lua_pop(L, 1);
             if (rc) {
-                snprintf(why, whylen, "%s: %s: too many, not http://, or out of memory",
+                snprintf(why, whylen, "%s: %s: too many, not http:// or https://, or out of memory",
                          path, k->name);
                 return -1;
             }
@@ -288,6 +370,30 @@ static int set_key(lua_State *L, struct mg_config *c, const struct key *k,
                 return -1;
         }
         return 0;
+    case K_MODE: {
+        static const char *const modes[] = {"open", "token", "off"};
+        for (int i = 0; t == LUA_TSTRING && i < 3; i++)
+            if (strcmp(lua_tostring(L, -1), modes[i]) == 0) {
+                *(enum mg_role_mode *)(base + k->offset) = (enum mg_role_mode)(i + 1);
+                return 0;
+            }
+        goto type;
+    }
+    case K_CLIENTAUTH: {
+        static const char *const types[] = {"NoClientCert", "RequestClientCert",
+                                            "RequireAnyClientCert", "VerifyClientCertIfGiven",
+                                            "RequireAndVerifyClientCert"};
+        for (int i = 0; t == LUA_TSTRING && i < 5; i++)
+            if (strcmp(lua_tostring(L, -1), types[i]) == 0) {
+                *(enum mg_client_auth *)(base + k->offset) = (enum mg_client_auth)i;
+                return 0;
+            }
+        goto type;
+    }
+    case K_USERS:
+        if (t != LUA_TTABLE)
+            goto type;
+        return read_users(L, (struct mg_role_config *)(base + k->offset), path, why, whylen);
     case K_TABLE:
         break;
     }

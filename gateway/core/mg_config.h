@@ -11,7 +11,6 @@
 #include "mg_wire.h"
 
 #define MG_MAX_INGEST 8
-#define MG_MAX_TOKENS 16
 #define MG_MAX_ALERTMANAGERS 8
 #define MG_MAX_PUSHGW_TTL 32
 
@@ -22,13 +21,51 @@ struct mg_pushgw_ttl {
     double seconds;
 };
 
+#define MG_MAX_USERS 32
+
+/* The roles of the role model (docs/security.md): who may push, who may
+ * read, who may change state. */
+enum mg_role { MG_ROLE_PUSH, MG_ROLE_READ, MG_ROLE_ADMIN, MG_ROLE_COUNT };
+/* A role's mode: unset means "token when credentials are configured,
+ * otherwise open" (admin: "otherwise off unless enable_lifecycle"). */
+enum mg_role_mode { MG_MODE_UNSET, MG_MODE_OPEN, MG_MODE_TOKEN, MG_MODE_OFF };
+
+struct mg_role_config {
+    enum mg_role_mode mode;
+    char *tokens_file;               /* TOKEN [label=value ...] a line */
+    char *users[MG_MAX_USERS];       /* basic auth: name -> bcrypt hash */
+    char *hashes[MG_MAX_USERS];
+    size_t nusers;
+};
+
+/* Prometheus's client_auth_type values, in its order. */
+enum mg_client_auth { MG_CLIENT_NONE, MG_CLIENT_REQUEST, MG_CLIENT_REQUIRE_ANY,
+                      MG_CLIENT_VERIFY_IF_GIVEN, MG_CLIENT_REQUIRE_VERIFY };
+
+struct mg_tls_config {
+    char *cert_file, *key_file;      /* both set: TLS on HTTP and TCP ingest */
+    char *client_ca_file;
+    enum mg_client_auth client_auth;
+};
+
+/* Outbound TLS and auth (Alertmanager; later remote write). */
+struct mg_client_tls_config {
+    char *ca_file, *cert_file, *key_file;
+    char *bearer_token_file;
+    char *username, *password_file;
+    int insecure_skip_verify;
+};
+
 struct mg_config {
     char *http;                      /* "host:port" */
     char *ingest[MG_MAX_INGEST];     /* "host:port" (TCP+UDP) or "unix:PATH" */
     size_t ningest;
     char *scripts, *rules;           /* directories; NULL = none */
-    char *tokens[MG_MAX_TOKENS];     /* push auth; none = open */
-    size_t ntokens;
+    struct mg_role_config auth[MG_ROLE_COUNT];
+    int enable_lifecycle;            /* admin endpoints open without credentials */
+    int udp;                         /* UDP beside each TCP ingest address [1] */
+    struct mg_tls_config tls;
+    struct mg_client_tls_config am_tls; /* alertmanager_tls */
     enum mg_log_format log_format;
     enum mg_log_level log_level;
     int honor_timestamps;
@@ -66,6 +103,8 @@ int mg_config_read(struct mg_config *c, lua_State *L, int idx,
                    const char *path, char *why, size_t whylen);
 /* Replaces *slot with a copy of s. 0 or -ENOMEM. */
 int mg_config_set_str(char **slot, const char *s);
+/* The name of a role ("push"); static storage. */
+const char *mg_role_name(enum mg_role r);
 /* Adds an ingest address (the flag is repeatable). 0 or -1 with why. */
 int mg_config_add_ingest(struct mg_config *c, const char *addr, char *why,
                          size_t whylen);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mg_auth.h"
 #include "mg_cap.h"
 #include "mg_log.h"
 #include "mg_pipeline.h"
@@ -28,8 +29,10 @@ struct mg_gateway {
     int virtual_clock;
     int64_t clock_ms;
     int64_t next_sweep_ms;
-    char *tokens[MG_MAX_TOKENS];
-    size_t ntokens;
+    struct mg_auth *auth;         /* the role model; reloads swap it */
+    struct mg_principal *who;     /* the producer of the message being pushed */
+    uint32_t owner_series[256];   /* live input series per budget slot */
+    struct mg_label *bound_src;   /* a message's source with bound labels */
     struct mg_pipeline *pipe;     /* NULL: every series is itself */
     struct mg_caps *caps;         /* outlives pipelines: reloads keep state */
     struct mg_rules *rules;       /* NULL: no rules */
@@ -41,6 +44,74 @@ struct mg_gateway {
     struct mg_label *rl_source;
     struct mg_log_limit script_log;
 };
+
+static void owner_gone(void *ctx, uint8_t owner)
+{
+    struct mg_gateway *gw = ctx;
+    if (gw->owner_series[owner])
+        gw->owner_series[owner]--;
+}
+
+/* What mg_gateway_new built, when a later part fails. */
+static void free_parts(struct mg_gateway *gw)
+{
+    msgpack_zone_destroy(&gw->zone);
+    mg_caps_free(gw->caps);
+    mg_query_free(gw->query);
+    free(gw->rl_labels);
+    free(gw->rl_source);
+    free(gw->bound_src);
+    mg_store_free(gw->store);
+    for (int i = 0; i < AHEAD; i++)
+        mg_wire_scratch_free(gw->ring[i]);
+    mg_stats_fini(&gw->stats);
+    free(gw);
+}
+
+/* Gives each push principal a budget slot: the one it had before a reload
+ * (mg_auth_carry), or one no current principal holds and no live series
+ * still counts against. */
+static void assign_owners(struct mg_gateway *gw)
+{
+    unsigned char held[256] = {0};
+    struct mg_principal *p;
+    for (size_t i = 0; (p = mg_auth_principal(gw->auth, i)); i++)
+        held[p->owner] = 1;
+    unsigned next = 1;
+    for (size_t i = 0; (p = mg_auth_principal(gw->auth, i)); i++) {
+        if (p->owner || p->role != MG_ROLE_PUSH)
+            continue;
+        while (next < 256 && (held[next] || gw->owner_series[next]))
+            next++;
+        if (next == 256)
+            break; /* past 255 producers, budgets of series are not kept */
+        p->owner = (uint8_t)next;
+        held[next] = 1;
+    }
+}
+
+void mg_gateway_set_auth(struct mg_gateway *gw, struct mg_auth *auth)
+{
+    mg_auth_carry(auth, gw->auth);
+    mg_auth_free(gw->auth);
+    gw->auth = auth;
+    assign_owners(gw);
+}
+
+int mg_gateway_reload_auth(struct mg_gateway *gw, const struct mg_config *cfg,
+                           char *why, size_t whylen)
+{
+    struct mg_auth *a = mg_auth_new(cfg, why, whylen);
+    if (!a)
+        return -1;
+    mg_gateway_set_auth(gw, a);
+    return 0;
+}
+
+struct mg_auth *mg_gateway_auth(struct mg_gateway *gw)
+{
+    return gw->auth;
+}
 
 struct mg_gateway *mg_gateway_new(const struct mg_config *cfg,
                                   int virtual_clock, int64_t start_ms,
@@ -65,21 +136,28 @@ struct mg_gateway *mg_gateway_new(const struct mg_config *cfg,
     gw->ws = gw->ring[0];
     gw->rl_labels = calloc(cfg->wire.max_labels + 1, sizeof(struct mg_label));
     gw->rl_source = calloc(cfg->wire.max_labels + 1, sizeof(struct mg_label));
+    gw->bound_src = calloc(cfg->wire.max_labels + 1, sizeof(struct mg_label));
     gw->caps = mg_caps_new();
     gw->query = mg_query_new(cfg->history_points);
     mg_lbuild_init(&gw->cap_lb);
     if (!gw->store || !gw->ring[0] || !gw->ring[1] || !gw->ring[2] || !gw->ring[3] ||
-        !gw->rl_labels || !gw->rl_source || !gw->caps ||
+        !gw->rl_labels || !gw->rl_source || !gw->bound_src || !gw->caps ||
         !gw->query)
         goto fail_zone;
     mg_store_set_output_hook(gw->store, mg_caps_on_output, gw->caps);
-    for (size_t i = 0; i < cfg->ntokens; i++) {
-        gw->tokens[i] = strdup(cfg->tokens[i]);
-        if (!gw->tokens[i])
-            goto fail_zone;
-        gw->ntokens++;
+    mg_store_set_owner_hook(gw->store, owner_gone, gw);
+    char awhy[MG_WHY_LEN * 2];
+    struct mg_auth *auth = mg_auth_new(cfg, awhy, sizeof(awhy));
+    if (!auth) {
+        free_parts(gw);
+        snprintf(why, whylen, "%s", awhy);
+        return NULL;
     }
-    memset(gw->cfg.tokens, 0, sizeof(gw->cfg.tokens));
+    mg_gateway_set_auth(gw, auth);
+    /* the strings stay the caller's: nothing here may free or keep them */
+    memset(gw->cfg.auth, 0, sizeof(gw->cfg.auth));
+    memset(&gw->cfg.tls, 0, sizeof(gw->cfg.tls));
+    memset(&gw->cfg.am_tls, 0, sizeof(gw->cfg.am_tls));
     gw->cfg.http = gw->cfg.scripts = gw->cfg.rules = NULL;
     memset(gw->cfg.alertmanagers, 0, sizeof(gw->cfg.alertmanagers));
     memset(gw->cfg.ingest, 0, sizeof(gw->cfg.ingest));
@@ -90,16 +168,9 @@ struct mg_gateway *mg_gateway_new(const struct mg_config *cfg,
     mg_stats_publish(&gw->stats, gw->store);
     return gw;
 fail_zone:
-    msgpack_zone_destroy(&gw->zone);
-    mg_caps_free(gw->caps);
-    mg_query_free(gw->query);
-    free(gw->rl_labels);
-    free(gw->rl_source);
-    for (size_t i = 0; i < gw->ntokens; i++)
-        free(gw->tokens[i]);
-    mg_store_free(gw->store);
-    for (int i = 0; i < AHEAD; i++)
-        mg_wire_scratch_free(gw->ring[i]);
+    free_parts(gw);
+    snprintf(why, whylen, "out of memory");
+    return NULL;
 fail:
     mg_stats_fini(&gw->stats);
     free(gw);
@@ -123,8 +194,8 @@ void mg_gateway_free(struct mg_gateway *gw)
     mg_lbuild_fini(&gw->cap_lb);
     free(gw->rl_labels);
     free(gw->rl_source);
-    for (size_t i = 0; i < gw->ntokens; i++)
-        free(gw->tokens[i]);
+    free(gw->bound_src);
+    mg_auth_free(gw->auth);
     free(gw);
 }
 
@@ -146,25 +217,6 @@ struct mg_store *mg_gateway_store(struct mg_gateway *gw)
 const struct mg_config *mg_gateway_config(const struct mg_gateway *gw)
 {
     return &gw->cfg;
-}
-
-int mg_gateway_token_ok(const struct mg_gateway *gw, const char *token,
-                        size_t len)
-{
-    if (gw->ntokens == 0)
-        return 1;
-    if (!token)
-        return 0;
-    for (size_t i = 0; i < gw->ntokens; i++) {
-        size_t n = strlen(gw->tokens[i]);
-        /* compare every byte whatever the first difference: no timing hint */
-        unsigned char d = (unsigned char)(n != len);
-        for (size_t k = 0; k < len && k < n; k++)
-            d |= (unsigned char)(gw->tokens[i][k] ^ token[k]);
-        if (!d)
-            return 1;
-    }
-    return 0;
 }
 
 void mg_gateway_sweep(struct mg_gateway *gw)
@@ -325,6 +377,16 @@ static void push_metric(struct mg_gateway *gw, struct ahead *a, int32_t index,
         reject(gw, res, index, r, why);
         return;
     }
+    const struct mg_principal *who = gw->who;
+    if (who && who->max_series && who->owner &&
+        gw->owner_series[who->owner] >= who->max_series) {
+        snprintf(why, sizeof(why), "over this producer's max_series (%llu)",
+                 (unsigned long long)who->max_series);
+        reject(gw, res, index, MG_REASON_OVER_BUDGET, why);
+        if (res->retry_after < 1)
+            res->retry_after = 1;
+        return;
+    }
     const char *cap;
     if (mg_caps_inputs_full(gw->caps, mg_store_input_count(gw->store), &gw->stats, &cap) ||
         mg_caps_source_full(gw->caps, gw->store, s.source, s.nsource, &gw->stats, &cap)) {
@@ -345,6 +407,13 @@ static void push_metric(struct mg_gateway *gw, struct ahead *a, int32_t index,
     if (r != MG_OK) {
         reject(gw, res, index, r, why);
         return;
+    }
+    if (who && who->owner) {
+        struct mg_input *added = mg_store_input_find(gw->store, &s, h);
+        if (added) {
+            added->owner = who->owner;
+            gw->owner_series[who->owner]++;
+        }
     }
     res->accepted++;
     if (rt.drop != MG_OK) {
@@ -379,13 +448,118 @@ static void count_client_drops(struct mg_gateway *gw, const msgpack_object_map *
     }
 }
 
+/* Refuses the whole message: its metrics are counted under r. */
+static void refuse_message(struct mg_gateway *gw, const struct mg_message *m,
+                           enum mg_reason r, const char *why,
+                           struct mg_push_result *res)
+{
+    mg_gateway_reject(gw, res, -1, r, m->nmetrics ? (uint32_t)m->nmetrics : 1, why);
+}
+
+/* The producer's bound labels go into the message's source, whatever it
+ * said; a message that claims other values for them is refused. */
+static int bind_labels(struct mg_gateway *gw, const struct mg_principal *who,
+                       struct mg_message *m, char *why)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < who->nlabels; i++) {
+        const struct mg_label *b = &who->labels[i];
+        for (size_t k = 0; k < m->nsource; k++) {
+            const struct mg_label *s = &m->source[k];
+            if (s->nlen == b->nlen && memcmp(s->name, b->name, b->nlen) == 0 &&
+                (s->vlen != b->vlen || memcmp(s->value, b->value, b->vlen) != 0)) {
+                snprintf(why, MG_WHY_LEN, "source label %.64s is bound to this producer's "
+                         "credential and cannot be set to another value", b->name);
+                return -1;
+            }
+        }
+    }
+    for (size_t k = 0; k < m->nsource; k++) {
+        int bound = 0;
+        for (size_t i = 0; i < who->nlabels && !bound; i++)
+            bound = m->source[k].nlen == who->labels[i].nlen &&
+                    memcmp(m->source[k].name, who->labels[i].name, who->labels[i].nlen) == 0;
+        if (!bound)
+            gw->bound_src[n++] = m->source[k];
+    }
+    for (size_t i = 0; i < who->nlabels; i++) {
+        if (n == gw->cfg.wire.max_labels) {
+            snprintf(why, MG_WHY_LEN, "more than max_labels source labels with the bound ones");
+            return -1;
+        }
+        gw->bound_src[n++] = who->labels[i];
+    }
+    mg_labels_sort(gw->bound_src, n);
+    m->source = gw->bound_src;
+    m->nsource = n;
+    return 0;
+}
+
+/* Who pushes this message and whether they may: the transport's principal
+ * when it authenticated the sender (preauth), else the message's token
+ * key. Then the producer's bound labels and its rate. 0 or -1 (refused). */
+static int authorize(struct mg_gateway *gw, struct mg_message *m, enum mg_transport t,
+                     int preauth, struct mg_principal *who, struct mg_push_result *res)
+{
+    char why[MG_WHY_LEN];
+    if (!preauth) {
+        struct mg_cred c = {.token = m->token, .tlen = m->token_len};
+        enum mg_verdict v = mg_auth_decide(gw->auth, MG_ROLE_PUSH, &c, &who);
+        if (v != MG_AUTH_OK) {
+            gw->stats.unauthorized[t]++;
+            refuse_message(gw, m, MG_REASON_UNAUTHORIZED,
+                           v == MG_AUTH_MISSING ? "a push token is required"
+                           : v == MG_AUTH_BAD   ? "bad push token"
+                                                : mg_verdict_text(v), res);
+            return -1;
+        }
+    }
+    gw->who = who;
+    if (!who)
+        return 0;
+    if (who->nlabels && bind_labels(gw, who, m, why)) {
+        gw->stats.unauthorized[t]++;
+        refuse_message(gw, m, MG_REASON_UNAUTHORIZED, why, res);
+        return -1;
+    }
+    double wait;
+    if (mg_auth_take(who, (double)mg_gateway_now(gw) / 1000.0, (double)m->nmetrics, &wait)) {
+        snprintf(why, sizeof(why), "over this producer's rate of %g samples/s; retry in %.0f s",
+                 who->rate, wait);
+        refuse_message(gw, m, MG_REASON_OVER_BUDGET, why, res);
+        res->retry_after = wait;
+        return -1;
+    }
+    return 0;
+}
+
+static void push_message(struct mg_gateway *gw, const char *p, size_t len,
+                         enum mg_transport t, int preauth, struct mg_principal *who,
+                         struct mg_push_result *res);
+
 void mg_gateway_push_message(struct mg_gateway *gw, const char *p, size_t len,
                              enum mg_transport t, const char *token,
                              struct mg_push_result *res)
 {
+    (void)token; /* the message's token key decides */
+    push_message(gw, p, len, t, 0, NULL, res);
+}
+
+void mg_gateway_push_message_as(struct mg_gateway *gw, const char *p, size_t len,
+                                enum mg_transport t, struct mg_principal *who,
+                                struct mg_push_result *res)
+{
+    push_message(gw, p, len, t, 1, who, res);
+}
+
+static void push_message(struct mg_gateway *gw, const char *p, size_t len,
+                         enum mg_transport t, int preauth, struct mg_principal *who,
+                         struct mg_push_result *res)
+{
     char why[MG_WHY_LEN];
     int32_t base = (int32_t)(res->accepted + res->rejected);
     msgpack_object root;
+    gw->who = NULL; /* until this message's credential is judged */
     size_t off = 0;
     msgpack_zone_clear(&gw->zone);
     int rc = msgpack_unpack(p, len, &off, &gw->zone, &root);
@@ -409,13 +583,8 @@ void mg_gateway_push_message(struct mg_gateway *gw, const char *p, size_t len,
         return;
     }
     gw->stats.received[t] += m.nmetrics;
-    if (!mg_gateway_token_ok(gw, token ? token : m.token,
-                             token ? strlen(token) : m.token_len)) {
-        mg_gateway_reject(gw, res, -1, MG_REASON_UNAUTHORIZED,
-                          m.nmetrics ? (uint32_t)m.nmetrics : 1,
-                          token || m.token ? "bad push token" : "a push token is required");
+    if (authorize(gw, &m, t, preauth, who, res))
         return;
-    }
     if (m.dropped)
         count_client_drops(gw, m.dropped);
     int64_t now = mg_gateway_now(gw); /* one clock read a message */
@@ -441,9 +610,28 @@ void mg_gateway_push_message(struct mg_gateway *gw, const char *p, size_t len,
     }
 }
 
+static int push_body(struct mg_gateway *gw, const char *p, size_t len,
+                     enum mg_transport t, int preauth, struct mg_principal *who,
+                     struct mg_push_result *res);
+
 int mg_gateway_push_body(struct mg_gateway *gw, const char *p, size_t len,
                          enum mg_transport t, const char *token,
                          struct mg_push_result *res)
+{
+    (void)token; /* each message's token key decides */
+    return push_body(gw, p, len, t, 0, NULL, res);
+}
+
+int mg_gateway_push_body_as(struct mg_gateway *gw, const char *p, size_t len,
+                            enum mg_transport t, struct mg_principal *who,
+                            struct mg_push_result *res)
+{
+    return push_body(gw, p, len, t, 1, who, res);
+}
+
+static int push_body(struct mg_gateway *gw, const char *p, size_t len,
+                     enum mg_transport t, int preauth, struct mg_principal *who,
+                     struct mg_push_result *res)
 {
     size_t off = 0;
     char why[MG_WHY_LEN];
@@ -467,7 +655,7 @@ int mg_gateway_push_body(struct mg_gateway *gw, const char *p, size_t len,
             res->fatal = 1;
             return -1;
         }
-        mg_gateway_push_message(gw, p + off, sc.off, t, token, res);
+        push_message(gw, p + off, sc.off, t, preauth, who, res);
         off += sc.off;
         if (res->fatal)
             return -1; /* bytes that are not messages: the rest is noise */

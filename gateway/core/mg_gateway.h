@@ -17,6 +17,7 @@
 #include "mg_wire.h"
 
 struct mg_gateway;
+struct mg_principal;
 
 /* A gateway over cfg (copied where kept). virtual_clock: time moves only
  * through mg_gateway_advance, from start_ms. Returns NULL with why. */
@@ -31,11 +32,21 @@ int64_t mg_gateway_now(const struct mg_gateway *gw);
  * due on the way. */
 void mg_gateway_advance(struct mg_gateway *gw, double seconds);
 
-/* One complete msgpack message (framed by mg_wire_scan). token: the HTTP
- * bearer token, or NULL. Fills res (reset by the caller). */
+/* One complete msgpack message (framed by mg_wire_scan). The message's
+ * token key is checked for the push role (token is unused, kept for the
+ * callers). Fills res (reset by the caller). */
 void mg_gateway_push_message(struct mg_gateway *gw, const char *p, size_t len,
                              enum mg_transport t, const char *token,
                              struct mg_push_result *res);
+/* The same, from a sender the transport already authenticated (a bearer
+ * token, a client certificate): who is its principal, NULL for anyone on
+ * an open role. Token keys in the messages are then ignored. */
+void mg_gateway_push_message_as(struct mg_gateway *gw, const char *p, size_t len,
+                                enum mg_transport t, struct mg_principal *who,
+                                struct mg_push_result *res);
+int mg_gateway_push_body_as(struct mg_gateway *gw, const char *p, size_t len,
+                            enum mg_transport t, struct mg_principal *who,
+                            struct mg_push_result *res);
 /* A body of messages back to back (HTTP, a datagram, the Lua module).
  * Returns 0, or -1 when the body is not msgpack messages (res says why);
  * messages before the bad one still count. */
@@ -111,9 +122,16 @@ int mg_gateway_explain(struct mg_gateway *gw, const char *selector,
 struct mg_stats *mg_gateway_stats(struct mg_gateway *gw);
 struct mg_store *mg_gateway_store(struct mg_gateway *gw);
 const struct mg_config *mg_gateway_config(const struct mg_gateway *gw);
-/* 1 when push auth is configured and token (len bytes) is one of them,
- * or when none is configured. */
-int mg_gateway_token_ok(const struct mg_gateway *gw, const char *token,
-                        size_t len);
+struct mg_auth;
+struct mg_principal;
+/* The credentials in force (mg_auth decides with them). */
+struct mg_auth *mg_gateway_auth(struct mg_gateway *gw);
+/* Puts auth in force (taking it): producers keep their budgets and
+ * series counts across the swap. */
+void mg_gateway_set_auth(struct mg_gateway *gw, struct mg_auth *auth);
+/* Re-reads the tokens files and users of cfg; on failure the old ones
+ * stay. 0 or -1 with why. */
+int mg_gateway_reload_auth(struct mg_gateway *gw, const struct mg_config *cfg,
+                           char *why, size_t whylen);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 
+#include "mg_auth.h"
 #include "mg_config.h"
 #include "mg_gateway.h"
 #include "mg_http.h"
@@ -19,6 +20,7 @@
 #include "mg_notify.h"
 #include "mg_pipeline.h"
 #include "mg_rules.h"
+#include "mg_tls.h"
 
 #define DEFAULT_HTTP "127.0.0.1:9477"
 #define DEFAULT_INGEST "127.0.0.1:9478"
@@ -33,6 +35,8 @@ struct daemon {
     struct event *sig_term, *sig_int, *sig_hup, *sweep, *rule_tick, *drain_check;
     struct mg_notify *notify;
     double drain_deadline; /* 0 until a signal asks us to stop */
+    struct mg_tls *tls;   /* NULL: plain listeners */
+    SSL_CTX *am_ctx;      /* outbound TLS to Alertmanagers */
 };
 
 static void usage(FILE *f)
@@ -40,6 +44,7 @@ static void usage(FILE *f)
     fputs("usage: moongate [--config FILE] [--scripts DIR] [--rules DIR]\n"
           "                [--http ADDR] [--ingest ADDR]... [--log-format logfmt|json]\n"
           "       moongate check [--scripts] FILE|DIR... [--rules FILE|DIR...]\n"
+          "       moongate check --config FILE\n"
           "       moongate version\n"
           "\n"
           "  --config FILE      Lua file returning a table of settings\n"
@@ -49,7 +54,9 @@ static void usage(FILE *f)
           "  --ingest ADDR      msgpack push address: host:port for TCP and UDP,\n"
           "                     unix:PATH for a unix socket; repeatable\n"
           "                     (default " DEFAULT_INGEST ")\n"
-          "  --log-format F     logfmt (default) or json\n",
+          "  --log-format F     logfmt (default) or json\n"
+          "  --enable-lifecycle POST /-/reload without an admin credential\n"
+          "                     (config enable_lifecycle; SIGHUP always reloads)\n",
           f);
 }
 
@@ -65,10 +72,53 @@ static int load_scripts(struct daemon *d, char *why, size_t whylen)
     return rc;
 }
 
+/* The Authorization header to Alertmanagers, from the files named. */
+static int set_am_authorization(struct daemon *d, char *why, size_t whylen)
+{
+    char hdr[2048], w[256];
+    if (!d->notify)
+        return 0;
+    if (mg_client_authorization(&d->cfg.am_tls, hdr, sizeof(hdr), w, sizeof(w))) {
+        snprintf(why, whylen, "alertmanager_tls: %s", w);
+        return -1;
+    }
+    int rc = mg_notify_set_authorization(d->notify, hdr[0] ? hdr : NULL);
+    OPENSSL_cleanse(hdr, sizeof(hdr));
+    return rc;
+}
+
+/* The tokens files and users, and the certificate and key: each part
+ * that fails keeps what it had. */
+static int reload_security(struct daemon *d, char *why, size_t whylen)
+{
+    int rc = 0;
+    if (mg_gateway_reload_auth(d->gw, &d->cfg, why, whylen) < 0) {
+        mg_log(MG_LOG_ERROR, "reload of the credentials failed; the previous ones stay",
+               "err", why, NULL);
+        rc = -1;
+    }
+    char twhy[512];
+    if (set_am_authorization(d, twhy, sizeof(twhy)) < 0) {
+        mg_log(MG_LOG_ERROR, "reload of the Alertmanager credentials failed; the previous ones stay",
+               "err", twhy, NULL);
+        rc = -1;
+    }
+    if (d->tls && mg_tls_reload(d->tls, &d->cfg.tls, twhy, sizeof(twhy)) < 0) {
+        mg_log(MG_LOG_ERROR, "reload of the TLS certificate failed; the previous one stays",
+               "err", twhy, NULL);
+        if (rc == 0)
+            snprintf(why, whylen, "%s", twhy);
+        rc = -1;
+    }
+    return rc;
+}
+
 static int reload(void *ctx, char *why, size_t whylen)
 {
     struct daemon *d = ctx;
     int rc = load_scripts(d, why, whylen);
+    if (rc == 0)
+        rc = reload_security(d, why, whylen);
     if (rc < 0) {
         mg_log(MG_LOG_ERROR, "reload failed; the previous scripts and rules stay", "err",
                why, NULL);
@@ -176,6 +226,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
         {"http", required_argument, NULL, 'H'},
         {"ingest", required_argument, NULL, 'i'},
         {"log-format", required_argument, NULL, 'l'},
+        {"enable-lifecycle", no_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     char why[512];
@@ -192,6 +243,9 @@ static int parse_args(struct daemon *d, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
+            break;
+        case 'L':
+            d->cfg.enable_lifecycle = 1;
             break;
         case 's':
             mg_config_set_str(&d->cfg.scripts, optarg);
@@ -260,6 +314,14 @@ static int start(struct daemon *d)
     event_config_free(ec);
     if (!d->base)
         return -1;
+    if (d->cfg.tls.cert_file || d->cfg.tls.key_file) {
+        /* one clear line: a gateway told to speak TLS never serves plain */
+        d->tls = mg_tls_new(&d->cfg.tls, why, sizeof(why));
+        if (!d->tls) {
+            fprintf(stderr, "moongate: cannot start with TLS: %s\n", why);
+            return -1;
+        }
+    }
     d->gw = mg_gateway_new(&d->cfg, 0, 0, why, sizeof(why));
     if (!d->gw)
         goto fail;
@@ -267,12 +329,19 @@ static int start(struct daemon *d)
         struct mg_notify_config nc = {.queue_capacity = d->cfg.notify_queue,
                                       .batch_size = d->cfg.notify_batch,
                                       .timeout = d->cfg.notify_timeout};
+        d->am_ctx = mg_tls_client_ctx(&d->cfg.am_tls, why, sizeof(why));
+        if (!d->am_ctx)
+            goto fail;
+        nc.tls_bev = mg_tls_client_bev;
+        nc.tls_ctx = d->am_ctx;
         d->notify = mg_notify_new(d->base, (const char *const *)d->cfg.alertmanagers,
                                   d->cfg.nalertmanagers, &nc, mg_gateway_stats(d->gw), why,
                                   sizeof(why));
         if (!d->notify)
             goto fail;
         mg_gateway_set_notify(d->gw, d->notify);
+        if (set_am_authorization(d, why, sizeof(why)))
+            goto fail;
     }
     if (load_scripts(d, why, sizeof(why)) < 0) {
         fprintf(stderr, "%s\n", why); /* file:line: message */
@@ -282,13 +351,21 @@ static int start(struct daemon *d)
                           sizeof(why));
     if (!d->http)
         goto fail;
+    mg_http_set_tls(d->http, d->tls);
     for (size_t i = 0; i < d->cfg.ningest; i++) {
         d->ingest[i] = mg_ingest_new(d->base, d->gw, &d->cfg, d->cfg.ingest[i],
                                      why, sizeof(why));
         if (!d->ingest[i])
             goto fail;
+        mg_ingest_set_tls(d->ingest[i], d->tls);
         d->ningest++;
     }
+    int udp = 0;
+    for (size_t i = 0; i < d->cfg.ningest; i++)
+        udp |= d->cfg.udp && strncmp(d->cfg.ingest[i], "unix:", 5) != 0;
+    if (d->tls && udp)
+        mg_log(MG_LOG_WARN, "UDP ingest has no TLS: tokens in datagrams travel in the clear "
+                            "(udp = false turns it off)", NULL);
     d->sig_term = evsignal_new(d->base, SIGTERM, on_stop, d);
     d->sig_int = evsignal_new(d->base, SIGINT, on_stop, d);
     d->sig_hup = evsignal_new(d->base, SIGHUP, on_hup, d);
@@ -332,6 +409,8 @@ static void stop(struct daemon *d)
         event_free(d->drain_check);
     mg_notify_free(d->notify);
     mg_gateway_free(d->gw);
+    mg_tls_free(d->tls);
+    SSL_CTX_free(d->am_ctx);
     if (d->base)
         event_base_free(d->base);
     mg_config_fini(&d->cfg);
@@ -416,6 +495,44 @@ static void stderr_nonblocking(void)
         fcntl(STDERR_FILENO, F_SETFL, fl | O_NONBLOCK);
 }
 
+/* moongate check --config FILE: the settings load, the credentials files
+ * exist and parse, the certificates parse and their keys match. */
+static int check_config(const char *path)
+{
+    struct mg_config cfg;
+    char why[512];
+    int failed = 0;
+    mg_config_init(&cfg);
+    if (mg_config_load(&cfg, path, why, sizeof(why))) {
+        fprintf(stderr, "%s\n", why);
+        mg_config_fini(&cfg);
+        return 1;
+    }
+    struct mg_auth *a = mg_auth_new(&cfg, why, sizeof(why));
+    if (!a) {
+        fprintf(stderr, "%s\n", why);
+        failed++;
+    }
+    mg_auth_free(a);
+    if ((cfg.tls.cert_file || cfg.tls.key_file) && mg_tls_check(&cfg.tls, why, sizeof(why))) {
+        fprintf(stderr, "%s\n", why);
+        failed++;
+    }
+    const struct mg_client_tls_config *am = &cfg.am_tls;
+    if (am->ca_file || am->cert_file || am->key_file) {
+        SSL_CTX *ctx = mg_tls_client_ctx(am, why, sizeof(why));
+        if (!ctx) {
+            fprintf(stderr, "alertmanager_tls: %s\n", why);
+            failed++;
+        }
+        SSL_CTX_free(ctx);
+    }
+    mg_config_fini(&cfg);
+    if (!failed)
+        printf("moongate check: %s OK\n", path);
+    return failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "version") == 0) {
@@ -426,6 +543,13 @@ int main(int argc, char **argv)
         if (argc < 3) {
             usage(stderr);
             return 2;
+        }
+        if (argc >= 3 && strcmp(argv[2], "--config") == 0) {
+            if (argc != 4) {
+                usage(stderr);
+                return 2;
+            }
+            return check_config(argv[3]);
         }
         size_t npaths;
         int failed = check((const char *const *)argv + 2, (size_t)argc - 2, &npaths);

@@ -16,6 +16,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "mg_addr.h"
+#include "mg_http_auth.h"
 #include "mg_json.h"
 #include "mg_listen.h"
 #include "mg_log.h"
@@ -41,6 +42,8 @@ struct mg_http {
     struct mg_log_limit log_limit;
     struct mg_buf scrape, gz; /* reused by every scrape */
     struct mg_pushgw_http *pushgw; /* the Pushgateway API's routes */
+    struct mg_tls *tls;       /* NULL: plain HTTP */
+    struct mg_principal *who; /* the request's push principal (mg_http_auth) */
 };
 
 /* What we keep of each HTTP connection, from evhttp's bevcb to its close.
@@ -126,14 +129,6 @@ static void push_reply(struct evhttp_request *req, int code, const char *reason,
     evhttp_send_reply(req, code, reason, NULL);
 }
 
-static const char *bearer(struct evkeyvalq *in)
-{
-    const char *a = evhttp_find_header(in, "Authorization");
-    if (a && strncasecmp(a, "Bearer ", 7) == 0)
-        return a + 7;
-    return NULL;
-}
-
 static void on_push(struct evhttp_request *req, void *arg)
 {
     struct mg_http *h = arg;
@@ -150,15 +145,6 @@ static void on_push(struct evhttp_request *req, void *arg)
         push_reply(req, 415, "Unsupported Media Type", &res);
         return;
     }
-    const char *token = bearer(in);
-    if (!mg_gateway_token_ok(h->gw, token, token ? strlen(token) : 0)) {
-        mg_gateway_reject(h->gw, &res, -1, MG_REASON_UNAUTHORIZED, 1,
-                          token ? "bad push token" : "a bearer token is required");
-        evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
-                          "Bearer");
-        push_reply(req, 401, "Unauthorized", &res);
-        return;
-    }
     struct evbuffer *body = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(body);
     if (len > h->cfg->max_http_body_bytes) {
@@ -170,10 +156,10 @@ static void on_push(struct evhttp_request *req, void *arg)
         return;
     }
     const char *p = (const char *)evbuffer_pullup(body, -1);
-    /* the header was checked: the messages need no token of their own */
-    static const char ok_token[] = "";
-    int rc = mg_gateway_push_body(h->gw, p ? p : "", len, MG_TRANSPORT_HTTP,
-                                  token ? token : (h->cfg->ntokens ? NULL : ok_token), &res);
+    /* dispatch authorized the request: its principal pushes */
+    int rc = mg_gateway_push_body_as(h->gw, p ? p : "", len, MG_TRANSPORT_HTTP, h->who, &res);
+    if (mg_http_push_refused(req, &res))
+        return;
     if (rc < 0 && res.accepted == 0) {
         enum mg_reason r = res.nerr ? res.err[res.nerr - 1].reason : MG_REASON_DECODE_ERROR;
         if (r == MG_REASON_TOO_LARGE)
@@ -515,7 +501,8 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
     mg_listen_guard_ok(&h->guard);
     if (h->nconns >= h->cfg->max_connections)
         sweep_closed(h); /* places freed since the last sweep */
-    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = h->tls ? mg_tls_bufferevent(base, h->tls)
+                                    : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     struct track *t = bev ? calloc(1, sizeof(*t)) : NULL;
     if (!t)
         return bev;
@@ -607,6 +594,8 @@ static void dispatch(struct evhttp_request *req, void *arg)
     }
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    if (mg_http_authorize(h->gw, h->tls, req, path ? path : "/", &h->who) < 0)
+        return;
     if (path && mg_pushgw_http_route(h->pushgw, req, path))
         return;
     for (const struct route *r = routes; path && r->path; r++)
@@ -687,6 +676,11 @@ struct mg_http *mg_http_new(struct event_base *base, struct mg_gateway *gw,
 fail:
     mg_http_free(h);
     return NULL;
+}
+
+void mg_http_set_tls(struct mg_http *h, struct mg_tls *tls)
+{
+    h->tls = tls;
 }
 
 void mg_http_set_ready(struct mg_http *h, int ready)

@@ -21,6 +21,10 @@ struct mg_http *mg_http_new(struct event_base *base, struct mg_gateway *gw,
                             const struct mg_config *cfg, const char *addr,
                             mg_reload_fn reload, void *reload_ctx, char *why,
                             size_t whylen);
+struct mg_tls;
+/* Serves HTTPS on tls (borrowed; reloads swap its context) from the next
+ * connection on. */
+void mg_http_set_tls(struct mg_http *h, struct mg_tls *tls);
 /* Marks the gateway not ready (/-/ready answers 503) while draining. */
 void mg_http_set_ready(struct mg_http *h, int ready);
 /* NULL is a no-op. */

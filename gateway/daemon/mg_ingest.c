@@ -17,7 +17,9 @@
 #include <event2/listener.h>
 
 #include "mg_listen.h"
+#include "mg_http_auth.h"
 #include "mg_log.h"
+#include "mg_tls.h"
 
 #define READ_CHUNK 65536
 #define MAX_PENDING_REPLY (1u << 20)
@@ -44,6 +46,9 @@ struct conn {
     int paused;           /* not reading: replies wait for the peer to read */
     double msg_start;     /* when the unfinished message in buf began; 0 = none */
     enum mg_close why;    /* counted when closing ends in a close */
+    SSL *ssl;             /* TLS on this connection, or NULL */
+    char cn[128];         /* its verified client certificate's CN */
+    int cn_state;         /* 0 not yet known, 1 cn holds it, -1 none */
 };
 
 struct mg_ingest {
@@ -62,6 +67,7 @@ struct mg_ingest {
     struct mg_log_limit log_limit;
     struct mg_listen_guard guard;
     int draining;
+    struct mg_tls *tls;   /* TCP connections speak TLS; NULL: plain */
 };
 
 static struct timeval secs(double t)
@@ -93,6 +99,7 @@ static void conn_close(struct conn *c, enum mg_close why)
     event_del(&c->ev);
     event_del(&c->wev);
     event_del(&c->yield);
+    mg_tls_close(c->ssl);
     close(c->fd);
     buf_put(ing, c->buf, c->cap);
     mg_buf_fini(&c->out);
@@ -121,7 +128,8 @@ static void conn_idle(struct conn *c)
 static int conn_flush(struct conn *c)
 {
     while (c->out.len) {
-        ssize_t n = send(c->fd, c->out.p, c->out.len, MSG_NOSIGNAL);
+        ssize_t n = c->ssl ? mg_tls_write(c->ssl, c->out.p, c->out.len)
+                           : send(c->fd, c->out.p, c->out.len, MSG_NOSIGNAL);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             if (!c->paused) {
                 struct timeval tv = secs(c->ing->cfg->idle_timeout);
@@ -167,6 +175,18 @@ static void reply(struct conn *c, const struct mg_push_result *res)
     }
 }
 
+/* A message from a TLS producer whose verified certificate is bound to a
+ * push credential is that producer's; otherwise its token key decides. */
+static void push_one(struct conn *c, const char *p, size_t len, struct mg_push_result *res)
+{
+    struct mg_principal *who;
+    if (c->ssl && mg_cert_principal(c->ing->gw, c->ing->tls, c->ssl, c->cn, sizeof(c->cn),
+                                    &c->cn_state, &who))
+        mg_gateway_push_message_as(c->ing->gw, p, len, c->t, who, res);
+    else
+        mg_gateway_push_message(c->ing->gw, p, len, c->t, NULL, res);
+}
+
 /* Decodes every complete message in the buffer, at most `budget` of them
  * and, past the first, at most `max_bytes` of them. Returns
  * 1 when messages remain, 0 when the buffer holds no whole one, -1 when the
@@ -206,7 +226,7 @@ static int conn_process(struct conn *c, unsigned budget, size_t max_bytes)
             conn_flush(c); /* closes c once the error is written */
             return -1;
         }
-        mg_gateway_push_message(gw, c->buf + start, c->scan.off, c->t, NULL, &res);
+        push_one(c, c->buf + start, c->scan.off, &res);
         if (res.has_ack)
             reply(c, &res);
         start += c->scan.off;
@@ -299,7 +319,10 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         conn_close(c, MG_CLOSE_DECODE_ERROR);
         return;
     }
-    ssize_t n = recv(fd, c->buf + c->len, c->cap - c->len, 0);
+    ssize_t n = c->ssl ? mg_tls_read(c->ssl, c->buf + c->len, c->cap - c->len)
+                       : recv(fd, c->buf + c->len, c->cap - c->len, 0);
+    if (n < 0 && errno == EACCES) /* a TLS handshake refused */
+        mg_gateway_stats(c->ing->gw)->unauthorized[c->t]++;
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
         /* the peer is done: decode what is whole, answer, then close */
         if (conn_process(c, UINT32_MAX, SIZE_MAX) < 0)
@@ -326,7 +349,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         more = conn_process(c, budget, WAKEUP_BYTES);
         if (more < 0)
             return;
-        if (more)
+        /* TLS may hold decrypted bytes the socket no longer signals */
+        if (more || (c->ssl && SSL_pending(c->ssl)))
             conn_yield(c);
         else if (msg_late(c))
             return;
@@ -386,6 +410,12 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
     c->t = ing->stream_t;
     c->buf = b;
     c->cap = READ_CHUNK;
+    if (ing->tls && ing->stream_t == MG_TRANSPORT_TCP && !(c->ssl = mg_tls_accept(ing->tls, fd))) {
+        buf_put(ing, b, READ_CHUNK);
+        free(c);
+        close(fd);
+        return;
+    }
     event_assign(&c->ev, ing->base, fd, EV_READ | EV_PERSIST, on_read, c);
     event_assign(&c->wev, ing->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
     evtimer_assign(&c->yield, ing->base, on_yield, c);
@@ -506,15 +536,21 @@ struct mg_ingest *mg_ingest_new(struct event_base *base,
         mg_log(MG_LOG_INFO, "listening", "transport", "unix", "addr", addr, NULL);
         return ing;
     }
-    if (bind_udp(ing, fd, why, whylen))
+    if (cfg->udp && bind_udp(ing, fd, why, whylen))
         goto fail;
     mg_sock_name(fd, name, sizeof(name));
     mg_log(MG_LOG_INFO, "listening", "transport", "tcp", "addr", name, NULL);
-    mg_log(MG_LOG_INFO, "listening", "transport", "udp", "addr", name, NULL);
+    if (cfg->udp) /* plaintext whatever tls says: udp = false turns it off */
+        mg_log(MG_LOG_INFO, "listening", "transport", "udp", "addr", name, NULL);
     return ing;
 fail:
     mg_ingest_free(ing);
     return NULL;
+}
+
+void mg_ingest_set_tls(struct mg_ingest *ing, struct mg_tls *tls)
+{
+    ing->tls = tls;
 }
 
 /* Reads what the socket holds (a bounded number of times: a peer that
@@ -525,7 +561,8 @@ static void drain_one(struct conn *c)
     for (int i = 0; i < 256; i++) {
         if (c->cap - c->len < 4096 && conn_grow(c) < 0)
             break;
-        ssize_t n = recv(c->fd, c->buf + c->len, c->cap - c->len, MSG_DONTWAIT);
+        ssize_t n = c->ssl ? mg_tls_read(c->ssl, c->buf + c->len, c->cap - c->len)
+                           : recv(c->fd, c->buf + c->len, c->cap - c->len, MSG_DONTWAIT);
         if (n <= 0)
             break;
         c->len += (size_t)n;

@@ -18,6 +18,10 @@ struct mg_ingest *mg_ingest_new(struct event_base *base,
                                 struct mg_gateway *gw,
                                 const struct mg_config *cfg, const char *addr,
                                 char *why, size_t whylen);
+struct mg_tls;
+/* TCP connections accepted from now on speak TLS on tls (borrowed); UDP
+ * and unix sockets stay plain. */
+void mg_ingest_set_tls(struct mg_ingest *ing, struct mg_tls *tls);
 /* Stops accepting, processes what each connection has buffered and what
  * its socket still holds, and flushes replies without blocking. Returns
  * how many connections still have replies to write; they close once

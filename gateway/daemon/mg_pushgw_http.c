@@ -148,12 +148,6 @@ static int format_of(const char *ct)
     return -1;
 }
 
-static const char *bearer(struct evkeyvalq *in)
-{
-    const char *a = evhttp_find_header(in, "Authorization");
-    return a && strncasecmp(a, "Bearer ", 7) == 0 ? a + 7 : NULL;
-}
-
 static void on_push(struct mg_pushgw_http *ph, struct evhttp_request *req,
                     const char *path)
 {
@@ -166,19 +160,12 @@ static void on_push(struct mg_pushgw_http *ph, struct evhttp_request *req,
         return;
     }
     struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-    struct mg_stats *st = mg_gateway_stats(ph->gw);
-    const char *token = bearer(in);
-    if (m != MG_PUSHGW_DELETE && !mg_gateway_token_ok(ph->gw, token, token ? strlen(token) : 0)) {
-        st->reasons[MG_REASON_UNAUTHORIZED]++;
-        evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer");
-        reply_text(ph, req, 401, token ? "bad push token\n" : "a bearer token is required\n");
-        return;
-    }
+    /* who may push or delete was decided with the route's role (mg_http_auth) */
     int f = format_of(evhttp_find_header(in, "Content-Type"));
     const char *ce = evhttp_find_header(in, "Content-Encoding");
     int gz = ce && strcasecmp(ce, "gzip") == 0;
     if (f < 0 || (ce && !gz && strcasecmp(ce, "identity") != 0)) {
-        st->reasons[MG_REASON_DECODE_ERROR]++;
+        mg_gateway_reject(ph->gw, NULL, -1, MG_REASON_DECODE_ERROR, 1, NULL);
         reply_text(ph, req, 415, f < 0 ? "protobuf bodies must be delimited MetricFamily\n"
                                        : "Content-Encoding must be gzip or identity\n");
         return;
@@ -188,7 +175,7 @@ static void on_push(struct mg_pushgw_http *ph, struct evhttp_request *req,
     const char *p = len ? (const char *)evbuffer_pullup(eb, -1) : "";
     int code = len > max ? 413 : gz ? gunzip(ph, (const unsigned char *)p, len, max) : 0;
     if (code) {
-        st->reasons[code == 413 ? MG_REASON_TOO_LARGE : MG_REASON_DECODE_ERROR]++;
+        mg_gateway_reject(ph->gw, NULL, -1, code == 413 ? MG_REASON_TOO_LARGE : MG_REASON_DECODE_ERROR, 1, NULL);
         reply_text(ph, req, code, code == 413 ? "body larger than max_http_body_bytes\n"
                                               : "body is not valid gzip\n");
         return;

@@ -70,6 +70,8 @@ struct am {
     size_t idx;
     char *url, *host, *hosthdr, *path;
     int port;
+    int tls;                   /* https: a fresh connection each request */
+    int named;                 /* the host is a name, resolved with evdns */
     struct evhttp_connection *conn;
     struct event timer;
     enum am_state state;
@@ -96,6 +98,7 @@ struct mg_notify {
     struct mg_label *scratch;
     size_t scratch_cap;
     struct mg_buf render;
+    char *authorization;       /* the header's value, or NULL */
 };
 
 /* ---- items and the supersede table ---- */
@@ -487,11 +490,19 @@ static void fill_batch(struct am *am)
     }
 }
 
+static int conn_new(struct am *am);
+
 static void start(struct am *am)
 {
     fill_batch(am);
     if (!am->nbatch) {
         am->state = AM_IDLE;
+        return;
+    }
+    /* evhttp cannot reconnect a TLS bufferevent whose session ended: each
+     * request gets its own connection */
+    if (am->tls && conn_new(am)) {
+        fail(am, "cannot make a TLS connection");
         return;
     }
     struct evhttp_request *req = evhttp_request_new(on_done, am);
@@ -505,6 +516,8 @@ static void start(struct am *am)
     int rc = evhttp_add_header(h, "Host", am->hosthdr);
     rc |= evhttp_add_header(h, "Content-Type", "application/json");
     rc |= evhttp_add_header(h, "User-Agent", "moongate/" MG_VERSION);
+    if (am->n->authorization)
+        rc |= evhttp_add_header(h, "Authorization", am->n->authorization);
     struct evbuffer *out = evhttp_request_get_output_buffer(req);
     rc |= evbuffer_add(out, "[", 1);
     for (size_t i = 0; i < am->nbatch; i++) {
@@ -577,7 +590,12 @@ static int parse_url(struct am *am, const char *url, char *why, size_t whylen)
     const char *host = evhttp_uri_get_host(u);
     const char *path = evhttp_uri_get_path(u);
     int port = evhttp_uri_get_port(u);
-    if (!scheme || strcasecmp(scheme, "http") != 0) {
+    am->tls = scheme && strcasecmp(scheme, "https") == 0;
+    if (am->tls && !am->n->cfg.tls_bev) {
+        snprintf(why, whylen, "alertmanager %s: https needs the daemon's TLS client", url);
+        goto out;
+    }
+    if (!scheme || (strcasecmp(scheme, "http") != 0 && !am->tls)) {
         snprintf(why, whylen, "alertmanager %s: only http:// URLs are supported", url);
         goto out;
     }
@@ -593,7 +611,7 @@ static int parse_url(struct am *am, const char *url, char *why, size_t whylen)
     }
     size_t hl = strlen(host);
     am->host = host[0] == '[' && hl > 2 ? dup_range(host + 1, hl - 2) : strdup(host);
-    am->port = port < 0 ? 80 : port;
+    am->port = port < 0 ? (am->tls ? 443 : 80) : port;
     char hdr[300];
     if (port < 0)
         snprintf(hdr, sizeof(hdr), "%s", host);
@@ -633,6 +651,8 @@ static int check_config(struct mg_notify_config *c, const struct mg_notify_confi
     *c = (struct mg_notify_config){.queue_capacity = 10000, .batch_size = 64,
                                    .timeout = 10, .backoff_min = 0.5, .backoff_max = 30};
     if (in) {
+        c->tls_bev = in->tls_bev;
+        c->tls_ctx = in->tls_ctx;
         if (in->queue_capacity)
             c->queue_capacity = in->queue_capacity;
         if (in->batch_size)
@@ -654,6 +674,44 @@ static int check_config(struct mg_notify_config *c, const struct mg_notify_confi
         c->batch_size = c->queue_capacity;
     if (c->batch_size > MAX_BATCH)
         c->batch_size = MAX_BATCH;
+    return 0;
+}
+
+/* (Re)makes am's connection: plain, or over a new TLS bufferevent. */
+static int conn_new(struct am *am)
+{
+    struct mg_notify *nt = am->n;
+    struct evdns_base *dns = am->named ? nt->dns : NULL;
+    if (am->conn)
+        evhttp_connection_free(am->conn);
+    am->conn = NULL;
+    if (am->tls) {
+        struct bufferevent *bev = nt->cfg.tls_bev(nt->cfg.tls_ctx, nt->base, am->host);
+        if (bev)
+            am->conn = evhttp_connection_base_bufferevent_new(nt->base, dns, bev, am->host,
+                                                              (unsigned short)am->port);
+        else
+            return -1;
+    } else {
+        am->conn = evhttp_connection_base_new(nt->base, dns, am->host, (unsigned short)am->port);
+    }
+    if (!am->conn)
+        return -1;
+    struct timeval tv = to_tv(nt->cfg.timeout);
+    /* covers connect and each read; the whole request is on our timer */
+    evhttp_connection_set_timeout_tv(am->conn, &tv);
+    evhttp_connection_set_max_body_size(am->conn, MAX_RESPONSE_BODY);
+    evhttp_connection_set_max_headers_size(am->conn, MAX_RESPONSE_HEADERS);
+    return 0;
+}
+
+int mg_notify_set_authorization(struct mg_notify *n, const char *value)
+{
+    char *v = value ? strdup(value) : NULL;
+    if (value && !v)
+        return -ENOMEM;
+    free(n->authorization);
+    n->authorization = v;
     return 0;
 }
 
@@ -699,15 +757,9 @@ struct mg_notify *mg_notify_new(struct event_base *base, const char *const *urls
             if (!nt->dns)
                 goto enomem;
         }
-        am->conn = evhttp_connection_base_new(base, named ? nt->dns : NULL, am->host,
-                                              (unsigned short)am->port);
-        if (!am->conn)
+        am->named = named;
+        if (conn_new(am))
             goto enomem;
-        struct timeval tv = to_tv(nt->cfg.timeout);
-        /* covers connect and each read; the whole request is on our timer */
-        evhttp_connection_set_timeout_tv(am->conn, &tv);
-        evhttp_connection_set_max_body_size(am->conn, MAX_RESPONSE_BODY);
-        evhttp_connection_set_max_headers_size(am->conn, MAX_RESPONSE_HEADERS);
         event_assign(&am->timer, base, -1, 0, on_timer, am);
     }
     return nt;
@@ -747,6 +799,7 @@ void mg_notify_free(struct mg_notify *n)
     if (n->dns)
         evdns_base_free(n->dns, 1);
     free(n->ams);
+    free(n->authorization);
     free(n->tab);
     free(n->scratch);
     mg_buf_fini(&n->render);

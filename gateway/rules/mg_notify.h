@@ -43,9 +43,13 @@ struct mg_notify_config {
     double timeout;        /* seconds, a whole request [10] */
     double backoff_min;    /* seconds before the first retry [0.5] */
     double backoff_max;    /* doubling stops here [30] */
+    /* https:// URLs: a bufferevent that speaks TLS to host (the daemon's
+     * mg_tls client), made for each request; NULL refuses https URLs. */
+    struct bufferevent *(*tls_bev)(void *ctx, struct event_base *base, const char *host);
+    void *tls_ctx;
 };
 
-/* urls: n strings "http://host[:port][/prefix]" (the path /api/v2/alerts is
+/* urls: n strings "http[s]://host[:port][/prefix]" (the path /api/v2/alerts is
  * appended unless the URL already ends with it); copied. cfg: NULL for the
  * defaults; copied. base: borrowed, must outlive the result; NULL keeps the
  * queues without sending anything (the Lua module's virtual clock). stats:
@@ -57,6 +61,9 @@ struct mg_notify *mg_notify_new(struct event_base *base,
                                 const struct mg_notify_config *cfg,
                                 struct mg_stats *stats, char *why,
                                 size_t whylen);
+/* The Authorization header of every request from now on ("Bearer ...",
+ * "Basic ..."; copied), NULL for none. 0 or -ENOMEM. */
+int mg_notify_set_authorization(struct mg_notify *n, const char *value);
 /* Cancels what is in flight; alerts still queued are counted as dropped
  * with reason "shutdown". NULL is a no-op. */
 void mg_notify_free(struct mg_notify *n);

@@ -628,6 +628,9 @@ static enum mg_reason route_input(struct mg_store *st, uint32_t idx,
 static void input_remove(struct mg_store *st, uint32_t idx)
 {
     struct mg_input *in = &st->in[idx];
+    if (in->owner && st->on_owner_gone)
+        st->on_owner_gone(st->owner_ctx, in->owner);
+    in->owner = 0;
     detach(st, idx);
     mg_itab_remove(&st->intab, idx, in->ls->hash);
     if (is_hist(INFAM(st, in)->type))

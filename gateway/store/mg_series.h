@@ -94,6 +94,7 @@ struct mg_input {
     uint8_t scale;          /* index into the store's scale table */
     uint8_t flags;
     uint8_t drop;           /* enum mg_reason when out == MG_NIL */
+    uint8_t owner;          /* the producer's budget slot; 0 = none */
 };
 
 /* 40 bytes. */
@@ -199,6 +200,9 @@ int mg_store_own_hist(struct mg_store *st, const char *name,
  * for the gateway's own series. f and ls are borrowed for the call. */
 typedef void (*mg_output_hook)(void *ctx, const struct mg_family *f,
                                const struct mg_labelset *ls, int delta);
+/* Called when an input with an owner (its budget slot) goes away. */
+typedef void (*mg_owner_hook)(void *ctx, uint8_t owner);
+void mg_store_set_owner_hook(struct mg_store *st, mg_owner_hook fn, void *ctx);
 void mg_store_set_output_hook(struct mg_store *st, mg_output_hook fn,
                               void *ctx);
 /* 1 when the output name{labels} (labels sorted) exists. */

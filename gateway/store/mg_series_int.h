@@ -32,6 +32,8 @@ struct mg_store {
     mg_output_hook on_output;   /* told of every output that comes or goes */
     uint64_t generation;        /* bumped whenever an output comes or goes */
     void *hook_ctx;
+    mg_owner_hook on_owner_gone; /* an owned input went away */
+    void *owner_ctx;
     int creating_own;
     struct mg_sources sources;  /* live inputs per producer */
     struct mg_families infams;  /* the names and types pushed */

@@ -32,6 +32,12 @@ void mg_family_set_agg(struct mg_family *f, enum mg_agg a)
     f->agg = a;
 }
 
+void mg_store_set_owner_hook(struct mg_store *st, mg_owner_hook fn, void *ctx)
+{
+    st->on_owner_gone = fn;
+    st->owner_ctx = ctx;
+}
+
 void mg_store_set_output_hook(struct mg_store *st, mg_output_hook fn,
                               void *ctx)
 {

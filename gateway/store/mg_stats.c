@@ -249,6 +249,12 @@ int mg_stats_publish(const struct mg_stats *s, struct mg_store *st)
     rc |= one(st, "moongate_accept_errors_total", MG_COUNTER,
               "Failed accept() calls (out of file descriptors, mostly); each pauses "
               "the listener.", NULL, NULL, (double)s->accept_errors);
+    for (int t = 0; t < MG_TRANSPORT_COUNT; t++)
+        if (t != MG_TRANSPORT_LUA)
+            rc |= one(st, "moongate_unauthorized_total", MG_COUNTER,
+                      "Requests and messages refused for their credentials, by transport.",
+                      "transport", mg_transport_name((enum mg_transport)t),
+                      (double)s->unauthorized[t]);
     rc |= one(st, "moongate_build_info", MG_GAUGE, "moongate's version.",
               "version", MG_VERSION, 1);
     rc |= process(s, st);

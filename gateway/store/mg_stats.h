@@ -70,6 +70,7 @@ struct mg_stats {
     uint64_t closed[MG_CLOSE_COUNT];
     uint64_t accept_errors;          /* accept() failures, EMFILE mostly */
     int64_t open[MG_TRANSPORT_COUNT]; /* connections open now */
+    uint64_t unauthorized[MG_TRANSPORT_COUNT]; /* refused credentials */
     double rule_eval_buckets[MG_RULE_BUCKETS];
     double rule_eval_sum, rule_eval_count;
     int reload_ok;

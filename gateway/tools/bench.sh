@@ -17,6 +17,7 @@
 #   MG_BENCH_START_TIMEOUT=15          seconds to wait for listeners + ready
 #   MG_BENCH_STOP_TIMEOUT=30           seconds to wait for exit after SIGTERM
 #   MG_BENCH_RUN_TIMEOUT=600           hard limit on one moongate-bench run
+#   MG_BENCH_SECURITY_SERIES=100000    series for the push-token and TLS section
 #   MG_BENCH_KEEP=1                    keep the work directory (gateway logs)
 set -euo pipefail
 
@@ -52,6 +53,7 @@ GW_LOG=""
 HTTP_ADDR=""
 INGEST_ADDR=""
 SUMMARY=()
+GW_CACERT=""  # set: the gateway serves HTTPS checked with this CA
 
 cleanup() {
     local rc=$?
@@ -129,7 +131,8 @@ start_gateway() {
         [ -n "$HTTP_ADDR" ] || HTTP_ADDR=$(listen_addr "$GW_LOG" http)
         [ -n "$INGEST_ADDR" ] || INGEST_ADDR=$(listen_addr "$GW_LOG" tcp)
         if [ -n "$HTTP_ADDR" ] && [ -n "$INGEST_ADDR" ] &&
-            curl -sf --max-time 1 -o /dev/null "http://$HTTP_ADDR/-/ready"; then
+            curl -sf --max-time 1 -o /dev/null ${GW_CACERT:+--cacert "$GW_CACERT"} \
+                "http${GW_CACERT:+s}://$HTTP_ADDR/-/ready"; then
             return 0
         fi
         sleep 0.1
@@ -360,6 +363,49 @@ bench_rule_tick() {
         "$WORK/metrics.txt"
 }
 
+# bench_security: the known-series update rate with a push token checked
+# once per message, over plain TCP and over TLS, against bench_basic's at the
+# same N without auth; then TLS handshakes a second on the HTTPS listener
+# (openssl s_time, a new connection and one GET each, for 5 s).
+bench_security() {
+    local n=${MG_BENCH_SECURITY_SERIES:-100000} dir=$WORK/security
+    mkdir -p "$dir"
+    (cd "$dir" &&
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+            -keyout ca.key -out ca.crt -days 1 -subj /CN=bench-ca &&
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+            -keyout gw.key -out gw.csr -subj /CN=localhost &&
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >gw.ext &&
+        openssl x509 -req -in gw.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+            -out gw.crt -days 1 -extfile gw.ext) >/dev/null 2>&1 || {
+        log "security: openssl could not make the certificates"
+        return 1
+    }
+    echo "bench-token" >"$dir/push.tokens"
+    printf 'return { auth = { push = { tokens_file = "%s/push.tokens" } } }\n' "$dir" >"$dir/auth.lua"
+    printf 'return { auth = { push = { tokens_file = "%s/push.tokens" } },\n  tls = { cert_file = "%s/gw.crt", key_file = "%s/gw.key" } }\n' \
+        "$dir" "$dir" "$dir" >"$dir/tls.lua"
+    local kind out
+    for kind in auth tls; do
+        if [ "$kind" = tls ]; then GW_CACERT=$dir/ca.crt; fi
+        start_gateway "security-$kind" --config "$dir/$kind.lua" || { GW_CACERT=""; return 1; }
+        out=$(load "section=$kind series=$n" "$n" --token bench-token \
+            ${GW_CACERT:+--tls "$GW_CACERT"}) || true
+        echo "$out"
+        SUMMARY+=("$(printf '%-8s %9s %14s %14s %10s %10s %10s' "$kind" "$n" \
+            "$(field samples_per_second "$(grep phase=create <<<"$out")")" \
+            "$(field samples_per_second "$(grep phase=update <<<"$out")")" - - -)")
+        if [ "$kind" = tls ]; then
+            timeout 30 openssl s_time -connect "$HTTP_ADDR" -new -time 5 -www /-/healthy \
+                -CAfile "$GW_CACERT" 2>/dev/null |
+                awk '/connections in [0-9]+ real seconds/ {
+                    printf "section=tls https_handshakes_per_second=%.0f\n", $1 / $4 }'
+        fi
+        stop_gateway "section=$kind" >/dev/null
+        GW_CACERT=""
+    done
+}
+
 # ---------------------------------------------------------------------------
 
 main() {
@@ -371,6 +417,7 @@ main() {
     bench_lua_new_series || failed=1
     bench_cap_admission || failed=1
     bench_rule_tick || failed=1
+    bench_security || failed=1
     if [ -n "${MG_BENCH_SCRIPTS:-}" ]; then
         local dir
         dir=$(cd "$MG_BENCH_SCRIPTS" && pwd)

@@ -29,6 +29,8 @@
 
 #include <msgpack.h>
 
+#include "mg_loadgen_tls.h"
+
 #define MG_UDP_MAX 65507           /* largest IPv4 UDP payload */
 #define MG_HIST_BUCKETS 5          /* histogram bounds, +Inf included */
 #define MG_MAX_FIELDS (MG_HIST_BUCKETS + 2) /* buckets, sum, count */
@@ -51,6 +53,8 @@ struct mg_bench_opts {
     const char *prefix;
     double timeout;          /* connect, blocked write, ack wait */
     double rate;             /* samples per second; 0 = as fast as possible */
+    const char *token;       /* the token key in every message, or NULL */
+    const char *tls_ca;      /* TLS to the gateway, checked against this CA */
 };
 
 /* All messages, back to back in one buffer. Message m spans
@@ -69,6 +73,7 @@ struct mg_bench {
     int oom;                 /* the packer's buffer could not grow */
     double mult[MG_MAX_FIELDS]; /* value of field f in round r = r * mult[f] */
     int fd;
+    SSL *ssl;                /* with --tls */
     msgpack_unpacker unp;
     int unp_ready;
 };
@@ -276,7 +281,11 @@ static int encode_all(struct mg_bench *b)
         b->msg_off[m] = start;
         b->val_first[m] = nval;
         b->msg_metrics[m] = (uint32_t)n;
-        msgpack_pack_map(&pk, 1);
+        msgpack_pack_map(&pk, o->token ? 2 : 1);
+        if (o->token) { /* checked once per message by the gateway */
+            pack_cstr(&pk, "token");
+            pack_cstr(&pk, o->token);
+        }
         pack_cstr(&pk, "metrics");
         msgpack_pack_array(&pk, (size_t)n);
         for (uint64_t j = 0; j < n; j++)
@@ -406,13 +415,15 @@ static int open_target(struct mg_bench *b)
         return -err;
     }
     b->fd = fd;
+    if (b->o.tls_ca && !(b->ssl = mg_bench_tls_connect(fd, b->o.tls_ca, b->o.target)))
+        return -EPROTO;
     return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
+static int write_all(struct mg_bench *b, const char *p, size_t n)
 {
     while (n > 0) {
-        ssize_t w = write(fd, p, n);
+        ssize_t w = mg_bench_write(b->ssl, b->fd, p, n);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -429,7 +440,7 @@ static int write_all(int fd, const char *p, size_t n)
 static int send_msg(struct mg_bench *b, const char *p, size_t n)
 {
     if (!b->o.udp)
-        return write_all(b->fd, p, n);
+        return write_all(b, p, n);
     for (;;) {
         ssize_t w = send(b->fd, p, n, 0);
         if (w >= 0)
@@ -454,6 +465,7 @@ static int send_ack_msg(struct mg_bench *b, size_t m, uint64_t id)
 {
     unsigned char head[14] = { 0x82, 0xa3, 'a', 'c', 'k', 0xcf };
     const char *p = b->buf.data + b->msg_off[m];
+    head[0] = (unsigned char)(p[0] + 1); /* a fixmap of one more key */
     size_t n = b->msg_off[m + 1] - b->msg_off[m];
     int rc;
 
@@ -461,9 +473,9 @@ static int send_ack_msg(struct mg_bench *b, size_t m, uint64_t id)
         head[k] = (unsigned char)id;
         id >>= 8;
     }
-    if ((rc = write_all(b->fd, (const char *)head, sizeof(head))) < 0)
+    if ((rc = write_all(b, (const char *)head, sizeof(head))) < 0)
         return rc;
-    if ((rc = write_all(b->fd, p + 1, n - 1)) < 0)
+    if ((rc = write_all(b, p + 1, n - 1)) < 0)
         return rc;
     return (int)sizeof(head) - 1;
 }
@@ -601,7 +613,7 @@ static int wait_ack(struct mg_bench *b, uint64_t id, struct mg_bench_ack *ack)
             goto done;
         }
         struct pollfd pfd = { b->fd, POLLIN, 0 };
-        int pr = poll(&pfd, 1, (int)(left * 1000) + 1);
+        int pr = b->ssl && SSL_pending(b->ssl) ? 1 : poll(&pfd, 1, (int)(left * 1000) + 1);
         if (pr < 0 && errno != EINTR) {
             rc = -errno;
             goto done;
@@ -612,9 +624,9 @@ static int wait_ack(struct mg_bench *b, uint64_t id, struct mg_bench_ack *ack)
             rc = -ENOMEM;
             goto done;
         }
-        ssize_t n = read(b->fd, msgpack_unpacker_buffer(&b->unp),
-                         msgpack_unpacker_buffer_capacity(&b->unp));
-        if (n < 0 && errno == EINTR)
+        ssize_t n = mg_bench_read(b->ssl, b->fd, msgpack_unpacker_buffer(&b->unp),
+                                  msgpack_unpacker_buffer_capacity(&b->unp));
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (n <= 0) {
             fprintf(stderr, "moongate-bench: connection %s while waiting for ack %llu\n",
@@ -768,6 +780,8 @@ static void usage(FILE *f)
 "  -r, --rate R             pace both phases to R samples/s (per message; default\n"
 "                           unpaced: as fast as the socket takes them)\n"
 "  -w, --timeout SEC        connect, stalled write and ack wait limit (default 120)\n"
+"      --token T            a token key in every message (push auth)\n"
+"      --tls CA             TLS to the gateway's TCP ingest, verified with CA\n"
 "  -h, --help               this text\n"
 "\n"
 "A histogram sample is one metric map (5 buckets, sum, count). Counters get a\n"
@@ -826,6 +840,8 @@ static int parse_opts(struct mg_bench_opts *o, int argc, char **argv)
         { "name-prefix", required_argument, NULL, 'p' },
         { "timeout", required_argument, NULL, 'w' },
         { "rate", required_argument, NULL, 'r' },
+        { "token", required_argument, NULL, 'K' },
+        { "tls", required_argument, NULL, 'S' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -846,6 +862,8 @@ static int parse_opts(struct mg_bench_opts *o, int argc, char **argv)
         case 'u': o->udp = 1; break;
         case 'a': o->ack = 1; break;
         case 'p': o->prefix = optarg; break;
+        case 'K': o->token = optarg; break;
+        case 'S': o->tls_ca = optarg; break;
         case 'h': usage(stdout); exit(0);
         case 'y':
             if (strcmp(optarg, "gauge") == 0)

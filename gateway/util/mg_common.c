@@ -27,6 +27,7 @@ static const char *const reason_names[MG_REASON_COUNT] = {
     [MG_REASON_TOO_LARGE] = "too_large",
     [MG_REASON_UNAUTHORIZED] = "unauthorized",
     [MG_REASON_LIMIT] = "limit",
+    [MG_REASON_OVER_BUDGET] = "over_budget",
     [MG_DROP_RULE] = "rule",
     [MG_DROP_CARDINALITY_CAP] = "cardinality_cap",
     [MG_DROP_SCRIPT_ERROR] = "script_error",

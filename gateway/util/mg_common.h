@@ -33,6 +33,7 @@ enum mg_reason {
     MG_REASON_TOO_LARGE,
     MG_REASON_UNAUTHORIZED,
     MG_REASON_LIMIT,
+    MG_REASON_OVER_BUDGET,  /* a producer's own rate or series budget */
     MG_REASON_COUNT_REJECT, /* the end of the rejection reasons */
     /* drop reasons, counted in moongate_samples_dropped_total */
     MG_DROP_RULE = MG_REASON_COUNT_REJECT,

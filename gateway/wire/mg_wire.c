@@ -725,6 +725,7 @@ void mg_push_result_reset(struct mg_push_result *res)
     res->has_ack = 0;
     res->ack = 0;
     res->fatal = 0;
+    res->retry_after = 0;
 }
 
 void mg_push_result_error(struct mg_push_result *res, int32_t index,

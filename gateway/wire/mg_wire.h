@@ -119,6 +119,7 @@ struct mg_push_result {
     uint64_t ack;
     int has_ack;
     int fatal; /* the stream cannot be decoded further */
+    double retry_after; /* > 0: over a producer's budget, seconds to wait */
 };
 
 void mg_push_result_reset(struct mg_push_result *res);

@@ -586,12 +586,16 @@ describe("bad input", function()
   end)
 end)
 
--- ---- push auth: a gateway with push_tokens ----
+-- ---- push auth: a gateway with a push tokens file ----
 
 describe("unauthorized", function()
   local g
 
-  setup(function() g = gw.start_with_config(('return { push_tokens = { "%s" } }\n'):format(TOKEN)) end)
+  setup(function()
+    local dir = gw.tmpdir()
+    gw.write_file(dir .. "/push.tokens", TOKEN .. "\n")
+    g = gw.start_with_config(('return { auth = { push = { tokens_file = "%s/push.tokens" } } }\n'):format(dir))
+  end)
   teardown(function() g:stop() end)
 
   local function http_refused(headers, detail)

@@ -39,7 +39,7 @@ end
 -- A gateway running the fixture as its only script; also the script's path.
 local function start_with_script(name)
   local dir, path = scripts_dir(name)
-  return gw.start { "--scripts", dir }, path
+  return gw.start { "--scripts", dir, "--enable-lifecycle" }, path
 end
 
 -- Replaces the script the way a deployment would: written aside (not *.lua,

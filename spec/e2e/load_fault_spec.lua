@@ -62,7 +62,7 @@ describe("load with faults", function()
     gw.write_file(dir .. "/pipeline.lua",
                   '-- reloaded under load; touches no series of the spec\n'
                   .. 'relabel { { action = "labeldrop", regex = "debug" } }\n')
-    g = gw.start({ "--scripts", dir })
+    g = gw.start({ "--enable-lifecycle", "--scripts", dir })
   end)
   teardown(function()
     g:stop()

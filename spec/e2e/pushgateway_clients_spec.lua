@@ -81,7 +81,7 @@ describe("Pushgateway clients, unchanged, against moongate", function()
     need(ok, "python3-prometheus-client is not installed: " .. out)
     dir = gw.tmpdir()
     gopush = build_go(dir)
-    g = gw.start({})
+    g = gw.start({ "--enable-lifecycle" })
   end)
 
   teardown(function()

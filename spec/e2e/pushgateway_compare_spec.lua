@@ -78,7 +78,7 @@ describe("moongate and Pushgateway given the same pushes", function()
 
   setup(function()
     pg = pgw.start_pushgateway()
-    g = gw.start({})
+    g = gw.start({ "--enable-lifecycle" })
   end)
 
   teardown(function()

@@ -15,7 +15,7 @@ end
 describe("the Pushgateway API", function()
   local g
 
-  before_each(function() g = gw.start({}) end)
+  before_each(function() g = gw.start({ "--enable-lifecycle" }) end)
   after_each(function() g:stop() end)
 
   it("PUT stores a text body under the grouping key, with the group's push times", function()
@@ -248,7 +248,7 @@ describe("the Pushgateway API", function()
     local dir = gw.tmpdir()
     gw.write_file(dir .. "/drop.lua",
       'relabel { { action = "drop", source_labels = { "__name__" }, regex = "secret_.*" } }\n')
-    g = gw.start({ "--scripts", dir })
+    g = gw.start({ "--enable-lifecycle", "--scripts", dir })
     pgw.put(g.url, "/metrics/job/j", "secret_x 1\nshown 2\n")
     local text = g:scrape()
     assert.is_nil(gw.value(text, 'secret_x{job="j"}'))
@@ -261,7 +261,7 @@ describe("the Pushgateway API", function()
     local dir = gw.tmpdir()
     gw.write_file(dir .. "/caps.lua",
       'cap { label = "path", max_values = 2, overflow = "fold" }\n')
-    g = gw.start({ "--scripts", dir })
+    g = gw.start({ "--enable-lifecycle", "--scripts", dir })
     local code = pgw.put(g.url, "/metrics/job/j", "# TYPE hits_total counter\n" ..
       'hits_total{path="/a"} 1\nhits_total{path="/b"} 2\nhits_total{path="/c"} 3\n' ..
       'hits_total{path="/d"} 4\n')

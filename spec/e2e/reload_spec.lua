@@ -116,7 +116,7 @@ describe("reload", function()
 
   it("a labeldrop of workspace_id: the scrape shows the aggregate", function()
     local dir = scripts_dir("drop_workspace.lua")
-    g = gw.start { "--scripts", dir }
+    g = gw.start { "--scripts", dir, "--enable-lifecycle" }
     push_ws(g, "ws-1", 1)
     push_ws(g, "ws-2", 2)
     push_ws(g, "ws-3", 4)
@@ -127,7 +127,7 @@ describe("reload", function()
 
   it("POST /-/reload: the very next scrape re-routes live series by the new rules", function()
     local dir, path = scripts_dir("drop_workspace.lua")
-    g = gw.start { "--scripts", dir }
+    g = gw.start { "--scripts", dir, "--enable-lifecycle" }
     push_ws(g, "ws-1", 1)
     push_ws(g, "ws-2", 2)
     push_ws(g, "ws-3", 4)
@@ -161,7 +161,7 @@ describe("reload", function()
   } do
     it("POST /-/reload with " .. bad.what .. ": 500 naming file:line, the old rules stay, a fix restores", function()
       local dir, path = scripts_dir("drop_workspace.lua")
-      g = gw.start { "--scripts", dir }
+      g = gw.start { "--scripts", dir, "--enable-lifecycle" }
       push_ws(g, "ws-1", 1)
       push_ws(g, "ws-2", 2)
       local ts0 = g:value(TS_NAME)
@@ -195,7 +195,7 @@ describe("reload", function()
     local dir, path = scripts_dir("drop_workspace.lua")
     local second = dir .. "/zz_second.lua"
     gw.write_file(second, "-- nothing yet\n")
-    g = gw.start { "--scripts", dir }
+    g = gw.start { "--scripts", dir, "--enable-lifecycle" }
     push_ws(g, "ws-1", 1)
     push_ws(g, "ws-2", 2)
 
@@ -213,7 +213,7 @@ describe("reload", function()
 
   it("SIGHUP reloads as POST /-/reload does, good and bad", function()
     local dir, path = scripts_dir("drop_workspace.lua")
-    g = gw.start { "--scripts", dir }
+    g = gw.start { "--scripts", dir, "--enable-lifecycle" }
     push_ws(g, "ws-1", 1)
     push_ws(g, "ws-2", 2)
     local ts0 = g:value(TS_NAME)
@@ -396,7 +396,7 @@ describe("reload", function()
 
   it("a transform that errors for some series drops those; the rest pass and the gateway serves on", function()
     local dir, path = scripts_dir("transform_error.lua")
-    g = gw.start { "--scripts", dir }
+    g = gw.start { "--scripts", dir, "--enable-lifecycle" }
     local failing = { "boom", "nilidx", "badret", "spin" }
     local function push_all(v)
       local metrics = { { name = "work_items", type = "gauge", value = v, labels = { kind = "ok" } } }
@@ -439,7 +439,7 @@ describe("reload", function()
 
   it("series a failing transform dropped come back when a reload fixes the script", function()
     local dir, path = scripts_dir("transform_error.lua")
-    g = gw.start { "--scripts", dir }
+    g = gw.start { "--scripts", dir, "--enable-lifecycle" }
     local function push_boom(v)
       local code, r = g:push_http { source = { job = "agent" }, metrics = {
         { name = "jobs_total", type = "counter", value = v, labels = { boom = "1" } } } }

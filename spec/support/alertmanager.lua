@@ -48,16 +48,30 @@ end
 -- An Alertmanager listening on 127.0.0.1:port (a free one when nil);
 -- readiness awaited on GET /-/ready. opts.dir reuses the dir of a stopped
 -- one (a restart: its storage, silences and notification log) and takes
--- it over; the dir goes with am.stop().
+-- it over; the dir goes with am.stop(). opts.web_config: the YAML of
+-- --web.config.file (TLS, basic auth); opts.curl_args: what curl needs to
+-- reach it then (readiness and am.get use curl).
 function M.start(port, opts)
   opts = opts or {}
   local am = { port = port or M.free_port() }
   am.dir = opts.dir or gw.tmpdir()
-  am.url = "http://127.0.0.1:" .. am.port
+  am.url = (opts.web_config and opts.web_config:find("tls_server_config", 1, true) and "https" or "http")
+           .. "://127.0.0.1:" .. am.port
   am.log = am.dir .. "/alertmanager.log"
   gw.write_file(am.dir .. "/alertmanager.yml", M.CONFIG)
+  local web = ""
+  if opts.web_config then
+    gw.write_file(am.dir .. "/web.yml", opts.web_config)
+    web = q("--web.config.file=" .. am.dir .. "/web.yml")
+  end
+  -- GET path: the status and the body
+  function am.get(path)
+    if opts.curl_args then return gw.curl(am.url .. path, opts.curl_args) end
+    return gw.http_request("GET", am.url .. path)
+  end
   local cmd = table.concat({
     M.bin,
+    web,
     q("--config.file=" .. am.dir .. "/alertmanager.yml"),
     q("--storage.path=" .. am.dir .. "/data"),
     q("--web.listen-address=127.0.0.1:" .. am.port),
@@ -70,7 +84,7 @@ function M.start(port, opts)
     if not alive(am.pid) then
       error("alertmanager exited at start:\n" .. (gw.read_file(am.log) or ""), 0)
     end
-    return gw.http_request("GET", am.url .. "/-/ready") == 200
+    return am.get("/-/ready") == 200
   end, 15, "alertmanager /-/ready")
   if not ok then
     -- no caller holds it yet to stop it: do it here
@@ -102,7 +116,7 @@ function M.start(port, opts)
 
   -- Alertmanager's own /metrics.
   function am.scrape()
-    local code, body = gw.http_request("GET", am.url .. "/metrics")
+    local code, body = am.get("/metrics")
     assert(code == 200, "alertmanager /metrics answered " .. tostring(code))
     return body
   end

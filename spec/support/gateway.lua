@@ -101,6 +101,15 @@ function M.start(args, opts)
   g.http = log:match("transport=http addr=(%S+)")
   g.tcp = log:match("transport=tcp addr=(%S+)")
   g.udp = log:match("transport=udp addr=(%S+)")
+  if opts.cacert then -- an HTTPS gateway: curl checks it against the CA
+    -- (opts.curl_args: what else readiness needs, a client certificate)
+    g.url = "https://" .. g.http
+    g.cacert = opts.cacert
+    M.wait_for(function()
+      return M.curl(g.url .. "/-/ready", opts.curl_args or { "--cacert", opts.cacert }) == 200
+    end, 10, "/-/ready over HTTPS")
+    return setmetatable(g, { __index = M.gateway })
+  end
   g.url = "http://" .. g.http
   M.wait_for(function()
     return M.http_request("GET", g.url .. "/-/ready") == 200
@@ -108,12 +117,32 @@ function M.start(args, opts)
   return setmetatable(g, { __index = M.gateway })
 end
 
+-- curl (bounded to 5 s): the HTTP status (0 when no answer), the body and
+-- curl's exit code. args: extra curl arguments (a list).
+function M.curl(url, args)
+  local d = M.tmpdir()
+  local cmd = { "curl", "-s", "--max-time", "5", "-o", d .. "/body", "-w", "%{http_code}" }
+  for _, a in ipairs(args or {}) do cmd[#cmd + 1] = a end
+  cmd[#cmd + 1] = url
+  for i, a in ipairs(cmd) do cmd[i] = M.quote(a) end
+  local p = io.popen(table.concat(cmd, " ") .. " 2>/dev/null; echo \" $?\"")
+  local out = p:read("*a")
+  p:close()
+  local body = M.read_file(d .. "/body") or ""
+  os.remove(d .. "/body")
+  os.remove(d)
+  local code, rc = out:match("^(%d*)%s+(%d+)")
+  return tonumber(code) or 0, body, tonumber(rc)
+end
+
 -- A gateway started with `config` (Lua source) as its --config file; the
--- file's temp dir goes with g:stop().
-function M.start_with_config(config)
+-- file's temp dir goes with g:stop(). opts as for M.start.
+function M.start_with_config(config, opts, args)
   local dir = M.tmpdir()
   M.write_file(dir .. "/moongate.lua", config)
-  local g = M.start({ "--config", dir .. "/moongate.lua" })
+  local a = { "--config", dir .. "/moongate.lua" }
+  for _, x in ipairs(args or {}) do a[#a + 1] = x end
+  local g = M.start(a, opts)
   g.config_dir = dir
   return g
 end

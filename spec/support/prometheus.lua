@@ -31,11 +31,25 @@ local function alive(pid)
 end
 
 -- A Prometheus process scraping `target` (host:port) as job `job`, every
--- second; readiness awaited on GET /-/ready.
-function M.start(target, job)
+-- second; readiness awaited on GET /-/ready. opts.ca_file: scrape over
+-- HTTPS checked against that CA; opts.bearer_file: send that token.
+function M.start(target, job, opts)
+  opts = opts or {}
   local p = { dir = gw.tmpdir(), port = M.free_port(), job = job }
   p.url = "http://127.0.0.1:" .. p.port
   p.log = p.dir .. "/prometheus.log"
+  local security = {}
+  if opts.ca_file then
+    security[#security + 1] = "    scheme: https"
+    security[#security + 1] = "    tls_config:"
+    security[#security + 1] = "      ca_file: " .. opts.ca_file
+    security[#security + 1] = "      server_name: localhost"
+  end
+  if opts.bearer_file then
+    security[#security + 1] = "    authorization:"
+    security[#security + 1] = "      type: Bearer"
+    security[#security + 1] = "      credentials_file: " .. opts.bearer_file
+  end
   gw.write_file(p.dir .. "/prometheus.yml", table.concat({
     "global:",
     "  scrape_interval: 1s",
@@ -45,10 +59,11 @@ function M.start(target, job)
     "  - job_name: " .. job,
     "    honor_labels: true",
     "    metrics_path: /metrics",
+    table.concat(security, "\n"),
     "    static_configs:",
     "      - targets: ['" .. target .. "']",
     "",
-  }, "\n"))
+  }, "\n"):gsub("\n\n", "\n"))
   local cmd = table.concat({
     M.bin,
     q("--config.file=" .. p.dir .. "/prometheus.yml"),
