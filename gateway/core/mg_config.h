@@ -13,6 +13,7 @@
 #define MG_MAX_INGEST 8
 #define MG_MAX_TOKENS 16
 #define MG_MAX_ALERTMANAGERS 8
+#define MG_MAX_EXTERNAL_LABELS 32
 
 struct mg_config {
     char *http;                      /* "host:port" */
@@ -43,6 +44,10 @@ struct mg_config {
     size_t notify_queue;             /* alerts queued per Alertmanager */
     size_t notify_batch;             /* alerts per POST */
     double notify_timeout;           /* seconds */
+    char *external_url;              /* generatorURL's base; NULL: http://host:port */
+    char *external_labels[2 * MG_MAX_EXTERNAL_LABELS]; /* name, value, ... */
+    size_t nexternal_labels;         /* pairs */
+    double resend_delay;             /* seconds between resends of an alert */
 };
 
 void mg_config_init(struct mg_config *c);

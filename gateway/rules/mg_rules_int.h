@@ -12,8 +12,19 @@ struct kv {
     char *name, *value;
 };
 
+/* A rules file: Prometheus's group, with group { ... } settings. */
+struct group {
+    const char *file;
+    int64_t interval_ms;     /* 0: every tick */
+    int64_t offset_ms;       /* queries read this far back */
+    size_t limit;            /* 0: none */
+    int64_t last_ms;         /* last evaluation; 0: never */
+    int declared, due;
+};
+
 struct rule {
     int alert;
+    size_t group;
     char *name;
     int ref;                 /* the expr function */
     const char *file;
@@ -50,6 +61,7 @@ struct mg_rules {
     size_t nrules, caprules;
     char **files;
     size_t nfiles;
+    struct group *groups;    /* one per file */
     const char *loading;
     /* one evaluation's results, reused */
     struct result *res;
@@ -69,5 +81,9 @@ struct mg_rules {
     double eval_seconds;
     double interval; /* seconds, as the last evaluation was told */
 };
+
+/* mg_rules_notify.c */
+void mg_rules_notify(struct rule *ru, const struct mg_rules_env *env, int64_t now);
+void mg_rules_alert_free(struct mg_alert *a);
 
 #endif
