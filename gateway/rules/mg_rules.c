@@ -34,6 +34,7 @@ static void kv_free(struct kv *v, size_t n)
     for (size_t i = 0; i < n; i++) {
         free(v[i].name);
         free(v[i].value);
+        mg_tmpl_free(v[i].tmpl);
     }
     free(v);
 }
@@ -63,9 +64,19 @@ static void read_kv(lua_State *L, int idx, const char *what, struct kv **out,
         *out = nv;
         nv[*n].name = mg_strdup(k);
         nv[*n].value = mg_strdup(lua_tostring(L, -1));
+        nv[*n].tmpl = NULL;
         (*n)++;
         if (!nv[*n - 1].name || !nv[*n - 1].value)
             luaL_error(L, "out of memory");
+        /* compiled now: an unknown function is a load error, not an alert */
+        char why[200];
+        size_t vl;
+        const char *v = lua_tolstring(L, -1, &vl);
+        int rc = mg_tmpl_compile(v, vl, &nv[*n - 1].tmpl, why, sizeof(why));
+        if (rc == -ENOMEM)
+            luaL_error(L, "out of memory");
+        if (rc)
+            luaL_error(L, "%s: %s: %s", what, k, why);
         lua_pop(L, 1);
     }
 }
@@ -558,11 +569,26 @@ static void labels_free(struct mg_label *v, size_t n)
     }
 }
 
+/* A rule's template with a result's labels and value, and the gateway's
+ * external labels and URL. */
+static void expand(const struct mg_rules_env *env, const struct mg_tmpl *t,
+                   const struct mg_label *res, size_t nres, double value, char *out,
+                   size_t len)
+{
+    struct mg_tmpl_data d = {.labels = res, .nlabels = nres,
+                             .external_labels = env ? env->external_labels : NULL,
+                             .nexternal_labels = env ? env->nexternal_labels : 0,
+                             .external_url = env ? env->external_url : NULL,
+                             .value = value};
+    mg_tmpl_expand(t, &d, out, len);
+}
+
 /* The alert's label set for one result: its labels, then the rule's
  * (templated), then alertname. Returns the count in v (owned strings), or
  * -ENOMEM with nothing left to free. */
-static ssize_t alert_labels(const struct rule *ru, const struct mg_label *res,
-                            size_t nres, double value, struct mg_label *v)
+static ssize_t alert_labels(const struct mg_rules_env *env, const struct rule *ru,
+                            const struct mg_label *res, size_t nres, double value,
+                            struct mg_label *v)
 {
     size_t n = 0;
     for (size_t i = 0; i < nres; i++) {
@@ -578,7 +604,7 @@ static ssize_t alert_labels(const struct rule *ru, const struct mg_label *res,
         char val[1024];
         const char *name = k < ru->nlabels ? ru->labels[k].name : "alertname";
         if (k < ru->nlabels)
-            mg_template_expand(ru->labels[k].value, res, nres, value, val, sizeof(val));
+            expand(env, ru->labels[k].tmpl, res, nres, value, val, sizeof(val));
         else
             snprintf(val, sizeof(val), "%s", ru->name);
         size_t nl = strlen(name), j = 0;
@@ -626,8 +652,8 @@ static struct mg_alert *find_alert(struct rule *ru, uint64_t hash,
 
 /* Returns 0, or -ENOMEM with the annotations that could not be kept left
  * out. */
-static int annotate(const struct rule *ru, struct mg_alert *a,
-                    const struct mg_label *res, size_t nres)
+static int annotate(const struct mg_rules_env *env, const struct rule *ru,
+                    struct mg_alert *a, const struct mg_label *res, size_t nres)
 {
     for (size_t i = 0; i < a->nannotations; i++) {
         free((char *)a->annotations[i].name);
@@ -639,13 +665,10 @@ static int annotate(const struct rule *ru, struct mg_alert *a,
     if (!a->annotations)
         return -ENOMEM;
     int rc = 0;
-    /* templates see the alert's own labels, as Prometheus's $labels */
-    (void)res;
-    (void)nres;
+    /* templates see the result's labels as $labels, as Prometheus's do */
     for (size_t k = 0; k < ru->nannotations; k++) {
         char val[2048];
-        mg_template_expand(ru->annotations[k].value, a->labels, a->nlabels, a->value, val,
-                           sizeof(val));
+        expand(env, ru->annotations[k].tmpl, res, nres, a->value, val, sizeof(val));
         struct mg_label l = {mg_strdup(ru->annotations[k].name), mg_strdup(val),
                              (uint32_t)strlen(ru->annotations[k].name),
                              (uint32_t)strlen(val)};
@@ -669,7 +692,7 @@ static int alert_sets(struct mg_rules *r, const struct rule *ru, struct mg_label
     int rc = 0;
     for (i = 0; i < r->nres; i++) {
         const struct result *res = &r->res[i];
-        ssize_t n = alert_labels(ru, r->res_labels + res->first, res->n, res->value,
+        ssize_t n = alert_labels(r->env, ru, r->res_labels + res->first, res->n, res->value,
                                  all + used);
         if (n < 0) {
             rc = -ENOMEM;
@@ -795,7 +818,7 @@ static int alert_eval(struct mg_rules *r, struct rule *ru, int64_t now, int64_t 
         a->seen = 1;
         a->value = r->res[i].value;
         a->keep_firing_since = 0;
-        if (annotate(ru, a, r->res_labels + r->res[i].first, r->res[i].n))
+        if (annotate(r->env, ru, a, r->res_labels + r->res[i].first, r->res[i].n))
             rc = -ENOMEM;
     }
     free(all);
@@ -915,6 +938,7 @@ void mg_rules_eval(struct mg_rules *r, const struct mg_rules_env *env,
     double t0 = mg_mono_seconds();
     r->query = env->query;
     r->store = env->store;
+    r->env = env;
     lua_State *L = mg_lua_state(r->lua);
     groups_due(r, env, now_ms);
     for (size_t i = 0; i < r->nrules; i++) {

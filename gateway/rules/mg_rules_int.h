@@ -8,8 +8,11 @@
 
 #define WHERE_LEN 512
 
+struct mg_tmpl;
+
 struct kv {
     char *name, *value;
+    struct mg_tmpl *tmpl;    /* the value compiled */
 };
 
 /* A rules file: Prometheus's group, with group { ... } settings. */
@@ -80,6 +83,7 @@ struct mg_rules {
     int64_t last_eval_ms;
     double eval_seconds;
     double interval; /* seconds, as the last evaluation was told */
+    const struct mg_rules_env *env; /* the running evaluation's */
 };
 
 /* mg_rules_notify.c */
