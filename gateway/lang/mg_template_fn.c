@@ -531,9 +531,7 @@ static void sputs(struct sbuf *b, const char *s)
  * strings. */
 static int f_print(struct tmpl_exec *x, const struct tmpl_val *a, int n, struct tmpl_val *o)
 {
-    struct sbuf *b = (struct sbuf *)tmpl_alloc(x, sizeof(struct sbuf));
-    if (!b)
-        return -1;
+    struct sbuf sb, *b = &sb;
     b->k = 0;
     for (int i = 0; i < n; i++) {
         const char *s;
@@ -544,8 +542,7 @@ static int f_print(struct tmpl_exec *x, const struct tmpl_val *a, int n, struct 
             return -1;
         sput(b, s, len);
     }
-    *o = (struct tmpl_val){.t = V_STR, .s = b->p, .len = b->k};
-    return 0;
+    return str_val(x, o, b->p, b->k);
 }
 
 /* strconv.Quote for ASCII and UTF-8 passed through. */
@@ -640,14 +637,16 @@ static int one_verb(struct tmpl_exec *x, struct sbuf *b, const char *spec, int w
     case 'q': {
         if (tmpl_print(x, v, &s, &len))
             return -1;
-        struct sbuf *q = (struct sbuf *)tmpl_alloc(x, sizeof(struct sbuf));
-        if (!q)
-            return -1;
+        struct sbuf qb, *q = &qb;
         q->k = 0;
         if (verb == 'q')
             quote(q, s, len);
         else
             sput(q, s, len);
+        if (!spec[1]) { /* no width or precision: as it is, however long */
+            sput(b, q->p, q->k);
+            return 0;
+        }
         snprintf(fmt, sizeof(fmt), "%ss", spec);
         q->p[q->k] = '\0';
         snprintf(tmp, sizeof(tmp), fmt, q->p);
@@ -663,9 +662,7 @@ static int f_printf(struct tmpl_exec *x, const struct tmpl_val *a, int n, struct
 {
     if (need_str(x, &a[0], "the format"))
         return -1;
-    struct sbuf *b = (struct sbuf *)tmpl_alloc(x, sizeof(struct sbuf));
-    if (!b)
-        return -1;
+    struct sbuf sb, *b = &sb;
     b->k = 0;
     int arg = 1;
     const char *f = a[0].s, *end = a[0].s + a[0].len;
@@ -726,8 +723,7 @@ static int f_printf(struct tmpl_exec *x, const struct tmpl_val *a, int n, struct
         }
         sput(b, ")", 1);
     }
-    *o = (struct tmpl_val){.t = V_STR, .s = b->p, .len = b->k};
-    return 0;
+    return str_val(x, o, b->p, b->k);
 }
 
 const struct tmpl_func mg_tmpl_funcs[] = {

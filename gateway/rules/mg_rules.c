@@ -465,42 +465,6 @@ static void sweep_written(struct mg_rules *r)
                      (void *)(uintptr_t)(i + 1));
 }
 
-/* One output label set of an evaluation, for the duplicate check. */
-struct lset {
-    uint64_t h;
-    struct mg_label *v;
-    size_t n;
-};
-
-static int lset_cmp(const void *a, const void *b)
-{
-    uint64_t x = ((const struct lset *)a)->h, y = ((const struct lset *)b)->h;
-    return x < y ? -1 : x > y;
-}
-
-static int lset_eq(const struct lset *a, const struct lset *b)
-{
-    if (a->n != b->n)
-        return 0;
-    for (size_t k = 0; k < a->n; k++)
-        if (a->v[k].nlen != b->v[k].nlen || a->v[k].vlen != b->v[k].vlen ||
-            memcmp(a->v[k].name, b->v[k].name, a->v[k].nlen) != 0 ||
-            memcmp(a->v[k].value, b->v[k].value, a->v[k].vlen) != 0)
-            return 0;
-    return 1;
-}
-
-/* Whether two of the n sets (sorted, hashed) are equal; reorders s. */
-static int has_duplicate(struct lset *s, size_t n)
-{
-    qsort(s, n, sizeof(*s), lset_cmp);
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n && s[j].h == s[i].h; j++)
-            if (lset_eq(&s[i], &s[j]))
-                return 1;
-    return 0;
-}
-
 /* A recording rule's output: every result with the rule's labels. Returns
  * 0; -EEXIST when two results have one label set, -E2BIG past the group's
  * limit, -ENOMEM: then nothing is written, as in Prometheus. */
@@ -541,7 +505,7 @@ static int record(struct mg_rules *r, const struct rule *ru, size_t limit)
     }
     memcpy(sorted, sets, r->nres * sizeof(*sets));
     rc = -EEXIST;
-    if (has_duplicate(sorted, r->nres))
+    if (mg_rules_has_duplicate(sorted, r->nres))
         goto out;
     for (size_t i = 0; i < r->nres; i++)
         write_series(r, ru->name, sets[i].v, sets[i].n, r->res[i].value,
@@ -707,7 +671,7 @@ static int alert_sets(struct mg_rules *r, const struct rule *ru, struct mg_label
             rc = -ENOMEM;
         } else {
             memcpy(sorted, sets, r->nres * sizeof(*sets));
-            if (has_duplicate(sorted, r->nres))
+            if (mg_rules_has_duplicate(sorted, r->nres))
                 rc = -EEXIST;
             free(sorted);
         }

@@ -86,6 +86,17 @@ struct mg_rules {
     const struct mg_rules_env *env; /* the running evaluation's */
 };
 
+/* One output label set of an evaluation, for the duplicate check. */
+struct lset {
+    uint64_t h;
+    struct mg_label *v;
+    size_t n;
+};
+
+/* mg_rules_check.c: whether two of the n sets (sorted, hashed) are equal;
+ * reorders s. */
+int mg_rules_has_duplicate(struct lset *s, size_t n);
+
 /* mg_rules_notify.c */
 void mg_rules_notify(struct rule *ru, const struct mg_rules_env *env, int64_t now);
 void mg_rules_alert_free(struct mg_alert *a);
