@@ -3,7 +3,7 @@
 # those missing, so a second `make` costs nothing.
 set -euo pipefail
 pkgs=(cmake make gcc pkg-config curl
-      liblua5.4-dev lua5.4 libevent-dev libmsgpack-dev libpcre2-dev zlib1g-dev
+      liblua5.4-dev lua5.4 libevent-dev libmsgpack-dev libpcre2-dev zlib1g-dev libyaml-dev
       lua-busted lua-socket lua-cjson
       prometheus prometheus-alertmanager)
 missing=()

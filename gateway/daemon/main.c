@@ -16,6 +16,7 @@
 #include "mg_http.h"
 #include "mg_ingest.h"
 #include "mg_log.h"
+#include "mg_import.h"
 #include "mg_notify.h"
 #include "mg_pipeline.h"
 #include "mg_rules.h"
@@ -40,6 +41,7 @@ static void usage(FILE *f)
     fputs("usage: moongate [--config FILE] [--scripts DIR] [--rules DIR]\n"
           "                [--http ADDR] [--ingest ADDR]... [--log-format logfmt|json]\n"
           "       moongate check FILE|DIR...\n"
+          "       moongate rules import FILE.yml   (a Prometheus rule file, to stdout)\n"
           "       moongate version\n"
           "\n"
           "  --config FILE      Lua file returning a table of settings\n"
@@ -367,7 +369,8 @@ static int check(const char *const *paths, size_t n)
         for (size_t k = 0; k < nf; k++) {
             const char *one[1] = {files[k]};
             struct mg_pipeline *p = mg_pipeline_new(one, 1, &lim, why, sizeof(why));
-            if (!p && (strstr(why, "global 'record'") || strstr(why, "global 'alert'"))) {
+            if (!p && (strstr(why, "global 'record'") || strstr(why, "global 'alert'") ||
+                       strstr(why, "global 'group'"))) {
                 struct mg_rules *r = mg_rules_new(one, 1, &lim, why, sizeof(why));
                 if (r) {
                     mg_rules_free(r);
@@ -414,6 +417,18 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "version") == 0) {
         printf("moongate %s\n", MG_VERSION);
+        return 0;
+    }
+    if (argc > 2 && strcmp(argv[1], "rules") == 0 && strcmp(argv[2], "import") == 0) {
+        char why[512];
+        if (argc != 4) {
+            usage(stderr);
+            return 2;
+        }
+        if (mg_rules_import(argv[3], stdout, why, sizeof(why))) {
+            fprintf(stderr, "%s\n", why);
+            return 1;
+        }
         return 0;
     }
     if (argc > 1 && strcmp(argv[1], "check") == 0) {
