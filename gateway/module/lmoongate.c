@@ -377,7 +377,9 @@ static int l_new(lua_State *L)
     char why[256];
     mg_config_init(&cfg);
     int64_t start = (int64_t)1700000000 * 1000;
-    if (!lua_isnoneornil(L, 1)) {
+    /* read before the userdata below lands at index 1 when there are none */
+    int has_opts = !lua_isnoneornil(L, 1);
+    if (has_opts) {
         luaL_checktype(L, 1, LUA_TTABLE);
         if (lua_getfield(L, 1, "config") == LUA_TTABLE &&
             mg_config_read(&cfg, L, -1, "config", why, sizeof(why))) {
@@ -398,7 +400,7 @@ static int l_new(lua_State *L)
         return luaL_error(L, "%s", why);
     if (!(g->sent = lm_sent_new(g->gw)))
         return luaL_error(L, "out of memory");
-    if (!lua_isnoneornil(L, 1) && load_scripts(L, g, 1) < 0)
+    if (has_opts && load_scripts(L, g, 1) < 0)
         return lua_error(L);
     return 1;
 }
