@@ -75,7 +75,8 @@ static void read_kv(lua_State *L, int idx, const char *what, struct kv **out,
         int rc = mg_tmpl_compile(v, vl, &nv[*n - 1].tmpl, why, sizeof(why));
         if (rc == -ENOMEM)
             luaL_error(L, "out of memory");
-        if (rc)
+        /* a recording rule's labels are not templates, as in Prometheus */
+        if (rc && ctx(L)->loading_alert)
             luaL_error(L, "%s: %s: %s", what, k, why);
         lua_pop(L, 1);
     }
@@ -143,6 +144,7 @@ static int l_rule_body(lua_State *L)
     if (!ru->name)
         return luaL_error(L, "out of memory");
     ru->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    r->loading_alert = alert;
     lua_getfield(L, 1, "labels");
     read_kv(L, lua_gettop(L), "labels", &ru->labels, &ru->nlabels);
     lua_pop(L, 1);

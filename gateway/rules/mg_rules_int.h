@@ -66,6 +66,7 @@ struct mg_rules {
     size_t nfiles;
     struct group *groups;    /* one per file */
     const char *loading;
+    int loading_alert;       /* the rule being read is an alert rule */
     /* one evaluation's results, reused */
     struct result *res;
     size_t nres, capres;

@@ -153,6 +153,13 @@ alert "L" {
     assert.are.equal("backend", gw:alerts()[1].labels.team)
   end)
 
+  it("not in a recording rule's labels, which are written as they are", function()
+    local path = rules_file('record "r" { expr = function(q) return 1 end, labels = { t = "{{ nope }}" } }')
+    local gw = moongate.new { rules = { path }, config = { rule_interval = 15 } }
+    gw:advance(15)
+    assert.truthy(gw:expose():find('r{t="{{ nope }}"} 1', 1, true))
+  end)
+
   for _, case in ipairs {
     { '{{ query "up" }}', 'function "query" not defined' },
     { "{{ $value | nosuch }}", 'function "nosuch" not defined' },
