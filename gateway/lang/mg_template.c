@@ -418,10 +418,12 @@ static int next_action(struct parser *ps, const char **text, size_t *tlen)
         if (*c == '"' || *c == '`') {
             char q = *c++;
             while (c < ps->end && *c != q && *c != '\n') {
-                if (q == '"' && *c == '\\')
+                if (q == '"' && *c == '\\' && c + 1 < ps->end)
                     c++;
                 c++;
             }
+            if (c >= ps->end)
+                break;
         }
         c++;
     }

@@ -647,7 +647,11 @@ static int one_verb(struct tmpl_exec *x, struct sbuf *b, const char *spec, int w
             sput(b, q->p, q->k);
             return 0;
         }
-        snprintf(fmt, sizeof(fmt), "%ss", spec);
+        /* C's %s takes only - of the flags */
+        if (prec >= 0)
+            snprintf(fmt, sizeof(fmt), "%%%s%d.%ds", strchr(spec, '-') ? "-" : "", width, prec);
+        else
+            snprintf(fmt, sizeof(fmt), "%%%s%ds", strchr(spec, '-') ? "-" : "", width);
         q->p[q->k] = '\0';
         snprintf(tmp, sizeof(tmp), fmt, q->p);
         sputs(b, tmp);
@@ -678,14 +682,16 @@ static int f_printf(struct tmpl_exec *x, const struct tmpl_val *a, int n, struct
             spec[k++] = *f++;
         int width = 0, prec = -1;
         while (f < end && isdigit((unsigned char)*f) && k < 16) {
-            width = width * 10 + (*f - '0');
+            if (width < 100000)
+                width = width * 10 + (*f - '0');
             spec[k++] = *f++;
         }
         if (f < end && *f == '.') {
             spec[k++] = *f++;
             prec = 0;
             while (f < end && isdigit((unsigned char)*f) && k < 24) {
-                prec = prec * 10 + (*f - '0');
+                if (prec < 100000)
+                    prec = prec * 10 + (*f - '0');
                 spec[k++] = *f++;
             }
         }
