@@ -111,6 +111,19 @@ record "fine" { expr = function(q) return 7 end }
     assert.is_nil(gw:expose():find("ALERTS{", 1, true))
   end)
 
+  it("include results that differ only in __name__, which alerts and records drop", function()
+    local gw = gw_with({ rules_file([[
+alert "ByName" {
+  expr = function(q)
+    return { { labels = { __name__ = "a", host = "x" }, value = 1 }, { labels = { __name__ = "b", host = "x" }, value = 2 } }
+  end,
+}
+]]) })
+    gw:advance(15)
+    assert.are.equal("vector contains metrics with the same labelset after applying alert labels",
+      rule(gw, "ByName").last_error)
+  end)
+
   it("fail a recording rule's evaluation, which writes nothing", function()
     local gw = gw_with({ dup })
     gw:advance(15)
