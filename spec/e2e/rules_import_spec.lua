@@ -37,6 +37,17 @@ describe("moongate rules import", function()
     assert.are.equal(0, ccode, cerr)
   end)
 
+  it("moongate check takes a rules file that opens with group {}", function()
+    gw.write_file(dir .. "/g.lua", 'group { interval = "30s", limit = 5 }\nrecord "x" { expr = function(q) return 1 end }\n')
+    local code, out, err = run("check " .. q(dir .. "/g.lua"), dir)
+    assert.are.equal(0, code, err)
+    assert.truthy(out:find("1 path(s) OK", 1, true), out)
+    gw.write_file(dir .. "/bad.lua", 'group { interval = "soon" }\n')
+    code, _, err = run("check " .. q(dir .. "/bad.lua"), dir)
+    assert.are.equal(1, code)
+    assert.truthy(err:find("bad.lua:1: interval: not a duration: soon", 1, true), err)
+  end)
+
   for _, case in ipairs {
     { "groups:\n  - name: a\n    rules:\n      - alert: X\n        expr: up == 0\n        bogus: 1\n", ":6: alert X: bogus is not carried over" },
     { "groups:\n  - name: a\n    rules:\n      - record: bad-name\n        expr: up\n", ":4: record: bad-name is not a valid metric name" },
