@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(cmake make gcc pkg-config curl openssl python3
       liblua5.4-dev lua5.4 libevent-dev libmsgpack-dev libpcre2-dev zlib1g-dev
-      libssl-dev libcrypt-dev
+      libssl-dev libcrypt-dev libyaml-dev
       lua-busted lua-socket lua-cjson
       libprotobuf-c-dev protobuf-c-compiler
       prometheus prometheus-alertmanager

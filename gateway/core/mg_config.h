@@ -56,6 +56,8 @@ struct mg_client_tls_config {
     int insecure_skip_verify;
 };
 
+#define MG_MAX_EXTERNAL_LABELS 32
+
 struct mg_config {
     char *http;                      /* "host:port" */
     char *ingest[MG_MAX_INGEST];     /* "host:port" (TCP+UDP) or "unix:PATH" */
@@ -89,6 +91,10 @@ struct mg_config {
     double notify_timeout;           /* seconds */
     struct mg_pushgw_ttl pushgw_ttl[MG_MAX_PUSHGW_TTL]; /* first match wins */
     size_t npushgw_ttl;
+    char *external_url;              /* generatorURL's base; NULL: http://host:port */
+    char *external_labels[2 * MG_MAX_EXTERNAL_LABELS]; /* name, value, ... */
+    size_t nexternal_labels;         /* pairs */
+    double resend_delay;             /* seconds between resends of an alert */
 };
 
 void mg_config_init(struct mg_config *c);

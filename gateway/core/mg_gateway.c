@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mg_auth.h"
 #include "mg_cap.h"
@@ -43,6 +44,12 @@ struct mg_gateway {
     struct mg_label *rl_labels;   /* scratch for re-routing at a reload */
     struct mg_label *rl_source;
     struct mg_log_limit script_log;
+    /* what alerts carry: generatorURL's base and the external labels */
+    char *external_url;
+    struct mg_label ext[MG_MAX_EXTERNAL_LABELS];
+    size_t next;
+    void (*sent)(void *arg, const struct mg_notify_alert *a, size_t n);
+    void *sent_arg;
 };
 
 static void owner_gone(void *ctx, uint8_t owner)
@@ -53,6 +60,8 @@ static void owner_gone(void *ctx, uint8_t owner)
 }
 
 /* What mg_gateway_new built, when a later part fails. */
+static void free_alert_config(struct mg_gateway *gw);
+
 static void free_parts(struct mg_gateway *gw)
 {
     msgpack_zone_destroy(&gw->zone);
@@ -61,6 +70,7 @@ static void free_parts(struct mg_gateway *gw)
     free(gw->rl_labels);
     free(gw->rl_source);
     free(gw->bound_src);
+    free_alert_config(gw);
     mg_store_free(gw->store);
     for (int i = 0; i < AHEAD; i++)
         mg_wire_scratch_free(gw->ring[i]);
@@ -113,6 +123,57 @@ struct mg_auth *mg_gateway_auth(struct mg_gateway *gw)
     return gw->auth;
 }
 
+/* Prometheus's default external URL is http://<hostname>:<its port>. */
+static char *default_external_url(const char *http)
+{
+    char host[256], url[512];
+    if (gethostname(host, sizeof(host)) != 0)
+        snprintf(host, sizeof(host), "localhost");
+    host[sizeof(host) - 1] = '\0';
+    const char *port = http ? strrchr(http, ':') : NULL;
+    snprintf(url, sizeof(url), "http://%s%s", host, port ? port : "");
+    return strdup(url);
+}
+
+static int copy_alert_config(struct mg_gateway *gw, const struct mg_config *cfg)
+{
+    gw->external_url = cfg->external_url ? strdup(cfg->external_url)
+                                         : default_external_url(cfg->http);
+    if (!gw->external_url)
+        return -ENOMEM;
+    for (size_t i = 0; i < cfg->nexternal_labels; i++) {
+        const char *k = cfg->external_labels[2 * i], *v = cfg->external_labels[2 * i + 1];
+        char *kc = strdup(k), *vc = strdup(v);
+        gw->ext[gw->next++] = (struct mg_label){kc, vc, (uint32_t)strlen(k),
+                                                (uint32_t)strlen(v)};
+        if (!kc || !vc)
+            return -ENOMEM;
+    }
+    gw->cfg.external_url = NULL;
+    memset(gw->cfg.external_labels, 0, sizeof(gw->cfg.external_labels));
+    return 0;
+}
+
+static void free_alert_config(struct mg_gateway *gw)
+{
+    free(gw->external_url);
+    for (size_t i = 0; i < gw->next; i++) {
+        free((char *)gw->ext[i].name);
+        free((char *)gw->ext[i].value);
+    }
+}
+
+static struct mg_rules_env rules_env(struct mg_gateway *gw, struct mg_notify *n)
+{
+    return (struct mg_rules_env){
+        .store = gw->store, .query = gw->query, .stats = &gw->stats, .notify = n,
+        .interval = gw->cfg.rule_interval,
+        .resend_ms = (int64_t)(gw->cfg.resend_delay * 1000),
+        .external_url = gw->external_url,
+        .external_labels = gw->ext, .nexternal_labels = gw->next,
+        .sent = gw->sent, .sent_arg = gw->sent_arg};
+}
+
 struct mg_gateway *mg_gateway_new(const struct mg_config *cfg,
                                   int virtual_clock, int64_t start_ms,
                                   char *why, size_t whylen)
@@ -158,6 +219,8 @@ struct mg_gateway *mg_gateway_new(const struct mg_config *cfg,
     memset(gw->cfg.auth, 0, sizeof(gw->cfg.auth));
     memset(&gw->cfg.tls, 0, sizeof(gw->cfg.tls));
     memset(&gw->cfg.am_tls, 0, sizeof(gw->cfg.am_tls));
+    if (copy_alert_config(gw, cfg))
+        goto fail_zone;
     gw->cfg.http = gw->cfg.scripts = gw->cfg.rules = NULL;
     memset(gw->cfg.alertmanagers, 0, sizeof(gw->cfg.alertmanagers));
     memset(gw->cfg.ingest, 0, sizeof(gw->cfg.ingest));
@@ -196,6 +259,7 @@ void mg_gateway_free(struct mg_gateway *gw)
     free(gw->rl_source);
     free(gw->bound_src);
     mg_auth_free(gw->auth);
+    free_alert_config(gw);
     free(gw);
 }
 
@@ -717,15 +781,17 @@ static int load(struct mg_gateway *gw, const char *const *files,
     }
     mg_pipeline_free(gw->pipe);
     gw->pipe = p;
+    struct mg_rules_env env = rules_env(gw, gw->notify);
     if (nr) {
         mg_rules_adopt(nr, gw->rules);
+        /* alerts of removed or renamed rules resolve now, not at endsAt */
+        mg_rules_retire(gw->rules, &env, mg_gateway_now(gw));
     } else if (gw->rules) {
         /* no rules any more: what they wrote goes at once */
         nr = mg_rules_new(NULL, 0, &gw->cfg.lua, why, whylen);
         if (nr) {
             mg_rules_adopt(nr, gw->rules);
-            struct mg_rules_env env = {gw->store, gw->query, &gw->stats, NULL,
-                                       gw->cfg.rule_interval};
+            mg_rules_retire(gw->rules, &env, mg_gateway_now(gw));
             mg_rules_eval(nr, &env, mg_gateway_now(gw));
             mg_rules_free(nr);
             nr = NULL;
@@ -875,9 +941,27 @@ void mg_gateway_rule_tick(struct mg_gateway *gw)
     mg_stats_publish(&gw->stats, gw->store);
     mg_caps_publish(gw->caps, gw->store);
     mg_query_tick(gw->query, gw->store, now);
-    struct mg_rules_env env = {gw->store, gw->query, &gw->stats, gw->notify,
-                               gw->cfg.rule_interval};
+    struct mg_rules_env env = rules_env(gw, gw->notify);
     mg_rules_eval(gw->rules, &env, now);
+}
+
+void mg_gateway_set_sent_hook(struct mg_gateway *gw,
+                              void (*fn)(void *arg, const struct mg_notify_alert *a,
+                                         size_t n),
+                              void *arg)
+{
+    gw->sent = fn;
+    gw->sent_arg = arg;
+}
+
+int mg_gateway_evaluate_at(struct mg_gateway *gw, int64_t ms)
+{
+    if (!gw->virtual_clock || ms < gw->clock_ms)
+        return -EINVAL;
+    gw->clock_ms = ms;
+    mg_gateway_rule_tick(gw);
+    gw->next_tick_ms = ms + (int64_t)(gw->cfg.rule_interval * 1000);
+    return 0;
 }
 
 const struct mg_rules *mg_gateway_rules(const struct mg_gateway *gw)

@@ -99,6 +99,16 @@ struct mg_notify;
 void mg_gateway_set_notify(struct mg_gateway *gw, struct mg_notify *n);
 struct mg_rules;
 const struct mg_rules *mg_gateway_rules(const struct mg_gateway *gw);
+struct mg_notify_alert;
+/* fn sees every batch of alerts handed to Alertmanager (or that would be:
+ * the module has none), as it is handed; NULL: nobody. */
+void mg_gateway_set_sent_hook(struct mg_gateway *gw,
+                              void (*fn)(void *arg, const struct mg_notify_alert *a,
+                                         size_t n),
+                              void *arg);
+/* Moves a virtual clock to ms (not back) and evaluates the rules there, as
+ * a tick would. 0, or -EINVAL (a real clock, or ms in the past). */
+int mg_gateway_evaluate_at(struct mg_gateway *gw, int64_t ms);
 struct mg_caps;
 const struct mg_caps *mg_gateway_caps(const struct mg_gateway *gw);
 

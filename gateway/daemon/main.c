@@ -17,6 +17,7 @@
 #include "mg_http.h"
 #include "mg_ingest.h"
 #include "mg_log.h"
+#include "mg_import.h"
 #include "mg_notify.h"
 #include "mg_pipeline.h"
 #include "mg_rules.h"
@@ -45,6 +46,7 @@ static void usage(FILE *f)
           "                [--http ADDR] [--ingest ADDR]... [--log-format logfmt|json]\n"
           "       moongate check [--scripts] FILE|DIR... [--rules FILE|DIR...]\n"
           "       moongate check --config FILE\n"
+          "       moongate rules import FILE.yml   (a Prometheus rule file, to stdout)\n"
           "       moongate version\n"
           "\n"
           "  --config FILE      Lua file returning a table of settings\n"
@@ -537,6 +539,18 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "version") == 0) {
         printf("moongate %s\n", MG_VERSION);
+        return 0;
+    }
+    if (argc > 2 && strcmp(argv[1], "rules") == 0 && strcmp(argv[2], "import") == 0) {
+        char why[512];
+        if (argc != 4) {
+            usage(stderr);
+            return 2;
+        }
+        if (mg_rules_import(argv[3], stdout, why, sizeof(why))) {
+            fprintf(stderr, "%s\n", why);
+            return 1;
+        }
         return 0;
     }
     if (argc > 1 && strcmp(argv[1], "check") == 0) {

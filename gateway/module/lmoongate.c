@@ -14,6 +14,7 @@
 #include "mg_gateway.h"
 #include "mg_relabel.h"
 #include "mg_rules.h"
+#include "lm_rules.h"
 
 #define GW_MT "moongate.gateway"
 #define BUF_MT "moongate.buffer"
@@ -24,6 +25,7 @@ __attribute__((visibility("default"))) int luaopen_moongate(lua_State *L);
 struct lgw {
     struct mg_gateway *gw;
     struct mg_buf out;
+    struct lm_sent *sent;
 };
 
 /* ---- encode: Lua values to msgpack ---- */
@@ -375,7 +377,9 @@ static int l_new(lua_State *L)
     char why[256];
     mg_config_init(&cfg);
     int64_t start = (int64_t)1700000000 * 1000;
-    if (!lua_isnoneornil(L, 1)) {
+    /* read before the userdata below lands at index 1 when there are none */
+    int has_opts = !lua_isnoneornil(L, 1);
+    if (has_opts) {
         luaL_checktype(L, 1, LUA_TTABLE);
         if (lua_getfield(L, 1, "config") == LUA_TTABLE &&
             mg_config_read(&cfg, L, -1, "config", why, sizeof(why))) {
@@ -394,7 +398,9 @@ static int l_new(lua_State *L)
     mg_config_fini(&cfg);
     if (!g->gw)
         return luaL_error(L, "%s", why);
-    if (!lua_isnoneornil(L, 1) && load_scripts(L, g, 1) < 0)
+    if (!(g->sent = lm_sent_new(g->gw)))
+        return luaL_error(L, "out of memory");
+    if (has_opts && load_scripts(L, g, 1) < 0)
         return lua_error(L);
     return 1;
 }
@@ -419,6 +425,8 @@ static int l_gc(lua_State *L)
     struct lgw *g = luaL_checkudata(L, 1, GW_MT);
     mg_gateway_free(g->gw);
     g->gw = NULL;
+    lm_sent_free(g->sent);
+    g->sent = NULL;
     mg_buf_fini(&g->out);
     return 0;
 }
@@ -588,7 +596,34 @@ static int l_tick(lua_State *L)
     return 0;
 }
 
+/* gw:rules(): the groups and their rules, as /api/v1/rules. */
+static int l_rules(lua_State *L)
+{
+    return lm_rules_push(L, check_gw(L)->gw);
+}
+
+/* gw:evaluate_at(t): the clock to t seconds (not back), then the rules. */
+static int l_evaluate_at(lua_State *L)
+{
+    struct lgw *g = check_gw(L);
+    lua_Number t = luaL_checknumber(L, 2);
+    if (!(t >= 0 && t < 1e12) ||
+        mg_gateway_evaluate_at(g->gw, (int64_t)(t * 1000.0 + 0.5)))
+        return luaL_argerror(L, 2, "a time at or after gw:now()");
+    return 0;
+}
+
+/* gw:notifications(): the alerts handed to the notifier since the last
+ * call. */
+static int l_notifications(lua_State *L)
+{
+    return lm_sent_push(L, check_gw(L)->sent);
+}
+
 static const luaL_Reg gw_methods[] = {
+    {"rules", l_rules},
+    {"evaluate_at", l_evaluate_at},
+    {"notifications", l_notifications},
     {"push", l_push},
     {"expose", l_expose},
     {"advance", l_advance},

@@ -738,6 +738,15 @@ static int l_ratio(lua_State *L)
 
 /* ---- the table ---- */
 
+/* q.now(): the evaluation's time in seconds (the group's query_offset
+ * back from the tick). */
+static int l_qnow(lua_State *L)
+{
+    struct mg_query *q = lua_touserdata(L, lua_upvalueindex(1));
+    lua_pushnumber(L, (lua_Number)q->now / 1000.0);
+    return 1;
+}
+
 void mg_query_push(lua_State *L, struct mg_query *q, struct mg_store *st,
                    int64_t now_ms)
 {
@@ -751,6 +760,7 @@ void mg_query_push(lua_State *L, struct mg_query *q, struct mg_store *st,
         {"max_over_time", l_max_over_time},
         {"histogram_quantile", l_histogram_quantile},
         {"ratio", l_ratio},
+        {"now", l_qnow},
         {NULL, NULL},
     };
     q->st = st;

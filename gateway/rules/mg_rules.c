@@ -21,7 +21,6 @@
 #include "mg_rules_int.h"
 #include "mg_template.h"
 
-#define RESEND_MS 60000             /* firing alerts go out again every minute */
 #define RESOLVED_RETENTION_MS 900000 /* resolved ones for 15 minutes */
 
 /* ---- the DSL ---- */
@@ -36,6 +35,7 @@ static void kv_free(struct kv *v, size_t n)
     for (size_t i = 0; i < n; i++) {
         free(v[i].name);
         free(v[i].value);
+        mg_tmpl_free(v[i].tmpl);
     }
     free(v);
 }
@@ -55,15 +55,30 @@ static void read_kv(lua_State *L, int idx, const char *what, struct kv **out,
         const char *k = lua_tostring(L, -2);
         if (!mg_label_name_valid(k, strlen(k)))
             luaL_error(L, "%s: %s is not a valid label name", what, k);
+        /* __name__ and the other reserved names would change the series'
+         * identity or be dropped on the way out, as Prometheus refuses */
+        if (strcmp(what, "labels") == 0 && k[0] == '_' && k[1] == '_')
+            luaL_error(L, "%s: %s is a reserved label name", what, k);
         struct kv *nv = mg_realloc(*out, (*n + 1) * sizeof(*nv));
         if (!nv)
             luaL_error(L, "out of memory");
         *out = nv;
         nv[*n].name = mg_strdup(k);
         nv[*n].value = mg_strdup(lua_tostring(L, -1));
+        nv[*n].tmpl = NULL;
         (*n)++;
         if (!nv[*n - 1].name || !nv[*n - 1].value)
             luaL_error(L, "out of memory");
+        /* compiled now: an unknown function is a load error, not an alert */
+        char why[200];
+        size_t vl;
+        const char *v = lua_tolstring(L, -1, &vl);
+        int rc = mg_tmpl_compile(v, vl, &nv[*n - 1].tmpl, why, sizeof(why));
+        if (rc == -ENOMEM)
+            luaL_error(L, "out of memory");
+        /* a recording rule's labels are not templates, as in Prometheus */
+        if (rc && ctx(L)->loading_alert)
+            luaL_error(L, "%s: %s: %s", what, k, why);
         lua_pop(L, 1);
     }
 }
@@ -110,11 +125,13 @@ static int l_rule_body(lua_State *L)
     ru->alert = alert;
     ru->ref = LUA_NOREF;
     ru->file = r->loading;
+    ru->group = r->nfiles - 1;
     mg_lua_where(L, ru->where, sizeof(ru->where));
     ru->name = mg_strdup(name);
     if (!ru->name)
         return luaL_error(L, "out of memory");
     ru->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    r->loading_alert = alert;
     lua_getfield(L, 1, "labels");
     read_kv(L, lua_gettop(L), "labels", &ru->labels, &ru->nlabels);
     lua_pop(L, 1);
@@ -152,21 +169,48 @@ static int l_alert(lua_State *L)
     return rule_name(L, 1);
 }
 
-static const luaL_Reg dsl[] = {{"record", l_record}, {"alert", l_alert}, {NULL, NULL}};
-
-static void alert_free(struct mg_alert *a)
+/* group { interval = "30s", query_offset = "1m", limit = 10 }: the file's
+ * settings, once, before its first rule. */
+static int l_group(lua_State *L)
 {
-    for (size_t i = 0; i < a->nlabels; i++) {
-        free((char *)a->labels[i].name);
-        free((char *)a->labels[i].value);
+    struct mg_rules *r = ctx(L);
+    if (!r->loading)
+        return luaL_error(L, "group: only while the file loads");
+    struct group *g = &r->groups[r->nfiles - 1];
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (g->declared)
+        return luaL_error(L, "group: declared twice in one file");
+    for (size_t i = 0; i < r->nrules; i++)
+        if (r->rules[i].group == r->nfiles - 1)
+            return luaL_error(L, "group: must come before the file's first rule");
+    static const char *const keys[] = {"interval", "query_offset", "limit", NULL};
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+        int i = 0;
+        while (keys[i] && strcmp(keys[i], k) != 0)
+            i++;
+        if (!keys[i])
+            return luaL_error(L, "group: unknown field %s", k);
+        lua_pop(L, 1);
     }
-    for (size_t i = 0; i < a->nannotations; i++) {
-        free((char *)a->annotations[i].name);
-        free((char *)a->annotations[i].value);
+    duration_field(L, 1, "interval", &g->interval_ms);
+    duration_field(L, 1, "query_offset", &g->offset_ms);
+    if (g->interval_ms < 0 || g->offset_ms < 0)
+        return luaL_error(L, "group: durations must not be negative");
+    int t = lua_getfield(L, 1, "limit");
+    if (t != LUA_TNIL) {
+        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0)
+            return luaL_error(L, "group: limit must be a whole number >= 0");
+        g->limit = (size_t)lua_tointeger(L, -1);
     }
-    free(a->labels);
-    free(a->annotations);
+    lua_pop(L, 1);
+    g->declared = 1;
+    return 0;
 }
+
+static const luaL_Reg dsl[] = {{"record", l_record}, {"alert", l_alert},
+                               {"group", l_group}, {NULL, NULL}};
 
 static void written_free(struct written *w)
 {
@@ -188,13 +232,14 @@ void mg_rules_free(struct mg_rules *r)
         kv_free(ru->labels, ru->nlabels);
         kv_free(ru->annotations, ru->nannotations);
         for (size_t k = 0; k < ru->nalerts; k++)
-            alert_free(&ru->alerts[k]);
+            mg_rules_alert_free(&ru->alerts[k]);
         free(ru->alerts);
     }
     free(r->rules);
     for (size_t i = 0; i < r->nfiles; i++)
         free(r->files[i]);
     free(r->files);
+    free(r->groups);
     free(r->res);
     free(r->res_labels);
     mg_lbuild_fini(&r->strings);
@@ -216,12 +261,17 @@ struct mg_rules *mg_rules_new(const char *const *files, size_t nfiles,
     mg_lbuild_init(&r->strings);
     mg_names_init(&r->wmap);
     r->files = mg_calloc(nfiles + 1, sizeof(char *));
-    if (!r->files || !(r->lua = mg_lua_new(lim, dsl, r)))
+    r->groups = mg_calloc(nfiles + 1, sizeof(*r->groups));
+    if (!r->files || !r->groups || !(r->lua = mg_lua_new(lim, dsl, r)))
         goto nomem;
     if (mg_lua_run_files(r->lua, files, nfiles, r->files, &r->nfiles, &r->loading,
                          why, whylen)) {
         mg_rules_free(r);
         return NULL;
+    }
+    for (size_t i = 0; i < r->nfiles; i++)
+        r->groups[i].file = r->files[i];
+    if (0) {
     }
     return r;
 nomem:
@@ -403,11 +453,26 @@ static void sweep_written(struct mg_rules *r)
     wmap_rebuild(r);
 }
 
-static void record(struct mg_rules *r, const struct rule *ru)
+/* A recording rule's output: every result with the rule's labels. Returns
+ * 0; -EEXIST when two results have one label set, -E2BIG past the group's
+ * limit, -ENOMEM: then nothing is written, as in Prometheus. */
+static int record(struct mg_rules *r, const struct rule *ru, size_t limit)
 {
+    if (limit && r->nres > limit)
+        return -E2BIG;
+    size_t total = 0;
+    for (size_t i = 0; i < r->nres; i++)
+        total += r->res[i].n + ru->nlabels;
+    struct mg_label *all = mg_malloc((total ? total : 1) * sizeof(*all));
+    struct lset *sets = mg_malloc((r->nres ? r->nres : 1) * sizeof(*sets));
+    struct lset *sorted = mg_malloc((r->nres ? r->nres : 1) * sizeof(*sorted));
+    int rc = -ENOMEM;
+    if (!all || !sets || !sorted)
+        goto out;
+    size_t used = 0;
     for (size_t i = 0; i < r->nres; i++) {
         const struct result *res = &r->res[i];
-        struct mg_label v[res->n + ru->nlabels + 1];
+        struct mg_label *v = all + used;
         size_t n = 0;
         for (size_t k = 0; k < res->n; k++)
             v[n++] = r->res_labels[res->first + k];
@@ -422,8 +487,23 @@ static void record(struct mg_rules *r, const struct rule *ru)
             if (j == n)
                 n++;
         }
-        write_series(r, ru->name, v, n, res->value, "Written by a recording rule.");
+        mg_labels_sort(v, n);
+        sets[i] = (struct lset){mg_labels_hash(v, n), v, n};
+        used += n;
     }
+    memcpy(sorted, sets, r->nres * sizeof(*sets));
+    rc = -EEXIST;
+    if (mg_rules_has_duplicate(sorted, r->nres))
+        goto out;
+    for (size_t i = 0; i < r->nres; i++)
+        write_series(r, ru->name, sets[i].v, sets[i].n, r->res[i].value,
+                     "Written by a recording rule.");
+    rc = 0;
+out:
+    free(all);
+    free(sets);
+    free(sorted);
+    return rc;
 }
 
 /* ---- alerts ---- */
@@ -436,11 +516,26 @@ static void labels_free(struct mg_label *v, size_t n)
     }
 }
 
+/* A rule's template with a result's labels and value, and the gateway's
+ * external labels and URL. */
+static void expand(const struct mg_rules_env *env, const struct mg_tmpl *t,
+                   const struct mg_label *res, size_t nres, double value, char *out,
+                   size_t len)
+{
+    struct mg_tmpl_data d = {.labels = res, .nlabels = nres,
+                             .external_labels = env ? env->external_labels : NULL,
+                             .nexternal_labels = env ? env->nexternal_labels : 0,
+                             .external_url = env ? env->external_url : NULL,
+                             .value = value};
+    mg_tmpl_expand(t, &d, out, len);
+}
+
 /* The alert's label set for one result: its labels, then the rule's
  * (templated), then alertname. Returns the count in v (owned strings), or
  * -ENOMEM with nothing left to free. */
-static ssize_t alert_labels(const struct rule *ru, const struct mg_label *res,
-                            size_t nres, double value, struct mg_label *v)
+static ssize_t alert_labels(const struct mg_rules_env *env, const struct rule *ru,
+                            const struct mg_label *res, size_t nres, double value,
+                            struct mg_label *v)
 {
     size_t n = 0;
     for (size_t i = 0; i < nres; i++) {
@@ -456,7 +551,7 @@ static ssize_t alert_labels(const struct rule *ru, const struct mg_label *res,
         char val[1024];
         const char *name = k < ru->nlabels ? ru->labels[k].name : "alertname";
         if (k < ru->nlabels)
-            mg_template_expand(ru->labels[k].value, res, nres, value, val, sizeof(val));
+            expand(env, ru->labels[k].tmpl, res, nres, value, val, sizeof(val));
         else
             snprintf(val, sizeof(val), "%s", ru->name);
         size_t nl = strlen(name), j = 0;
@@ -504,8 +599,8 @@ static struct mg_alert *find_alert(struct rule *ru, uint64_t hash,
 
 /* Returns 0, or -ENOMEM with the annotations that could not be kept left
  * out. */
-static int annotate(const struct rule *ru, struct mg_alert *a,
-                    const struct mg_label *res, size_t nres)
+static int annotate(const struct mg_rules_env *env, const struct rule *ru,
+                    struct mg_alert *a, const struct mg_label *res, size_t nres)
 {
     for (size_t i = 0; i < a->nannotations; i++) {
         free((char *)a->annotations[i].name);
@@ -517,13 +612,10 @@ static int annotate(const struct rule *ru, struct mg_alert *a,
     if (!a->annotations)
         return -ENOMEM;
     int rc = 0;
-    /* templates see the alert's own labels, as Prometheus's $labels */
-    (void)res;
-    (void)nres;
+    /* templates see the result's labels as $labels, as Prometheus's do */
     for (size_t k = 0; k < ru->nannotations; k++) {
         char val[2048];
-        mg_template_expand(ru->annotations[k].value, a->labels, a->nlabels, a->value, val,
-                           sizeof(val));
+        expand(env, ru->annotations[k].tmpl, res, nres, a->value, val, sizeof(val));
         struct mg_label l = {mg_strdup(ru->annotations[k].name), mg_strdup(val),
                              (uint32_t)strlen(ru->annotations[k].name),
                              (uint32_t)strlen(val)};
@@ -546,95 +638,166 @@ static const struct mg_label *result_labels(const struct mg_rules *r,
     return res->n ? r->res_labels + res->first : NULL;
 }
 
-/* Prometheus's state machine for one evaluation of an alert rule. Returns
- * 0, or -ENOMEM when a result's alert could not be kept or annotated (the
- * others are evaluated all the same). */
-static int alert_eval(struct mg_rules *r, struct rule *ru, int64_t now,
-                      double interval)
+/* The alerts' label sets for every result (owned strings in all), hashed
+ * in sets. Returns 0, -ENOMEM (nothing left to free) or -EEXIST when two
+ * results have one label set once the rule's labels are applied. */
+static int alert_sets(struct mg_rules *r, const struct rule *ru, struct mg_label *all,
+                      struct lset *sets)
 {
+    size_t used = 0, i;
     int rc = 0;
+    for (i = 0; i < r->nres; i++) {
+        const struct result *res = &r->res[i];
+        ssize_t n = alert_labels(r->env, ru, r->res_labels + res->first, res->n, res->value,
+                                 all + used);
+        if (n < 0) {
+            rc = -ENOMEM;
+            break;
+        }
+        sets[i] = (struct lset){mg_labels_hash(all + used, (size_t)n), all + used, (size_t)n};
+        used += (size_t)n;
+    }
+    if (!rc) {
+        struct lset *sorted = mg_malloc((r->nres ? r->nres : 1) * sizeof(*sorted));
+        if (!sorted) {
+            rc = -ENOMEM;
+        } else {
+            memcpy(sorted, sets, r->nres * sizeof(*sets));
+            if (mg_rules_has_duplicate(sorted, r->nres))
+                rc = -EEXIST;
+            free(sorted);
+        }
+    }
+    if (rc)
+        labels_free(all, used);
+    return rc;
+}
+
+/* The alert for label set v (its strings taken), found or new. NULL on
+ * ENOMEM, with v freed. */
+static struct mg_alert *alert_for(struct rule *ru, struct lset *set, int64_t now)
+{
+    struct mg_alert *a = find_alert(ru, set->h, set->v, set->n);
+    if (a && a->state != MG_ALERT_INACTIVE) {
+        labels_free(set->v, set->n);
+        return a;
+    }
+    if (a) { /* resolved, and back: a new alert, as in Prometheus */
+        mg_rules_alert_free(a);
+        *a = ru->alerts[--ru->nalerts];
+    }
+    if (ru->nalerts == ru->capalerts) {
+        size_t cap = ru->capalerts ? ru->capalerts * 2 : 8;
+        struct mg_alert *na = mg_realloc(ru->alerts, cap * sizeof(*na));
+        if (!na) {
+            labels_free(set->v, set->n);
+            return NULL;
+        }
+        ru->alerts = na;
+        ru->capalerts = cap;
+    }
+    struct mg_label *labels = mg_malloc((set->n ? set->n : 1) * sizeof(*labels));
+    if (!labels) {
+        labels_free(set->v, set->n);
+        return NULL;
+    }
+    memcpy(labels, set->v, set->n * sizeof(*labels));
+    a = &ru->alerts[ru->nalerts++];
+    memset(a, 0, sizeof(*a));
+    a->rule = ru->name;
+    a->labels = labels;
+    a->nlabels = set->n;
+    a->hash = set->h;
+    a->state = MG_ALERT_PENDING;
+    a->active_at = now;
+    return a;
+}
+
+/* One alert's state after an evaluation; 0 when it is to be forgotten. */
+static int alert_step(const struct rule *ru, struct mg_alert *a, int64_t now,
+                      int64_t span)
+{
+    if (!a->seen) {
+        if (a->state == MG_ALERT_PENDING)
+            return 0; /* never fired: it just goes */
+        if (a->state == MG_ALERT_FIRING) {
+            if (ru->keep_firing_ms && !a->keep_firing_since)
+                a->keep_firing_since = now;
+            if (!ru->keep_firing_ms || now - a->keep_firing_since >= ru->keep_firing_ms) {
+                a->state = MG_ALERT_INACTIVE;
+                a->resolved_at = now;
+            }
+        } else if (now - a->resolved_at >= RESOLVED_RETENTION_MS) {
+            return 0;
+        }
+    } else if (a->state == MG_ALERT_FIRING && now - a->active_at < ru->for_ms) {
+        /* a reload raised `for` past this alert's age: it waits again */
+        a->state = MG_ALERT_PENDING;
+        a->fired_at = 0;
+        a->last_sent = 0;
+    } else if (a->state == MG_ALERT_PENDING && now - a->active_at >= ru->for_ms) {
+        a->state = MG_ALERT_FIRING;
+        a->fired_at = now;
+    }
+    if (a->state == MG_ALERT_FIRING)
+        a->valid_until = now + 4 * span;
+    return 1;
+}
+
+/* Prometheus's state machine for one evaluation of an alert rule. Returns
+ * 0; -EEXIST (duplicate label sets: nothing changed); -E2BIG with the
+ * count in *active when more alerts are active than limit (all are
+ * dropped, as Prometheus does); or -ENOMEM when a result's alert could not
+ * be kept or annotated (the others are evaluated all the same). */
+static int alert_eval(struct mg_rules *r, struct rule *ru, int64_t now, int64_t span,
+                      size_t limit, size_t *active)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < r->nres; i++)
+        total += r->res[i].n + ru->nlabels + 1;
+    struct mg_label *all = mg_malloc((total ? total : 1) * sizeof(*all));
+    struct lset *sets = mg_malloc((r->nres ? r->nres : 1) * sizeof(*sets));
+    int rc = all && sets ? alert_sets(r, ru, all, sets) : -ENOMEM;
+    if (rc) {
+        free(all);
+        free(sets);
+        return rc;
+    }
     for (size_t i = 0; i < ru->nalerts; i++)
         ru->alerts[i].seen = 0;
     for (size_t i = 0; i < r->nres; i++) {
-        const struct result *res = &r->res[i];
-        struct mg_label v[res->n + ru->nlabels + 1];
-        ssize_t sn = alert_labels(ru, result_labels(r, res), res->n, res->value, v);
-        if (sn < 0) {
+        struct mg_alert *a = alert_for(ru, &sets[i], now);
+        if (!a) {
             rc = -ENOMEM;
             continue;
-        }
-        size_t n = (size_t)sn;
-        uint64_t h = mg_labels_hash(v, n);
-        struct mg_alert *a = find_alert(ru, h, v, n);
-        if (a && a->state != MG_ALERT_INACTIVE) {
-            labels_free(v, n);
-        } else {
-            if (a) { /* resolved, and back: a new alert, as in Prometheus */
-                alert_free(a);
-                *a = ru->alerts[--ru->nalerts];
-            }
-            if (MG_GROW(ru->alerts, ru->capalerts, ru->nalerts + 1)) {
-                labels_free(v, n);
-                rc = -ENOMEM;
-                continue;
-            }
-            struct mg_label *labels = mg_malloc((n ? n : 1) * sizeof(*labels));
-            if (!labels) {
-                labels_free(v, n);
-                rc = -ENOMEM;
-                continue;
-            }
-            memcpy(labels, v, n * sizeof(*v));
-            a = &ru->alerts[ru->nalerts++];
-            memset(a, 0, sizeof(*a));
-            a->rule = ru->name;
-            a->labels = labels;
-            a->nlabels = n;
-            a->hash = h;
-            a->state = MG_ALERT_PENDING;
-            a->active_at = now;
         }
         a->seen = 1;
-        a->value = res->value;
+        a->value = r->res[i].value;
         a->keep_firing_since = 0;
-        if (annotate(ru, a, result_labels(r, res), res->n))
+        if (annotate(r->env, ru, a, result_labels(r, &r->res[i]), r->res[i].n))
             rc = -ENOMEM;
     }
+    free(all);
+    free(sets);
     size_t k = 0;
+    *active = 0;
     for (size_t i = 0; i < ru->nalerts; i++) {
         struct mg_alert *a = &ru->alerts[i];
-        int keep = 1;
-        if (!a->seen) {
-            if (a->state == MG_ALERT_PENDING) {
-                keep = 0; /* never fired: it just goes */
-            } else if (a->state == MG_ALERT_FIRING) {
-                if (ru->keep_firing_ms) {
-                    if (!a->keep_firing_since)
-                        a->keep_firing_since = now;
-                }
-                if (!ru->keep_firing_ms || now - a->keep_firing_since >= ru->keep_firing_ms) {
-                    a->state = MG_ALERT_INACTIVE;
-                    a->resolved_at = now;
-                }
-            } else if (now - a->resolved_at >= RESOLVED_RETENTION_MS) {
-                keep = 0;
-            }
-        } else if (a->state == MG_ALERT_PENDING && now - a->active_at >= ru->for_ms) {
-            a->state = MG_ALERT_FIRING;
-            a->fired_at = now;
-        }
-        if (a->state == MG_ALERT_FIRING) {
-            int64_t span = (int64_t)(interval * 1000) > RESEND_MS ? (int64_t)(interval * 1000)
-                                                                  : RESEND_MS;
-            a->valid_until = now + 4 * span;
-        }
-        if (!keep) {
-            alert_free(a);
+        if (!alert_step(ru, a, now, span)) {
+            mg_rules_alert_free(a);
             continue;
         }
+        if (a->state != MG_ALERT_INACTIVE)
+            (*active)++;
         ru->alerts[k++] = *a;
     }
     ru->nalerts = k;
+    if (limit && *active > limit) {
+        for (size_t i = 0; i < ru->nalerts; i++)
+            mg_rules_alert_free(&ru->alerts[i]);
+        ru->nalerts = 0;
+        return -E2BIG;
+    }
     return rc;
 }
 
@@ -657,35 +820,72 @@ static void alert_series(struct mg_rules *r, const struct rule *ru)
     }
 }
 
-/* Firing alerts go out when they fire and every minute after; resolved
- * ones once resolved and every minute for 15 minutes, as Prometheus's
- * needsSending. */
-static void notify(struct rule *ru, struct mg_notify *nt, int64_t now)
+/* The series a rule wrote stay this evaluation (it failed, or its group
+ * is not due): a recording rule's by name, an alert rule's ALERTS by
+ * writing them again. */
+static void keep_written_by(struct mg_rules *r, const struct rule *ru)
 {
-    if (!nt)
+    if (ru->alert) {
+        alert_series(r, ru);
         return;
-    struct mg_notify_alert out[64];
-    size_t n = 0;
-    for (size_t i = 0; i < ru->nalerts; i++) {
-        struct mg_alert *a = &ru->alerts[i];
-        if (a->state == MG_ALERT_PENDING)
-            continue;
-        if (!(a->resolved_at > a->last_sent) && !(a->last_sent + RESEND_MS <= now))
-            continue;
-        a->last_sent = now;
-        out[n++] = (struct mg_notify_alert){
-            .labels = a->labels, .nlabels = a->nlabels,
-            .annotations = a->annotations, .nannotations = a->nannotations,
-            .starts_at_ms = a->fired_at ? a->fired_at : a->active_at,
-            .ends_at_ms = a->state == MG_ALERT_INACTIVE ? a->resolved_at : a->valid_until,
-            .generator_url = NULL};
-        if (n == 64) {
-            mg_notify_send(nt, out, n);
-            n = 0;
-        }
     }
-    if (n)
-        mg_notify_send(nt, out, n);
+    for (size_t k = 0; k < r->nw; k++)
+        if (strcmp(r->w[k].name, ru->name) == 0)
+            r->w[k].mark = 1;
+}
+
+/* The rule's evaluation failed: health "err", its last error, a count. */
+static void rule_failed(struct rule *ru, const struct mg_rules_env *env, const char *why)
+{
+    ru->failed = 1;
+    snprintf(ru->last_error, sizeof(ru->last_error), "%s", why);
+    mg_stats_map_add(&env->stats->rule_failures, ru->name, strlen(ru->name), 1);
+    mg_log(MG_LOG_WARN, "rule evaluation failed", "rule", ru->name, "err", why, NULL);
+}
+
+/* What came of an evaluation that ran, into the rule's state. Returns 0,
+ * or the -errno of alert_eval or record (the rule failed). */
+static int rule_apply(struct mg_rules *r, struct rule *ru, const struct mg_rules_env *env,
+                      int64_t now_ms, size_t limit)
+{
+    char why[160];
+    size_t active = 0;
+    int rc;
+    if (ru->alert) {
+        int64_t span = env->resend_ms > 0 ? env->resend_ms : 60000;
+        if ((int64_t)(env->interval * 1000) > span)
+            span = (int64_t)(env->interval * 1000);
+        rc = alert_eval(r, ru, now_ms, span, limit, &active);
+    } else {
+        rc = record(r, ru, limit);
+        active = r->nres;
+    }
+    if (!rc)
+        return 0;
+    if (rc == -EEXIST)
+        snprintf(why, sizeof(why), "vector contains metrics with the same labelset "
+                 "after applying %s labels", ru->alert ? "alert" : "rule");
+    else if (rc == -E2BIG)
+        snprintf(why, sizeof(why), "exceeded limit of %zu with %zu %s", limit, active,
+                 ru->alert ? "alerts" : "series");
+    else
+        snprintf(why, sizeof(why), "out of memory: some %s were not kept",
+                 ru->alert ? "alerts" : "series");
+    rule_failed(ru, env, why);
+    return rc;
+}
+
+/* Which groups evaluate at now: each on its own interval, at the first
+ * tick at or past it (half a tick of slack for the timer's jitter). */
+static void groups_due(struct mg_rules *r, const struct mg_rules_env *env, int64_t now_ms)
+{
+    int64_t slack = (int64_t)(env->interval * 500);
+    for (size_t f = 0; f < r->nfiles; f++) {
+        struct group *g = &r->groups[f];
+        g->due = !g->interval_ms || !g->last_ms || now_ms - g->last_ms + slack >= g->interval_ms;
+        if (g->due)
+            g->last_ms = now_ms;
+    }
 }
 
 void mg_rules_eval(struct mg_rules *r, const struct mg_rules_env *env,
@@ -694,13 +894,21 @@ void mg_rules_eval(struct mg_rules *r, const struct mg_rules_env *env,
     double t0 = mg_mono_seconds();
     r->query = env->query;
     r->store = env->store;
-    r->now_ms = now_ms;
+    r->env = env;
     lua_State *L = mg_lua_state(r->lua);
+    groups_due(r, env, now_ms);
     for (size_t i = 0; i < r->nrules; i++) {
         struct rule *ru = &r->rules[i];
+        const struct group *g = &r->groups[ru->group];
+        if (!g->due) {
+            /* not this tick: what it wrote stays */
+            keep_written_by(r, ru);
+            continue;
+        }
         double t1 = mg_mono_seconds();
         r->nres = 0;
         r->nres_labels = 0;
+        r->now_ms = now_ms - g->offset_ms;
         mg_lbuild_reset(&r->strings);
         lua_pushcfunction(L, l_eval);
         lua_pushlightuserdata(L, r);
@@ -708,42 +916,21 @@ void mg_rules_eval(struct mg_rules *r, const struct mg_rules_env *env,
         char why[MG_WHY_LEN * 2];
         ru->evaluated = 1;
         ru->last_eval_ms = now_ms;
+        ru->failed = 0;
+        ru->last_error[0] = '\0';
         if (mg_lua_call(r->lua, 2, 0, why, sizeof(why))) {
             why[strcspn(why, "\n")] = '\0';
-            ru->failed = 1;
-            snprintf(ru->last_error, sizeof(ru->last_error), "%s", why);
-            mg_stats_map_add(&env->stats->rule_failures, ru->name, strlen(ru->name), 1);
-            mg_log(MG_LOG_WARN, "rule evaluation failed", "rule", ru->name, "err", why, NULL);
-            /* its series and alerts stay as they were */
-            for (size_t k = 0; k < r->nw; k++)
-                r->w[k].mark |= 2;
+            rule_failed(ru, env, why);
         } else {
-            ru->failed = 0;
-            ru->last_error[0] = '\0';
-            if (ru->alert) {
-                if (alert_eval(r, ru, now_ms, env->interval)) {
-                    /* the alerts that fit are kept; the rule says it failed */
-                    ru->failed = 1;
-                    snprintf(ru->last_error, sizeof(ru->last_error),
-                             "out of memory: some alerts were not kept");
-                    mg_stats_map_add(&env->stats->rule_failures, ru->name,
-                                     strlen(ru->name), 1);
-                    mg_log(MG_LOG_WARN, "rule evaluation failed", "rule", ru->name,
-                           "err", ru->last_error, NULL);
-                }
-                notify(ru, env->notify, now_ms);
-            } else {
-                record(r, ru);
-            }
+            int rc = rule_apply(r, ru, env, now_ms, g->limit);
+            /* the alerts that fit memory are kept and sent all the same */
+            if (ru->alert && (rc == 0 || rc == -ENOMEM))
+                mg_rules_notify(ru, env, now_ms);
         }
-        if (ru->alert)
-            alert_series(r, ru);
+        if (ru->failed || ru->alert)
+            keep_written_by(r, ru); /* a failed rule's series stay as they were */
         ru->eval_seconds = mg_mono_seconds() - t1;
     }
-    /* a failed rule kept everything (mark 2); keep it once, then sweep */
-    for (size_t k = 0; k < r->nw; k++)
-        if (r->w[k].mark & 2)
-            r->w[k].mark = 1;
     sweep_written(r);
     r->last_eval_ms = now_ms;
     r->interval = env->interval;

@@ -19,6 +19,7 @@
 struct mg_rules;
 struct mg_query;
 struct mg_notify;
+struct mg_notify_alert;
 
 enum mg_alert_state { MG_ALERT_INACTIVE, MG_ALERT_PENDING, MG_ALERT_FIRING };
 
@@ -44,6 +45,27 @@ struct mg_rules_env {
     struct mg_stats *stats;
     struct mg_notify *notify;
     double interval;                 /* seconds between evaluations */
+    int64_t resend_ms;               /* Prometheus's resend delay; 0: 60 s */
+    const char *external_url;        /* generatorURL's base; NULL: none */
+    const struct mg_label *external_labels; /* added to sent alerts */
+    size_t nexternal_labels;
+    /* called with every batch handed to notify (the module records them) */
+    void (*sent)(void *arg, const struct mg_notify_alert *a, size_t n);
+    void *sent_arg;
+};
+
+/* What /api/v1/rules shows of one rule and one group, borrowed from r. */
+struct mg_rule_info {
+    const char *name, *type, *health, *state, *last_error, *where;
+    size_t group;
+    int64_t last_eval_ms;            /* 0: never */
+    int64_t for_ms, keep_firing_ms;
+    size_t nalerts;                  /* pending and firing */
+};
+struct mg_group_info {
+    const char *file;
+    int64_t interval_ms, query_offset_ms, last_eval_ms;
+    size_t limit;
 };
 
 /* Loads rule files (in order) into a fresh sandboxed state. All or none:
@@ -62,6 +84,19 @@ void mg_rules_adopt(struct mg_rules *r, struct mg_rules *old);
  * "err", its last error, moongate_rule_evaluation_failures_total{rule}). */
 void mg_rules_eval(struct mg_rules *r, const struct mg_rules_env *env,
                    int64_t now_ms);
+
+/* After mg_rules_adopt: the firing alerts of old's rules that r did not
+ * take over (removed or renamed) go to Alertmanager as resolved at now,
+ * and leave old. */
+void mg_rules_retire(struct mg_rules *old, const struct mg_rules_env *env,
+                     int64_t now_ms);
+
+size_t mg_rules_rule_count(const struct mg_rules *r);
+void mg_rules_rule_info(const struct mg_rules *r, size_t i,
+                        struct mg_rule_info *out);
+size_t mg_rules_group_count(const struct mg_rules *r);
+void mg_rules_group_info(const struct mg_rules *r, size_t i,
+                         struct mg_group_info *out);
 
 /* The alert instances, pending, firing and recently resolved. */
 size_t mg_rules_alert_count(const struct mg_rules *r);

@@ -8,12 +8,26 @@
 
 #define WHERE_LEN 512
 
+struct mg_tmpl;
+
 struct kv {
     char *name, *value;
+    struct mg_tmpl *tmpl;    /* the value compiled */
+};
+
+/* A rules file: Prometheus's group, with group { ... } settings. */
+struct group {
+    const char *file;
+    int64_t interval_ms;     /* 0: every tick */
+    int64_t offset_ms;       /* queries read this far back */
+    size_t limit;            /* 0: none */
+    int64_t last_ms;         /* last evaluation; 0: never */
+    int declared, due;
 };
 
 struct rule {
     int alert;
+    size_t group;
     char *name;
     int ref;                 /* the expr function */
     const char *file;
@@ -50,7 +64,9 @@ struct mg_rules {
     size_t nrules, caprules;
     char **files;
     size_t nfiles;
+    struct group *groups;    /* one per file */
     const char *loading;
+    int loading_alert;       /* the rule being read is an alert rule */
     /* one evaluation's results, reused */
     struct result *res;
     size_t nres, capres;
@@ -68,6 +84,22 @@ struct mg_rules {
     int64_t last_eval_ms;
     double eval_seconds;
     double interval; /* seconds, as the last evaluation was told */
+    const struct mg_rules_env *env; /* the running evaluation's */
 };
+
+/* One output label set of an evaluation, for the duplicate check. */
+struct lset {
+    uint64_t h;
+    struct mg_label *v;
+    size_t n;
+};
+
+/* mg_rules_check.c: whether two of the n sets (sorted, hashed) are equal;
+ * reorders s. */
+int mg_rules_has_duplicate(struct lset *s, size_t n);
+
+/* mg_rules_notify.c */
+void mg_rules_notify(struct rule *ru, const struct mg_rules_env *env, int64_t now);
+void mg_rules_alert_free(struct mg_alert *a);
 
 #endif

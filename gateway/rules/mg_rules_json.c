@@ -157,10 +157,14 @@ void mg_rules_rules_json(const struct mg_rules *r, struct mg_buf *out)
             first = 0;
             json_rule(out, &r->rules[i]);
         }
-        snprintf(tmp, sizeof(tmp), "],\"interval\":%g,\"evaluationTime\":%.9f,"
-                 "\"lastEvaluation\":", r->interval, r->eval_seconds);
+        /* a group {} sets its own interval and limit */
+        const struct group *g = &r->groups[f];
+        snprintf(tmp, sizeof(tmp), "],\"interval\":%g,\"limit\":%zu,\"evaluationTime\":%.9f,"
+                 "\"lastEvaluation\":",
+                 g->interval_ms ? (double)g->interval_ms / 1000 : r->interval, g->limit,
+                 r->eval_seconds);
         mg_buf_adds(out, tmp);
-        rfc3339(out, r->last_eval_ms);
+        rfc3339(out, g->last_ms ? g->last_ms : r->last_eval_ms);
         mg_buf_addc(out, '}');
     }
     mg_buf_adds(out, "]}}\n");
