@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "mg_fmt.h"
+#include "mg_promql_eval.h"
 
 /* A cached selector no call used for this many ticks, and that no range
  * registration holds, is freed. */
@@ -114,6 +115,7 @@ void mg_query_free(struct mg_query *q)
     mg_rebuf_fini(&q->keys);
     free(q->rows);
     free(q->bk);
+    mg_pqe_free(q->pqe);
     free(q);
 }
 

@@ -102,6 +102,8 @@ struct mg_query {
     struct mg_bucket *bk;
     size_t capbk;
 
+    struct mg_pqe *pqe;     /* q.promql's parsed expressions and arena */
+
     /* what the last mg_query_push bound */
     struct mg_store *st;
     int64_t now;
