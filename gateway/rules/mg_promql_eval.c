@@ -106,17 +106,6 @@ void mg_pqe_free(struct mg_pqe *pe)
 
 /* ---- the cache ---- */
 
-static int top_type_ok(const struct mg_pq *pq, char *why, size_t whylen)
-{
-    int t = mg_pq_root(pq)->type;
-    if (t == MG_PQ_SCALAR || t == MG_PQ_VECTOR)
-        return 0;
-    snprintf(why, whylen, "the expression is a %s; it must give a scalar or "
-             "an instant vector (wrap a range in a function such as rate)",
-             t == MG_PQ_MATRIX ? "range vector" : "string");
-    return -EINVAL;
-}
-
 const struct mg_pq *mg_pqe_get(struct mg_pqe *pe, const char *text, size_t n,
                                int *err, char *why, size_t whylen)
 {
@@ -128,8 +117,10 @@ const struct mg_pq *mg_pqe_get(struct mg_pqe *pe, const char *text, size_t n,
     struct mg_pq *pq;
     if ((*err = mg_pq_parse(text, n, &pq, why, whylen)))
         return NULL;
-    if ((*err = top_type_ok(pq, why, whylen))) {
+    int type = mg_pq_root(pq)->type;
+    if (type != MG_PQ_SCALAR && type != MG_PQ_VECTOR) {
         mg_pq_free(pq);
+        *err = mg_pqe_check(text, n, why, whylen);
         return NULL;
     }
     if (pe->nc >= MG_PQE_MAX_CACHED) {

@@ -57,4 +57,16 @@ int mg_pqe_eval(struct mg_pqe *pe, struct mg_query *q, struct mg_store *st,
                 struct mg_pqe_value *out, uint64_t *work, char *why,
                 size_t whylen);
 
+/* Whether s (n bytes) parses to a scalar or instant vector: 0, or -EINVAL
+ * (-ENOMEM) with the reason in why. */
+int mg_pqe_check(const char *s, size_t n, char *why, size_t whylen);
+/* Load-time checks of a rule file's literal q.promql expressions and
+ * promql = "..." fields: 0, or -EINVAL with "name:line: promql: ..." in
+ * why. mg_pqe_check_file reads path (an unreadable file passes: loading it
+ * has failed already). */
+#define MG_PQ_WHY 512
+int mg_pqe_check_source(const char *src, size_t len, const char *name,
+                        char *why, size_t whylen);
+int mg_pqe_check_file(const char *path, char *why, size_t whylen);
+
 #endif

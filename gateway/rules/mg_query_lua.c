@@ -805,6 +805,28 @@ static int l_promql(lua_State *L)
     return 1;
 }
 
+static int l_promql_rule(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_pushliteral(L, "promql");
+    lua_rawget(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_call(L, 1, 1);
+    return 1;
+}
+
+void mg_query_promql_expr(lua_State *L)
+{
+    size_t n;
+    const char *s = lua_tolstring(L, -1, &n);
+    char why[MG_WHY_LEN];
+    if (!s)
+        luaL_error(L, "promql must be a string");
+    if (mg_pqe_check(s, n, why, sizeof(why)))
+        luaL_error(L, "promql: %s", why);
+    lua_pushcclosure(L, l_promql_rule, 1);
+}
+
 /* ---- the table ---- */
 
 void mg_query_push(lua_State *L, struct mg_query *q, struct mg_store *st,

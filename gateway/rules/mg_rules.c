@@ -16,6 +16,7 @@
 #include "mg_notify.h"
 #include "mg_pipeline.h"
 #include "mg_promql.h"
+#include "mg_promql_eval.h"
 #include "mg_query.h"
 #include "mg_rules_int.h"
 #include "mg_template.h"
@@ -92,9 +93,9 @@ static int l_rule_body(lua_State *L)
     int alert = (int)lua_tointeger(L, lua_upvalueindex(3));
     const char *name = lua_tostring(L, lua_upvalueindex(2));
     luaL_checktype(L, 1, LUA_TTABLE);
-    static const char *const rkeys[] = {"expr", "labels", NULL};
-    static const char *const akeys[] = {"expr", "for", "keep_firing_for", "labels",
-                                        "annotations", NULL};
+    static const char *const rkeys[] = {"expr", "promql", "labels", NULL};
+    static const char *const akeys[] = {"expr", "promql", "for", "keep_firing_for",
+                                        "labels", "annotations", NULL};
     const char *const *keys = alert ? akeys : rkeys;
     lua_pushnil(L);
     while (lua_next(L, 1)) {
@@ -107,9 +108,17 @@ static int l_rule_body(lua_State *L)
                               name, k);
         lua_pop(L, 1);
     }
-    if (lua_getfield(L, 1, "expr") != LUA_TFUNCTION)
-        return luaL_error(L, "%s %s: expr must be a function(q)", alert ? "alert" : "record",
-                          name);
+    int et = lua_getfield(L, 1, "expr");
+    if (et == LUA_TNIL && lua_getfield(L, 1, "promql") == LUA_TSTRING) {
+        /* promql = "...": parsed now, evaluated by q.promql */
+        lua_remove(L, -2);
+        mg_query_promql_expr(L);
+    } else if (et != LUA_TFUNCTION || lua_getfield(L, 1, "promql") != LUA_TNIL) {
+        return luaL_error(L, "%s %s: expr must be a function(q), or promql a string",
+                          alert ? "alert" : "record", name);
+    } else {
+        lua_pop(L, 1);
+    }
     if (r->nrules == r->caprules) {
         size_t cap = r->caprules ? r->caprules * 2 : 16;
         struct rule *nr = mg_realloc(r->rules, cap * sizeof(*nr));
@@ -236,7 +245,8 @@ struct mg_rules *mg_rules_new(const char *const *files, size_t nfiles,
             goto nomem;
         r->nfiles++;
         r->loading = r->files[i];
-        if (mg_lua_run_file(r->lua, files[i], why, whylen)) {
+        if (mg_lua_run_file(r->lua, files[i], why, whylen) ||
+            mg_pqe_check_file(files[i], why, whylen)) {
             why[strcspn(why, "\n")] = '\0';
             mg_rules_free(r);
             return NULL;
