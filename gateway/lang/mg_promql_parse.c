@@ -871,7 +871,7 @@ static struct mg_pq_node *parse_postfix(struct parser *p)
             }
             if (parse_duration(p, &n->range_ms, "range"))
                 return NULL;
-            if (p->t == T_COLON)
+            if (p->t == T_COLON || (p->t == T_IDENT && p->s[p->tpos] == ':'))
                 return unsupported(p, bpos, "construct", "subquery");
             if (n->range_ms <= 0)
                 return fail(p, bpos, "range must be greater than 0");
