@@ -1,8 +1,7 @@
-/* mg_promql_parse: a lexer that reads one token at a time where the parser
- * asks, and a recursive-descent parser that types each node as it builds
- * it. Errors stop the parse at once (a longjmp-free unwind: every parse
- * function returns NULL and the first message is kept). */
-#include "mg_promql_parse.h"
+/* mg_promql_parse: the grammar, by recursive descent over mg_promql_lex's
+ * tokens, typing each node as it builds it. Errors stop the parse at once:
+ * every parse function returns NULL and the first message is kept. */
+#include "mg_promql_parse_int.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -13,390 +12,6 @@
 #include <string.h>
 
 #include "mg_promql.h"
-
-struct mg_pq {
-    char *src;
-    size_t n;
-    struct mg_pq_node *root;
-    void **mem;   /* every allocation, freed together */
-    size_t nmem, capmem;
-    struct mg_selector **sels; /* every parsed selector */
-    size_t nsels, capsels;
-    struct mg_pq_node **rx;    /* the nodes holding a regex */
-    size_t nrx, caprx;
-};
-
-enum tok {
-    T_EOF, T_NUM, T_STR, T_IDENT, T_LPAREN, T_RPAREN, T_LBRACE, T_LBRACK,
-    T_RBRACK, T_COMMA, T_COLON, T_AT, T_OP, T_BAD,
-};
-
-struct parser {
-    struct mg_pq *pq;
-    const char *s;
-    size_t n, pos;
-    /* the current token */
-    enum tok t;
-    size_t tpos, tlen;
-    int op;          /* T_OP */
-    int depth;
-    int err;         /* 0, -EINVAL, -ENOMEM */
-    char *why;
-    size_t whylen;
-};
-
-/* ---- allocation ---- */
-
-static void *pmem(struct parser *p, size_t sz)
-{
-    struct mg_pq *pq = p->pq;
-    if (p->err)
-        return NULL;
-    if (pq->nmem == pq->capmem) {
-        size_t cap = pq->capmem ? pq->capmem * 2 : 32;
-        void **nm = realloc(pq->mem, cap * sizeof(*nm));
-        if (!nm)
-            goto nomem;
-        pq->mem = nm;
-        pq->capmem = cap;
-    }
-    void *m = calloc(1, sz ? sz : 1);
-    if (!m)
-        goto nomem;
-    pq->mem[pq->nmem++] = m;
-    return m;
-nomem:
-    p->err = -ENOMEM;
-    snprintf(p->why, p->whylen, "out of memory");
-    return NULL;
-}
-
-/* ---- errors ---- */
-
-static void linecol(const struct parser *p, size_t pos, int *line, int *col)
-{
-    *line = 1;
-    *col = 1;
-    for (size_t i = 0; i < pos && i < p->n; i++) {
-        if (p->s[i] == '\n') {
-            (*line)++;
-            *col = 1;
-        } else {
-            (*col)++;
-        }
-    }
-}
-
-static void *fail(struct parser *p, size_t pos, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* A parse error at pos, as Prometheus words them: "L:C: parse error: ...". */
-static void *fail(struct parser *p, size_t pos, const char *fmt, ...)
-{
-    if (p->err)
-        return NULL;
-    int line, col;
-    linecol(p, pos, &line, &col);
-    int k = snprintf(p->why, p->whylen, "%d:%d: parse error: ", line, col);
-    va_list ap;
-    va_start(ap, fmt);
-    if (k >= 0 && (size_t)k < p->whylen)
-        vsnprintf(p->why + k, p->whylen - (size_t)k, fmt, ap);
-    va_end(ap);
-    p->err = -EINVAL;
-    return NULL;
-}
-
-/* What moongate does not evaluate, named. */
-static void *unsupported(struct parser *p, size_t pos, const char *what,
-                         const char *name)
-{
-    if (p->err)
-        return NULL;
-    int line, col;
-    linecol(p, pos, &line, &col);
-    snprintf(p->why, p->whylen, "%s `%s` is not supported (at %d:%d)", what,
-             name, line, col);
-    p->err = -EINVAL;
-    return NULL;
-}
-
-/* ---- the lexer ---- */
-
-static const struct {
-    const char *s;
-    int op;
-} ops[] = {
-    {"==", MG_PQ_EQL}, {"!=", MG_PQ_NEQ}, {">=", MG_PQ_GTE},
-    {"<=", MG_PQ_LTE}, {">", MG_PQ_GTR},  {"<", MG_PQ_LSS},
-    {"+", MG_PQ_ADD},  {"-", MG_PQ_SUB},  {"*", MG_PQ_MUL},
-    {"/", MG_PQ_DIV},  {"%", MG_PQ_MOD},  {"^", MG_PQ_POW},
-};
-
-static int is_ident_start(int c)
-{
-    return isalpha(c) || c == '_' || c == ':';
-}
-
-static int is_ident(int c)
-{
-    return isalnum(c) || c == '_' || c == ':';
-}
-
-static void skip_space(struct parser *p)
-{
-    while (p->pos < p->n) {
-        char c = p->s[p->pos];
-        if (c == '#') {
-            while (p->pos < p->n && p->s[p->pos] != '\n')
-                p->pos++;
-        } else if (isspace((unsigned char)c)) {
-            p->pos++;
-        } else {
-            break;
-        }
-    }
-}
-
-/* Reads the token at p->pos into p->t; p->pos moves past it. */
-static void lex(struct parser *p)
-{
-    skip_space(p);
-    p->tpos = p->pos;
-    p->tlen = 0;
-    if (p->pos >= p->n) {
-        p->t = T_EOF;
-        return;
-    }
-    const char *s = p->s + p->pos;
-    size_t left = p->n - p->pos;
-    unsigned char c = (unsigned char)s[0];
-    size_t len = 1;
-    if (is_ident_start(c)) {
-        while (len < left && is_ident((unsigned char)s[len]))
-            len++;
-        p->t = T_IDENT;
-    } else if (isdigit(c) || (c == '.' && left > 1 && isdigit((unsigned char)s[1]))) {
-        /* digits, dots, exponents, hex and duration units: the number
-         * reader decides what the run means */
-        while (len < left && (isalnum((unsigned char)s[len]) || s[len] == '.' ||
-                              ((s[len] == '+' || s[len] == '-') &&
-                               (s[len - 1] == 'e' || s[len - 1] == 'E') &&
-                               !(len > 1 && (s[1] == 'x' || s[1] == 'X')))))
-            len++;
-        p->t = T_NUM;
-    } else if (c == '"' || c == '\'' || c == '`') {
-        while (len < left && (unsigned char)s[len] != c) {
-            if (s[len] == '\\' && c != '`')
-                len++;
-            len++;
-        }
-        if (len >= left) {
-            p->t = T_BAD;
-            fail(p, p->pos, "unterminated quoted string");
-            return;
-        }
-        len++;
-        p->t = T_STR;
-    } else {
-        switch (c) {
-        case '(': p->t = T_LPAREN; break;
-        case ')': p->t = T_RPAREN; break;
-        case '{': p->t = T_LBRACE; break;
-        case '[': p->t = T_LBRACK; break;
-        case ']': p->t = T_RBRACK; break;
-        case ',': p->t = T_COMMA; break;
-        case ':': p->t = T_COLON; break;
-        case '@': p->t = T_AT; break;
-        default:
-            p->t = T_BAD;
-            for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
-                size_t ol = strlen(ops[i].s);
-                if (ol <= left && memcmp(s, ops[i].s, ol) == 0) {
-                    p->t = T_OP;
-                    p->op = ops[i].op;
-                    len = ol;
-                    break;
-                }
-            }
-            if (p->t == T_BAD) {
-                fail(p, p->pos, "unexpected character: '%c'", c);
-                return;
-            }
-        }
-    }
-    p->tlen = len;
-    p->pos += len;
-}
-
-static int tok_is(const struct parser *p, const char *word)
-{
-    size_t l = strlen(word);
-    return p->t == T_IDENT && p->tlen == l &&
-           memcmp(p->s + p->tpos, word, l) == 0;
-}
-
-static const char *tok_name(enum tok t)
-{
-    switch (t) {
-    case T_EOF: return "end of input";
-    case T_NUM: return "number";
-    case T_STR: return "string";
-    case T_IDENT: return "identifier";
-    case T_LPAREN: return "\"(\"";
-    case T_RPAREN: return "\")\"";
-    case T_LBRACE: return "\"{\"";
-    case T_LBRACK: return "\"[\"";
-    case T_RBRACK: return "\"]\"";
-    case T_COMMA: return "\",\"";
-    case T_COLON: return "\":\"";
-    case T_AT: return "\"@\"";
-    case T_OP: return "operator";
-    default: return "character";
-    }
-}
-
-static void *unexpected(struct parser *p, const char *in)
-{
-    if (p->t == T_IDENT || p->t == T_NUM)
-        return fail(p, p->tpos, "unexpected %s \"%.*s\" in %s", tok_name(p->t),
-                    (int)p->tlen, p->s + p->tpos, in);
-    return fail(p, p->tpos, "unexpected %s in %s", tok_name(p->t), in);
-}
-
-static int expect(struct parser *p, enum tok t, const char *in)
-{
-    if (p->err)
-        return -1;
-    if (p->t != t) {
-        unexpected(p, in);
-        return -1;
-    }
-    lex(p);
-    return p->err ? -1 : 0;
-}
-
-/* ---- literals ---- */
-
-/* A number token: float, hex, or a duration read as seconds. */
-static int read_number(struct parser *p, const char *s, size_t n, double *out)
-{
-    char buf[64], *end;
-    if (n >= sizeof(buf))
-        return -1;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    if (n > 2 && buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X')) {
-        *out = (double)strtoull(buf, &end, 16);
-        return *end ? -1 : 0;
-    }
-    *out = strtod(buf, &end);
-    if (!*end && end != buf)
-        return 0;
-    int64_t ms;
-    char why[64];
-    if (mg_duration_parse(s, n, &ms, why, sizeof(why)) == 0) {
-        *out = (double)ms / 1000.0;
-        return 0;
-    }
-    (void)p;
-    return -1;
-}
-
-static int hexval(int c)
-{
-    if (isdigit(c))
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-static size_t put_utf8(char *o, uint32_t cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xc0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xe0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        o[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    o[0] = (char)(0xf0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    o[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
-/* The current string token unescaped as Go's strconv.Unquote does. */
-static char *read_string(struct parser *p, size_t *outlen)
-{
-    const char *s = p->s + p->tpos + 1;
-    size_t n = p->tlen - 2;
-    char q = p->s[p->tpos];
-    char *o = pmem(p, n + 1);
-    if (!o)
-        return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] != '\\' || q == '`') {
-            o[k++] = s[i];
-            continue;
-        }
-        if (++i >= n)
-            return fail(p, p->tpos, "invalid escape in string");
-        char c = s[i];
-        const char *simple = strchr("abfnrtv\\\"'", c);
-        if (simple && c) {
-            static const char map[] = "\a\b\f\n\r\t\v\\\"'";
-            if ((c == '"' || c == '\'') && c != q)
-                return fail(p, p->tpos + 1 + i, "invalid escape sequence \\%c", c);
-            o[k++] = map[simple - "abfnrtv\\\"'"];
-        } else if (c == 'x' || c == 'u' || c == 'U') {
-            int digits = c == 'x' ? 2 : c == 'u' ? 4 : 8;
-            uint32_t v = 0;
-            for (int d = 0; d < digits; d++) {
-                int h = i + 1 < n ? hexval((unsigned char)s[++i]) : -1;
-                if (h < 0)
-                    return fail(p, p->tpos, "invalid escape in string");
-                v = v * 16 + (uint32_t)h;
-            }
-            if (c == 'x') {
-                o[k++] = (char)v;
-            } else {
-                if (v > 0x10ffff || (v >= 0xd800 && v < 0xe000))
-                    return fail(p, p->tpos, "invalid Unicode code point in escape");
-                k += put_utf8(o + k, v);
-            }
-        } else if (c >= '0' && c <= '7') {
-            uint32_t v = 0;
-            for (int d = 0; d < 3; d++, i++) {
-                if (i >= n || s[i] < '0' || s[i] > '7')
-                    return fail(p, p->tpos, "invalid escape in string");
-                v = v * 8 + (uint32_t)(s[i] - '0');
-            }
-            i--;
-            if (v > 255)
-                return fail(p, p->tpos, "invalid escape in string");
-            o[k++] = (char)v;
-        } else {
-            return fail(p, p->tpos + 1 + i, "unknown escape sequence \\%c", c);
-        }
-    }
-    o[k] = '\0';
-    *outlen = k;
-    return o;
-}
 
 /* ---- names ---- */
 
@@ -497,7 +112,7 @@ static const char *const keywords[] = {
 static int is_keyword(const struct parser *p)
 {
     for (size_t i = 0; keywords[i]; i++)
-        if (tok_is(p, keywords[i]))
+        if (pq_tok_is(p, keywords[i]))
             return 1;
     return 0;
 }
@@ -519,7 +134,7 @@ static struct mg_pq_node *parse_expr(struct parser *p, int min_prec);
 static struct mg_pq_node *node(struct parser *p, enum mg_pq_kind k, int type,
                                size_t pos)
 {
-    struct mg_pq_node *n = pmem(p, sizeof(*n));
+    struct mg_pq_node *n = pq_mem(p, sizeof(*n));
     if (n) {
         n->kind = k;
         n->type = type;
@@ -532,27 +147,27 @@ static struct mg_pq_node *node(struct parser *p, enum mg_pq_kind k, int type,
 static int parse_labels(struct parser *p, struct mg_label **out, size_t *n,
                         const char *in)
 {
-    if (expect(p, T_LPAREN, in))
+    if (pq_expect(p, T_LPAREN, in))
         return -1;
     size_t cap = 0;
     *n = 0;
     while (p->t != T_RPAREN) {
         if (p->t != T_IDENT && p->t != T_STR) {
-            unexpected(p, in);
+            pq_unexpected(p, in);
             return -1;
         }
         const char *name = p->s + p->tpos;
         size_t len = p->tlen;
-        if (p->t == T_STR && !(name = read_string(p, &len)))
+        if (p->t == T_STR && !(name = pq_read_string(p, &len)))
             return -1;
         if (!mg_label_name_valid(name, len) && p->t == T_IDENT) {
-            fail(p, p->tpos, "invalid label name \"%.*s\" in %s", (int)len,
+            pq_fail(p, p->tpos, "invalid label name \"%.*s\" in %s", (int)len,
                  name, in);
             return -1;
         }
         if (*n == cap) {
             cap = cap ? cap * 2 : 4;
-            struct mg_label *nl = pmem(p, cap * sizeof(*nl));
+            struct mg_label *nl = pq_mem(p, cap * sizeof(*nl));
             if (!nl)
                 return -1;
             if (*n)
@@ -560,15 +175,15 @@ static int parse_labels(struct parser *p, struct mg_label **out, size_t *n,
             *out = nl;
         }
         (*out)[(*n)++] = (struct mg_label){name, "", (uint32_t)len, 0};
-        lex(p);
+        pq_lex(p);
         if (p->t == T_COMMA)
-            lex(p);
+            pq_lex(p);
         else if (p->t != T_RPAREN) {
-            unexpected(p, in);
+            pq_unexpected(p, in);
             return -1;
         }
     }
-    lex(p);
+    pq_lex(p);
     return p->err ? -1 : 0;
 }
 
@@ -576,15 +191,15 @@ static int parse_labels(struct parser *p, struct mg_label **out, size_t *n,
 static int parse_duration(struct parser *p, int64_t *ms, const char *in)
 {
     if (p->t != T_NUM) {
-        unexpected(p, in);
+        pq_unexpected(p, in);
         return -1;
     }
     char why[128];
     if (mg_duration_parse(p->s + p->tpos, p->tlen, ms, why, sizeof(why))) {
-        fail(p, p->tpos, "%s", why);
+        pq_fail(p, p->tpos, "%s", why);
         return -1;
     }
-    lex(p);
+    pq_lex(p);
     return p->err ? -1 : 0;
 }
 
@@ -604,7 +219,7 @@ static struct mg_pq_node *parse_selector(struct parser *p, size_t start)
             i++;
         }
         if (i >= p->n)
-            return fail(p, p->tpos, "unexpected end of input inside braces");
+            return pq_fail(p, p->tpos, "unexpected end of input inside braces");
         end = i + 1;
         p->pos = end;
     } else {
@@ -629,9 +244,9 @@ static struct mg_pq_node *parse_selector(struct parser *p, size_t start)
         /* the selector's own position, moved to the expression's */
         int l, c, k = 0;
         if (sscanf(why, "%d:%d: %n", &l, &c, &k) == 2 && k > 0 && l == 1)
-            return fail(p, start + (size_t)c - 1, "%s",
+            return pq_fail(p, start + (size_t)c - 1, "%s",
                         why + k + (strncmp(why + k, "parse error: ", 13) ? 0 : 13));
-        return fail(p, start, "%s", why);
+        return pq_fail(p, start, "%s", why);
     }
     /* freed with the rest */
     struct mg_pq *pq = p->pq;
@@ -648,7 +263,7 @@ static struct mg_pq_node *parse_selector(struct parser *p, size_t start)
         pq->capsels = cap;
     }
     pq->sels[pq->nsels++] = n->sel;
-    lex(p);
+    pq_lex(p);
     return n;
 }
 
@@ -665,7 +280,7 @@ static int compile_replace(struct parser *p, struct mg_pq_node *n)
     const struct mg_pq_node *dst = n->args[1], *re = n->args[4];
     struct mg_pq *pq = p->pq;
     if (!mg_label_name_valid(dst->text, dst->len)) {
-        fail(p, dst->pos, "invalid destination label name in label_replace(): "
+        pq_fail(p, dst->pos, "invalid destination label name in label_replace(): "
              "%.*s", (int)dst->len, dst->text);
         return -1;
     }
@@ -677,7 +292,7 @@ static int compile_replace(struct parser *p, struct mg_pq_node *n)
         pq->rx = nr;
         pq->caprx = cap;
     }
-    char *pat = pmem(p, re->len + 8);
+    char *pat = pq_mem(p, re->len + 8);
     if (!pat)
         return -1;
     memcpy(pat, "^(?s:", 5);
@@ -688,7 +303,7 @@ static int compile_replace(struct parser *p, struct mg_pq_node *n)
     if (rc == -ENOMEM)
         return oom(p);
     if (rc) {
-        fail(p, re->pos, "invalid regular expression in label_replace(): %s",
+        pq_fail(p, re->pos, "invalid regular expression in label_replace(): %s",
              why);
         return -1;
     }
@@ -701,18 +316,18 @@ static int compile_replace(struct parser *p, struct mg_pq_node *n)
 static struct mg_pq_node *parse_call(struct parser *p, size_t fi, size_t pos)
 {
     struct mg_pq_node *n = node(p, MG_PQ_CALL, funcs[fi].type, pos);
-    if (!n || expect(p, T_LPAREN, "function call"))
+    if (!n || pq_expect(p, T_LPAREN, "function call"))
         return NULL;
     const char *want = funcs[fi].args;
     size_t cap = strlen(want);
-    n->args = pmem(p, (cap + 1) * sizeof(*n->args));
+    n->args = pq_mem(p, (cap + 1) * sizeof(*n->args));
     n->op = funcs[fi].func;
     if (!n->args)
         return NULL;
     while (p->t != T_RPAREN) {
         size_t apos = p->tpos;
         if (n->nargs >= cap || want[n->nargs] == '?')
-            return fail(p, apos, "expected at most %zu argument(s) in call to "
+            return pq_fail(p, apos, "expected at most %zu argument(s) in call to "
                         "\"%s\", got more", n->nargs, funcs[fi].name);
         struct mg_pq_node *a = parse_expr(p, 0);
         if (!a)
@@ -720,22 +335,22 @@ static struct mg_pq_node *parse_call(struct parser *p, size_t fi, size_t pos)
         int t = want[n->nargs] == 's' ? MG_PQ_SCALAR : want[n->nargs] == 'v'
                 ? MG_PQ_VECTOR : want[n->nargs] == 'm' ? MG_PQ_MATRIX : MG_PQ_STRING;
         if ((int)a->type != t)
-            return fail(p, apos, "expected type %s in call to function \"%s\", "
+            return pq_fail(p, apos, "expected type %s in call to function \"%s\", "
                         "got %s", type_name(t), funcs[fi].name, type_name(a->type));
         n->args[n->nargs++] = a;
         if (p->t == T_COMMA)
-            lex(p);
+            pq_lex(p);
         else if (p->t != T_RPAREN)
-            return unexpected(p, "function call");
+            return pq_unexpected(p, "function call");
     }
     size_t letters = strcspn(want, "?");
     size_t need = want[letters] == '?' ? letters - 1 : letters;
     if (n->nargs < need)
-        return fail(p, p->tpos, "expected %zu argument(s) in call to \"%s\", got %zu",
+        return pq_fail(p, p->tpos, "expected %zu argument(s) in call to \"%s\", got %zu",
                     need, funcs[fi].name, n->nargs);
     if (n->op == MG_PQF_LABEL_REPLACE && compile_replace(p, n))
         return NULL;
-    lex(p);
+    pq_lex(p);
     return p->err ? NULL : n;
 }
 
@@ -746,36 +361,36 @@ static struct mg_pq_node *parse_agg(struct parser *p, size_t ai, size_t pos)
         return NULL;
     n->op = aggs[ai].agg;
     int grouped = 0;
-    if (tok_is(p, "by") || tok_is(p, "without")) {
-        n->without = tok_is(p, "without");
-        lex(p);
+    if (pq_tok_is(p, "by") || pq_tok_is(p, "without")) {
+        n->without = pq_tok_is(p, "without");
+        pq_lex(p);
         if (parse_labels(p, &n->labels, &n->nlabels, "grouping opts"))
             return NULL;
         grouped = 1;
     }
-    if (expect(p, T_LPAREN, "aggregation"))
+    if (pq_expect(p, T_LPAREN, "aggregation"))
         return NULL;
     if (aggs[ai].param) {
         size_t apos = p->tpos;
         if (!(n->rhs = parse_expr(p, 0)))
             return NULL;
         if (n->rhs->type != MG_PQ_SCALAR)
-            return fail(p, apos, "expected type scalar in aggregation parameter, "
+            return pq_fail(p, apos, "expected type scalar in aggregation parameter, "
                         "got %s", type_name(n->rhs->type));
-        if (expect(p, T_COMMA, "aggregation"))
+        if (pq_expect(p, T_COMMA, "aggregation"))
             return NULL;
     }
     size_t epos = p->tpos;
     if (!(n->lhs = parse_expr(p, 0)))
         return NULL;
     if (n->lhs->type != MG_PQ_VECTOR)
-        return fail(p, epos, "expected type instant vector in aggregation "
+        return pq_fail(p, epos, "expected type instant vector in aggregation "
                     "expression, got %s", type_name(n->lhs->type));
-    if (expect(p, T_RPAREN, "aggregation"))
+    if (pq_expect(p, T_RPAREN, "aggregation"))
         return NULL;
-    if (!grouped && (tok_is(p, "by") || tok_is(p, "without"))) {
-        n->without = tok_is(p, "without");
-        lex(p);
+    if (!grouped && (pq_tok_is(p, "by") || pq_tok_is(p, "without"))) {
+        n->without = pq_tok_is(p, "without");
+        pq_lex(p);
         if (parse_labels(p, &n->labels, &n->nlabels, "grouping opts"))
             return NULL;
     }
@@ -788,14 +403,14 @@ static struct mg_pq_node *parse_ident(struct parser *p)
     size_t pos = p->tpos, len = p->tlen;
     const char *w = p->s + pos;
     if (is_keyword(p))
-        return unexpected(p, "expression");
-    lex(p);
+        return pq_unexpected(p, "expression");
+    pq_lex(p);
     if (p->err)
         return NULL;
     int call = p->t == T_LPAREN;
     for (size_t i = 0; i < sizeof(aggs) / sizeof(aggs[0]); i++)
         if (strlen(aggs[i].name) == len && memcmp(aggs[i].name, w, len) == 0) {
-            if (call || tok_is(p, "by") || tok_is(p, "without"))
+            if (call || pq_tok_is(p, "by") || pq_tok_is(p, "without"))
                 return parse_agg(p, i, pos);
         }
     if (call) {
@@ -806,11 +421,11 @@ static struct mg_pq_node *parse_ident(struct parser *p)
         snprintf(name, sizeof(name), "%.*s", (int)(len < 60 ? len : 60), w);
         for (size_t i = 0; other_funcs[i]; i++)
             if (strcmp(other_funcs[i], name) == 0)
-                return unsupported(p, pos, strcmp(name, "limitk") &&
+                return pq_unsupported(p, pos, strcmp(name, "limitk") &&
                                    strcmp(name, "limit_ratio") &&
                                    strcmp(name, "count_values") ? "function"
                                    : "aggregation", name);
-        return fail(p, pos, "unknown function with name \"%s\"", name);
+        return pq_fail(p, pos, "unknown function with name \"%s\"", name);
     }
     /* inf and nan are numbers wherever a name could be */
     if ((len == 3 && strncasecmp(w, "inf", 3) == 0) ||
@@ -831,20 +446,20 @@ static struct mg_pq_node *parse_primary(struct parser *p)
     case T_NUM:
         if (!(n = node(p, MG_PQ_NUM, MG_PQ_SCALAR, pos)))
             return NULL;
-        if (read_number(p, p->s + pos, p->tlen, &n->num))
-            return fail(p, pos, "bad number or duration syntax: \"%.*s\"",
+        if (pq_read_number(p->s + pos, p->tlen, &n->num))
+            return pq_fail(p, pos, "bad number or duration syntax: \"%.*s\"",
                         (int)p->tlen, p->s + pos);
-        lex(p);
+        pq_lex(p);
         return n;
     case T_STR:
         if (!(n = node(p, MG_PQ_STR, MG_PQ_STRING, pos)) ||
-            !(n->text = read_string(p, &n->len)))
+            !(n->text = pq_read_string(p, &n->len)))
             return NULL;
-        lex(p);
+        pq_lex(p);
         return n;
     case T_LPAREN:
-        lex(p);
-        if (!(n = parse_expr(p, 0)) || expect(p, T_RPAREN, "paren expression"))
+        pq_lex(p);
+        if (!(n = parse_expr(p, 0)) || pq_expect(p, T_RPAREN, "paren expression"))
             return NULL;
         return n;
     case T_LBRACE:
@@ -852,7 +467,7 @@ static struct mg_pq_node *parse_primary(struct parser *p)
     case T_IDENT:
         return parse_ident(p);
     default:
-        return unexpected(p, "expression");
+        return pq_unexpected(p, "expression");
     }
 }
 
@@ -863,35 +478,35 @@ static struct mg_pq_node *parse_postfix(struct parser *p)
     while (n && !p->err) {
         if (p->t == T_LBRACK) {
             size_t bpos = p->tpos;
-            lex(p);
+            pq_lex(p);
             if (n->kind != MG_PQ_SEL || n->range_ms || n->offset_ms) {
                 if (p->t == T_NUM || p->t == T_COLON)
-                    return unsupported(p, bpos, "construct", "subquery");
-                return fail(p, bpos, "ranges only allowed for vector selectors");
+                    return pq_unsupported(p, bpos, "construct", "subquery");
+                return pq_fail(p, bpos, "ranges only allowed for vector selectors");
             }
             if (parse_duration(p, &n->range_ms, "range"))
                 return NULL;
             if (p->t == T_COLON || (p->t == T_IDENT && p->s[p->tpos] == ':'))
-                return unsupported(p, bpos, "construct", "subquery");
+                return pq_unsupported(p, bpos, "construct", "subquery");
             if (n->range_ms <= 0)
-                return fail(p, bpos, "range must be greater than 0");
-            if (expect(p, T_RBRACK, "range"))
+                return pq_fail(p, bpos, "range must be greater than 0");
+            if (pq_expect(p, T_RBRACK, "range"))
                 return NULL;
             n->type = MG_PQ_MATRIX;
-        } else if (tok_is(p, "offset")) {
+        } else if (pq_tok_is(p, "offset")) {
             size_t opos = p->tpos;
-            lex(p);
+            pq_lex(p);
             if (n->kind != MG_PQ_SEL)
-                return fail(p, opos, "offset modifier must be preceded by an "
+                return pq_fail(p, opos, "offset modifier must be preceded by an "
                             "instant vector selector or range vector selector");
             if (n->offset_ms)
-                return fail(p, opos, "offset may not be set multiple times");
+                return pq_fail(p, opos, "offset may not be set multiple times");
             if (p->t == T_OP && p->op == MG_PQ_SUB)
-                return unsupported(p, opos, "construct", "negative offset");
+                return pq_unsupported(p, opos, "construct", "negative offset");
             if (parse_duration(p, &n->offset_ms, "offset"))
                 return NULL;
         } else if (p->t == T_AT) {
-            return unsupported(p, p->tpos, "modifier", "@");
+            return pq_unsupported(p, p->tpos, "modifier", "@");
         } else {
             break;
         }
@@ -902,19 +517,19 @@ static struct mg_pq_node *parse_postfix(struct parser *p)
 static struct mg_pq_node *parse_unary(struct parser *p)
 {
     if (++p->depth > MG_PQ_MAX_DEPTH)
-        return fail(p, p->tpos, "expression nested deeper than %d",
+        return pq_fail(p, p->tpos, "expression nested deeper than %d",
                     MG_PQ_MAX_DEPTH);
     struct mg_pq_node *n;
     if (p->t == T_OP && (p->op == MG_PQ_SUB || p->op == MG_PQ_ADD)) {
         size_t pos = p->tpos;
         int neg = p->op == MG_PQ_SUB;
-        lex(p);
+        pq_lex(p);
         /* -a^b is -(a^b): the operand takes ^ */
         struct mg_pq_node *x = parse_expr(p, 6);
         if (!x)
             return NULL;
         if (x->type != MG_PQ_SCALAR && x->type != MG_PQ_VECTOR)
-            return fail(p, pos, "unary expression only allowed on expressions "
+            return pq_fail(p, pos, "unary expression only allowed on expressions "
                         "of type scalar or instant vector, got %s",
                         type_name(x->type));
         if (!neg) {
@@ -937,13 +552,13 @@ static int peek_binop(struct parser *p)
 {
     if (p->t == T_OP)
         return p->op;
-    if (tok_is(p, "and"))
+    if (pq_tok_is(p, "and"))
         return MG_PQ_AND;
-    if (tok_is(p, "or"))
+    if (pq_tok_is(p, "or"))
         return MG_PQ_OR;
-    if (tok_is(p, "unless"))
+    if (pq_tok_is(p, "unless"))
         return MG_PQ_UNLESS;
-    if (tok_is(p, "atan2"))
+    if (pq_tok_is(p, "atan2"))
         return MG_PQ_ATAN2;
     return -1;
 }
@@ -974,30 +589,30 @@ static int is_set(int op)
 /* bool, on/ignoring(...), group_left/group_right(...) after an operator. */
 static int parse_modifiers(struct parser *p, struct mg_pq_node *n)
 {
-    if (tok_is(p, "bool")) {
+    if (pq_tok_is(p, "bool")) {
         if (!is_cmp(n->op)) {
-            fail(p, p->tpos, "bool modifier can only be used on comparison "
+            pq_fail(p, p->tpos, "bool modifier can only be used on comparison "
                  "operators");
             return -1;
         }
         n->bool_mod = 1;
-        lex(p);
+        pq_lex(p);
     }
     n->card = is_set(n->op) ? MG_PQ_MANY_TO_MANY : MG_PQ_ONE_TO_ONE;
-    if (tok_is(p, "on") || tok_is(p, "ignoring")) {
-        n->on = tok_is(p, "on");
-        lex(p);
+    if (pq_tok_is(p, "on") || pq_tok_is(p, "ignoring")) {
+        n->on = pq_tok_is(p, "on");
+        pq_lex(p);
         if (parse_labels(p, &n->labels, &n->nlabels, "grouping opts"))
             return -1;
-        if (tok_is(p, "group_left") || tok_is(p, "group_right")) {
+        if (pq_tok_is(p, "group_left") || pq_tok_is(p, "group_right")) {
             if (is_set(n->op)) {
-                fail(p, p->tpos, "no grouping allowed for \"%s\" operation",
+                pq_fail(p, p->tpos, "no grouping allowed for \"%s\" operation",
                      mg_pq_op_name(n->op));
                 return -1;
             }
-            n->card = tok_is(p, "group_left") ? MG_PQ_MANY_TO_ONE
+            n->card = pq_tok_is(p, "group_left") ? MG_PQ_MANY_TO_ONE
                                               : MG_PQ_ONE_TO_MANY;
-            lex(p);
+            pq_lex(p);
             if (p->t == T_LPAREN &&
                 parse_labels(p, &n->include, &n->ninclude, "grouping opts"))
                 return -1;
@@ -1013,20 +628,20 @@ static struct mg_pq_node *binary(struct parser *p, struct mg_pq_node *n,
     for (int i = 0; i < 2; i++) {
         const struct mg_pq_node *x = i ? b : a;
         if (x->type != MG_PQ_SCALAR && x->type != MG_PQ_VECTOR)
-            return fail(p, x->pos, "binary expression must contain only scalar "
+            return pq_fail(p, x->pos, "binary expression must contain only scalar "
                         "and instant vector types");
     }
     int vv = a->type == MG_PQ_VECTOR && b->type == MG_PQ_VECTOR;
     if (is_set(n->op) && !vv)
-        return fail(p, pos, "set operator \"%s\" not allowed in binary scalar "
+        return pq_fail(p, pos, "set operator \"%s\" not allowed in binary scalar "
                     "expression", mg_pq_op_name(n->op));
     if (!vv && (n->nlabels || n->on || n->card == MG_PQ_MANY_TO_ONE ||
                 n->card == MG_PQ_ONE_TO_MANY))
-        return fail(p, pos, "vector matching only allowed between instant "
+        return pq_fail(p, pos, "vector matching only allowed between instant "
                     "vectors");
     if (is_cmp(n->op) && !n->bool_mod && a->type == MG_PQ_SCALAR &&
         b->type == MG_PQ_SCALAR)
-        return fail(p, pos, "comparisons between scalars must use BOOL "
+        return pq_fail(p, pos, "comparisons between scalars must use BOOL "
                     "modifier");
     /* a label both matched on and included would be ambiguous */
     for (size_t i = 0; n->on && i < n->ninclude; i++)
@@ -1034,7 +649,7 @@ static struct mg_pq_node *binary(struct parser *p, struct mg_pq_node *n,
             if (n->include[i].nlen == n->labels[j].nlen &&
                 memcmp(n->include[i].name, n->labels[j].name,
                        n->labels[j].nlen) == 0)
-                return fail(p, pos, "label \"%.*s\" must not occur in ON and "
+                return pq_fail(p, pos, "label \"%.*s\" must not occur in ON and "
                             "GROUP clause at once", (int)n->labels[j].nlen,
                             n->labels[j].name);
     n->type = vv || a->type == MG_PQ_VECTOR || b->type == MG_PQ_VECTOR
@@ -1045,7 +660,7 @@ static struct mg_pq_node *binary(struct parser *p, struct mg_pq_node *n,
 static struct mg_pq_node *parse_expr(struct parser *p, int min_prec)
 {
     if (++p->depth > MG_PQ_MAX_DEPTH)
-        return fail(p, p->tpos, "expression nested deeper than %d",
+        return pq_fail(p, p->tpos, "expression nested deeper than %d",
                     MG_PQ_MAX_DEPTH);
     struct mg_pq_node *lhs = parse_unary(p);
     int op;
@@ -1055,7 +670,7 @@ static struct mg_pq_node *parse_expr(struct parser *p, int min_prec)
         if (!n)
             return NULL;
         n->op = op;
-        lex(p);
+        pq_lex(p);
         if (parse_modifiers(p, n))
             return NULL;
         n->lhs = lhs;
@@ -1112,15 +727,15 @@ int mg_pq_parse(const char *s, size_t n, struct mg_pq **out, char *why,
     pq->src[n] = '\0';
     pq->n = n;
     struct parser p = {pq, pq->src, n, 0, T_EOF, 0, 0, 0, 0, 0, why, whylen};
-    lex(&p);
+    pq_lex(&p);
     if (!p.err && p.t == T_EOF)
-        fail(&p, 0, "no expression found in input");
+        pq_fail(&p, 0, "no expression found in input");
     if (!p.err)
         pq->root = parse_expr(&p, 0);
     if (!p.err && p.t != T_EOF)
-        unexpected(&p, "expression");
+        pq_unexpected(&p, "expression");
     if (!p.err && pq->root->type == MG_PQ_STRING)
-        fail(&p, 0, "a string is not an expression moongate evaluates");
+        pq_fail(&p, 0, "a string is not an expression moongate evaluates");
     if (p.err) {
         mg_pq_free(pq);
         return p.err;
