@@ -171,6 +171,20 @@ static int match_error(struct pqe_ev *e, const char *fmt, const struct mg_label 
     return -EINVAL;
 }
 
+/* Prometheus's message for a match group with two series on the one side. */
+static int dup_error(struct pqe_ev *e, const struct mg_label *s, size_t sn,
+                     const pqe_elem *a, const pqe_elem *b, const char *side)
+{
+    char g[256], x[256], y[256];
+    snprintf(e->why, e->whylen, "found duplicate series for the match group "
+             "%s on the %s hand-side of the operation: [%s, %s];many-to-many "
+             "matching not allowed: matching labels must be unique on one side",
+             pqe_labels_str(s, sn, g, sizeof(g)), side,
+             pqe_labels_str(a->l, a->n, x, sizeof(x)),
+             pqe_labels_str(b->l, b->n, y, sizeof(y)));
+    return -EINVAL;
+}
+
 /* vector op vector, with on/ignoring and group_left/group_right */
 static int vec_vec(struct pqe_ev *e, const struct mg_pq_node *n, pqe_value *a,
                    pqe_value *b, pqe_value *out)
@@ -182,7 +196,7 @@ static int vec_vec(struct pqe_ev *e, const struct mg_pq_node *n, pqe_value *a,
         (rc = pqe_lmap_init(e, &seen, many->n)) ||
         (rc = pqe_vec_alloc(e, out, many->n)))
         return rc;
-    int *dup = pqe_mem(e, (one->n + 1) * sizeof(*dup));
+    long *dup = pqe_mem(e, (one->n + 1) * sizeof(*dup));
     long *at = pqe_mem(e, (one->n + 1) * sizeof(*at));
     if (!dup || !at)
         return -ENOMEM;
@@ -193,9 +207,12 @@ static int vec_vec(struct pqe_ev *e, const struct mg_pq_node *n, pqe_value *a,
             return -ENOMEM;
         size_t before = ones.n;
         long x = pqe_lmap_get(&ones, s, sn, 1);
-        dup[x] = ones.n == before;
-        if (!dup[x])
+        if (ones.n == before) {
+            dup[x] = (long)i + 1; /* the second series of its group */
+        } else {
+            dup[x] = 0;
             at[x] = (long)i;
+        }
     }
     for (size_t i = 0; i < many->n; i++) {
         uint32_t sn;
@@ -206,13 +223,8 @@ static int vec_vec(struct pqe_ev *e, const struct mg_pq_node *n, pqe_value *a,
         if (x < 0)
             continue;
         if (dup[x])
-            return match_error(e, swap
-                ? "found duplicate series for the match group %s on the left "
-                  "hand-side of the operation;many-to-many matching not "
-                  "allowed: matching labels must be unique on one side"
-                : "found duplicate series for the match group %s on the right "
-                  "hand-side of the operation;many-to-many matching not "
-                  "allowed: matching labels must be unique on one side", s, sn);
+            return dup_error(e, s, sn, &one->e[at[x]], &one->e[dup[x] - 1],
+                             swap ? "left" : "right");
         const pqe_elem *o = &one->e[at[x]];
         double vl = swap ? o->v : many->e[i].v, vr = swap ? many->e[i].v : o->v;
         int keep;

@@ -779,7 +779,7 @@ static int l_promql(lua_State *L)
                                  : "");
     size_t n;
     const char *s = lua_tolstring(L, 1, &n);
-    char why[MG_WHY_LEN];
+    char why[MG_PQ_WHY];
     int err = 0;
     if (!q->pqe && !(q->pqe = mg_pqe_new()))
         qerror(L, "q.promql: out of memory");
@@ -819,7 +819,7 @@ void mg_query_promql_expr(lua_State *L)
 {
     size_t n;
     const char *s = lua_tolstring(L, -1, &n);
-    char why[MG_WHY_LEN];
+    char why[MG_PQ_WHY];
     if (!s)
         luaL_error(L, "promql must be a string");
     if (mg_pqe_check(s, n, why, sizeof(why)))
