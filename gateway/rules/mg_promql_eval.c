@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mg_buf.h"
+#include "mg_fmt.h"
 #include "mg_hash.h"
+#include "mg_json.h"
 
 #define CHUNK (64 * 1024)
 #define MAX_OUT_LABELS 1024 /* a label set an operator builds */
@@ -866,4 +869,64 @@ int mg_pqe_eval(struct mg_pqe *pe, struct mg_query *q, struct mg_store *st,
     if (!rc && out->type == MG_PQ_VECTOR && out->n > 1)
         qsort(out->e, out->n, sizeof(*out->e), elem_cmp);
     return rc;
+}
+
+/* [t,"v"] as Prometheus writes a sample: seconds with milliseconds, the
+ * value as a string ("NaN", "+Inf"). */
+static void json_point(struct mg_buf *b, int64_t t, double v)
+{
+    char num[64], ts[48];
+    if (isnan(v))
+        snprintf(num, sizeof(num), "NaN");
+    else if (isinf(v))
+        snprintf(num, sizeof(num), "%sInf", v > 0 ? "+" : "-");
+    else
+        mg_format_double(num, v);
+    snprintf(ts, sizeof(ts), "[%lld.%03lld,\"", (long long)(t / 1000),
+             (long long)(t % 1000));
+    mg_buf_adds(b, ts);
+    mg_buf_adds(b, num);
+    mg_buf_adds(b, "\"]");
+}
+
+int mg_pqe_query_json(struct mg_query *q, struct mg_store *st,
+                      const char *expr, size_t n, int64_t now_ms,
+                      struct mg_buf *out, char *why, size_t whylen)
+{
+    int err = 0;
+    if (!q->pqe && !(q->pqe = mg_pqe_new())) {
+        snprintf(why, whylen, "out of memory");
+        return -ERANGE;
+    }
+    const struct mg_pq *pq = mg_pqe_get(q->pqe, expr, n, &err, why, whylen);
+    if (!pq)
+        return err == -EINVAL ? -EINVAL : -ERANGE;
+    struct mg_pqe_value v;
+    uint64_t work;
+    if (mg_pqe_eval(q->pqe, q, st, pq, now_ms, &v, &work, why, whylen))
+        return -ERANGE;
+    mg_buf_adds(out, "{\"status\":\"success\",\"data\":{\"resultType\":");
+    if (v.type == MG_PQ_SCALAR) {
+        mg_buf_adds(out, "\"scalar\",\"result\":");
+        json_point(out, now_ms, v.s);
+        mg_buf_adds(out, "}}\n");
+        return 0;
+    }
+    mg_buf_adds(out, "\"vector\",\"result\":[");
+    for (size_t i = 0; i < v.n; i++) {
+        mg_buf_adds(out, i ? ",{\"metric\":{" : "{\"metric\":{");
+        for (uint32_t j = 0; j < v.e[i].n; j++) {
+            const struct mg_label *l = &v.e[i].l[j];
+            if (j)
+                mg_buf_addc(out, ',');
+            mg_json_str(out, l->name, l->nlen);
+            mg_buf_addc(out, ':');
+            mg_json_str(out, l->value, l->vlen);
+        }
+        mg_buf_adds(out, "},\"value\":");
+        json_point(out, now_ms, v.e[i].v);
+        mg_buf_addc(out, '}');
+    }
+    mg_buf_adds(out, "]}}\n");
+    return 0;
 }

@@ -57,6 +57,17 @@ int mg_pqe_eval(struct mg_pqe *pe, struct mg_query *q, struct mg_store *st,
                 struct mg_pqe_value *out, uint64_t *work, char *why,
                 size_t whylen);
 
+/* GET /api/v1/query's body for expr (n bytes) evaluated at now_ms through
+ * q (its parse cache and arena): Prometheus's shapes, {"status":"success",
+ * "data":{"resultType":"vector","result":[{"metric":{...},"value":[t,"v"]}]}}
+ * or "scalar" with [t,"v"]. Returns 0, or -EINVAL (a refused expression:
+ * Prometheus's bad_data) or -ERANGE (an evaluation error: execution) with
+ * the message in why and nothing written. */
+struct mg_buf;
+int mg_pqe_query_json(struct mg_query *q, struct mg_store *st,
+                      const char *expr, size_t n, int64_t now_ms,
+                      struct mg_buf *out, char *why, size_t whylen);
+
 /* Whether s (n bytes) parses to a scalar or instant vector: 0, or -EINVAL
  * (-ENOMEM) with the reason in why. */
 int mg_pqe_check(const char *s, size_t n, char *why, size_t whylen);
