@@ -516,7 +516,7 @@ static double deriv(const struct mg_point *p, size_t n)
 
 /* f over one series' window; 0 when it yields nothing. */
 static int range_apply(int f, double phi, const struct mg_point *p, size_t n,
-                       int64_t end, int64_t range, double *out)
+                       int64_t end, int64_t range, double *scratch, double *out)
 {
     double *tmp;
     switch (f) {
@@ -569,12 +569,10 @@ static int range_apply(int f, double phi, const struct mg_point *p, size_t n,
             *out = sqrt(*out);
         break;
     case MG_PQF_QUANTILE_OT:
-        if (!(tmp = malloc(n * sizeof(*tmp))))
-            return -ENOMEM;
+        tmp = scratch; /* arena room for n values, sorted in place */
         for (size_t i = 0; i < n; i++)
             tmp[i] = p[i].v;
         *out = pqe_quantile(phi, tmp, n);
-        free(tmp);
         break;
     default:
         return 0;
@@ -642,7 +640,12 @@ static int eval_range_call(struct pqe_ev *e, const struct mg_pq_node *n, pqe_val
         if (n->op == MG_PQF_ABSENT_OT)
             continue;
         pqe_elem x;
-        rc = range_apply(n->op, phi, e->q->pts, np, end, m->range_ms, &x.v);
+        double *scratch = NULL;
+        if (n->op == MG_PQF_QUANTILE_OT && np &&
+            !(scratch = pqe_mem(e, np * sizeof(*scratch))))
+            return -ENOMEM;
+        rc = range_apply(n->op, phi, e->q->pts, np, end, m->range_ms, scratch,
+                         &x.v);
         if (rc < 0)
             return rc;
         if (!rc)
