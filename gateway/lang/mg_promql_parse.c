@@ -514,11 +514,9 @@ static struct mg_pq_node *parse_postfix(struct parser *p)
     return n;
 }
 
+/* Every level of nesting passes through parse_expr, which counts it. */
 static struct mg_pq_node *parse_unary(struct parser *p)
 {
-    if (++p->depth > MG_PQ_MAX_DEPTH)
-        return pq_fail(p, p->tpos, "expression nested deeper than %d",
-                    MG_PQ_MAX_DEPTH);
     struct mg_pq_node *n;
     if (p->t == T_OP && (p->op == MG_PQ_SUB || p->op == MG_PQ_ADD)) {
         size_t pos = p->tpos;
@@ -543,7 +541,6 @@ static struct mg_pq_node *parse_unary(struct parser *p)
     } else {
         n = parse_postfix(p);
     }
-    p->depth--;
     return n;
 }
 

@@ -326,6 +326,15 @@ static void test_refusals(void)
         deep[k++] = ')';
     deep[k] = '\0';
     EXPECT_ERR(deep, "nested deeper than");
+    /* 60 levels are within the bound */
+    k = 0;
+    for (int i = 0; i < 60; i++)
+        deep[k++] = '(';
+    deep[k++] = '1';
+    for (int i = 0; i < 60; i++)
+        deep[k++] = ')';
+    deep[k] = '\0';
+    EXPECT(deep, "1");
 }
 
 static void test_cache_and_source_check(void)
