@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mg_buf.h"
 #include "mg_promql_eval.h"
 #include "mg_promql_parse.h"
 #include "mg_query.h"
@@ -362,6 +363,31 @@ static void test_cache_and_source_check(void)
     CHECK(strstr(why, "g.lua:2: promql: ") != NULL);
 }
 
+/* GET /api/v1/query's bodies: Prometheus's shapes, values as strings. */
+static void test_json(void)
+{
+    struct mg_buf b = {0};
+    char why[512];
+    CHECK(mg_pqe_query_json(q, st, "g{job=\"a\"} / 0", 14, S(60), &b, why,
+                            sizeof(why)) == 0);
+    mg_buf_addc(&b, '\0');
+    CHECK(b.p && strcmp(b.p, "{\"status\":\"success\",\"data\":{\"resultType\":"
+                             "\"vector\",\"result\":[{\"metric\":{\"job\":\"a\"},"
+                             "\"value\":[1700000060.000,\"+Inf\"]}]}}\n") == 0);
+    b.len = 0;
+    CHECK(mg_pqe_query_json(q, st, "0/0", 3, S(60), &b, why, sizeof(why)) == 0);
+    mg_buf_addc(&b, '\0');
+    CHECK(strcmp(b.p, "{\"status\":\"success\",\"data\":{\"resultType\":"
+                      "\"scalar\",\"result\":[1700000060.000,\"NaN\"]}}\n") == 0);
+    b.len = 0;
+    CHECK(mg_pqe_query_json(q, st, "sum(", 4, S(60), &b, why, sizeof(why)) ==
+          -EINVAL);
+    CHECK(mg_pqe_query_json(q, st, "x / on() x", 10, S(60), &b, why,
+                            sizeof(why)) == -ERANGE);
+    CHECK(b.len == 0);
+    mg_buf_fini(&b);
+}
+
 int main(void)
 {
     st = mg_store_new();
@@ -377,6 +403,7 @@ int main(void)
     test_instant_functions();
     test_refusals();
     test_cache_and_source_check();
+    test_json();
     mg_pqe_free(pe);
     mg_query_free(q);
     mg_store_free(st);
