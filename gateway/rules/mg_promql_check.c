@@ -145,6 +145,12 @@ int mg_pqe_check_source(const char *src, size_t len, const char *name,
             is_lit = 0;
         }
         if (is_lit) {
+            /* "sum(" .. sel .. ")" is built at run time: checked then */
+            const char *nx = s;
+            while (nx < e && isspace((unsigned char)*nx))
+                nx++;
+            if (nx + 1 < e && nx[0] == '.' && nx[1] == '.')
+                ok = 0;
             if (after_promql && ok &&
                 mg_pqe_check(buf, n, why, whylen) != 0) {
                 char msg[MG_PQ_WHY];

@@ -348,6 +348,7 @@ static void test_cache_and_source_check(void)
     const char *ok = "record \"r\" { expr = function(q)\n"
                      "  -- q.promql('bad[') is a comment\n"
                      "  local s = \"q.promql('bad[')\"\n"
+                     "  local a = q.promql(\"sum(\" .. sel .. \")\")\n"
                      "  return q.promql [[sum(rate(x[5m]))]] end }\n";
     CHECK(mg_pqe_check_source(ok, strlen(ok), "f.lua", why, sizeof(why)) == 0);
     const char *bad = "record \"r\" { expr = function(q)\n"
