@@ -113,6 +113,7 @@ int mg_pqe_check_source(const char *src, size_t len, const char *name,
                         char *why, size_t whylen)
 {
     const char *s = src, *e = src + len, *after_promql = NULL;
+    int after_local = 0;
     char *buf = malloc(len + 1);
     if (!buf) {
         snprintf(why, whylen, "out of memory");
@@ -168,8 +169,11 @@ int mg_pqe_check_source(const char *src, size_t len, const char *name,
                 s++;
             int prev_ok = w == src || !(isalnum((unsigned char)w[-1]) ||
                                         w[-1] == '_');
-            after_promql = prev_ok && s - w == 6 && memcmp(w, "promql", 6) == 0
+            /* local promql = "..." is a variable of the script's own */
+            after_promql = prev_ok && !after_local && s - w == 6 &&
+                                   memcmp(w, "promql", 6) == 0
                                ? s : NULL;
+            after_local = s - w == 5 && memcmp(w, "local", 5) == 0;
             continue;
         }
         /* between the name and its literal: blanks, "(" or "=" */

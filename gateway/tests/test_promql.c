@@ -349,6 +349,7 @@ static void test_cache_and_source_check(void)
                      "  -- q.promql('bad[') is a comment\n"
                      "  local s = \"q.promql('bad[')\"\n"
                      "  local a = q.promql(\"sum(\" .. sel .. \")\")\n"
+                     "  local promql = 'not promql ('\n"
                      "  return q.promql [[sum(rate(x[5m]))]] end }\n";
     CHECK(mg_pqe_check_source(ok, strlen(ok), "f.lua", why, sizeof(why)) == 0);
     const char *bad = "record \"r\" { expr = function(q)\n"
