@@ -378,6 +378,9 @@ struct icol {
 static int instant_one(void *p, const struct qsample *s)
 {
     struct icol *c = p;
+    /* Prometheus's lookback: a series not written for 5 m is stale */
+    if (mg_store_output_seen(c->e->st, s->oidx) <= c->e->now - MG_PQE_LOOKBACK_MS)
+        return 0;
     pqe_elem x;
     x.v = s->value;
     if (!(x.l = labels_copy(c->e, s->labels, s->n, s->name, s->nlen, 1, &x.n)))

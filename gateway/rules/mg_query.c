@@ -204,6 +204,7 @@ struct walk {
     char *why;
     size_t whylen;
     size_t n; /* the current output's labels, in q->lab */
+    uint32_t oidx; /* the current output */
 };
 
 static int name_cmp(const struct mg_label *a, const struct mg_label *b)
@@ -250,7 +251,7 @@ static int offer(struct walk *w, const struct mg_family *f, const char *suffix,
         return -EINVAL;
     if (rc == 0)
         return 0;
-    struct qsample s = {q->name.p, q->name.len, labels, n, v, le};
+    struct qsample s = {q->name.p, q->name.len, labels, n, v, le, w->oidx};
     return w->fn(w->ctx, &s);
 }
 
@@ -303,6 +304,7 @@ static int visit(struct walk *w, struct mg_store *st, uint32_t i, int which,
     if (q_reserve_labels(w->q, (size_t)o->ls->n + 1))
         return -ENOMEM;
     w->n = mg_labelset_unpack(o->ls, w->q->lab);
+    w->oidx = i;
     return offer_output(w, st, o, mg_store_output_family(st, o), which);
 }
 
@@ -341,7 +343,7 @@ int qs_each(struct mg_query *q, struct mg_store *st,
         if (!f1 && !f2)
             return 0;
     }
-    struct walk w = {q, sel, fn, ctx, why, whylen, 0};
+    struct walk w = {q, sel, fn, ctx, why, whylen, 0, 0};
     if (!name) {
         size_t cap = mg_store_output_capacity(st);
         for (uint32_t i = 0; i < cap; i++) {

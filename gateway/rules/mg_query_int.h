@@ -51,6 +51,7 @@ struct qsample {
     size_t n;
     double value;
     double le;                     /* a histogram bucket's bound, else NAN */
+    uint32_t oidx;                 /* the store's output it is from */
 };
 
 /* Called for each matching sample; a non-zero return stops the walk and

@@ -390,6 +390,18 @@ static void test_json(void)
     mg_buf_fini(&b);
 }
 
+/* An instant selector sees a series written in the last 5 minutes only,
+ * as Prometheus's lookback; the offset form reads the history. */
+static void test_staleness(void)
+{
+    now = S(60 + 299);
+    EXPECT("g", "{__name__=\"g\",job=\"a\"} 50; {__name__=\"g\",job=\"b\"} 5");
+    now = S(60 + 300);
+    push(MG_GAUGE, "fresh", "job=a", 1);
+    EXPECT("g", "");
+    EXPECT("count(g or fresh)", "{} 1");
+}
+
 int main(void)
 {
     st = mg_store_new();
@@ -406,6 +418,7 @@ int main(void)
     test_refusals();
     test_cache_and_source_check();
     test_json();
+    test_staleness();
     mg_pqe_free(pe);
     mg_query_free(q);
     mg_store_free(st);
