@@ -191,8 +191,13 @@ int mg_pqe_check_file(const char *path, char *why, size_t whylen)
     FILE *f = fopen(path, "rb");
     if (!f)
         return 0; /* the loader has already said what is wrong with it */
-    char *buf = malloc(MAX_FILE);
-    size_t n = buf ? fread(buf, 1, MAX_FILE, f) : 0;
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (size < 0 || fseek(f, 0, SEEK_SET) != 0)
+        size = MAX_FILE;
+    if (size > (long)MAX_FILE)
+        size = MAX_FILE;
+    char *buf = malloc((size_t)size + 1);
+    size_t n = buf ? fread(buf, 1, (size_t)size, f) : 0;
     fclose(f);
     if (!buf) {
         snprintf(why, whylen, "out of memory");
