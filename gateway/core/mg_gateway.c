@@ -11,6 +11,7 @@
 #include "mg_cap.h"
 #include "mg_log.h"
 #include "mg_pipeline.h"
+#include "mg_promql_eval.h"
 #include "mg_query.h"
 #include "mg_rules.h"
 #include "mg_selector.h"
@@ -924,6 +925,23 @@ int mg_gateway_explain(struct mg_gateway *gw, const char *selector,
     mg_rematch_free(m);
     mg_selector_free(sel);
     return 0;
+}
+
+int mg_gateway_query(struct mg_gateway *gw, const char *expr, size_t len,
+                     int64_t time_ms, struct mg_buf *out, char *why,
+                     size_t whylen)
+{
+    int64_t now = mg_gateway_now(gw);
+    if (time_ms && (time_ms > now + MG_GATEWAY_QUERY_SKEW_MS ||
+                    time_ms < now - MG_GATEWAY_QUERY_SKEW_MS)) {
+        snprintf(why, whylen, "time must be within %ds of now: moongate keeps "
+                 "histories, not past values of every series",
+                 MG_GATEWAY_QUERY_SKEW_MS / 1000);
+        return -EINVAL;
+    }
+    mg_gateway_sweep(gw);
+    return mg_pqe_query_json(gw->query, gw->store, expr, len,
+                             time_ms ? time_ms : now, out, why, whylen);
 }
 
 void mg_gateway_set_notify(struct mg_gateway *gw, struct mg_notify *n)

@@ -129,6 +129,16 @@ int mg_gateway_explain(struct mg_gateway *gw, const char *selector,
                        size_t len, struct mg_explain *out, size_t max,
                        size_t *n, char *why, size_t whylen);
 
+/* GET /api/v1/query: expr (len bytes) evaluated through the rules' query
+ * object at time_ms (0: now; otherwise within MG_GATEWAY_QUERY_SKEW_MS of
+ * now, since instant selectors read the current values), Prometheus's
+ * response body into out. 0, -EINVAL (bad_data: a refused expression or
+ * time) or -ERANGE (execution) with why. */
+#define MG_GATEWAY_QUERY_SKEW_MS 15000
+int mg_gateway_query(struct mg_gateway *gw, const char *expr, size_t len,
+                     int64_t time_ms, struct mg_buf *out, char *why,
+                     size_t whylen);
+
 struct mg_stats *mg_gateway_stats(struct mg_gateway *gw);
 struct mg_store *mg_gateway_store(struct mg_gateway *gw);
 const struct mg_config *mg_gateway_config(const struct mg_gateway *gw);

@@ -287,6 +287,54 @@ static void on_explain(struct evhttp_request *req, void *arg)
                                                                : "Internal Server Error", NULL);
 }
 
+/* GET /api/v1/query?query=EXPR[&time=T]: the expression evaluated through
+ * the rules' PromQL engine, in Prometheus's response shape. */
+static void on_query(struct evhttp_request *req, void *arg)
+{
+    struct mg_http *h = arg;
+    if (!method_is(req, EVHTTP_REQ_GET))
+        return;
+    struct evkeyvalq q;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    const char *expr = NULL, *ts = NULL;
+    int parsed = query && evhttp_parse_query_str(query, &q) == 0;
+    if (parsed) {
+        expr = evhttp_find_header(&q, "query");
+        ts = evhttp_find_header(&q, "time");
+    }
+    struct mg_buf b = {0};
+    char why[512];
+    int64_t t = 0;
+    int rc = -EINVAL;
+    char *end = NULL;
+    double sec = ts ? strtod(ts, &end) : 0;
+    if (!expr)
+        snprintf(why, sizeof(why), "the query parameter is required");
+    else if (ts && (!*ts || *end || !(sec > 0 && sec < 1e11)))
+        snprintf(why, sizeof(why), "time must be a Unix time in seconds");
+    else {
+        t = (int64_t)(sec * 1000.0 + 0.5);
+        rc = mg_gateway_query(h->gw, expr, strlen(expr), t, &b, why, sizeof(why));
+    }
+    if (rc) {
+        b.len = 0;
+        mg_buf_adds(&b, rc == -EINVAL ? "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":"
+                                      : "{\"status\":\"error\",\"errorType\":\"execution\",\"error\":");
+        mg_json_cstr(&b, why);
+        mg_buf_adds(&b, "}\n");
+    }
+    if (parsed)
+        evhttp_clear_headers(&q);
+    evbuffer_add(evhttp_request_get_output_buffer(req), b.p, b.len);
+    mg_buf_fini(&b);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "application/json");
+    evhttp_send_reply(req, rc == 0 ? 200 : rc == -EINVAL ? 400 : 422,
+                      rc == 0 ? "OK" : rc == -EINVAL ? "Bad Request"
+                                                    : "Unprocessable Entity", NULL);
+}
+
 static void send_json(struct evhttp_request *req, struct mg_buf *b)
 {
     evbuffer_add(evhttp_request_get_output_buffer(req), b->p, b->len);
@@ -574,6 +622,7 @@ static const struct route routes[] = {
     {"/api/v1/explain", on_explain},
     {"/api/v1/alerts", on_alerts},
     {"/api/v1/rules", on_rules},
+    {"/api/v1/query", on_query},
     {NULL, NULL}};
 
 /* The whole request arrived: disarm its deadline, then route by path. */

@@ -11,6 +11,7 @@
 
 #include "mg_vec.h"
 #include "mg_fmt.h"
+#include "mg_promql_eval.h"
 
 /* A cached selector no call used for this many ticks, and that no range
  * registration holds, is freed. */
@@ -100,6 +101,7 @@ void mg_query_free(struct mg_query *q)
     mg_rebuf_fini(&q->keys);
     free(q->rows);
     free(q->bk);
+    mg_pqe_free(q->pqe);
     free(q);
 }
 
@@ -188,6 +190,7 @@ struct walk {
     char *why;
     size_t whylen;
     size_t n; /* the current output's labels, in q->lab */
+    uint32_t oidx; /* the current output */
 };
 
 static int name_cmp(const struct mg_label *a, const struct mg_label *b)
@@ -234,7 +237,7 @@ static int offer(struct walk *w, const struct mg_family *f, const char *suffix,
         return -EINVAL;
     if (rc == 0)
         return 0;
-    struct qsample s = {q->name.p, q->name.len, labels, n, v, le};
+    struct qsample s = {q->name.p, q->name.len, labels, n, v, le, w->oidx};
     return w->fn(w->ctx, &s);
 }
 
@@ -287,6 +290,7 @@ static int visit(struct walk *w, struct mg_store *st, uint32_t i, int which,
     if (q_reserve_labels(w->q, (size_t)o->ls->n + 1))
         return -ENOMEM;
     w->n = mg_labelset_unpack(o->ls, w->q->lab);
+    w->oidx = i;
     return offer_output(w, st, o, mg_store_output_family(st, o), which);
 }
 
@@ -325,7 +329,7 @@ int qs_each(struct mg_query *q, struct mg_store *st,
         if (!f1 && !f2)
             return 0;
     }
-    struct walk w = {q, sel, fn, ctx, why, whylen, 0};
+    struct walk w = {q, sel, fn, ctx, why, whylen, 0, 0};
     if (!name) {
         size_t cap = mg_store_output_capacity(st);
         for (uint32_t i = 0; i < cap; i++) {

@@ -105,6 +105,11 @@ int mg_query_tick(struct mg_query *q, struct mg_store *st, int64_t now_ms);
 void mg_query_push(lua_State *L, struct mg_query *q, struct mg_store *st,
                    int64_t now_ms);
 
+/* The rules' promql = "..." form: replaces the expression string on top of
+ * L's stack by a function(q) returning q.promql(expr). Raises "promql:
+ * ..." when the expression does not parse or gives a range or a string. */
+void mg_query_promql_expr(lua_State *L);
+
 /* Histories held now, and registrations live now. */
 size_t mg_query_series_count(const struct mg_query *q);
 size_t mg_query_range_count(const struct mg_query *q);

@@ -51,6 +51,7 @@ struct qsample {
     size_t n;
     double value;
     double le;                     /* a histogram bucket's bound, else NAN */
+    uint32_t oidx;                 /* the store's output it is from */
 };
 
 /* Called for each matching sample; a non-zero return stops the walk and
@@ -101,6 +102,8 @@ struct mg_query {
     size_t nrows, caprows;
     struct mg_bucket *bk;
     size_t capbk;
+
+    struct mg_pqe *pqe;     /* q.promql's parsed expressions and arena */
 
     /* what the last mg_query_push bound */
     struct mg_store *st;

@@ -16,6 +16,7 @@
 
 #include "mg_vec.h"
 #include "mg_lua.h"
+#include "mg_promql_eval.h"
 
 #define MAX_BY 64          /* labels in opts.by */
 #define MAX_ELEM_LABELS 256 /* labels of one vector element q.ratio reads */
@@ -736,6 +737,85 @@ static int l_ratio(lua_State *L)
     return 1;
 }
 
+/* ---- q.promql ---- */
+
+/* The labels of one element as a table, __name__ included. */
+static void push_pq_elem(lua_State *L, const struct mg_pqe_elem *x)
+{
+    lua_createtable(L, 0, 2);
+    lua_pushliteral(L, "labels");
+    lua_createtable(L, 0, (int)x->n);
+    for (uint32_t i = 0; i < x->n; i++) {
+        lua_pushlstring(L, x->l[i].name, x->l[i].nlen);
+        lua_pushlstring(L, x->l[i].value, x->l[i].vlen);
+        lua_rawset(L, -3);
+    }
+    lua_rawset(L, -3);
+    lua_pushliteral(L, "value");
+    lua_pushnumber(L, x->v);
+    lua_rawset(L, -3);
+}
+
+/* q.promql(expr): the expression parsed once per text (cached in q), then
+ * evaluated at q's time: a number for a scalar, a vector for a vector. */
+static int l_promql(lua_State *L)
+{
+    struct mg_query *q = ctx(L, "q.promql");
+    if (lua_type(L, 1) != LUA_TSTRING)
+        qerror(L, "q.promql: argument #1: the expression must be a string, "
+                 "not %s%s", luaL_typename(L, 1),
+               lua_istable(L, 1) ? " (call q.promql(...), not q:promql(...))"
+                                 : "");
+    size_t n;
+    const char *s = lua_tolstring(L, 1, &n);
+    char why[MG_PQ_WHY];
+    int err = 0;
+    if (!q->pqe && !(q->pqe = mg_pqe_new()))
+        qerror(L, "q.promql: out of memory");
+    const struct mg_pq *pq = mg_pqe_get(q->pqe, s, n, &err, why, sizeof(why));
+    if (!pq)
+        qerror(L, "promql: %s", why);
+    struct mg_pqe_value v;
+    uint64_t work = 0;
+    err = mg_pqe_eval(q->pqe, q, q->st, pq, q->now, &v, &work, why,
+                      sizeof(why));
+    mg_lua_charge(L, 4 * work + (err ? 0 : 8 * (uint64_t)v.n));
+    if (err)
+        qerror(L, "q.promql: %s", why);
+    if (v.type == MG_PQ_SCALAR) {
+        lua_pushnumber(L, v.s);
+        return 1;
+    }
+    lua_createtable(L, v.n < 1u << 20 ? (int)v.n : 0, 0);
+    for (size_t i = 0; i < v.n; i++) {
+        push_pq_elem(L, &v.e[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+}
+
+static int l_promql_rule(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_pushliteral(L, "promql");
+    lua_rawget(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_call(L, 1, 1);
+    return 1;
+}
+
+void mg_query_promql_expr(lua_State *L)
+{
+    size_t n;
+    const char *s = lua_tolstring(L, -1, &n);
+    char why[MG_PQ_WHY];
+    if (!s)
+        luaL_error(L, "promql must be a string");
+    if (mg_pqe_check(s, n, why, sizeof(why)))
+        luaL_error(L, "promql: %s", why);
+    lua_pushcclosure(L, l_promql_rule, 1);
+}
+
 /* ---- the table ---- */
 
 /* q.now(): the evaluation's time in seconds (the group's query_offset
@@ -761,12 +841,13 @@ void mg_query_push(lua_State *L, struct mg_query *q, struct mg_store *st,
         {"histogram_quantile", l_histogram_quantile},
         {"ratio", l_ratio},
         {"now", l_qnow},
+        {"promql", l_promql},
         {NULL, NULL},
     };
     q->st = st;
     q->now = now_ms;
     luaL_checkstack(L, 3, "q");
-    lua_createtable(L, 0, 9);
+    lua_createtable(L, 0, 10);
     lua_pushlightuserdata(L, q);
     luaL_setfuncs(L, fns, 1);
 }

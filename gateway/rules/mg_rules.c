@@ -17,6 +17,7 @@
 #include "mg_notify.h"
 #include "mg_pipeline.h"
 #include "mg_promql.h"
+#include "mg_promql_eval.h"
 #include "mg_query.h"
 #include "mg_rules_int.h"
 #include "mg_template.h"
@@ -108,16 +109,24 @@ static int l_rule_body(lua_State *L)
     int alert = (int)lua_tointeger(L, lua_upvalueindex(3));
     const char *name = lua_tostring(L, lua_upvalueindex(2));
     luaL_checktype(L, 1, LUA_TTABLE);
-    static const char *const rkeys[] = {"expr", "labels", NULL};
-    static const char *const akeys[] = {"expr", "for", "keep_firing_for", "labels",
-                                        "annotations", NULL};
+    static const char *const rkeys[] = {"expr", "promql", "labels", NULL};
+    static const char *const akeys[] = {"expr", "promql", "for", "keep_firing_for",
+                                        "labels", "annotations", NULL};
     char what[160], why[MG_WHY_LEN];
     snprintf(what, sizeof(what), "%s %s", alert ? "alert" : "record", name);
     if (mg_lua_check_keys(L, 1, alert ? akeys : rkeys, what, why, sizeof(why)))
         return luaL_error(L, "%s", why);
-    if (lua_getfield(L, 1, "expr") != LUA_TFUNCTION)
-        return luaL_error(L, "%s %s: expr must be a function(q)", alert ? "alert" : "record",
-                          name);
+    int et = lua_getfield(L, 1, "expr");
+    if (et == LUA_TNIL && lua_getfield(L, 1, "promql") == LUA_TSTRING) {
+        /* promql = "...": parsed now, evaluated by q.promql */
+        lua_remove(L, -2);
+        mg_query_promql_expr(L);
+    } else if (et != LUA_TFUNCTION || lua_getfield(L, 1, "promql") != LUA_TNIL) {
+        return luaL_error(L, "%s %s: expr must be a function(q), or promql a string",
+                          alert ? "alert" : "record", name);
+    } else {
+        lua_pop(L, 1);
+    }
     if (MG_GROW(r->rules, r->caprules, r->nrules + 1))
         return luaL_error(L, "out of memory");
     struct rule *ru = &r->rules[r->nrules++];
@@ -269,8 +278,15 @@ struct mg_rules *mg_rules_new(const char *const *files, size_t nfiles,
         mg_rules_free(r);
         return NULL;
     }
-    for (size_t i = 0; i < r->nfiles; i++)
+    for (size_t i = 0; i < r->nfiles; i++) {
         r->groups[i].file = r->files[i];
+        /* literal PromQL in the file, refused now rather than at a tick */
+        if (mg_pqe_check_file(files[i], why, whylen)) {
+            why[strcspn(why, "\n")] = '\0';
+            mg_rules_free(r);
+            return NULL;
+        }
+    }
     if (0) {
     }
     return r;

@@ -228,6 +228,10 @@ const struct mg_family *mg_store_input_family(struct mg_store *st,
                                               const struct mg_input *in);
 struct mg_family *mg_store_output_family(struct mg_store *st,
                                          const struct mg_output *o);
+/* When output idx was last written (ms, to 100 ms): its inputs' latest
+ * update; INT64_MAX for a series without inputs (the gateway's own, the
+ * rules'), INT64_MIN for a free slot. Walks the output's inputs. */
+int64_t mg_store_output_seen(const struct mg_store *st, uint32_t idx);
 /* The timestamp last pushed for output idx (ms), 0 when none. */
 int64_t mg_store_output_ts(const struct mg_store *st, uint32_t idx);
 

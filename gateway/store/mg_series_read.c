@@ -100,6 +100,20 @@ struct mg_output *mg_store_output_at(struct mg_store *st, uint32_t idx)
                                                             : NULL;
 }
 
+int64_t mg_store_output_seen(const struct mg_store *st, uint32_t idx)
+{
+    if (idx >= st->nout || !(st->out[idx].flags & F_LIVE))
+        return INT64_MIN;
+    const struct mg_output *o = &st->out[idx];
+    if (o->first == MG_NIL)
+        return INT64_MAX;
+    uint32_t seen = 0;
+    for (uint32_t i = o->first; i != MG_NIL; i = st->in[i].next)
+        if (st->in[i].seen > seen)
+            seen = st->in[i].seen;
+    return st->epoch_ms + (int64_t)seen * 100;
+}
+
 
 static int fam_cmp(const void *a, const void *b)
 {

@@ -406,6 +406,19 @@ bench_security() {
     done
 }
 
+# bench_promql_tick: 1,000 alert rules `sum by (job) (rate(x_total{shard="N"}[5m])) > 10`
+# over N series, once through q.promql and once as the same rule written
+# with q.rate, through the module on its virtual clock (no daemon): the
+# average and worst tick after the histories have filled, for each form.
+bench_promql_tick() {
+    local n=${MG_BENCH_PROMQL_SERIES:-100000} form
+    for form in q promql; do
+        TMPDIR=$WORK lua5.4 -e "package.cpath='$BUILD/gateway/?.so;'..package.cpath" \
+            "$(dirname "$0")/bench_promql.lua" "$form" "$n" 1000 |
+            sed 's/^/section=promql /' || return 1
+    done
+}
+
 # ---------------------------------------------------------------------------
 
 main() {
@@ -418,6 +431,7 @@ main() {
     bench_cap_admission || failed=1
     bench_rule_tick || failed=1
     bench_security || failed=1
+    bench_promql_tick || failed=1
     if [ -n "${MG_BENCH_SCRIPTS:-}" ]; then
         local dir
         dir=$(cd "$MG_BENCH_SCRIPTS" && pwd)
