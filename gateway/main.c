@@ -1,9 +1,12 @@
 /* main: the moongate daemon's CLI, signals and wiring; nothing else. */
 #include <getopt.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <event2/event.h>
 
@@ -15,6 +18,8 @@
 #include "mg_notify.h"
 #include "mg_pipeline.h"
 #include "mg_rules.h"
+#include "mg_snapshot.h"
+#include "mg_snapshot_write.h"
 
 #define DEFAULT_HTTP "127.0.0.1:9477"
 #define DEFAULT_INGEST "127.0.0.1:9478"
@@ -28,13 +33,18 @@ struct daemon {
     size_t ningest;
     struct event *sig_term, *sig_int, *sig_hup, *sweep, *rule_tick;
     struct mg_notify *notify;
+    struct event *snap_timer, *sig_chld;
+    pid_t snap_child;      /* the forked writer, 0 when none */
+    double snap_started;   /* monotonic seconds at its fork */
 };
 
 static void usage(FILE *f)
 {
     fputs("usage: moongate [--config FILE] [--scripts DIR] [--rules DIR]\n"
           "                [--http ADDR] [--ingest ADDR]... [--log-format logfmt|json]\n"
+          "                [--data-dir DIR]\n"
           "       moongate check FILE|DIR...\n"
+          "       moongate snapshot inspect FILE\n"
           "       moongate version\n"
           "\n"
           "  --config FILE      Lua file returning a table of settings\n"
@@ -44,6 +54,7 @@ static void usage(FILE *f)
           "  --ingest ADDR      msgpack push address: host:port for TCP and UDP,\n"
           "                     unix:PATH for a unix socket; repeatable\n"
           "                     (default " DEFAULT_INGEST ")\n"
+          "  --data-dir DIR     where snapshots live (default: nothing persists)\n"
           "  --log-format F     logfmt (default) or json\n",
           f);
 }
@@ -120,6 +131,145 @@ static void on_rule_tick(evutil_socket_t fd, short what, void *arg)
     mg_gateway_rule_tick(d->gw);
 }
 
+/* ---- snapshots ---- */
+
+static void snap_arm(struct daemon *d, double seconds)
+{
+    struct timeval tv = {(time_t)seconds,
+                         (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
+    event_add(d->snap_timer, &tv);
+}
+
+/* A failed write is retried sooner than the interval, at most every 5 s. */
+static double snap_retry(const struct daemon *d)
+{
+    return d->cfg.snapshot_interval < 5 ? d->cfg.snapshot_interval : 5;
+}
+
+static void snap_record(struct daemon *d, int rc, double seconds, uint64_t bytes)
+{
+    struct mg_stats *st = mg_gateway_stats(d->gw);
+    if (rc) {
+        const char *r = mg_snapshot_reason(rc);
+        mg_stats_map_add(&st->snapshot_failures, r, strlen(r), 1);
+        mg_log(MG_LOG_ERROR, "snapshot failed; the previous one stays", "reason", r, "err",
+               strerror(-rc), NULL);
+        return;
+    }
+    st->snapshot_success_ts = (double)mg_now_ms() / 1000.0;
+    st->snapshot_seconds = seconds;
+    st->snapshot_bytes = (double)bytes;
+}
+
+static void on_snap_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct daemon *d = arg;
+    if (d->snap_child > 0) {
+        snap_arm(d, d->cfg.snapshot_interval);
+        return;
+    }
+    d->snap_started = mg_mono_seconds();
+    pid_t pid = mg_snapshot_fork(d->gw, d->cfg.data_dir, mg_now_ms());
+    double stall = mg_mono_seconds() - d->snap_started;
+    if (pid < 0) {
+        snap_record(d, pid, 0, 0);
+        snap_arm(d, snap_retry(d));
+        return;
+    }
+    d->snap_child = pid;
+    if (stall > 0.1) {
+        char ms[32];
+        snprintf(ms, sizeof(ms), "%.1f", stall * 1000);
+        mg_log(MG_LOG_WARN, "fork for the snapshot stalled ingest", "ms", ms, NULL);
+    }
+}
+
+static void on_chld(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    struct daemon *d = arg;
+    int status;
+    if (d->snap_child <= 0 || waitpid(d->snap_child, &status, WNOHANG) != d->snap_child)
+        return;
+    d->snap_child = 0;
+    int rc = mg_snapshot_child_result(status);
+    uint64_t bytes = 0;
+    if (rc == 0) {
+        char path[4096];
+        struct stat sb;
+        snprintf(path, sizeof(path), "%s/" MG_SNAPSHOT_FILE, d->cfg.data_dir);
+        if (stat(path, &sb) == 0)
+            bytes = (uint64_t)sb.st_size;
+    }
+    snap_record(d, rc, mg_mono_seconds() - d->snap_started, bytes);
+    snap_arm(d, rc ? snap_retry(d) : d->cfg.snapshot_interval);
+}
+
+/* At SIGTERM, after the drain: the last snapshot, in this process. */
+static void snap_final(struct daemon *d)
+{
+    if (!d->cfg.data_dir || !d->gw)
+        return;
+    if (d->snap_child > 0) {
+        int status;
+        waitpid(d->snap_child, &status, 0);
+        d->snap_child = 0;
+    }
+    char why[512];
+    uint64_t bytes = 0;
+    double t0 = mg_mono_seconds();
+    int rc = mg_snapshot_save(d->gw, d->cfg.data_dir, mg_now_ms(), &bytes, why, sizeof(why));
+    snap_record(d, rc, mg_mono_seconds() - t0, bytes);
+    if (rc == 0) {
+        char b[32];
+        snprintf(b, sizeof(b), "%llu", (unsigned long long)bytes);
+        mg_log(MG_LOG_INFO, "snapshot written", "bytes", b, NULL);
+    } else {
+        mg_log(MG_LOG_ERROR, "final snapshot failed", "err", why, NULL);
+    }
+}
+
+/* Restores the store from the newest snapshot that checks and restores;
+ * one that checks but does not restore is moved aside like a corrupt one,
+ * and the gateway starts again from the next or from nothing. Returns 1
+ * with *s open for mg_snapshot_restore_rules, 0 when starting empty, -1
+ * when the gateway could not be made. */
+static int snap_restore_store(struct daemon *d, struct mg_snap *s, char *why,
+                              size_t whylen)
+{
+    mg_gateway_stats(d->gw)->snapshot_enabled = 1;
+    for (int tries = 0; tries < 2; tries++) {
+        char which[4096];
+        int rc = mg_snapshot_find(d->cfg.data_dir, s, which, sizeof(which));
+        if (rc < 0) {
+            mg_log(MG_LOG_ERROR, "data directory unusable; starting empty", "dir",
+                   d->cfg.data_dir, "err", strerror(-rc), NULL);
+            return 0;
+        }
+        if (rc == 0)
+            return 0;
+        char rwhy[256] = "";
+        if (mg_snapshot_restore_store(d->gw, s, rwhy, sizeof(rwhy)) == 0) {
+            mg_log(MG_LOG_INFO, "restoring", "file", which, NULL);
+            if (rwhy[0])
+                mg_log(MG_LOG_WARN, "snapshot restored in part", "err", rwhy, NULL);
+            return 1;
+        }
+        mg_snap_close(s);
+        mg_snapshot_move_aside(which, rwhy);
+        /* what was half restored goes with the gateway it went into */
+        mg_gateway_free(d->gw);
+        d->gw = mg_gateway_new(&d->cfg, 0, 0, why, whylen);
+        if (!d->gw)
+            return -1;
+        mg_gateway_stats(d->gw)->snapshot_enabled = 1;
+    }
+    return 0;
+}
+
 static int parse_args(struct daemon *d, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -129,6 +279,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
         {"http", required_argument, NULL, 'H'},
         {"ingest", required_argument, NULL, 'i'},
         {"log-format", required_argument, NULL, 'l'},
+        {"data-dir", required_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     char why[512];
@@ -151,6 +302,9 @@ static int parse_args(struct daemon *d, int argc, char **argv)
             break;
         case 'r':
             mg_config_set_str(&d->cfg.rules, optarg);
+            break;
+        case 'd':
+            mg_config_set_str(&d->cfg.data_dir, optarg);
             break;
         case 'H':
             mg_config_set_str(&d->cfg.http, optarg);
@@ -207,6 +361,11 @@ static int start(struct daemon *d)
     d->gw = mg_gateway_new(&d->cfg, 0, 0, why, sizeof(why));
     if (!d->gw)
         goto fail;
+    struct mg_snap snap;
+    double t0 = mg_mono_seconds();
+    int restored = d->cfg.data_dir ? snap_restore_store(d, &snap, why, sizeof(why)) : 0;
+    if (restored < 0)
+        goto fail;
     if (d->cfg.nalertmanagers) {
         struct mg_notify_config nc = {.queue_capacity = d->cfg.notify_queue,
                                       .batch_size = d->cfg.notify_batch,
@@ -220,7 +379,20 @@ static int start(struct daemon *d)
     }
     if (load_scripts(d, why, sizeof(why)) < 0) {
         fprintf(stderr, "%s\n", why); /* file:line: message */
+        if (restored)
+            mg_snap_close(&snap);
         return -1;
+    }
+    if (restored) {
+        /* the rules exist now: their alert states and written series */
+        char rwhy[256];
+        if (mg_snapshot_restore_rules(d->gw, &snap, rwhy, sizeof(rwhy)))
+            mg_log(MG_LOG_WARN, "rule state not restored", "err", rwhy, NULL);
+        char n[32], secs[32];
+        snprintf(n, sizeof(n), "%zu", mg_store_input_count(mg_gateway_store(d->gw)));
+        snprintf(secs, sizeof(secs), "%.3f", mg_mono_seconds() - t0);
+        mg_log(MG_LOG_INFO, "restored", "inputs", n, "seconds", secs, NULL);
+        mg_snap_close(&snap);
     }
     d->http = mg_http_new(d->base, d->gw, &d->cfg, d->cfg.http, reload, d, why,
                           sizeof(why));
@@ -249,6 +421,17 @@ static int start(struct daemon *d)
     double si = d->cfg.sweep_interval;
     struct timeval tv = {(time_t)si, (suseconds_t)((si - (double)(time_t)si) * 1e6)};
     event_add(d->sweep, &tv);
+    if (d->cfg.data_dir) {
+        d->snap_timer = evtimer_new(d->base, on_snap_timer, d);
+        d->sig_chld = evsignal_new(d->base, SIGCHLD, on_chld, d);
+        if (!d->snap_timer || !d->sig_chld)
+            goto fail;
+        event_add(d->sig_chld, NULL);
+        snap_arm(d, d->cfg.snapshot_interval);
+        struct mg_stats *st = mg_gateway_stats(d->gw);
+        mg_stats_map_add(&st->snapshot_failures, "enospc", 6, 0);
+        mg_stats_map_add(&st->snapshot_failures, "io", 2, 0);
+    }
     return 0;
 fail:
     mg_log(MG_LOG_ERROR, "cannot start", "err", why, NULL);
@@ -270,6 +453,10 @@ static void stop(struct daemon *d)
         event_free(d->sweep);
     if (d->rule_tick)
         event_free(d->rule_tick);
+    if (d->snap_timer)
+        event_free(d->snap_timer);
+    if (d->sig_chld)
+        event_free(d->sig_chld);
     mg_notify_free(d->notify);
     mg_gateway_free(d->gw);
     if (d->base)
@@ -329,6 +516,13 @@ int main(int argc, char **argv)
             printf("moongate check: %d path(s) OK\n", argc - 2);
         return failed ? 1 : 0;
     }
+    if (argc > 1 && strcmp(argv[1], "snapshot") == 0) {
+        if (argc != 4 || strcmp(argv[2], "inspect") != 0) {
+            usage(stderr);
+            return 2;
+        }
+        return mg_snapshot_inspect(argv[3], stdout);
+    }
     signal(SIGPIPE, SIG_IGN);
     struct daemon d;
     memset(&d, 0, sizeof(d));
@@ -345,6 +539,7 @@ int main(int argc, char **argv)
     }
     mg_log(MG_LOG_INFO, "ready", "version", MG_VERSION, NULL);
     event_base_dispatch(d.base);
+    snap_final(&d);
     stop(&d);
     mg_log(MG_LOG_INFO, "stopped", NULL);
     return 0;

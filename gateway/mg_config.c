@@ -28,6 +28,7 @@ void mg_config_init(struct mg_config *c)
     c->notify_queue = 10000;
     c->notify_batch = 64;
     c->notify_timeout = 10;
+    c->snapshot_interval = 60;
 }
 
 void mg_config_fini(struct mg_config *c)
@@ -35,6 +36,7 @@ void mg_config_fini(struct mg_config *c)
     free(c->http);
     free(c->scripts);
     free(c->rules);
+    free(c->data_dir);
     for (size_t i = 0; i < c->ningest; i++)
         free(c->ingest[i]);
     for (size_t i = 0; i < c->ntokens; i++)
@@ -114,6 +116,8 @@ static const struct key top_keys[] = {
     {"ingest", K_STRLIST, OFF(ingest), NULL},
     {"scripts", K_STR, OFF(scripts), NULL},
     {"rules", K_STR, OFF(rules), NULL},
+    {"data_dir", K_STR, OFF(data_dir), NULL},
+    {"snapshot_interval", K_SECONDS, OFF(snapshot_interval), NULL},
     {"push_tokens", K_STRLIST, OFF(tokens), NULL},
     {"log_format", K_LOGFMT, OFF(log_format), NULL},
     {"log_level", K_LOGLEVEL, OFF(log_level), NULL},

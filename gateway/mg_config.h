@@ -41,6 +41,8 @@ struct mg_config {
     size_t notify_queue;             /* alerts queued per Alertmanager */
     size_t notify_batch;             /* alerts per POST */
     double notify_timeout;           /* seconds */
+    char *data_dir;                  /* snapshots; NULL = nothing persists */
+    double snapshot_interval;        /* seconds */
 };
 
 void mg_config_init(struct mg_config *c);

@@ -80,7 +80,7 @@ struct mg_gateway *mg_gateway_new(const struct mg_config *cfg,
         gw->ntokens++;
     }
     memset(gw->cfg.tokens, 0, sizeof(gw->cfg.tokens));
-    gw->cfg.http = gw->cfg.scripts = gw->cfg.rules = NULL;
+    gw->cfg.http = gw->cfg.scripts = gw->cfg.rules = gw->cfg.data_dir = NULL;
     memset(gw->cfg.alertmanagers, 0, sizeof(gw->cfg.alertmanagers));
     memset(gw->cfg.ingest, 0, sizeof(gw->cfg.ingest));
     gw->next_sweep_ms = mg_gateway_now(gw);
@@ -646,6 +646,11 @@ void mg_gateway_rule_tick(struct mg_gateway *gw)
 }
 
 const struct mg_rules *mg_gateway_rules(const struct mg_gateway *gw)
+{
+    return gw->rules;
+}
+
+struct mg_rules *mg_gateway_rules_rw(struct mg_gateway *gw)
 {
     return gw->rules;
 }

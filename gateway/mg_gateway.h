@@ -66,6 +66,8 @@ struct mg_notify;
 void mg_gateway_set_notify(struct mg_gateway *gw, struct mg_notify *n);
 struct mg_rules;
 const struct mg_rules *mg_gateway_rules(const struct mg_gateway *gw);
+/* The same, for restoring their state from a snapshot; NULL: no rules. */
+struct mg_rules *mg_gateway_rules_rw(struct mg_gateway *gw);
 struct mg_caps;
 const struct mg_caps *mg_gateway_caps(const struct mg_gateway *gw);
 
