@@ -335,7 +335,6 @@ static int read_input(struct rctx *c, struct mg_snap_r *r)
         struct sout *o = &c->outs[out - 1];
         const struct sfam *of = &c->ofam[o->fam];
         struct mg_snap_r lr = {o->labels, r->end, 0};
-        mg_snap_get_v(&lr); /* the family number, read before */
         int on = get_labels(&lr, c->olab);
         if (lr.err || on < 0)
             return -EINVAL;

@@ -516,6 +516,8 @@ static void stats_map_read(struct mg_snap_r *r, struct mg_stats_map *m)
     }
 }
 
+/* The counters as they were: set, not added, so that the pipeline runs of
+ * the re-routing at restore do not count twice. */
 static int stats_read(struct mg_stats *st, const struct mg_snap *s)
 {
     struct mg_snap_r r;
@@ -525,8 +527,8 @@ static int stats_read(struct mg_stats *st, const struct mg_snap *s)
     for (uint64_t i = 0; i < nt && !r.err; i++) {
         uint64_t rv = mg_snap_get_v(&r), cv = mg_snap_get_v(&r);
         if (i < MG_TRANSPORT_COUNT) {
-            st->received[i] += rv;
-            st->connections[i] += cv;
+            st->received[i] = rv;
+            st->connections[i] = cv;
         }
     }
     uint64_t nr = mg_snap_get_v(&r);
@@ -537,15 +539,15 @@ static int stats_read(struct mg_stats *st, const struct mg_snap *s)
         for (int k = 1; k < MG_REASON_COUNT && !r.err; k++) {
             const char *kn = mg_reason_name((enum mg_reason)k);
             if (strlen(kn) == nl && memcmp(kn, n, nl) == 0) {
-                st->reasons[k] += v;
+                st->reasons[k] = v;
                 break;
             }
         }
     }
-    st->expired += mg_snap_get_v(&r);
-    st->pipeline_runs += mg_snap_get_v(&r);
-    st->notifications_sent += mg_snap_get_v(&r);
-    st->connections_closed += mg_snap_get_v(&r);
+    st->expired = mg_snap_get_v(&r);
+    st->pipeline_runs = mg_snap_get_v(&r);
+    st->notifications_sent = mg_snap_get_v(&r);
+    st->connections_closed = mg_snap_get_v(&r);
     uint64_t nb = mg_snap_get_v(&r);
     double b[MG_RULE_BUCKETS] = {0};
     for (uint64_t i = 0; i < nb && !r.err; i++) {
@@ -556,9 +558,9 @@ static int stats_read(struct mg_stats *st, const struct mg_snap *s)
     double sum = mg_snap_get_f64(&r), count = mg_snap_get_f64(&r);
     if (!r.err && nb == MG_RULE_BUCKETS) {
         for (int i = 0; i < MG_RULE_BUCKETS; i++)
-            st->rule_eval_buckets[i] += b[i];
-        st->rule_eval_sum += sum;
-        st->rule_eval_count += count;
+            st->rule_eval_buckets[i] = b[i];
+        st->rule_eval_sum = sum;
+        st->rule_eval_count = count;
     }
     stats_map_read(&r, &st->client_dropped);
     stats_map_read(&r, &st->script_errors);
@@ -600,10 +602,6 @@ int mg_snapshot_restore_store(struct mg_gateway *gw, const struct mg_snap *s,
     int rc = mg_store_snap_read(mg_gateway_store(gw), s, &skipped, why, whylen);
     if (rc)
         return rc;
-    if (stats_read(mg_gateway_stats(gw), s)) {
-        snprintf(why, whylen, "malformed stats section");
-        return -EINVAL;
-    }
     if (skipped)
         snprintf(why, whylen, "%zu series did not fit and were skipped", skipped);
     return 0;
@@ -616,6 +614,11 @@ int mg_snapshot_restore_rules(struct mg_gateway *gw, const struct mg_snap *s,
     int rc = 0;
     if (r)
         rc = mg_rules_snap_read(r, mg_gateway_store(gw), s, why, whylen);
+    /* the counters last: the re-routing at load is not new work */
+    if (stats_read(mg_gateway_stats(gw), s) && !rc) {
+        snprintf(why, whylen, "malformed stats section");
+        rc = -EINVAL;
+    }
     /* what expired while the gateway was down goes as if it had stayed up */
     mg_gateway_sweep(gw);
     return rc;

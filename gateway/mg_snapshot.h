@@ -154,7 +154,7 @@ struct mg_gateway;
 /* Writes gw's state to fd. 0 or -errno; *bytes the size. */
 int mg_snapshot_write(struct mg_gateway *gw, int fd, int64_t now_ms,
                       uint64_t *bytes);
-/* Restores the store and stats sections into a fresh gateway: every input
+/* Restores the store's sections into a fresh gateway: every input
  * on the route it had, outputs with the values they had, input clocks as
  * they were. Run before the scripts load: loading them re-routes each
  * restored input as a reload does. Then, once rules exist,
@@ -162,7 +162,8 @@ int mg_snapshot_write(struct mg_gateway *gw, int fd, int64_t now_ms,
 int mg_snapshot_restore_store(struct mg_gateway *gw, const struct mg_snap *s,
                               char *why, size_t whylen);
 /* The rules' alert states and written series, into the rules loaded now
- * (a no-op without rules). Then sweeps what expired while down. */
+ * (none without rules), the own counters as they were. Then sweeps what
+ * expired while down. */
 int mg_snapshot_restore_rules(struct mg_gateway *gw, const struct mg_snap *s,
                               char *why, size_t whylen);
 

@@ -69,7 +69,8 @@ function M.http_request(method, url, body, headers)
   return code, table.concat(chunks), resp_headers
 end
 
--- A gateway process. args: extra CLI arguments (a list).
+-- A gateway process. args: extra CLI arguments (a list). opts.env: a
+-- table of environment variables for the process.
 function M.start(args, opts)
   opts = opts or {}
   local g = { dir = M.tmpdir() }
@@ -81,6 +82,7 @@ function M.start(args, opts)
   end
   for _, a in ipairs(args or {}) do cmd[#cmd + 1] = a end
   for i, a in ipairs(cmd) do cmd[i] = M.quote(a) end
+  for k, v in pairs(opts.env or {}) do table.insert(cmd, 1, k .. "=" .. M.quote(v)) end
   sh(table.concat(cmd, " ") .. " 2>" .. g.log .. " & echo $! > " .. g.dir .. "/pid")
   g.pid = M.read_file(g.dir .. "/pid"):match("%d+")
   M.wait_for(function()
