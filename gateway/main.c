@@ -179,11 +179,10 @@ static void on_snap_timer(evutil_socket_t fd, short what, void *arg)
         return;
     }
     d->snap_child = pid;
-    if (stall > 0.1) {
-        char ms[32];
-        snprintf(ms, sizeof(ms), "%.1f", stall * 1000);
-        mg_log(MG_LOG_WARN, "fork for the snapshot stalled ingest", "ms", ms, NULL);
-    }
+    /* fork() is the one stall ingest sees: the page tables are copied */
+    char ms[32];
+    snprintf(ms, sizeof(ms), "%.2f", stall * 1000);
+    mg_log(stall > 0.1 ? MG_LOG_WARN : MG_LOG_DEBUG, "snapshot forked", "fork_ms", ms, NULL);
 }
 
 static void on_chld(evutil_socket_t sig, short what, void *arg)
@@ -204,7 +203,14 @@ static void on_chld(evutil_socket_t sig, short what, void *arg)
         if (stat(path, &sb) == 0)
             bytes = (uint64_t)sb.st_size;
     }
-    snap_record(d, rc, mg_mono_seconds() - d->snap_started, bytes);
+    double secs = mg_mono_seconds() - d->snap_started;
+    snap_record(d, rc, secs, bytes);
+    if (rc == 0) {
+        char b[32], t[32];
+        snprintf(b, sizeof(b), "%llu", (unsigned long long)bytes);
+        snprintf(t, sizeof(t), "%.3f", secs);
+        mg_log(MG_LOG_DEBUG, "snapshot written", "bytes", b, "seconds", t, NULL);
+    }
     snap_arm(d, rc ? snap_retry(d) : d->cfg.snapshot_interval);
 }
 
@@ -224,9 +230,10 @@ static void snap_final(struct daemon *d)
     int rc = mg_snapshot_save(d->gw, d->cfg.data_dir, mg_now_ms(), &bytes, why, sizeof(why));
     snap_record(d, rc, mg_mono_seconds() - t0, bytes);
     if (rc == 0) {
-        char b[32];
+        char b[32], t[32];
         snprintf(b, sizeof(b), "%llu", (unsigned long long)bytes);
-        mg_log(MG_LOG_INFO, "snapshot written", "bytes", b, NULL);
+        snprintf(t, sizeof(t), "%.3f", mg_mono_seconds() - t0);
+        mg_log(MG_LOG_INFO, "snapshot written", "bytes", b, "seconds", t, NULL);
     } else {
         mg_log(MG_LOG_ERROR, "final snapshot failed", "err", why, NULL);
     }
@@ -252,8 +259,11 @@ static int snap_restore_store(struct daemon *d, struct mg_snap *s, char *why,
         if (rc == 0)
             return 0;
         char rwhy[256] = "";
+        double t0 = mg_mono_seconds();
         if (mg_snapshot_restore_store(d->gw, s, rwhy, sizeof(rwhy)) == 0) {
-            mg_log(MG_LOG_INFO, "restoring", "file", which, NULL);
+            char secs[32];
+            snprintf(secs, sizeof(secs), "%.3f", mg_mono_seconds() - t0);
+            mg_log(MG_LOG_INFO, "restoring", "file", which, "store_seconds", secs, NULL);
             if (rwhy[0])
                 mg_log(MG_LOG_WARN, "snapshot restored in part", "err", rwhy, NULL);
             return 1;
@@ -358,6 +368,10 @@ static int start(struct daemon *d)
     d->base = event_base_new();
     if (!d->base)
         return -1;
+    if (d->cfg.data_dir && !(d->cfg.snapshot_interval > 0)) {
+        snprintf(why, sizeof(why), "snapshot_interval must be more than 0 seconds");
+        goto fail;
+    }
     d->gw = mg_gateway_new(&d->cfg, 0, 0, why, sizeof(why));
     if (!d->gw)
         goto fail;

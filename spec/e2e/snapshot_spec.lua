@@ -153,6 +153,26 @@ describe("a restart with --data-dir", function()
     assert.are.equal(17 + 2 + 1, g2:value(agg))
   end)
 
+  it("routes restored inputs through scripts that changed while it was down", function()
+    local data = tmpdir() .. "/data"
+    local g = start(data)
+    for ws, v in pairs({ a = 10, b = 5 }) do
+      push(g, { source = { job = "agent", workspace_id = ws }, metrics = {
+        { name = "requests_total", type = "counter", value = v, labels = { status = "200" } } } })
+    end
+    assert.are.equal(10, g:value('requests_total{job="agent",status="200",workspace_id="a"}'))
+    term(g)
+    local scripts = scripts_dir(gw.read_file(FIX .. "drop_workspace.lua"))
+    local g2 = start(data, { scripts = scripts })
+    -- as a reload would: the new output starts from the inputs' raw values
+    assert.is_nil(g2:value('requests_total{job="agent",status="200",workspace_id="a"}'))
+    local agg = 'requests_total{job="agent",status="200"}'
+    assert.are.equal(15, g2:value(agg))
+    push(g2, { source = { job = "agent", workspace_id = "a" }, metrics = {
+      { name = "requests_total", type = "counter", value = 12, labels = { status = "200" } } } })
+    assert.are.equal(17, g2:value(agg))
+  end)
+
   it("without --data-dir forgets everything (the default)", function()
     local g = gw.start()
     running[#running + 1] = g
