@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -250,6 +251,7 @@ static int snap_restore_store(struct daemon *d, struct mg_snap *s, char *why,
     mg_gateway_stats(d->gw)->snapshot_enabled = 1;
     for (int tries = 0; tries < 2; tries++) {
         char which[4096];
+        double t_open = mg_mono_seconds();
         int rc = mg_snapshot_find(d->cfg.data_dir, s, which, sizeof(which));
         if (rc < 0) {
             mg_log(MG_LOG_ERROR, "data directory unusable; starting empty", "dir",
@@ -261,9 +263,11 @@ static int snap_restore_store(struct daemon *d, struct mg_snap *s, char *why,
         char rwhy[256] = "";
         double t0 = mg_mono_seconds();
         if (mg_snapshot_restore_store(d->gw, s, rwhy, sizeof(rwhy)) == 0) {
-            char secs[32];
+            char secs[32], osecs[32];
+            snprintf(osecs, sizeof(osecs), "%.3f", t0 - t_open);
             snprintf(secs, sizeof(secs), "%.3f", mg_mono_seconds() - t0);
-            mg_log(MG_LOG_INFO, "restoring", "file", which, "store_seconds", secs, NULL);
+            mg_log(MG_LOG_INFO, "restoring", "file", which, "read_seconds", osecs,
+                   "store_seconds", secs, NULL);
             if (rwhy[0])
                 mg_log(MG_LOG_WARN, "snapshot restored in part", "err", rwhy, NULL);
             return 1;
@@ -402,10 +406,14 @@ static int start(struct daemon *d)
         char rwhy[256];
         if (mg_snapshot_restore_rules(d->gw, &snap, rwhy, sizeof(rwhy)))
             mg_log(MG_LOG_WARN, "rule state not restored", "err", rwhy, NULL);
-        char n[32], secs[32];
+        char n[32], secs[32], cpu[32];
+        struct timespec ts;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
         snprintf(n, sizeof(n), "%zu", mg_store_input_count(mg_gateway_store(d->gw)));
         snprintf(secs, sizeof(secs), "%.3f", mg_mono_seconds() - t0);
-        mg_log(MG_LOG_INFO, "restored", "inputs", n, "seconds", secs, NULL);
+        snprintf(cpu, sizeof(cpu), "%.3f", (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+        mg_log(MG_LOG_INFO, "restored", "inputs", n, "seconds", secs, "process_cpu_seconds", cpu,
+               NULL);
         mg_snap_close(&snap);
     }
     d->http = mg_http_new(d->base, d->gw, &d->cfg, d->cfg.http, reload, d, why,

@@ -84,7 +84,12 @@ static void write_outputs(struct mg_store *st, struct mg_snap_w *w,
         if (outmap[i] == MG_NIL)
             continue;
         mg_snap_v(w, fmap[o->fam] - 1);
-        put_labels(w, o->ls);
+        /* an output with its one input's label set (no pipeline changed
+         * them) takes its labels from that input: a third of the bytes */
+        int shared = o->ninputs == 1 && o->first != MG_NIL && st->in[o->first].ls == o->ls;
+        mg_snap_u8(w, (uint8_t)shared);
+        if (!shared)
+            put_labels(w, o->ls);
         mg_snap_u64(w, (uint64_t)mg_store_output_ts(st, i));
         if (is_hist(OUTFAM(st, o)->type))
             put_hvals(w, o->v.h);
@@ -167,7 +172,8 @@ struct sfam {
 
 struct sout {
     uint32_t fam;
-    const unsigned char *labels; /* where its labels start in the file */
+    const unsigned char *labels; /* where its labels start in the file;
+                                  * NULL: those of its one input */
     uint32_t idx;                /* the output restored, MG_NIL: none */
 };
 
@@ -278,13 +284,17 @@ static int read_outputs(struct rctx *c, struct mg_snap_r *r)
         struct sout *o = &c->outs[i];
         uint64_t f = mg_snap_get_v(r);
         o->idx = MG_NIL;
-        o->labels = r->p;
         if (f >= c->nofam) {
             r->err = 1;
             break;
         }
         o->fam = (uint32_t)f;
-        get_labels(r, c->lab);
+        uint8_t shared = mg_snap_get_u8(r);
+        o->labels = shared ? NULL : r->p;
+        if (shared > 1)
+            r->err = 1;
+        else if (!shared)
+            get_labels(r, c->lab);
         mg_snap_get_u64(r);
         if (is_hist(c->ofam[f].type)) {
             double s, n;
@@ -334,14 +344,19 @@ static int read_input(struct rctx *c, struct mg_snap_r *r)
     if (out) {
         struct sout *o = &c->outs[out - 1];
         const struct sfam *of = &c->ofam[o->fam];
-        struct mg_snap_r lr = {o->labels, r->end, 0};
-        int on = get_labels(&lr, c->olab);
-        if (lr.err || on < 0)
-            return -EINVAL;
+        int on = n;
+        const struct mg_label *ol = c->lab;
+        if (o->labels) {
+            struct mg_snap_r lr = {o->labels, r->end, 0};
+            on = get_labels(&lr, c->olab);
+            ol = c->olab;
+            if (lr.err || on < 0)
+                return -EINVAL;
+        }
         rt.drop = MG_OK;
         rt.name = of->name;
         rt.nlen = (uint32_t)of->nlen;
-        rt.labels = c->olab;
+        rt.labels = ol;
         rt.nlabels = (size_t)on;
         rt.agg = of->agg;
         rt.help = of->help;
@@ -351,12 +366,15 @@ static int read_input(struct rctx *c, struct mg_snap_r *r)
     }
     uint64_t h = mg_store_input_hash(s.name, s.nlen, s.labels, s.nlabels);
     char why[MG_WHY_LEN];
+    /* the slot input_add takes: the free list's head, else the next */
+    uint32_t idx = st->freein != MG_NIL ? st->freein : st->nin;
     if (mg_store_input_find(st, &s, h) ||
         mg_store_input_add(st, &s, h, &rt, st->epoch_ms, why) != MG_OK) {
         c->skipped++;
         return 0;
     }
-    struct mg_input *in = mg_store_input_find(st, &s, h);
+    struct mg_input *in = &st->in[idx];
+    mg_require((in->flags & F_LIVE) && in->ls->hash == h);
     in->seen = (uint32_t)seen;
     in->ttl = (uint32_t)ttl;
     if (out && in->out != MG_NIL)
@@ -385,7 +403,8 @@ static int restore_values(struct rctx *c, const struct mg_snap *s)
     mg_snap_get_v(&r);
     for (uint64_t i = 0; i < c->nout && !r.err; i++) {
         mg_snap_get_v(&r);
-        get_labels(&r, c->lab);
+        if (!mg_snap_get_u8(&r))
+            get_labels(&r, c->lab);
         int64_t ts = (int64_t)mg_snap_get_u64(&r);
         uint32_t idx = c->outs[i].idx;
         struct mg_output *o = idx != MG_NIL ? &c->st->out[idx] : NULL;
@@ -409,6 +428,61 @@ static int restore_values(struct rctx *c, const struct mg_snap *s)
     return r.err ? -EINVAL : 0;
 }
 
+/* An index with room for n more entries under its 3/4 load bound, so a
+ * restore never rehashes; what it holds is re-homed by tag, as its own
+ * growth does. */
+static int itab_reserve(struct itab *t, uint64_t n)
+{
+    n += t->n;
+    uint64_t size = 1024;
+    while (size * 3 / 4 <= n)
+        size *= 2;
+    if (size > ((uint64_t)1 << 31) || (t->s && size <= (uint64_t)t->mask + 1))
+        return 0;
+    struct islot *ns = calloc((size_t)size, sizeof(*ns));
+    if (!ns)
+        return -ENOMEM;
+    for (uint32_t i = 0; t->s && i <= t->mask; i++) {
+        if (!t->s[i].idx1)
+            continue;
+        uint32_t j = t->s[i].tag & (uint32_t)(size - 1);
+        while (ns[j].idx1)
+            j = (j + 1) & (uint32_t)(size - 1);
+        ns[j] = t->s[i];
+    }
+    free(t->s);
+    t->s = ns;
+    t->mask = (uint32_t)size - 1;
+    return 0;
+}
+
+/* Room for the counts the header gives, in an empty store: the pools and
+ * their indexes sized once instead of doubled twenty times. */
+static int reserve(struct mg_store *st, uint64_t nin, uint64_t nout)
+{
+    if (st->nin || nin > UINT32_MAX / 2 || nout > UINT32_MAX / 2)
+        return 0;
+    if (nin > st->capin) {
+        struct mg_input *v = realloc(st->in, (size_t)nin * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        st->in = v;
+        st->capin = (uint32_t)nin;
+    }
+    if (nout + 256 > st->capout && !st->ts) {
+        /* own series are already there: keep their room */
+        uint64_t cap = nout + st->capout;
+        struct mg_output *v = realloc(st->out, (size_t)cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        st->out = v;
+        st->capout = (uint32_t)cap;
+    }
+    if (itab_reserve(&st->intab, nin) || itab_reserve(&st->outtab, nout))
+        return -ENOMEM;
+    return 0;
+}
+
 int mg_store_snap_read(struct mg_store *st, const struct mg_snap *s,
                        size_t *skipped, char *why, size_t whylen)
 {
@@ -429,6 +503,13 @@ int mg_store_snap_read(struct mg_store *st, const struct mg_snap *s,
     }
     if (mg_snap_section(s, MG_SNAP_OUTPUTS, &r) == 0 && (rc = read_outputs(c, &r))) {
         snprintf(why, whylen, "malformed outputs section");
+        goto out;
+    }
+    /* the header's counts are a hint: a file that lies only wastes memory,
+     * bounded by its own size (every record takes bytes) */
+    if (s->counts[0] <= s->len && s->counts[1] <= s->len &&
+        (rc = reserve(st, s->counts[0], s->counts[1]))) {
+        snprintf(why, whylen, "out of memory");
         goto out;
     }
     if (mg_snap_section(s, MG_SNAP_INPUTS, &r) == 0) {

@@ -99,7 +99,7 @@ struct mg_snap_sec {
 
 /* A checked snapshot in memory. */
 struct mg_snap {
-    unsigned char *buf;  /* owned (NULL when borrowed) */
+    void *buf;           /* the file mapped (NULL when borrowed) */
     size_t len;
     uint16_t major, minor;
     int64_t written_ms;
