@@ -17,6 +17,8 @@
 #   MG_BENCH_START_TIMEOUT=15          seconds to wait for listeners + ready
 #   MG_BENCH_STOP_TIMEOUT=30           seconds to wait for exit after SIGTERM
 #   MG_BENCH_RUN_TIMEOUT=600           hard limit on one moongate-bench run
+#   MG_BENCH_SNAPSHOT_SERIES="100000 1000000"  series counts for the snapshot section
+#   MG_BENCH_ONLY=snapshot             run one section (basic needs N: use the list)
 #   MG_BENCH_KEEP=1                    keep the work directory (gateway logs)
 set -euo pipefail
 
@@ -360,17 +362,63 @@ bench_rule_tick() {
         "$WORK/metrics.txt"
 }
 
+# bench_snapshot: persistence at N series. A gateway with a data directory
+# and a snapshot every 2 s while both load phases run: the longest fork()
+# (the one stall ingest sees; the child writes while the parent serves), the
+# forked write's time and size, the update rate against bench_basic's at the
+# same N (what copy-on-write costs ingest); then the write at SIGTERM, in
+# process, and the restore at the next start (wall and gateway CPU seconds,
+# as logged by the gateway itself).
+bench_snapshot() {
+    local n data conf prefix
+    for n in ${MG_BENCH_SNAPSHOT_SERIES:-100000 1000000}; do
+        data=$WORK/snapshot-data-$n
+        conf=$WORK/snapshot-config.lua
+        prefix="section=snapshot series=$n"
+        printf 'return { snapshot_interval = 2, log_level = "debug" }\n' >"$conf"
+        start_gateway "snapshot-$n" --data-dir "$data" --config "$conf" || return 1
+        if ! load "$prefix" "$n" --type counter; then
+            stop_gateway "$prefix"
+            return 1
+        fi
+        awk -v p="$prefix" '
+            /msg="snapshot forked"/ { for (i = 1; i <= NF; i++) if ($i ~ /^fork_ms=/) {
+                v = substr($i, 9) + 0; forks++; if (v > max) max = v } }
+            /msg="snapshot written"/ { for (i = 1; i <= NF; i++) {
+                if ($i ~ /^bytes=/) b = substr($i, 7); if ($i ~ /^seconds=/) s = substr($i, 9) } }
+            END { printf "%s forks=%d max_fork_ms=%.2f forked_write_seconds=%s snapshot_bytes=%s\n",
+                         p, forks, max, s, b }' "$GW_LOG"
+        stop_gateway "$prefix"
+        awk -v p="$prefix" -v n="$n" '/msg="snapshot written"/ && /level=info/ {
+            for (i = 1; i <= NF; i++) { if ($i ~ /^bytes=/) b = substr($i, 7)
+                if ($i ~ /^seconds=/) s = substr($i, 9) } }
+            END { printf "%s sigterm_write_seconds=%s bytes_per_series=%.1f\n", p, s, b / n }' "$GW_LOG"
+        start_gateway "snapshot-$n-restore" --data-dir "$data" --config "$conf" || return 1
+        awk -v p="$prefix" '/msg=restored/ { for (i = 1; i <= NF; i++) {
+                if ($i ~ /^seconds=/) s = substr($i, 9)
+                if ($i ~ /^process_cpu_seconds=/) c = substr($i, 21) } }
+            END { printf "%s restore_seconds=%s restore_process_cpu_seconds=%s\n", p, s, c }' "$GW_LOG"
+        gateway_counts "$prefix restored"
+        stop_gateway "$prefix restored"
+    done
+}
+
 # ---------------------------------------------------------------------------
 
 main() {
     log "build $BUILD, work directory $WORK, $(nproc) CPUs"
     local failed=0
+    if [ -n "${MG_BENCH_ONLY:-}" ]; then
+        "bench_$MG_BENCH_ONLY"
+        return
+    fi
     for n in $SERIES_LIST; do
         bench_basic basic "$n" || failed=1
     done
     bench_lua_new_series || failed=1
     bench_cap_admission || failed=1
     bench_rule_tick || failed=1
+    bench_snapshot || failed=1
     if [ -n "${MG_BENCH_SCRIPTS:-}" ]; then
         local dir
         dir=$(cd "$MG_BENCH_SCRIPTS" && pwd)

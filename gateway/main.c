@@ -263,11 +263,14 @@ static int snap_restore_store(struct daemon *d, struct mg_snap *s, char *why,
         char rwhy[256] = "";
         double t0 = mg_mono_seconds();
         if (mg_snapshot_restore_store(d->gw, s, rwhy, sizeof(rwhy)) == 0) {
-            char secs[32], osecs[32];
+            char secs[32], osecs[32], cpu[32];
+            struct timespec ts;
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
             snprintf(osecs, sizeof(osecs), "%.3f", t0 - t_open);
             snprintf(secs, sizeof(secs), "%.3f", mg_mono_seconds() - t0);
+            snprintf(cpu, sizeof(cpu), "%.3f", (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
             mg_log(MG_LOG_INFO, "restoring", "file", which, "read_seconds", osecs,
-                   "store_seconds", secs, NULL);
+                   "store_seconds", secs, "process_cpu_seconds", cpu, NULL);
             if (rwhy[0])
                 mg_log(MG_LOG_WARN, "snapshot restored in part", "err", rwhy, NULL);
             return 1;
