@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 
+#include "mg_aof.h"
 #include "mg_config.h"
 #include "mg_gateway.h"
 #include "mg_http.h"
@@ -36,6 +37,8 @@ struct daemon {
     struct mg_notify *notify;
     struct event *snap_timer, *sig_chld;
     pid_t snap_child;      /* the forked writer, 0 when none */
+    struct mg_aof *aof;    /* the append-only log; NULL: off */
+    struct event *aof_timer;
     double snap_started;   /* monotonic seconds at its fork */
 };
 
@@ -172,6 +175,9 @@ static void on_snap_timer(evutil_socket_t fd, short what, void *arg)
         return;
     }
     d->snap_started = mg_mono_seconds();
+    /* the log so far goes aside: the snapshot about to be forked covers it */
+    if (d->aof && mg_aof_rotate(d->aof) < 0)
+        mg_log(MG_LOG_WARN, "append-only log not rotated; it goes on growing", NULL);
     pid_t pid = mg_snapshot_fork(d->gw, d->cfg.data_dir, mg_now_ms());
     double stall = mg_mono_seconds() - d->snap_started;
     if (pid < 0) {
@@ -206,6 +212,8 @@ static void on_chld(evutil_socket_t sig, short what, void *arg)
     }
     double secs = mg_mono_seconds() - d->snap_started;
     snap_record(d, rc, secs, bytes);
+    if (rc == 0 && d->aof)
+        mg_aof_drop_rotated(d->aof);
     if (rc == 0) {
         char b[32], t[32];
         snprintf(b, sizeof(b), "%llu", (unsigned long long)bytes);
@@ -228,8 +236,12 @@ static void snap_final(struct daemon *d)
     char why[512];
     uint64_t bytes = 0;
     double t0 = mg_mono_seconds();
+    if (d->aof)
+        mg_aof_sync(d->aof); /* whatever happens to the snapshot */
     int rc = mg_snapshot_save(d->gw, d->cfg.data_dir, mg_now_ms(), &bytes, why, sizeof(why));
     snap_record(d, rc, mg_mono_seconds() - t0, bytes);
+    if (rc == 0 && d->aof)
+        mg_aof_reset(d->aof); /* all of it is in the snapshot */
     if (rc == 0) {
         char b[32], t[32];
         snprintf(b, sizeof(b), "%llu", (unsigned long long)bytes);
@@ -285,6 +297,49 @@ static int snap_restore_store(struct daemon *d, struct mg_snap *s, char *why,
         mg_gateway_stats(d->gw)->snapshot_enabled = 1;
     }
     return 0;
+}
+
+static void on_aof_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct daemon *d = arg;
+    int rc = mg_aof_sync(d->aof);
+    if (rc) {
+        const char *r = rc == -ENOSPC ? "aof_enospc" : "aof_io";
+        mg_stats_map_add(&mg_gateway_stats(d->gw)->snapshot_failures, r, strlen(r), 1);
+    }
+}
+
+static void replay_one(void *ctx, int64_t ms, int transport, const char *msg, size_t len)
+{
+    struct daemon *d = ctx;
+    mg_gateway_replay(d->gw, msg, len, (enum mg_transport)transport, ms);
+}
+
+/* Replays what the log holds past the snapshot (covered: its last sequence
+ * number), then opens it for appends. */
+static void aof_start(struct daemon *d, uint64_t covered)
+{
+    uint64_t last = covered;
+    double t0 = mg_mono_seconds();
+    long n = mg_aof_replay(d->cfg.data_dir, covered, replay_one, d, &last);
+    if (n < 0)
+        mg_log(MG_LOG_ERROR, "append-only log not replayed", "err", strerror((int)-n), NULL);
+    if (n > 0) {
+        char k[32], secs[32];
+        snprintf(k, sizeof(k), "%ld", n);
+        snprintf(secs, sizeof(secs), "%.3f", mg_mono_seconds() - t0);
+        mg_log(MG_LOG_INFO, "append-only log replayed", "messages", k, "seconds", secs, NULL);
+        mg_gateway_sweep(d->gw);
+    }
+    char why[512];
+    d->aof = mg_aof_open(d->cfg.data_dir, last, why, sizeof(why));
+    if (!d->aof) {
+        mg_log(MG_LOG_ERROR, "append-only log off", "err", why, NULL);
+        return;
+    }
+    mg_gateway_set_aof(d->gw, d->aof);
 }
 
 static int parse_args(struct daemon *d, int argc, char **argv)
@@ -417,8 +472,11 @@ static int start(struct daemon *d)
         snprintf(cpu, sizeof(cpu), "%.3f", (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
         mg_log(MG_LOG_INFO, "restored", "inputs", n, "seconds", secs, "process_cpu_seconds", cpu,
                NULL);
-        mg_snap_close(&snap);
     }
+    if (d->cfg.data_dir && d->cfg.append_log)
+        aof_start(d, restored ? mg_snapshot_aof_seq(&snap) : 0);
+    if (restored)
+        mg_snap_close(&snap);
     d->http = mg_http_new(d->base, d->gw, &d->cfg, d->cfg.http, reload, d, why,
                           sizeof(why));
     if (!d->http)
@@ -457,6 +515,13 @@ static int start(struct daemon *d)
         mg_stats_map_add(&st->snapshot_failures, "enospc", 6, 0);
         mg_stats_map_add(&st->snapshot_failures, "io", 2, 0);
     }
+    if (d->aof) {
+        d->aof_timer = event_new(d->base, -1, EV_PERSIST, on_aof_timer, d);
+        if (!d->aof_timer)
+            goto fail;
+        struct timeval one = {1, 0}; /* appendfsync everysec */
+        event_add(d->aof_timer, &one);
+    }
     return 0;
 fail:
     mg_log(MG_LOG_ERROR, "cannot start", "err", why, NULL);
@@ -482,8 +547,11 @@ static void stop(struct daemon *d)
         event_free(d->snap_timer);
     if (d->sig_chld)
         event_free(d->sig_chld);
+    if (d->aof_timer)
+        event_free(d->aof_timer);
     mg_notify_free(d->notify);
     mg_gateway_free(d->gw);
+    mg_aof_close(d->aof);
     if (d->base)
         event_base_free(d->base);
     mg_config_fini(&d->cfg);

@@ -118,6 +118,7 @@ static const struct key top_keys[] = {
     {"rules", K_STR, OFF(rules), NULL},
     {"data_dir", K_STR, OFF(data_dir), NULL},
     {"snapshot_interval", K_SECONDS, OFF(snapshot_interval), NULL},
+    {"append_log", K_BOOL, OFF(append_log), NULL},
     {"push_tokens", K_STRLIST, OFF(tokens), NULL},
     {"log_format", K_LOGFMT, OFF(log_format), NULL},
     {"log_level", K_LOGLEVEL, OFF(log_level), NULL},

@@ -43,6 +43,7 @@ struct mg_config {
     double notify_timeout;           /* seconds */
     char *data_dir;                  /* snapshots; NULL = nothing persists */
     double snapshot_interval;        /* seconds */
+    int append_log;                  /* the append-only log between snapshots */
 };
 
 void mg_config_init(struct mg_config *c);

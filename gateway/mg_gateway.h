@@ -66,6 +66,14 @@ struct mg_notify;
 void mg_gateway_set_notify(struct mg_gateway *gw, struct mg_notify *n);
 struct mg_rules;
 const struct mg_rules *mg_gateway_rules(const struct mg_gateway *gw);
+/* The append-only log every accepted message goes to (borrowed; NULL:
+ * none), and the replay of one logged message at the clock it was taken
+ * (no auth: it passed when it came; not logged again). */
+struct mg_aof;
+void mg_gateway_set_aof(struct mg_gateway *gw, struct mg_aof *a);
+struct mg_aof *mg_gateway_aof(const struct mg_gateway *gw);
+void mg_gateway_replay(struct mg_gateway *gw, const char *p, size_t len,
+                       enum mg_transport t, int64_t ms);
 /* The same, for restoring their state from a snapshot; NULL: no rules. */
 struct mg_rules *mg_gateway_rules_rw(struct mg_gateway *gw);
 struct mg_caps;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "mg_aof.h"
 #include "mg_gateway.h"
 #include "mg_rules.h"
 #include "mg_stats.h"
@@ -387,7 +388,7 @@ int mg_snap_parse(struct mg_snap *s, const unsigned char *buf, size_t len,
             }
             break;
         }
-        if (type >= MG_SNAP_STORE && type <= MG_SNAP_STATS) {
+        if (type >= MG_SNAP_STORE && type <= MG_SNAP_AOF) {
             if (s->nsec == MG_SNAP_MAX_SECTIONS) {
                 snprintf(why, whylen, "more than %d sections", MG_SNAP_MAX_SECTIONS);
                 return -EINVAL;
@@ -589,6 +590,11 @@ int mg_snapshot_write(struct mg_gateway *gw, int fd, int64_t now_ms,
     if (r)
         mg_rules_snap_write(r, mg_gateway_store(gw), &w);
     stats_write(mg_gateway_stats(gw), &w);
+    if (mg_gateway_aof(gw)) {
+        mg_snap_sec_begin(&w, MG_SNAP_AOF);
+        mg_snap_u64(&w, mg_aof_seq(mg_gateway_aof(gw)));
+        mg_snap_sec_end(&w);
+    }
     return mg_snap_w_finish(&w, bytes);
 }
 
@@ -621,6 +627,15 @@ int mg_snapshot_restore_rules(struct mg_gateway *gw, const struct mg_snap *s,
     return rc;
 }
 
+uint64_t mg_snapshot_aof_seq(const struct mg_snap *s)
+{
+    struct mg_snap_r r;
+    if (mg_snap_section(s, MG_SNAP_AOF, &r))
+        return 0;
+    uint64_t v = mg_snap_get_u64(&r);
+    return r.err ? 0 : v;
+}
+
 /* ---- inspect ---- */
 
 static const char *type_name(uint32_t t)
@@ -632,6 +647,7 @@ static const char *type_name(uint32_t t)
     case MG_SNAP_ALERTS: return "alerts";
     case MG_SNAP_WRITTEN: return "written";
     case MG_SNAP_STATS: return "stats";
+    case MG_SNAP_AOF: return "aof";
     default: return "unknown";
     }
 }

@@ -36,6 +36,7 @@ enum mg_snap_type {
     MG_SNAP_ALERTS = 4,  /* alert instances by rule */
     MG_SNAP_WRITTEN = 5, /* series the rules wrote, with their values */
     MG_SNAP_STATS = 6,   /* the gateway's own counters */
+    MG_SNAP_AOF = 7,     /* the last log sequence number it covers */
     MG_SNAP_END = 0x454e4421
 };
 
@@ -166,6 +167,9 @@ int mg_snapshot_restore_store(struct mg_gateway *gw, const struct mg_snap *s,
  * expired while down. */
 int mg_snapshot_restore_rules(struct mg_gateway *gw, const struct mg_snap *s,
                               char *why, size_t whylen);
+
+/* The last append-only log sequence number s covers; 0 when none. */
+uint64_t mg_snapshot_aof_seq(const struct mg_snap *s);
 
 /* moongate snapshot inspect: the header, the counts, each section and the
  * checksum verdict, to f. 0 when the file checks, 1 when it does not. */
