@@ -18,6 +18,7 @@
 #   MG_BENCH_STOP_TIMEOUT=30           seconds to wait for exit after SIGTERM
 #   MG_BENCH_RUN_TIMEOUT=600           hard limit on one moongate-bench run
 #   MG_BENCH_SNAPSHOT_SERIES="100000 1000000"  series counts for the snapshot section
+#   MG_BENCH_LOG_SERIES=100000         series count for the append-only log section
 #   MG_BENCH_ONLY=snapshot             run one section (basic needs N: use the list)
 #   MG_BENCH_KEEP=1                    keep the work directory (gateway logs)
 set -euo pipefail
@@ -403,6 +404,28 @@ bench_snapshot() {
     done
 }
 
+# bench_append_log: known-series ingest at N series with a data directory,
+# the append-only log off and then on (no periodic snapshot in either), for
+# what the log costs: update samples/s and samples per gateway CPU second
+# (the writer thread included).
+bench_append_log() {
+    local n=${MG_BENCH_LOG_SERIES:-100000} mode prefix cpu0 cpu1 sent
+    for mode in false true; do
+        prefix="section=append_log series=$n append_log=$mode"
+        printf 'return { snapshot_interval = 3600, append_log = %s }\n' "$mode" >"$WORK/log-$mode.lua"
+        start_gateway "log-$mode" --data-dir "$WORK/log-data-$mode" --config "$WORK/log-$mode.lua" ||
+            return 1
+        cpu0=$(cpu_seconds "$GW_PID")
+        load "$prefix" "$n" --type counter || { stop_gateway "$prefix"; return 1; }
+        cpu1=$(cpu_seconds "$GW_PID")
+        sent=$(awk '/^phase=(create|update)/ { for (i = 1; i <= NF; i++)
+            if ($i ~ /^samples=/) s += substr($i, 9) } END { print s + 0 }' "$WORK/gen.out")
+        awk -v p="$prefix" -v a="$cpu0" -v b="$cpu1" -v s="$sent" 'BEGIN {
+            printf "%s gateway_samples_per_cpu_second=%.0f\n", p, (b > a ? s / (b - a) : 0) }'
+        stop_gateway "$prefix"
+    done
+}
+
 # ---------------------------------------------------------------------------
 
 main() {
@@ -419,6 +442,7 @@ main() {
     bench_cap_admission || failed=1
     bench_rule_tick || failed=1
     bench_snapshot || failed=1
+    bench_append_log || failed=1
     if [ -n "${MG_BENCH_SCRIPTS:-}" ]; then
         local dir
         dir=$(cd "$MG_BENCH_SCRIPTS" && pwd)
