@@ -679,7 +679,8 @@ void mg_gateway_replay(struct mg_gateway *gw, const char *p, size_t len,
     struct mg_push_result res;
     mg_push_result_reset(&res);
     gw->replay_ms = ms > 0 ? ms : 1;
-    mg_gateway_push_message(gw, p, len, t < MG_TRANSPORT_COUNT ? t : MG_TRANSPORT_TCP, NULL,
+    mg_gateway_push_message(gw, p, len,
+                            (unsigned)t < MG_TRANSPORT_COUNT ? t : MG_TRANSPORT_TCP, NULL,
                             &res);
     gw->replay_ms = 0;
 }
