@@ -658,6 +658,11 @@ const struct mg_rules *mg_gateway_rules(const struct mg_gateway *gw)
     return gw->rules;
 }
 
+struct mg_query *mg_gateway_query(struct mg_gateway *gw)
+{
+    return gw->query;
+}
+
 struct mg_rules *mg_gateway_rules_rw(struct mg_gateway *gw)
 {
     return gw->rules;

@@ -74,6 +74,8 @@ void mg_gateway_set_aof(struct mg_gateway *gw, struct mg_aof *a);
 struct mg_aof *mg_gateway_aof(const struct mg_gateway *gw);
 void mg_gateway_replay(struct mg_gateway *gw, const char *p, size_t len,
                        enum mg_transport t, int64_t ms);
+/* The query object rules read through (its histories), borrowed. */
+struct mg_query *mg_gateway_query(struct mg_gateway *gw);
 /* The same, for restoring their state from a snapshot; NULL: no rules. */
 struct mg_rules *mg_gateway_rules_rw(struct mg_gateway *gw);
 struct mg_caps;

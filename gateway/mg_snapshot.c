@@ -388,7 +388,7 @@ int mg_snap_parse(struct mg_snap *s, const unsigned char *buf, size_t len,
             }
             break;
         }
-        if (type >= MG_SNAP_STORE && type <= MG_SNAP_AOF) {
+        if (type >= MG_SNAP_STORE && type <= MG_SNAP_QUERY) {
             if (s->nsec == MG_SNAP_MAX_SECTIONS) {
                 snprintf(why, whylen, "more than %d sections", MG_SNAP_MAX_SECTIONS);
                 return -EINVAL;
@@ -587,8 +587,10 @@ int mg_snapshot_write(struct mg_gateway *gw, int fd, int64_t now_ms,
     }
     mg_store_snap_write(mg_gateway_store(gw), &w);
     const struct mg_rules *r = mg_gateway_rules(gw);
-    if (r)
+    if (r) {
         mg_rules_snap_write(r, mg_gateway_store(gw), &w);
+        mg_query_snap_write(mg_gateway_query(gw), &w);
+    }
     stats_write(mg_gateway_stats(gw), &w);
     if (mg_gateway_aof(gw)) {
         mg_snap_sec_begin(&w, MG_SNAP_AOF);
@@ -617,6 +619,9 @@ int mg_snapshot_restore_rules(struct mg_gateway *gw, const struct mg_snap *s,
     int rc = 0;
     if (r)
         rc = mg_rules_snap_read(r, mg_gateway_store(gw), s, why, whylen);
+    if (r && !rc)
+        rc = mg_query_snap_read(mg_gateway_query(gw), mg_gateway_store(gw), s,
+                                mg_gateway_now(gw), why, whylen);
     /* the counters last: the re-routing at load is not new work */
     if (stats_read(mg_gateway_stats(gw), s) && !rc) {
         snprintf(why, whylen, "malformed stats section");
@@ -648,6 +653,7 @@ static const char *type_name(uint32_t t)
     case MG_SNAP_WRITTEN: return "written";
     case MG_SNAP_STATS: return "stats";
     case MG_SNAP_AOF: return "aof";
+    case MG_SNAP_QUERY: return "query";
     default: return "unknown";
     }
 }

@@ -37,6 +37,7 @@ enum mg_snap_type {
     MG_SNAP_WRITTEN = 5, /* series the rules wrote, with their values */
     MG_SNAP_STATS = 6,   /* the gateway's own counters */
     MG_SNAP_AOF = 7,     /* the last log sequence number it covers */
+    MG_SNAP_QUERY = 8,   /* the selectors and histories rules read */
     MG_SNAP_END = 0x454e4421
 };
 
@@ -147,6 +148,15 @@ void mg_rules_snap_write(const struct mg_rules *r, struct mg_store *st,
  * first evaluation that does not write them again). 0, -EINVAL, -ENOMEM. */
 int mg_rules_snap_read(struct mg_rules *r, struct mg_store *st,
                        const struct mg_snap *s, char *why, size_t whylen);
+
+struct mg_query;
+/* QUERY: the selectors rules asked ranges of, and every history's points. */
+void mg_query_snap_write(const struct mg_query *q, struct mg_snap_w *w);
+/* Puts the histories back, then registers the selectors (which samples
+ * them at now_ms). 0, -EINVAL, -ENOMEM. */
+int mg_query_snap_read(struct mg_query *q, struct mg_store *st,
+                       const struct mg_snap *s, int64_t now_ms, char *why,
+                       size_t whylen);
 
 /* ---- a gateway's snapshot ---- */
 

@@ -210,6 +210,25 @@ describe("a restart with --data-dir", function()
     assert.are.equal(2, g2:value("long_lived"))
   end)
 
+  it("keeps the histories rules read, so a rate goes on without a gap", function()
+    local data = tmpdir() .. "/data"
+    local rules = scripts_dir([[
+record "x:rate30s" { expr = function(q) return q.rate("x_total", "30s") end }
+]])
+    local settings = { rules = rules, rule_interval = 1 }
+    local g = start(data, settings)
+    push(g, { ttl = 0, metrics = { { name = "x_total", type = "counter", value = 10 } } })
+    gw.wait_for(function() return g:value("x:rate30s") end, 10, "a rate")
+    term(g)
+    local g2 = start(data, settings)
+    local evals = "moongate_rule_evaluation_duration_seconds_count"
+    local before = g2:value(evals)
+    gw.wait_for(function() return g2:value(evals) > before end, 10, "an evaluation")
+    -- the first evaluation after the restart has the points from before it:
+    -- without them a rate needs two evaluations again and this one has none
+    assert.are.equal(0, g2:value("x:rate30s"))
+  end)
+
   it("fires an alert pending across the restart at its original activeAt + for", function()
     local data = tmpdir() .. "/data"
     local rules = scripts_dir(RULES)
