@@ -40,6 +40,7 @@ struct daemon {
     struct mg_aof *aof;    /* the append-only log; NULL: off */
     struct event *aof_timer;
     double snap_started;   /* monotonic seconds at its fork */
+    int64_t snap_taken_ms; /* wall clock at its fork: the state it holds */
 };
 
 static void usage(FILE *f)
@@ -150,7 +151,10 @@ static double snap_retry(const struct daemon *d)
     return d->cfg.snapshot_interval < 5 ? d->cfg.snapshot_interval : 5;
 }
 
-static void snap_record(struct daemon *d, int rc, double seconds, uint64_t bytes)
+/* A success records when the state it holds was taken (taken_ms), so
+ * that whatever was accepted before that time is in it. */
+static void snap_record(struct daemon *d, int rc, double seconds, uint64_t bytes,
+                        int64_t taken_ms)
 {
     struct mg_stats *st = mg_gateway_stats(d->gw);
     if (rc) {
@@ -160,7 +164,7 @@ static void snap_record(struct daemon *d, int rc, double seconds, uint64_t bytes
                strerror(-rc), NULL);
         return;
     }
-    st->snapshot_success_ts = (double)mg_now_ms() / 1000.0;
+    st->snapshot_success_ts = (double)taken_ms / 1000.0;
     st->snapshot_seconds = seconds;
     st->snapshot_bytes = (double)bytes;
 }
@@ -175,13 +179,14 @@ static void on_snap_timer(evutil_socket_t fd, short what, void *arg)
         return;
     }
     d->snap_started = mg_mono_seconds();
+    d->snap_taken_ms = mg_now_ms();
     /* the log so far goes aside: the snapshot about to be forked covers it */
     if (d->aof && mg_aof_rotate(d->aof) < 0)
         mg_log(MG_LOG_WARN, "append-only log not rotated; it goes on growing", NULL);
-    pid_t pid = mg_snapshot_fork(d->gw, d->cfg.data_dir, mg_now_ms());
+    pid_t pid = mg_snapshot_fork(d->gw, d->cfg.data_dir, d->snap_taken_ms);
     double stall = mg_mono_seconds() - d->snap_started;
     if (pid < 0) {
-        snap_record(d, pid, 0, 0);
+        snap_record(d, pid, 0, 0, 0);
         snap_arm(d, snap_retry(d));
         return;
     }
@@ -211,7 +216,7 @@ static void on_chld(evutil_socket_t sig, short what, void *arg)
             bytes = (uint64_t)sb.st_size;
     }
     double secs = mg_mono_seconds() - d->snap_started;
-    snap_record(d, rc, secs, bytes);
+    snap_record(d, rc, secs, bytes, d->snap_taken_ms);
     if (rc == 0 && d->aof)
         mg_aof_drop_rotated(d->aof);
     if (rc == 0) {
@@ -236,10 +241,11 @@ static void snap_final(struct daemon *d)
     char why[512];
     uint64_t bytes = 0;
     double t0 = mg_mono_seconds();
+    int64_t taken = mg_now_ms();
     if (d->aof)
         mg_aof_sync(d->aof); /* whatever happens to the snapshot */
-    int rc = mg_snapshot_save(d->gw, d->cfg.data_dir, mg_now_ms(), &bytes, why, sizeof(why));
-    snap_record(d, rc, mg_mono_seconds() - t0, bytes);
+    int rc = mg_snapshot_save(d->gw, d->cfg.data_dir, taken, &bytes, why, sizeof(why));
+    snap_record(d, rc, mg_mono_seconds() - t0, bytes, taken);
     if (rc == 0 && d->aof)
         mg_aof_reset(d->aof); /* all of it is in the snapshot */
     if (rc == 0) {

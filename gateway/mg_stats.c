@@ -151,7 +151,7 @@ static int snapshot(const struct mg_stats *s, struct mg_store *st)
                  "Snapshot writes that failed, by reason.", "reason",
                  &s->snapshot_failures);
     rc |= one(st, "moongate_snapshot_last_success_timestamp_seconds", MG_GAUGE,
-              "Time the last snapshot was written whole.", NULL, NULL,
+              "When the state in the last snapshot written whole was taken.", NULL, NULL,
               s->snapshot_success_ts);
     rc |= one(st, "moongate_snapshot_size_bytes", MG_GAUGE,
               "Size of the last snapshot written.", NULL, NULL, s->snapshot_bytes);
