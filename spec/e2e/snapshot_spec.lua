@@ -364,15 +364,14 @@ describe("a snapshot write that fails", function()
       gw.wait_for(function()
         return (g:value("moongate_snapshot_last_success_timestamp_seconds") or 0) > t
       end, 10, "a snapshot that fits")
-      -- 2,000 series of long labels: far past 64 KiB
-      for b = 0, 19 do
-        local m = {}
-        for i = 1, 100 do
-          m[i] = { name = "big", type = "gauge", value = i,
-                   labels = { id = ("%06d-"):format(b * 100 + i) .. ("x"):rep(60) } }
-        end
-        push(g, { metrics = m })
+      -- 2,000 series of long labels in one message (no snapshot between
+      -- parts of it): far past 64 KiB
+      local m = {}
+      for i = 1, 2000 do
+        m[i] = { name = "big", type = "gauge", value = i,
+                 labels = { id = ("%06d-"):format(i) .. ("x"):rep(60) } }
       end
+      push(g, { metrics = m })
       gw.wait_for(function()
         return (g:value('moongate_snapshot_failures_total{reason="enospc"}') or 0) >= 1
       end, 10, "an enospc failure")
