@@ -195,6 +195,7 @@ int mg_snap_w_begin(struct mg_snap_w *w, int fd, int64_t written_ms)
 void mg_snap_sec_begin(struct mg_snap_w *w, uint32_t type)
 {
     unsigned char b[16];
+    w->sec_type = type;
     le32(b, type);
     le32(b + 4, 0);
     le64(b + 8, 0); /* the length, set at the end */
@@ -216,8 +217,15 @@ void mg_snap_sec_end(struct mg_snap_w *w)
         if (pwrite(w->fd, b, 8, (off_t)w->sec_off + 8) != 8)
             w->err = errno ? -errno : -EIO;
     }
+    /* the CRC covers the section's header too, so a damaged type or
+     * length is caught like damaged data */
+    unsigned char hdr[16];
+    le32(hdr, w->sec_type);
+    le32(hdr + 4, 0);
+    le64(hdr + 8, len);
+    uint32_t c32 = (uint32_t)crc32_combine(crc(0, hdr, 16), w->crc, (z_off_t)len);
     unsigned char c[4];
-    le32(c, w->crc);
+    le32(c, c32);
     raw(w, c, 4);
     w->nsections++;
 }
@@ -368,13 +376,18 @@ int mg_snap_parse(struct mg_snap *s, const unsigned char *buf, size_t len,
         }
         uint32_t type = rd32(buf + off);
         uint64_t plen = rd64(buf + off + 8);
+        if (rd32(buf + off + 4) != 0) {
+            /* no flags exist in 1.x: a set bit is damage */
+            snprintf(why, whylen, "section %llu: bad flags", (unsigned long long)nsec);
+            return -EINVAL;
+        }
         if (plen > len - off - 16 || len - off - 16 - plen < 4) {
             snprintf(why, whylen, "truncated in section %llu (type %u)",
                      (unsigned long long)nsec, type);
             return -EINVAL;
         }
         const unsigned char *p = buf + off + 16;
-        if (rd32(p + plen) != crc(0, p, (size_t)plen)) {
+        if (rd32(p + plen) != crc(0, buf + off, 16 + (size_t)plen)) {
             snprintf(why, whylen, "section %llu (type %u): checksum mismatch",
                      (unsigned long long)nsec, type);
             return -EINVAL;

@@ -10,7 +10,7 @@
  *     i64 written_ms, u64 inputs, outputs, alerts, written series, u32 0,
  *     u32 CRC32 of the 60 bytes before it
  *   sections: u32 type, u32 0, u64 payload length, payload, u32 CRC32 of
- *     the payload
+ *     all that (header and payload)
  *   the end section (type MG_SNAP_END): v sections before it, v file bytes
  *     before it
  * A reader skips a section type it does not know when the major version
@@ -50,6 +50,7 @@ struct mg_snap_w {
     uint64_t off;        /* file bytes written or buffered */
     uint64_t sec_off;    /* where the open section's header starts */
     uint32_t crc;        /* of the open section's payload so far */
+    uint32_t sec_type;
     uint32_t nsections;
     int err;             /* first -errno; later writes do nothing */
     int fail;            /* test seam: -errno every write returns */

@@ -40,7 +40,7 @@ static void fix_crcs(unsigned char *buf, size_t len)
         if (plen > len - off - 16 || len - off - 16 - plen < 4)
             return;
         unsigned char *p = buf + off + 16;
-        wr32(p + plen, (uint32_t)crc32(0, p, (uInt)plen));
+        wr32(p + plen, (uint32_t)crc32(0, buf + off, (uInt)(16 + plen)));
         if (rd32(buf + off) == MG_SNAP_END)
             return;
         off += 16 + (size_t)plen + 4;
