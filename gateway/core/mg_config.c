@@ -34,6 +34,7 @@ void mg_config_init(struct mg_config *c)
     c->notify_batch = 64;
     c->notify_timeout = 10;
     c->resend_delay = 60;
+    c->snapshot_interval = 60;
 }
 
 void mg_config_fini(struct mg_config *c)
@@ -41,6 +42,7 @@ void mg_config_fini(struct mg_config *c)
     free(c->http);
     free(c->scripts);
     free(c->rules);
+    free(c->data_dir);
     for (size_t i = 0; i < c->ningest; i++)
         free(c->ingest[i]);
     for (int r = 0; r < MG_ROLE_COUNT; r++) {
@@ -181,6 +183,9 @@ static const struct key top_keys[] = {
     {"enable_lifecycle", K_BOOL, OFF(enable_lifecycle), NULL},
     {"udp", K_BOOL, OFF(udp), NULL},
     {"alertmanager_tls", K_TABLE, 0, am_tls_keys},
+    {"data_dir", K_STR, OFF(data_dir), NULL},
+    {"snapshot_interval", K_SECONDS, OFF(snapshot_interval), NULL},
+    {"append_log", K_BOOL, OFF(append_log), NULL},
     {"log_format", K_LOGFMT, OFF(log_format), NULL},
     {"log_level", K_LOGLEVEL, OFF(log_level), NULL},
     {"honor_timestamps", K_BOOL, OFF(honor_timestamps), NULL},

@@ -89,6 +89,9 @@ struct mg_config {
     size_t notify_queue;             /* alerts queued per Alertmanager */
     size_t notify_batch;             /* alerts per POST */
     double notify_timeout;           /* seconds */
+    char *data_dir;                  /* snapshots; NULL = nothing persists */
+    double snapshot_interval;        /* seconds */
+    int append_log;                  /* the append-only log between snapshots */
     struct mg_pushgw_ttl pushgw_ttl[MG_MAX_PUSHGW_TTL]; /* first match wins */
     size_t npushgw_ttl;
     char *external_url;              /* generatorURL's base; NULL: http://host:port */

@@ -109,6 +109,18 @@ void mg_gateway_set_sent_hook(struct mg_gateway *gw,
 /* Moves a virtual clock to ms (not back) and evaluates the rules there, as
  * a tick would. 0, or -EINVAL (a real clock, or ms in the past). */
 int mg_gateway_evaluate_at(struct mg_gateway *gw, int64_t ms);
+/* The append-only log every accepted message goes to (borrowed; NULL:
+ * none), and the replay of one logged message at the clock it was taken
+ * (no auth: it passed when it came; not logged again). */
+struct mg_aof;
+void mg_gateway_set_aof(struct mg_gateway *gw, struct mg_aof *a);
+struct mg_aof *mg_gateway_aof(const struct mg_gateway *gw);
+void mg_gateway_replay(struct mg_gateway *gw, const char *p, size_t len,
+                       enum mg_transport t, int64_t ms);
+/* The query object rules read through (its histories), borrowed. */
+struct mg_query *mg_gateway_query_state(struct mg_gateway *gw);
+/* The same, for restoring their state from a snapshot; NULL: no rules. */
+struct mg_rules *mg_gateway_rules_rw(struct mg_gateway *gw);
 struct mg_caps;
 const struct mg_caps *mg_gateway_caps(const struct mg_gateway *gw);
 

@@ -1,4 +1,5 @@
 /* main: the moongate daemon's CLI, signals and wiring; nothing else. */
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
@@ -7,10 +8,13 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
+#include "mg_aof.h"
 #include "mg_auth.h"
 #include "mg_config.h"
 #include "mg_gateway.h"
@@ -21,6 +25,8 @@
 #include "mg_notify.h"
 #include "mg_pipeline.h"
 #include "mg_rules.h"
+#include "mg_snapshot.h"
+#include "mg_snapshot_write.h"
 #include "mg_tls.h"
 
 #define DEFAULT_HTTP "127.0.0.1:9477"
@@ -38,15 +44,23 @@ struct daemon {
     double drain_deadline; /* 0 until a signal asks us to stop */
     struct mg_tls *tls;   /* NULL: plain listeners */
     SSL_CTX *am_ctx;      /* outbound TLS to Alertmanagers */
+    struct event *snap_timer, *sig_chld;
+    pid_t snap_child;      /* the forked writer, 0 when none */
+    struct mg_aof *aof;    /* the append-only log; NULL: off */
+    struct event *aof_timer;
+    double snap_started;   /* monotonic seconds at its fork */
+    int64_t snap_taken_ms; /* wall clock at its fork: the state it holds */
 };
 
 static void usage(FILE *f)
 {
     fputs("usage: moongate [--config FILE] [--scripts DIR] [--rules DIR]\n"
           "                [--http ADDR] [--ingest ADDR]... [--log-format logfmt|json]\n"
+          "                [--data-dir DIR] [--enable-lifecycle]\n"
           "       moongate check [--scripts] FILE|DIR... [--rules FILE|DIR...]\n"
           "       moongate check --config FILE\n"
           "       moongate rules import FILE.yml   (a Prometheus rule file, to stdout)\n"
+          "       moongate snapshot inspect FILE\n"
           "       moongate version\n"
           "\n"
           "  --config FILE      Lua file returning a table of settings\n"
@@ -56,6 +70,7 @@ static void usage(FILE *f)
           "  --ingest ADDR      msgpack push address: host:port for TCP and UDP,\n"
           "                     unix:PATH for a unix socket; repeatable\n"
           "                     (default " DEFAULT_INGEST ")\n"
+          "  --data-dir DIR     where snapshots live (default: nothing persists)\n"
           "  --log-format F     logfmt (default) or json\n"
           "  --enable-lifecycle POST /-/reload without an admin credential\n"
           "                     (config enable_lifecycle; SIGHUP always reloads)\n",
@@ -219,6 +234,218 @@ static void on_rule_tick(evutil_socket_t fd, short what, void *arg)
     mg_gateway_rule_tick(d->gw);
 }
 
+/* ---- snapshots ---- */
+
+static void snap_arm(struct daemon *d, double seconds)
+{
+    struct timeval tv = {(time_t)seconds,
+                         (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
+    event_add(d->snap_timer, &tv);
+}
+
+/* A failed write is retried sooner than the interval, at most every 5 s. */
+static double snap_retry(const struct daemon *d)
+{
+    return d->cfg.snapshot_interval < 5 ? d->cfg.snapshot_interval : 5;
+}
+
+/* A success records when the state it holds was taken (taken_ms), so
+ * that whatever was accepted before that time is in it. */
+static void snap_record(struct daemon *d, int rc, double seconds, uint64_t bytes,
+                        int64_t taken_ms)
+{
+    struct mg_stats *st = mg_gateway_stats(d->gw);
+    if (rc) {
+        const char *r = mg_snapshot_reason(rc);
+        mg_stats_map_add(&st->snapshot_failures, r, strlen(r), 1);
+        mg_log(MG_LOG_ERROR, "snapshot failed; the previous one stays", "reason", r, "err",
+               strerror(-rc), NULL);
+        return;
+    }
+    st->snapshot_success_ts = (double)taken_ms / 1000.0;
+    st->snapshot_seconds = seconds;
+    st->snapshot_bytes = (double)bytes;
+}
+
+static void on_snap_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct daemon *d = arg;
+    if (d->snap_child > 0) {
+        snap_arm(d, d->cfg.snapshot_interval);
+        return;
+    }
+    d->snap_started = mg_mono_seconds();
+    d->snap_taken_ms = mg_now_ms();
+    /* the log so far goes aside: the snapshot about to be forked covers it */
+    if (d->aof && mg_aof_rotate(d->aof) < 0)
+        mg_log(MG_LOG_WARN, "append-only log not rotated; it goes on growing", NULL);
+    pid_t pid = mg_snapshot_fork(d->gw, d->cfg.data_dir, d->snap_taken_ms);
+    double stall = mg_mono_seconds() - d->snap_started;
+    if (pid < 0) {
+        snap_record(d, pid, 0, 0, 0);
+        snap_arm(d, snap_retry(d));
+        return;
+    }
+    d->snap_child = pid;
+    /* fork() is the one stall ingest sees: the page tables are copied */
+    char ms[32];
+    snprintf(ms, sizeof(ms), "%.2f", stall * 1000);
+    mg_log(stall > 0.1 ? MG_LOG_WARN : MG_LOG_DEBUG, "snapshot forked", "fork_ms", ms, NULL);
+}
+
+static void on_chld(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    struct daemon *d = arg;
+    int status;
+    if (d->snap_child <= 0 || waitpid(d->snap_child, &status, WNOHANG) != d->snap_child)
+        return;
+    d->snap_child = 0;
+    int rc = mg_snapshot_child_result(status);
+    uint64_t bytes = 0;
+    if (rc == 0) {
+        char path[4096];
+        struct stat sb;
+        snprintf(path, sizeof(path), "%s/" MG_SNAPSHOT_FILE, d->cfg.data_dir);
+        if (stat(path, &sb) == 0)
+            bytes = (uint64_t)sb.st_size;
+    }
+    double secs = mg_mono_seconds() - d->snap_started;
+    snap_record(d, rc, secs, bytes, d->snap_taken_ms);
+    if (rc == 0 && d->aof)
+        mg_aof_drop_rotated(d->aof);
+    if (rc == 0) {
+        char b[32], t[32];
+        snprintf(b, sizeof(b), "%llu", (unsigned long long)bytes);
+        snprintf(t, sizeof(t), "%.3f", secs);
+        mg_log(MG_LOG_DEBUG, "snapshot written", "bytes", b, "seconds", t, NULL);
+    }
+    snap_arm(d, rc ? snap_retry(d) : d->cfg.snapshot_interval);
+}
+
+/* At SIGTERM, after the drain: the last snapshot, in this process. */
+static void snap_final(struct daemon *d)
+{
+    if (!d->cfg.data_dir || !d->gw)
+        return;
+    if (d->snap_child > 0) {
+        int status;
+        waitpid(d->snap_child, &status, 0);
+        d->snap_child = 0;
+    }
+    char why[512];
+    uint64_t bytes = 0;
+    double t0 = mg_mono_seconds();
+    int64_t taken = mg_now_ms();
+    if (d->aof)
+        mg_aof_sync(d->aof); /* whatever happens to the snapshot */
+    int rc = mg_snapshot_save(d->gw, d->cfg.data_dir, taken, &bytes, why, sizeof(why));
+    snap_record(d, rc, mg_mono_seconds() - t0, bytes, taken);
+    if (rc == 0 && d->aof)
+        mg_aof_reset(d->aof); /* all of it is in the snapshot */
+    if (rc == 0) {
+        char b[32], t[32];
+        snprintf(b, sizeof(b), "%llu", (unsigned long long)bytes);
+        snprintf(t, sizeof(t), "%.3f", mg_mono_seconds() - t0);
+        mg_log(MG_LOG_INFO, "snapshot written", "bytes", b, "seconds", t, NULL);
+    } else {
+        mg_log(MG_LOG_ERROR, "final snapshot failed", "err", why, NULL);
+    }
+}
+
+/* Restores the store from the newest snapshot that checks and restores;
+ * one that checks but does not restore is moved aside like a corrupt one,
+ * and the gateway starts again from the next or from nothing. Returns 1
+ * with *s open for mg_snapshot_restore_rules, 0 when starting empty, -1
+ * when the gateway could not be made. */
+static int snap_restore_store(struct daemon *d, struct mg_snap *s, char *why,
+                              size_t whylen)
+{
+    mg_gateway_stats(d->gw)->snapshot_enabled = 1;
+    for (int tries = 0; tries < 2; tries++) {
+        char which[4096];
+        double t_open = mg_mono_seconds();
+        int rc = mg_snapshot_find(d->cfg.data_dir, s, which, sizeof(which));
+        if (rc < 0) {
+            mg_log(MG_LOG_ERROR, "data directory unusable; starting empty", "dir",
+                   d->cfg.data_dir, "err", strerror(-rc), NULL);
+            return 0;
+        }
+        if (rc == 0)
+            return 0;
+        char rwhy[256] = "";
+        double t0 = mg_mono_seconds();
+        if (mg_snapshot_restore_store(d->gw, s, rwhy, sizeof(rwhy)) == 0) {
+            char secs[32], osecs[32], cpu[32];
+            struct timespec ts;
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+            snprintf(osecs, sizeof(osecs), "%.3f", t0 - t_open);
+            snprintf(secs, sizeof(secs), "%.3f", mg_mono_seconds() - t0);
+            snprintf(cpu, sizeof(cpu), "%.3f", (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+            mg_log(MG_LOG_INFO, "restoring", "file", which, "read_seconds", osecs,
+                   "store_seconds", secs, "process_cpu_seconds", cpu, NULL);
+            if (rwhy[0])
+                mg_log(MG_LOG_WARN, "snapshot restored in part", "err", rwhy, NULL);
+            return 1;
+        }
+        mg_snap_close(s);
+        mg_snapshot_move_aside(which, rwhy);
+        /* what was half restored goes with the gateway it went into */
+        mg_gateway_free(d->gw);
+        d->gw = mg_gateway_new(&d->cfg, 0, 0, why, whylen);
+        if (!d->gw)
+            return -1;
+        mg_gateway_stats(d->gw)->snapshot_enabled = 1;
+    }
+    return 0;
+}
+
+static void on_aof_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct daemon *d = arg;
+    int rc = mg_aof_sync(d->aof);
+    if (rc) {
+        const char *r = rc == -ENOSPC ? "aof_enospc" : "aof_io";
+        mg_stats_map_add(&mg_gateway_stats(d->gw)->snapshot_failures, r, strlen(r), 1);
+    }
+}
+
+static void replay_one(void *ctx, int64_t ms, int transport, const char *msg, size_t len)
+{
+    struct daemon *d = ctx;
+    mg_gateway_replay(d->gw, msg, len, (enum mg_transport)transport, ms);
+}
+
+/* Replays what the log holds past the snapshot (covered: its last sequence
+ * number), then opens it for appends. */
+static void aof_start(struct daemon *d, uint64_t covered)
+{
+    uint64_t last = covered;
+    double t0 = mg_mono_seconds();
+    long n = mg_aof_replay(d->cfg.data_dir, covered, replay_one, d, &last);
+    if (n < 0)
+        mg_log(MG_LOG_ERROR, "append-only log not replayed", "err", strerror((int)-n), NULL);
+    if (n > 0) {
+        char k[32], secs[32];
+        snprintf(k, sizeof(k), "%ld", n);
+        snprintf(secs, sizeof(secs), "%.3f", mg_mono_seconds() - t0);
+        mg_log(MG_LOG_INFO, "append-only log replayed", "messages", k, "seconds", secs, NULL);
+        mg_gateway_sweep(d->gw);
+    }
+    char why[512];
+    d->aof = mg_aof_open(d->cfg.data_dir, last, why, sizeof(why));
+    if (!d->aof) {
+        mg_log(MG_LOG_ERROR, "append-only log off", "err", why, NULL);
+        return;
+    }
+    mg_gateway_set_aof(d->gw, d->aof);
+}
+
 static int parse_args(struct daemon *d, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -229,6 +456,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
         {"ingest", required_argument, NULL, 'i'},
         {"log-format", required_argument, NULL, 'l'},
         {"enable-lifecycle", no_argument, NULL, 'L'},
+        {"data-dir", required_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     char why[512];
@@ -254,6 +482,9 @@ static int parse_args(struct daemon *d, int argc, char **argv)
             break;
         case 'r':
             mg_config_set_str(&d->cfg.rules, optarg);
+            break;
+        case 'd':
+            mg_config_set_str(&d->cfg.data_dir, optarg);
             break;
         case 'H':
             mg_config_set_str(&d->cfg.http, optarg);
@@ -316,6 +547,10 @@ static int start(struct daemon *d)
     event_config_free(ec);
     if (!d->base)
         return -1;
+    if (d->cfg.data_dir && !(d->cfg.snapshot_interval > 0)) {
+        snprintf(why, sizeof(why), "snapshot_interval must be more than 0 seconds");
+        goto fail;
+    }
     if (d->cfg.tls.cert_file || d->cfg.tls.key_file) {
         /* one clear line: a gateway told to speak TLS never serves plain */
         d->tls = mg_tls_new(&d->cfg.tls, why, sizeof(why));
@@ -326,6 +561,11 @@ static int start(struct daemon *d)
     }
     d->gw = mg_gateway_new(&d->cfg, 0, 0, why, sizeof(why));
     if (!d->gw)
+        goto fail;
+    struct mg_snap snap;
+    double t0 = mg_mono_seconds();
+    int restored = d->cfg.data_dir ? snap_restore_store(d, &snap, why, sizeof(why)) : 0;
+    if (restored < 0)
         goto fail;
     if (d->cfg.nalertmanagers) {
         struct mg_notify_config nc = {.queue_capacity = d->cfg.notify_queue,
@@ -347,8 +587,28 @@ static int start(struct daemon *d)
     }
     if (load_scripts(d, why, sizeof(why)) < 0) {
         fprintf(stderr, "%s\n", why); /* file:line: message */
+        if (restored)
+            mg_snap_close(&snap);
         return -1;
     }
+    if (restored) {
+        /* the rules exist now: their alert states and written series */
+        char rwhy[256];
+        if (mg_snapshot_restore_rules(d->gw, &snap, rwhy, sizeof(rwhy)))
+            mg_log(MG_LOG_WARN, "rule state not restored", "err", rwhy, NULL);
+        char n[32], secs[32], cpu[32];
+        struct timespec ts;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+        snprintf(n, sizeof(n), "%zu", mg_store_input_count(mg_gateway_store(d->gw)));
+        snprintf(secs, sizeof(secs), "%.3f", mg_mono_seconds() - t0);
+        snprintf(cpu, sizeof(cpu), "%.3f", (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+        mg_log(MG_LOG_INFO, "restored", "inputs", n, "seconds", secs, "process_cpu_seconds", cpu,
+               NULL);
+    }
+    if (d->cfg.data_dir && d->cfg.append_log)
+        aof_start(d, restored ? mg_snapshot_aof_seq(&snap) : 0);
+    if (restored)
+        mg_snap_close(&snap);
     d->http = mg_http_new(d->base, d->gw, &d->cfg, d->cfg.http, reload, d, why,
                           sizeof(why));
     if (!d->http)
@@ -386,6 +646,24 @@ static int start(struct daemon *d)
     double si = d->cfg.sweep_interval;
     struct timeval tv = {(time_t)si, (suseconds_t)((si - (double)(time_t)si) * 1e6)};
     event_add(d->sweep, &tv);
+    if (d->cfg.data_dir) {
+        d->snap_timer = evtimer_new(d->base, on_snap_timer, d);
+        d->sig_chld = evsignal_new(d->base, SIGCHLD, on_chld, d);
+        if (!d->snap_timer || !d->sig_chld)
+            goto fail;
+        event_add(d->sig_chld, NULL);
+        snap_arm(d, d->cfg.snapshot_interval);
+        struct mg_stats *st = mg_gateway_stats(d->gw);
+        mg_stats_map_add(&st->snapshot_failures, "enospc", 6, 0);
+        mg_stats_map_add(&st->snapshot_failures, "io", 2, 0);
+    }
+    if (d->aof) {
+        d->aof_timer = event_new(d->base, -1, EV_PERSIST, on_aof_timer, d);
+        if (!d->aof_timer)
+            goto fail;
+        struct timeval one = {1, 0}; /* appendfsync everysec */
+        event_add(d->aof_timer, &one);
+    }
     return 0;
 fail:
     mg_log(MG_LOG_ERROR, "cannot start", "err", why, NULL);
@@ -575,6 +853,13 @@ int main(int argc, char **argv)
             printf("moongate check: %zu path(s) OK\n", npaths);
         return failed ? 1 : 0;
     }
+    if (argc > 1 && strcmp(argv[1], "snapshot") == 0) {
+        if (argc != 4 || strcmp(argv[2], "inspect") != 0) {
+            usage(stderr);
+            return 2;
+        }
+        return mg_snapshot_inspect(argv[3], stdout);
+    }
     signal(SIGPIPE, SIG_IGN);
     struct daemon d;
     memset(&d, 0, sizeof(d));
@@ -593,6 +878,7 @@ int main(int argc, char **argv)
     }
     mg_log(MG_LOG_INFO, "ready", "version", MG_VERSION, NULL);
     event_base_dispatch(d.base);
+    snap_final(&d);
     stop(&d);
     mg_log(MG_LOG_INFO, "stopped", NULL);
     return 0;

@@ -408,10 +408,8 @@ static int slots_rebuild(struct mg_query *q, size_t extra)
     return 0;
 }
 
-/* The history of sample s, created (empty, untouched this tick) when new.
- * NULL with *err: -ENOMEM, -ENOSPC at MG_QUERY_MAX_SERIES. */
-static struct qhist *qhist_get(struct mg_query *q, const struct qsample *s,
-                               int *err)
+struct qhist *qhist_get(struct mg_query *q, const struct qsample *s,
+                        int *err)
 {
     uint64_t hash = mg_store_input_hash(s->name, s->nlen, s->labels, s->n);
     if (q->nslot) {
@@ -452,7 +450,7 @@ static struct qhist *qhist_get(struct mg_query *q, const struct qsample *s,
 
 /* Appends (t, v) unless the newest point is as recent; past max_points the
  * oldest point goes. 0 or -ENOMEM. */
-static int qhist_push(struct mg_query *q, struct qhist *h, int64_t t, double v)
+int qhist_push(struct mg_query *q, struct qhist *h, int64_t t, double v)
 {
     if (h->len && h->p[(h->head + h->len - 1) % h->cap].t >= t)
         return 0;

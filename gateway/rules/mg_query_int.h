@@ -136,6 +136,13 @@ int qs_range(struct mg_query *q, struct mg_store *st, struct qsel *s,
 size_t qh_window(struct mg_query *q, const struct qhist *h, int64_t end,
                  int64_t range);
 
+/* The history of sample s, created (empty, untouched this tick) when new.
+ * NULL with *err: -ENOMEM, -ENOSPC at MG_QUERY_MAX_SERIES. */
+struct qhist *qhist_get(struct mg_query *q, const struct qsample *s, int *err);
+/* Appends (t, v) unless the newest point is as recent; past max_points the
+ * oldest point goes. 0 or -ENOMEM. */
+int qhist_push(struct mg_query *q, struct qhist *h, int64_t t, double v);
+
 /* Room for n labels in q->lab and q->srt. 0 or -ENOMEM. */
 int q_reserve_labels(struct mg_query *q, size_t n);
 

@@ -390,7 +390,7 @@ static char *dupl(const char *s, size_t n)
 
 /* The lookup from store identity to written series (index + 1) holds keys
  * inside r->w, so whatever moves or compacts r->w builds it again here. */
-static int wmap_rebuild(struct mg_rules *r)
+int mg_rules_wmap_rebuild(struct mg_rules *r)
 {
     int rc = 0;
     mg_names_fini(&r->wmap);
@@ -423,7 +423,7 @@ static int write_series(struct mg_rules *r, const char *name,
         if (MG_GROW(r->w, r->capw, r->nw + 1))
             return -ENOMEM;
         /* the map holds keys inside r->w */
-        if (wmap_rebuild(r))
+        if (mg_rules_wmap_rebuild(r))
             return -ENOMEM;
     }
     w = &r->w[r->nw];
@@ -466,7 +466,7 @@ static void sweep_written(struct mg_rules *r)
         r->w[k++] = *w;
     }
     r->nw = k;
-    wmap_rebuild(r);
+    mg_rules_wmap_rebuild(r);
 }
 
 /* A recording rule's output: every result with the rule's labels. Returns
@@ -980,7 +980,7 @@ void mg_rules_adopt(struct mg_rules *r, struct mg_rules *old)
     r->capw = old->capw;
     old->w = NULL;
     old->nw = old->capw = 0;
-    wmap_rebuild(r);
+    mg_rules_wmap_rebuild(r);
 }
 
 size_t mg_rules_alert_count(const struct mg_rules *r)

@@ -102,4 +102,8 @@ int mg_rules_has_duplicate(struct lset *s, size_t n);
 void mg_rules_notify(struct rule *ru, const struct mg_rules_env *env, int64_t now);
 void mg_rules_alert_free(struct mg_alert *a);
 
+/* Builds the lookup from store identity to written series (index + 1)
+ * again: whatever moves or compacts r->w calls it. 0 or -ENOMEM. */
+int mg_rules_wmap_rebuild(struct mg_rules *r);
+
 #endif

@@ -105,6 +105,7 @@ void mg_stats_fini(struct mg_stats *s)
     mg_stats_map_fini(&s->cap_hits);
     mg_stats_map_fini(&s->rule_failures);
     mg_stats_map_fini(&s->notify_dropped);
+    mg_stats_map_fini(&s->snapshot_failures);
 }
 
 void mg_stats_observe_rule_eval(struct mg_stats *s, double seconds)
@@ -175,6 +176,22 @@ static int process(const struct mg_stats *s, struct mg_store *st)
     rc |= one(st, "process_start_time_seconds", MG_GAUGE,
               "Start time of the process since unix epoch in seconds.", NULL,
               NULL, s->start_time);
+    return rc;
+}
+
+static int snapshot(const struct mg_stats *s, struct mg_store *st)
+{
+    int rc = map(st, "moongate_snapshot_failures_total",
+                 "Snapshot writes that failed, by reason.", "reason",
+                 &s->snapshot_failures);
+    rc |= one(st, "moongate_snapshot_last_success_timestamp_seconds", MG_GAUGE,
+              "When the state in the last snapshot written whole was taken.", NULL, NULL,
+              s->snapshot_success_ts);
+    rc |= one(st, "moongate_snapshot_size_bytes", MG_GAUGE,
+              "Size of the last snapshot written.", NULL, NULL, s->snapshot_bytes);
+    rc |= one(st, "moongate_snapshot_duration_seconds", MG_GAUGE,
+              "Time the last snapshot took, from fork to the file in place.", NULL,
+              NULL, s->snapshot_seconds);
     return rc;
 }
 
@@ -257,6 +274,8 @@ int mg_stats_publish(const struct mg_stats *s, struct mg_store *st)
                       (double)s->unauthorized[t]);
     rc |= one(st, "moongate_build_info", MG_GAUGE, "moongate's version.",
               "version", MG_VERSION, 1);
+    if (s->snapshot_enabled)
+        rc |= snapshot(s, st);
     rc |= process(s, st);
     rc |= one(st, "moongate_series", MG_GAUGE, "Live series, by kind.", "kind",
               "output", (double)mg_store_output_count(st));

@@ -77,6 +77,10 @@ struct mg_stats {
     double reload_success_ts;
     double scrape_seconds;
     double start_time;
+    /* snapshots, published only when a data directory is set */
+    int snapshot_enabled;
+    struct mg_stats_map snapshot_failures; /* by reason */
+    double snapshot_success_ts, snapshot_bytes, snapshot_seconds;
 };
 
 void mg_stats_init(struct mg_stats *s);

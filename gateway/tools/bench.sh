@@ -18,6 +18,9 @@
 #   MG_BENCH_STOP_TIMEOUT=30           seconds to wait for exit after SIGTERM
 #   MG_BENCH_RUN_TIMEOUT=600           hard limit on one moongate-bench run
 #   MG_BENCH_SECURITY_SERIES=100000    series for the push-token and TLS section
+#   MG_BENCH_SNAPSHOT_SERIES="100000 1000000"  series counts for the snapshot section
+#   MG_BENCH_LOG_SERIES=100000         series count for the append-only log section
+#   MG_BENCH_ONLY=snapshot             run one section (basic needs N: use the list)
 #   MG_BENCH_KEEP=1                    keep the work directory (gateway logs)
 set -euo pipefail
 
@@ -419,11 +422,78 @@ bench_promql_tick() {
     done
 }
 
+# bench_snapshot: persistence at N series. A gateway with a data directory
+# and a snapshot every 2 s while both load phases run: the longest fork()
+# (the one stall ingest sees; the child writes while the parent serves), the
+# forked write's time and size, the update rate against bench_basic's at the
+# same N (what copy-on-write costs ingest); then the write at SIGTERM, in
+# process, and the restore at the next start (wall and gateway CPU seconds,
+# as logged by the gateway itself).
+bench_snapshot() {
+    local n data conf prefix
+    for n in ${MG_BENCH_SNAPSHOT_SERIES:-100000 1000000}; do
+        data=$WORK/snapshot-data-$n
+        conf=$WORK/snapshot-config.lua
+        prefix="section=snapshot series=$n"
+        printf 'return { snapshot_interval = 2, log_level = "debug" }\n' >"$conf"
+        start_gateway "snapshot-$n" --data-dir "$data" --config "$conf" || return 1
+        if ! load "$prefix" "$n" --type counter; then
+            stop_gateway "$prefix"
+            return 1
+        fi
+        awk -v p="$prefix" '
+            /msg="snapshot forked"/ { for (i = 1; i <= NF; i++) if ($i ~ /^fork_ms=/) {
+                v = substr($i, 9) + 0; forks++; if (v > max) max = v } }
+            /msg="snapshot written"/ { for (i = 1; i <= NF; i++) {
+                if ($i ~ /^bytes=/) b = substr($i, 7); if ($i ~ /^seconds=/) s = substr($i, 9) } }
+            END { printf "%s forks=%d max_fork_ms=%.2f forked_write_seconds=%s snapshot_bytes=%s\n",
+                         p, forks, max, s, b }' "$GW_LOG"
+        stop_gateway "$prefix"
+        awk -v p="$prefix" -v n="$n" '/msg="snapshot written"/ && /level=info/ {
+            for (i = 1; i <= NF; i++) { if ($i ~ /^bytes=/) b = substr($i, 7)
+                if ($i ~ /^seconds=/) s = substr($i, 9) } }
+            END { printf "%s sigterm_write_seconds=%s bytes_per_series=%.1f\n", p, s, b / n }' "$GW_LOG"
+        start_gateway "snapshot-$n-restore" --data-dir "$data" --config "$conf" || return 1
+        awk -v p="$prefix" '/msg=restored/ { for (i = 1; i <= NF; i++) {
+                if ($i ~ /^seconds=/) s = substr($i, 9)
+                if ($i ~ /^process_cpu_seconds=/) c = substr($i, 21) } }
+            END { printf "%s restore_seconds=%s restore_process_cpu_seconds=%s\n", p, s, c }' "$GW_LOG"
+        gateway_counts "$prefix restored"
+        stop_gateway "$prefix restored"
+    done
+}
+
+# bench_append_log: known-series ingest at N series with a data directory,
+# the append-only log off and then on (no periodic snapshot in either), for
+# what the log costs: update samples/s and samples per gateway CPU second
+# (the writer thread included).
+bench_append_log() {
+    local n=${MG_BENCH_LOG_SERIES:-100000} mode prefix cpu0 cpu1 sent
+    for mode in false true; do
+        prefix="section=append_log series=$n append_log=$mode"
+        printf 'return { snapshot_interval = 3600, append_log = %s }\n' "$mode" >"$WORK/log-$mode.lua"
+        start_gateway "log-$mode" --data-dir "$WORK/log-data-$mode" --config "$WORK/log-$mode.lua" ||
+            return 1
+        cpu0=$(cpu_seconds "$GW_PID")
+        load "$prefix" "$n" --type counter || { stop_gateway "$prefix"; return 1; }
+        cpu1=$(cpu_seconds "$GW_PID")
+        sent=$(awk '/^phase=(create|update)/ { for (i = 1; i <= NF; i++)
+            if ($i ~ /^samples=/) s += substr($i, 9) } END { print s + 0 }' "$WORK/gen.out")
+        awk -v p="$prefix" -v a="$cpu0" -v b="$cpu1" -v s="$sent" 'BEGIN {
+            printf "%s gateway_samples_per_cpu_second=%.0f\n", p, (b > a ? s / (b - a) : 0) }'
+        stop_gateway "$prefix"
+    done
+}
+
 # ---------------------------------------------------------------------------
 
 main() {
     log "build $BUILD, work directory $WORK, $(nproc) CPUs"
     local failed=0
+    if [ -n "${MG_BENCH_ONLY:-}" ]; then
+        "bench_$MG_BENCH_ONLY"
+        return
+    fi
     for n in $SERIES_LIST; do
         bench_basic basic "$n" || failed=1
     done
@@ -432,6 +502,8 @@ main() {
     bench_rule_tick || failed=1
     bench_security || failed=1
     bench_promql_tick || failed=1
+    bench_snapshot || failed=1
+    bench_append_log || failed=1
     if [ -n "${MG_BENCH_SCRIPTS:-}" ]; then
         local dir
         dir=$(cd "$MG_BENCH_SCRIPTS" && pwd)

@@ -73,7 +73,8 @@ function M.http_request(method, url, body, headers)
   return code, table.concat(chunks), resp_headers
 end
 
--- A gateway process. args: extra CLI arguments (a list).
+-- A gateway process. args: extra CLI arguments (a list). opts.env: a
+-- table of environment variables for the process.
 function M.start(args, opts)
   opts = opts or {}
   local g = { dir = M.tmpdir() }
@@ -88,6 +89,7 @@ function M.start(args, opts)
   -- a sanitized daemon checks its own leaks, unlike the interpreter
   local env = os.getenv("MG_DAEMON_ASAN_OPTIONS")
   if env then table.insert(cmd, 1, "ASAN_OPTIONS=" .. env) end
+  for k, v in pairs(opts.env or {}) do table.insert(cmd, 1, k .. "=" .. M.quote(v)) end
   sh(table.concat(cmd, " ") .. " 2>" .. g.log .. " & echo $! > " .. g.dir .. "/pid")
   g.pid = M.read_file(g.dir .. "/pid"):match("%d+")
   M.wait_for(function()
