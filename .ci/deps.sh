@@ -5,7 +5,8 @@ set -euo pipefail
 pkgs=(cmake make gcc pkg-config curl
       liblua5.4-dev lua5.4 libevent-dev libmsgpack-dev libpcre2-dev zlib1g-dev
       lua-busted lua-socket lua-cjson
-      prometheus prometheus-alertmanager)
+      libsnappy-dev protobuf-c-compiler libprotobuf-c-dev
+      prometheus prometheus-alertmanager victoria-metrics)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -41,6 +41,7 @@ void mg_config_fini(struct mg_config *c)
         free(c->tokens[i]);
     for (size_t i = 0; i < c->nalertmanagers; i++)
         free(c->alertmanagers[i]);
+    mg_config_remote_fini(c);
     memset(c, 0, sizeof(*c));
 }
 
@@ -72,7 +73,7 @@ int mg_config_add_ingest(struct mg_config *c, const char *addr, char *why,
 
 /* A key of the config table and where its value goes. */
 enum kind { K_STR, K_BOOL, K_SECONDS, K_SIZE, K_UINT, K_LOGFMT, K_LOGLEVEL,
-            K_STRLIST, K_TABLE };
+            K_STRLIST, K_TABLE, K_REMOTE, K_EXTERNAL };
 struct key {
     const char *name;
     enum kind kind;
@@ -125,6 +126,8 @@ static const struct key top_keys[] = {
     {"alertmanagers", K_STRLIST, OFF(alertmanagers), NULL},
     {"notifications", K_TABLE, 0, notify_keys},
     {"lua", K_TABLE, 0, lua_keys},
+    {"remote_write", K_REMOTE, 0, NULL},
+    {"external_labels", K_EXTERNAL, 0, NULL},
     {NULL, 0, 0, NULL}};
 
 static int set_key(lua_State *L, struct mg_config *c, const struct key *k,
@@ -223,6 +226,10 @@ static int set_key(lua_State *L, struct mg_config *c, const struct key *k,
     }
     case K_TABLE:
         break;
+    case K_REMOTE:
+        return mg_config_read_remote(c, L, path, why, whylen);
+    case K_EXTERNAL:
+        return mg_config_read_external(c, L, path, why, whylen);
     }
     return 0;
 type:

@@ -83,6 +83,11 @@ struct mg_gateway *mg_gateway_new(const struct mg_config *cfg,
     gw->cfg.http = gw->cfg.scripts = gw->cfg.rules = NULL;
     memset(gw->cfg.alertmanagers, 0, sizeof(gw->cfg.alertmanagers));
     memset(gw->cfg.ingest, 0, sizeof(gw->cfg.ingest));
+    /* the daemon owns the remote_write settings and external labels */
+    memset(gw->cfg.remote, 0, sizeof(gw->cfg.remote));
+    memset(gw->cfg.external_names, 0, sizeof(gw->cfg.external_names));
+    memset(gw->cfg.external_values, 0, sizeof(gw->cfg.external_values));
+    gw->cfg.nremote = gw->cfg.nexternal = 0;
     gw->next_sweep_ms = mg_gateway_now(gw);
     gw->next_tick_ms = mg_gateway_now(gw) + (int64_t)(cfg->rule_interval * 1000);
     /* Our own families exist from the start, so no push can take their
@@ -453,6 +458,13 @@ int mg_gateway_push_body(struct mg_gateway *gw, const char *p, size_t len,
             return -1; /* bytes that are not messages: the rest is noise */
     }
     return 0;
+}
+
+void mg_gateway_publish(struct mg_gateway *gw)
+{
+    mg_gateway_sweep(gw);
+    if (mg_stats_publish(&gw->stats, gw->store) || mg_caps_publish(gw->caps, gw->store))
+        mg_log(MG_LOG_WARN, "could not publish every own metric", NULL);
 }
 
 int mg_gateway_render(struct mg_gateway *gw, enum mg_format f,

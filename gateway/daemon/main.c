@@ -14,6 +14,7 @@
 #include "mg_log.h"
 #include "mg_notify.h"
 #include "mg_pipeline.h"
+#include "mg_remote.h"
 #include "mg_rules.h"
 
 #define DEFAULT_HTTP "127.0.0.1:9477"
@@ -28,6 +29,7 @@ struct daemon {
     size_t ningest;
     struct event *sig_term, *sig_int, *sig_hup, *sweep, *rule_tick;
     struct mg_notify *notify;
+    struct mg_remote *remote;
 };
 
 static void usage(FILE *f)
@@ -222,6 +224,9 @@ static int start(struct daemon *d)
         fprintf(stderr, "%s\n", why); /* file:line: message */
         return -1;
     }
+    if (d->cfg.nremote &&
+        !(d->remote = mg_remote_new(d->base, d->gw, &d->cfg, why, sizeof(why))))
+        goto fail;
     d->http = mg_http_new(d->base, d->gw, &d->cfg, d->cfg.http, reload, d, why,
                           sizeof(why));
     if (!d->http)
@@ -271,6 +276,7 @@ static void stop(struct daemon *d)
     if (d->rule_tick)
         event_free(d->rule_tick);
     mg_notify_free(d->notify);
+    mg_remote_free(d->remote);
     mg_gateway_free(d->gw);
     if (d->base)
         event_base_free(d->base);
