@@ -78,6 +78,7 @@ struct dest {
     struct mg_rw_view view;
     struct mg_rw_scratch scratch;
     double sent, failed, dropped_full, retried, highest_ts, passes;
+    double pass_start, pass_seconds, slice_max; /* monotonic seconds */
     struct mg_log_limit lim;
 };
 
@@ -134,6 +135,11 @@ static void publish(struct dest *d)
     set_own(d, "moongate_remote_write_passes_total", MG_COUNTER,
             "Passes over the output series, each sampling every series once.", NULL,
             d->passes);
+    set_own(d, "moongate_remote_write_pass_seconds", MG_GAUGE,
+            "How long the last pass over the output series took, slices and the loop "
+            "turns between them included.", NULL, d->pass_seconds);
+    set_own(d, "moongate_remote_write_slice_max_seconds", MG_GAUGE,
+            "The longest the event loop spent in one slice of a pass.", NULL, d->slice_max);
     set_own(d, "moongate_remote_write_shards", MG_GAUGE,
             "Lanes of a remote write destination that may send at once.", NULL,
             (double)d->shards);
@@ -445,6 +451,7 @@ static void end_pass(struct dest *d)
     for (unsigned i = 0; i < d->nlanes; i++)
         seal(&d->lanes[i]);
     d->in_pass = 0;
+    d->pass_seconds = mg_mono_seconds() - d->pass_start;
     publish(d);
     pump(d);
 }
@@ -477,6 +484,9 @@ static void on_slice(evutil_socket_t fd, short what, void *arg)
             seal(ln);
     }
     d->cursor = end;
+    double took = mg_mono_seconds() - now;
+    if (took > d->slice_max)
+        d->slice_max = took;
     for (unsigned k = 0; k < d->nlanes; k++)
         if (d->lanes[k].open_samples && now - d->lanes[k].open_since >= d->cfg->batch_send_deadline)
             seal(&d->lanes[k]);
@@ -519,6 +529,7 @@ static void on_pass(evutil_socket_t fd, short what, void *arg)
     d->in_pass = 1;
     d->cursor = 0;
     d->passes++;
+    d->pass_start = mono;
     on_slice(-1, 0, d);
 }
 

@@ -18,6 +18,11 @@
 #   MG_BENCH_STOP_TIMEOUT=30           seconds to wait for exit after SIGTERM
 #   MG_BENCH_RUN_TIMEOUT=600           hard limit on one moongate-bench run
 #   MG_BENCH_KEEP=1                    keep the work directory (gateway logs)
+#   MG_BENCH_RW_SERIES=1000000         series for the remote-write section
+#   MG_BENCH_RW_INTERVAL=2s            its remote_write interval
+#   MG_BENCH_RW_IDLE=10                seconds it sends with no ingest
+#   MG_BENCH_RW=0                      skip the remote-write section
+#   MG_BENCH_ONLY=remote_write         run that section alone
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
@@ -62,6 +67,10 @@ cleanup() {
     if [ -n "$GW_PID" ] && kill -0 "$GW_PID" 2>/dev/null; then
         kill -KILL "$GW_PID" 2>/dev/null || true
         wait "$GW_PID" 2>/dev/null || true
+    fi
+    if [ -n "${VM_PID:-}" ] && kill -0 "$VM_PID" 2>/dev/null; then
+        kill -TERM "$VM_PID" 2>/dev/null || true
+        wait "$VM_PID" 2>/dev/null || true
     fi
     if [ -n "${MG_BENCH_KEEP:-}" ]; then
         echo "bench: work directory kept: $WORK" >&2
@@ -360,17 +369,146 @@ bench_rule_tick() {
         "$WORK/metrics.txt"
 }
 
+# metric_sum NAME: the sum over label sets of NAME in $WORK/metrics.txt.
+metric_sum() {
+    awk -v n="$1" '$1 == n || index($1, n "{") == 1 { s += $NF } END { printf "%.0f", s }' \
+        "$WORK/metrics.txt"
+}
+
+# vm_start: Debian's victoria-metrics on a free 127.0.0.1 port in $WORK;
+# sets VM_PID and VM_ADDR.
+vm_start() {
+    VM_ADDR=127.0.0.1:$(awk 'BEGIN { srand(); print 20000 + int(rand() * 20000) }')
+    /usr/bin/victoria-metrics -storageDataPath="$WORK/vm" -httpListenAddr="$VM_ADDR" \
+        -search.latencyOffset=0s -loggerLevel=ERROR >"$WORK/vm.log" 2>&1 &
+    VM_PID=$!
+    local deadline=$(($(now_ms) + START_TIMEOUT * 1000))
+    while [ "$(now_ms)" -lt "$deadline" ]; do
+        curl -sf --max-time 1 -o /dev/null "http://$VM_ADDR/health" && return 0
+        sleep 0.1
+    done
+    log "victoria-metrics not ready"
+    return 1
+}
+
+vm_stop() {
+    [ -n "${VM_PID:-}" ] || return 0
+    kill -TERM "$VM_PID" 2>/dev/null || true
+    wait "$VM_PID" 2>/dev/null || true
+    VM_PID=""
+}
+
+# bench_remote_write: one gateway holding N series remote-writes them to a
+# victoria-metrics every MG_BENCH_RW_INTERVAL while moongate-bench updates
+# them: samples/s sent and the known-series ingest rate in one run, against
+# the same run without remote_write; then MG_BENCH_RW_IDLE seconds of
+# sending alone, for the CPU per sample sent. With vmagent (Debian ships it
+# with victoria-metrics), the same N scraped from the gateway and
+# remote-written by vmagent, for comparison.
+bench_remote_write() {
+    local n=${MG_BENCH_RW_SERIES:-1000000} interval=${MG_BENCH_RW_INTERVAL:-2s}
+    local idle=${MG_BENCH_RW_IDLE:-10} prefix
+    [ -x /usr/bin/victoria-metrics ] || { log "remote-write: no victoria-metrics"; return 0; }
+    vm_start || return 1
+    # the same load without remote write: the baseline
+    prefix="section=remote_write series=$n remote_write=off"
+    start_gateway rw-off || { vm_stop; return 1; }
+    load "$prefix" "$n" || true
+    local base
+    base=$(field samples_per_second "$(grep '^phase=update' "$WORK/gen.out" || true)")
+    stop_gateway "$prefix" >/dev/null
+
+    cat >"$WORK/rw-config.lua" <<LUA
+return {
+  external_labels = { gateway_shard = "bench" },
+  remote_write = { { url = "http://$VM_ADDR/api/v1/write", interval = "$interval",
+                     metadata = { send = false },
+                     queue = { capacity = 8000000, max_samples_per_send = 10000,
+                               min_shards = 4, max_shards = 4 } } },
+}
+LUA
+    prefix="section=remote_write series=$n remote_write=on interval=$interval"
+    start_gateway rw-on --config "$WORK/rw-config.lua" || { vm_stop; return 1; }
+    local url="http://$VM_ADDR/api/v1/write"
+    curl -s --max-time 120 "http://$HTTP_ADDR/metrics" >"$WORK/metrics.txt"
+    local s0 c0 t0 s1 c1 t1 s2 c2 t2
+    s0=$(metric_sum moongate_remote_write_samples_sent_total); c0=$(cpu_seconds "$GW_PID")
+    t0=$(now_ms)
+    load "$prefix" "$n" || true
+    curl -s --max-time 120 "http://$HTTP_ADDR/metrics" >"$WORK/metrics.txt"
+    s1=$(metric_sum moongate_remote_write_samples_sent_total); c1=$(cpu_seconds "$GW_PID")
+    t1=$(now_ms)
+    local upd
+    upd=$(field samples_per_second "$(grep '^phase=update' "$WORK/gen.out" || true)")
+    echo "$prefix during_load_sent_samples=$((s1 - s0))" \
+         "$(awk -v s="$((s1 - s0))" -v ms="$((t1 - t0))" -v c0="$c0" -v c1="$c1" 'BEGIN {
+             printf "during_load_sent_per_second=%.0f gateway_cpu_seconds=%.2f", s / (ms / 1000), c1 - c0 }')" \
+         "update_sps=${upd:-?} update_sps_without_remote_write=${base:-?}" \
+         "$(awk -v a="${upd:-0}" -v b="${base:-0}" 'BEGIN { if (b > 0) printf "ingest_ratio=%.3f", a / b }')"
+    sleep "$idle"
+    curl -s --max-time 120 "http://$HTTP_ADDR/metrics" >"$WORK/metrics.txt"
+    s2=$(metric_sum moongate_remote_write_samples_sent_total); c2=$(cpu_seconds "$GW_PID")
+    t2=$(now_ms)
+    echo "$prefix idle_sent_samples=$((s2 - s1))" \
+         "$(awk -v s="$((s2 - s1))" -v ms="$((t2 - t1))" -v c1="$c1" -v c2="$c2" 'BEGIN {
+             printf "idle_sent_per_second=%.0f idle_cpu_seconds=%.2f sent_per_cpu_second=%.0f",
+                    s / (ms / 1000), c2 - c1, (c2 > c1 ? s / (c2 - c1) : 0) }')" \
+         "dropped=$(metric_sum moongate_remote_write_dropped_total)" \
+         "failed=$(metric_sum moongate_remote_write_samples_failed_total)" \
+         "pending=$(metric_sum moongate_remote_write_pending_samples)" \
+         "pass_seconds=$(metric_sum moongate_remote_write_pass_seconds)" \
+         "slice_max_seconds=$(awk '/^moongate_remote_write_slice_max_seconds/ { print $NF }' "$WORK/metrics.txt")" \
+         "loadavg_1m=$(cut -d' ' -f1 /proc/loadavg) cpus=$(nproc)"
+    if [ -x /usr/bin/vmagent ]; then
+        # vmagent scraping the same gateway: its remote-write cost per sample
+        cat >"$WORK/vmagent.yml" <<YML
+scrape_configs:
+  - job_name: moongate
+    scrape_interval: $interval
+    scrape_timeout: $interval
+    honor_labels: true
+    static_configs:
+      - targets: ['$HTTP_ADDR']
+YML
+        local va_addr=127.0.0.1:$(awk 'BEGIN { srand(); print 40000 + int(rand() * 20000) }')
+        /usr/bin/vmagent -promscrape.config="$WORK/vmagent.yml" -remoteWrite.url="$url" \
+            -remoteWrite.tmpDataPath="$WORK/vmagent" -httpListenAddr="$va_addr" \
+            -loggerLevel=ERROR >"$WORK/vmagent.log" 2>&1 &
+        local va=$!
+        sleep 3
+        local a0 ac0 at0 a1 ac1 at1 gc0 gc1
+        a0=$(curl -s "http://$va_addr/metrics" | awk '/^vmagent_remotewrite_block_size_rows_sum/ { s += $NF } END { printf "%.0f", s }')
+        ac0=$(cpu_seconds "$va"); gc0=$(cpu_seconds "$GW_PID"); at0=$(now_ms)
+        sleep "$idle"
+        a1=$(curl -s "http://$va_addr/metrics" | awk '/^vmagent_remotewrite_block_size_rows_sum/ { s += $NF } END { printf "%.0f", s }')
+        ac1=$(cpu_seconds "$va"); gc1=$(cpu_seconds "$GW_PID"); at1=$(now_ms)
+        kill -TERM "$va" 2>/dev/null || true
+        wait "$va" 2>/dev/null || true
+        echo "section=remote_write series=$n vmagent=on interval=$interval" \
+             "$(awk -v s="$((a1 - a0))" -v ms="$((at1 - at0))" -v c0="$ac0" -v c1="$ac1" -v g0="$gc0" -v g1="$gc1" 'BEGIN {
+                 printf "vmagent_sent_per_second=%.0f vmagent_cpu_seconds=%.2f vmagent_sent_per_cpu_second=%.0f gateway_cpu_seconds_incl_scrapes_and_own_rw=%.2f",
+                        s / (ms / 1000), c1 - c0, (c1 > c0 ? s / (c1 - c0) : 0), g1 - g0 }')"
+    fi
+    stop_gateway "$prefix"
+    vm_stop
+}
+
 # ---------------------------------------------------------------------------
 
 main() {
     log "build $BUILD, work directory $WORK, $(nproc) CPUs"
     local failed=0
+    if [ "${MG_BENCH_ONLY:-}" = remote_write ]; then
+        bench_remote_write
+        return
+    fi
     for n in $SERIES_LIST; do
         bench_basic basic "$n" || failed=1
     done
     bench_lua_new_series || failed=1
     bench_cap_admission || failed=1
     bench_rule_tick || failed=1
+    [ "${MG_BENCH_RW:-1}" = 0 ] || bench_remote_write || failed=1
     if [ -n "${MG_BENCH_SCRIPTS:-}" ]; then
         local dir
         dir=$(cd "$MG_BENCH_SCRIPTS" && pwd)
