@@ -66,12 +66,21 @@ describe("remote write to victoria-metrics", function()
     g, vm = nil, nil
   end)
 
-  it("sends values, histograms and summaries the store reads back", function()
+  it("sends values, histograms, summaries, rule results and ALERTS the store reads back", function()
     vm = remote.victoria()
-    g = gw.start_with_config(config(remote.dest(vm.write_url, 'interval = "300ms"')))
+    local rules = gw.tmpdir()
+    gw.write_file(rules .. "/rw.lua", [[
+record "rw:requests:sum" { expr = function(q) return q.sum("rw_requests_total") end }
+alert "RwBusy" { expr = function(q) local v = q.sum("rw_requests_total") if v and v > 100 then return v end end }
+]])
+    g = gw.start_with_config(config(remote.dest(vm.write_url, 'interval = "300ms"'),
+                                    ("rules = %q, rule_interval = 0.3,"):format(rules)))
     g.rw_url = vm.write_url
     feed(g)
     read_back(vm)
+    vm.await('rw:requests:sum{gateway_shard="a"}', near(900))
+    vm.await('ALERTS{alertname="RwBusy",alertstate="firing"}', near(1))
+    gw.sh("rm -rf " .. gw.quote(rules))
     assert.are.equal(0, sent(g, vm.write_url, "samples_failed_total"))
     assert.is_true(sent(g, vm.write_url, "highest_sent_timestamp_seconds") > os.time() - 60)
   end)
@@ -206,5 +215,26 @@ describe("remote write faults", function()
     assert.is_true(gap >= 1.9 and gap < 4, "retried after " .. gap .. " s")
     gw.wait_for(function() return sent(g, f.write_url, "samples_sent_total") > 0 end, 5, "sent")
     assert.is_true(sent(g, f.write_url, "samples_retried_total") > 0)
+  end)
+end)
+
+describe("remote write configuration", function()
+  local function refused(src)
+    local ok, err = pcall(gw.start_with_config, src)
+    assert.is_false(ok, "started with a bad config")
+    return tostring(err)
+  end
+
+  it("refuses an unknown key, a bad duration, a bad relabel and https, saying where", function()
+    assert.matches("remote_write: unknown key queue.max_shard",
+      refused('return { remote_write = { { url = "http://127.0.0.1:1/w", queue = { max_shard = 2 } } } }'))
+    assert.matches("remote_write: interval: wrong type or value",
+      refused('return { remote_write = { { url = "http://127.0.0.1:1/w", interval = "15 s" } } }'))
+    assert.matches("write_relabel_configs: relabel%[1%]",
+      refused('return { remote_write = { { url = "http://127.0.0.1:1/w", write_relabel_configs = { { regex = "(" } } } } }'))
+    assert.matches("https:// is not supported yet",
+      refused('return { remote_write = { { url = "https://127.0.0.1:1/w" } } }'))
+    assert.matches("external_labels: __x: not a valid label name",
+      refused('return { external_labels = { __x = "1" } }'))
   end)
 end)
