@@ -22,9 +22,11 @@
 #include "mg_log.h"
 #include "mg_rw_encode.h"
 
-/* Outputs encoded per slice of a pass: about a millisecond of work, so
- * the loop turns over between slices. */
+/* A slice of a pass ends after SLICE_OUTPUTS outputs or SLICE_SECONDS,
+ * whichever comes first (the clock is read every 256 outputs), so the loop
+ * turns over between slices. */
 #define SLICE_OUTPUTS 4096
+#define SLICE_SECONDS 0.005
 #define MAX_RESPONSE_BODY 4096
 #define MAX_RESPONSE_HEADERS 8192
 #define MAX_RETRY_AFTER 300.0
@@ -465,7 +467,10 @@ static void on_slice(evutil_socket_t fd, short what, void *arg)
     uint32_t cap = (uint32_t)mg_store_output_capacity(st);
     uint32_t end = d->cursor + SLICE_OUTPUTS < cap ? d->cursor + SLICE_OUTPUTS : cap;
     double now = mg_mono_seconds();
-    for (uint32_t i = d->cursor; i < end; i++) {
+    uint32_t i;
+    for (i = d->cursor; i < end; i++) {
+        if ((i & 255) == 255 && i > d->cursor && mg_mono_seconds() - now > SLICE_SECONDS)
+            break; /* output i opens the next slice */
         struct mg_output *o = mg_store_output_at(st, i);
         if (!o)
             continue;
@@ -483,7 +488,7 @@ static void on_slice(evutil_socket_t fd, short what, void *arg)
         if (ln->open_samples >= d->cfg->max_samples_per_send)
             seal(ln);
     }
-    d->cursor = end;
+    d->cursor = i;
     double took = mg_mono_seconds() - now;
     if (took > d->slice_max)
         d->slice_max = took;
