@@ -79,7 +79,7 @@ struct dest {
     struct mg_label *ext;
     struct mg_rw_view view;
     struct mg_rw_scratch scratch;
-    double sent, failed, dropped_full, retried, highest_ts, passes;
+    double sent, failed, dropped_full, dropped_oom, retried, highest_ts, passes;
     double pass_start, pass_seconds, slice_max; /* monotonic seconds */
     struct mg_log_limit lim;
 };
@@ -116,6 +116,8 @@ static void set_own(struct dest *d, const char *name, enum mg_type t, const char
     mg_store_own_set(st, name, t, help, l, n, v);
 }
 
+#define DROPPED_HELP "Samples dropped before they were sent, by reason."
+
 static void publish(struct dest *d)
 {
     set_own(d, "moongate_remote_write_samples_sent_total", MG_COUNTER,
@@ -125,9 +127,15 @@ static void publish(struct dest *d)
             "not retried.", NULL, d->failed);
     set_own(d, "moongate_remote_write_samples_retried_total", MG_COUNTER,
             "Samples sent again after a 5xx, a 429 or a connection error.", NULL, d->retried);
-    set_own(d, "moongate_remote_write_dropped_total", MG_COUNTER,
-            "Samples dropped before they were sent, by reason.", "queue_full",
+    set_own(d, "moongate_remote_write_dropped_total", MG_COUNTER, DROPPED_HELP, "queue_full",
             d->dropped_full);
+    /* the rarer reasons appear once they happen */
+    if (d->scratch.relabel_errors)
+        set_own(d, "moongate_remote_write_dropped_total", MG_COUNTER, DROPPED_HELP, "relabel_error",
+                (double)d->scratch.relabel_errors);
+    if (d->dropped_oom)
+        set_own(d, "moongate_remote_write_dropped_total", MG_COUNTER, DROPPED_HELP, "out_of_memory",
+                d->dropped_oom);
     set_own(d, "moongate_remote_write_pending_samples", MG_GAUGE,
             "Samples queued for a remote write destination, in flight included.", NULL,
             (double)d->pending);
@@ -225,7 +233,7 @@ static void seal(struct lane *ln)
     enforce_bound(d);
     goto out;
 fail:
-    d->dropped_full += (double)ln->open_samples;
+    d->dropped_oom += (double)ln->open_samples;
     if (mg_log_allow(&d->lim, 5))
         mg_log(MG_LOG_ERROR, "remote write: out of memory, batch dropped", "url",
                d->cfg->url, NULL);
@@ -479,7 +487,7 @@ static void on_slice(evutil_socket_t fd, short what, void *arg)
             ln->open_since = now;
         long n = mg_rw_encode_output(st, i, &d->view, d->pass_ts, &d->scratch, &ln->open);
         if (n < 0) {
-            d->dropped_full += 1;
+            d->dropped_oom += 1;
             continue;
         }
         ln->open_samples += (size_t)n;
