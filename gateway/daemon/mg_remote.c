@@ -379,8 +379,10 @@ static void start(struct lane *ln)
     struct dest *d = ln->d;
     struct block *b = ln->head;
     struct evhttp_request *req = evhttp_request_new(on_done, ln);
-    if (!req)
+    if (!req) {
+        retry(ln, "out of memory", 0); /* leaves IDLE, so pump moves on */
         return;
+    }
     evhttp_request_set_error_cb(req, on_error);
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     int rc = evhttp_add_header(h, "Host", d->hosthdr);
@@ -395,6 +397,7 @@ static void start(struct lane *ln)
                                  NULL, NULL);
     if (rc) {
         evhttp_request_free(req);
+        retry(ln, "out of memory", 0);
         return;
     }
     ln->state = SENDING;

@@ -31,8 +31,8 @@ struct mg_remote;
 struct mg_remote *mg_remote_new(struct event_base *base, struct mg_gateway *gw,
                                 const struct mg_config *cfg, char *why,
                                 size_t whylen);
-/* Cancels what is in flight; queued samples are dropped (counted with
- * reason "shutdown" in the log line). NULL is a no-op. */
+/* Cancels what is in flight; samples still queued are not sent, and their
+ * count is logged. NULL is a no-op. */
 void mg_remote_free(struct mg_remote *r);
 
 #endif
