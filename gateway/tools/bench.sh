@@ -536,6 +536,7 @@ YML
         local va_addr=127.0.0.1:$(awk 'BEGIN { srand(); print 40000 + int(rand() * 9000) }')
         /usr/bin/vmagent -promscrape.config="$WORK/vmagent.yml" -remoteWrite.url="$url" \
             -remoteWrite.tmpDataPath="$WORK/vmagent" -httpListenAddr="$va_addr" \
+            -promscrape.maxScrapeSize=1GB \
             -loggerLevel=ERROR >"$WORK/vmagent.log" 2>&1 &
         VA_PID=$!
         sleep 3
