@@ -543,7 +543,7 @@ YML
         local r0 r1 c0 c1 t0 t1
         vmagent_rows() {
             curl -s --max-time 10 "http://$va_addr/metrics" |
-                awk '/^vmagent_remotewrite_rows_pushed_after_relabel_total/ { s += $NF } END { printf "%.0f", s }'
+                awk '/^vm_promscrape_scraped_samples_sum/ { s += $NF } END { printf "%.0f", s }'
         }
         r0=$(vmagent_rows); c0=$(cpu_seconds "$VA_PID"); t0=$(now_ms)
         sleep $((idle * 2))
