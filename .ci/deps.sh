@@ -6,10 +6,10 @@ pkgs=(cmake make gcc pkg-config curl openssl python3
       liblua5.4-dev lua5.4 libevent-dev libmsgpack-dev libpcre2-dev zlib1g-dev
       libssl-dev libcrypt-dev libyaml-dev
       lua-busted lua-socket lua-cjson
-      libprotobuf-c-dev protobuf-c-compiler
+      libprotobuf-c-dev protobuf-c-compiler libsnappy-dev
       prometheus prometheus-alertmanager
       prometheus-pushgateway python3-prometheus-client
-      golang-go golang-github-prometheus-client-golang-dev)
+      golang-go golang-github-prometheus-client-golang-dev victoria-metrics)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -66,8 +66,7 @@ void mg_config_fini(struct mg_config *c)
     for (size_t i = 0; i < c->npushgw_ttl; i++)
         free(c->pushgw_ttl[i].job);
     free(c->external_url);
-    for (size_t i = 0; i < 2 * c->nexternal_labels; i++)
-        free(c->external_labels[i]);
+    mg_config_remote_fini(c);
     memset(c, 0, sizeof(*c));
 }
 
@@ -105,7 +104,8 @@ int mg_config_add_ingest(struct mg_config *c, const char *addr, char *why,
 
 /* A key of the config table and where its value goes. */
 enum kind { K_STR, K_BOOL, K_SECONDS, K_SIZE, K_UINT, K_LOGFMT, K_LOGLEVEL,
-            K_STRLIST, K_TABLE, K_PUSHGW_TTL, K_MODE, K_USERS, K_CLIENTAUTH, K_LABELS };
+            K_STRLIST, K_TABLE, K_PUSHGW_TTL, K_MODE, K_USERS, K_CLIENTAUTH, K_REMOTE,
+            K_EXTERNAL };
 struct key {
     const char *name;
     enum kind kind;
@@ -199,56 +199,10 @@ static const struct key top_keys[] = {
     {"lua", K_TABLE, 0, lua_keys},
     {"pushgateway", K_TABLE, 0, pushgw_keys},
     {"external_url", K_STR, OFF(external_url), NULL},
-    {"external_labels", K_LABELS, OFF(external_labels), NULL},
     {"resend_delay", K_SECONDS, OFF(resend_delay), NULL},
+    {"remote_write", K_REMOTE, 0, NULL},
+    {"external_labels", K_EXTERNAL, 0, NULL},
     {NULL, 0, 0, NULL}};
-
-/* A label name as Prometheus's: [a-zA-Z_][a-zA-Z0-9_]*, not reserved. */
-static int label_name_ok(const char *s)
-{
-    if (!*s || (s[0] == '_' && s[1] == '_') || (*s >= '0' && *s <= '9'))
-        return 0;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-              (*s >= '0' && *s <= '9') || *s == '_'))
-            return 0;
-    return 1;
-}
-
-/* external_labels = { name = "value", ... }: replaces the earlier set. */
-static int set_labels(lua_State *L, struct mg_config *c, const char *path, char *why,
-                      size_t whylen)
-{
-    if (lua_type(L, -1) != LUA_TTABLE)
-        goto bad;
-    for (size_t i = 0; i < 2 * c->nexternal_labels; i++)
-        free(c->external_labels[i]);
-    c->nexternal_labels = 0;
-    lua_pushnil(L);
-    while (lua_next(L, -2)) {
-        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING ||
-            !label_name_ok(lua_tostring(L, -2)) ||
-            c->nexternal_labels == MG_MAX_EXTERNAL_LABELS) {
-            lua_pop(L, 2);
-            goto bad;
-        }
-        char **slot = &c->external_labels[2 * c->nexternal_labels];
-        slot[0] = strdup(lua_tostring(L, -2));
-        slot[1] = strdup(lua_tostring(L, -1));
-        c->nexternal_labels++;
-        lua_pop(L, 1);
-        if (!slot[0] || !slot[1]) {
-            lua_pop(L, 1);
-            snprintf(why, whylen, "%s: external_labels: out of memory", path);
-            return -1;
-        }
-    }
-    return 0;
-bad:
-    snprintf(why, whylen, "%s: external_labels: a table of at most %d valid label "
-             "names to strings", path, MG_MAX_EXTERNAL_LABELS);
-    return -1;
-}
 
 /* One {job = "regex", ttl = "1h" or seconds} entry at the top of L's stack. */
 static int pushgw_ttl(lua_State *L, struct mg_config *c, const char *path,
@@ -453,10 +407,12 @@ static int set_key(lua_State *L, struct mg_config *c, const struct key *k,
         if (t != LUA_TTABLE)
             goto type;
         return read_users(L, (struct mg_role_config *)(base + k->offset), path, why, whylen);
-    case K_LABELS:
-        return set_labels(L, c, path, why, whylen);
     case K_TABLE:
         break;
+    case K_REMOTE:
+        return mg_config_read_remote(c, L, path, why, whylen);
+    case K_EXTERNAL:
+        return mg_config_read_external(c, L, path, why, whylen);
     }
     return 0;
 type:

@@ -56,7 +56,32 @@ struct mg_client_tls_config {
     int insecure_skip_verify;
 };
 
+
+#define MG_MAX_REMOTE_WRITE 8
 #define MG_MAX_EXTERNAL_LABELS 32
+
+struct mg_relabel;
+
+/* One remote_write destination (docs/remote-write.md); defaults in
+ * brackets, set by mg_config_remote_init. */
+struct mg_remote_config {
+    char *url;                   /* http://host[:port]/path */
+    double interval;             /* seconds between passes [15] */
+    double timeout;              /* remote_timeout, seconds [30] */
+    struct mg_relabel *relabel;  /* write_relabel_configs; NULL: none; owned */
+    size_t capacity;             /* queue.capacity, samples [100000] */
+    size_t max_samples_per_send; /* [2000] */
+    double batch_send_deadline;  /* seconds [5] */
+    unsigned min_shards, max_shards; /* [1], [4] */
+    double min_backoff, max_backoff; /* seconds [0.03], [5] */
+    int send_metadata;           /* metadata.send [true] */
+    double metadata_interval;    /* metadata.send_interval, seconds [60] */
+    char *bearer_file;           /* authorization.credentials_file */
+    char *basic_user;            /* basic_auth.username */
+    char *basic_password_file;   /* basic_auth.password_file */
+    char *tls_ca_file, *tls_cert_file, *tls_key_file; /* tls.* */
+    int tls_insecure;            /* tls.insecure_skip_verify */
+};
 
 struct mg_config {
     char *http;                      /* "host:port" */
@@ -95,9 +120,12 @@ struct mg_config {
     struct mg_pushgw_ttl pushgw_ttl[MG_MAX_PUSHGW_TTL]; /* first match wins */
     size_t npushgw_ttl;
     char *external_url;              /* generatorURL's base; NULL: http://host:port */
-    char *external_labels[2 * MG_MAX_EXTERNAL_LABELS]; /* name, value, ... */
-    size_t nexternal_labels;         /* pairs */
     double resend_delay;             /* seconds between resends of an alert */
+    char *external_names[MG_MAX_EXTERNAL_LABELS];  /* sorted by name */
+    char *external_values[MG_MAX_EXTERNAL_LABELS];
+    size_t nexternal;
+    struct mg_remote_config remote[MG_MAX_REMOTE_WRITE];
+    size_t nremote;
 };
 
 void mg_config_init(struct mg_config *c);
@@ -114,6 +142,17 @@ int mg_config_read(struct mg_config *c, lua_State *L, int idx,
 int mg_config_set_str(char **slot, const char *s);
 /* The name of a role ("push"); static storage. */
 const char *mg_role_name(enum mg_role r);
+/* The remote_write and external_labels keys (mg_config_remote.c): read
+ * the value on top of L into c. 0, or -1 with "path: key: message". */
+int mg_config_read_remote(struct mg_config *c, lua_State *L, const char *path,
+                          char *why, size_t whylen);
+int mg_config_read_external(struct mg_config *c, lua_State *L,
+                            const char *path, char *why, size_t whylen);
+void mg_config_remote_init(struct mg_remote_config *r);
+void mg_config_remote_fini(struct mg_config *c);
+/* A duration: a number of seconds, or a string of Prometheus's form
+ * ("30ms", "15s", "1m30s", "2h"). 0 or -1. */
+int mg_config_duration(lua_State *L, int idx, double *out);
 /* Adds an ingest address (the flag is repeatable). 0 or -1 with why. */
 int mg_config_add_ingest(struct mg_config *c, const char *addr, char *why,
                          size_t whylen);

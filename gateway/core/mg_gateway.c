@@ -145,8 +145,8 @@ static int copy_alert_config(struct mg_gateway *gw, const struct mg_config *cfg)
                                          : default_external_url(cfg->http);
     if (!gw->external_url)
         return -ENOMEM;
-    for (size_t i = 0; i < cfg->nexternal_labels; i++) {
-        const char *k = cfg->external_labels[2 * i], *v = cfg->external_labels[2 * i + 1];
+    for (size_t i = 0; i < cfg->nexternal; i++) {
+        const char *k = cfg->external_names[i], *v = cfg->external_values[i];
         char *kc = strdup(k), *vc = strdup(v);
         gw->ext[gw->next++] = (struct mg_label){kc, vc, (uint32_t)strlen(k),
                                                 (uint32_t)strlen(v)};
@@ -154,7 +154,6 @@ static int copy_alert_config(struct mg_gateway *gw, const struct mg_config *cfg)
             return -ENOMEM;
     }
     gw->cfg.external_url = NULL;
-    memset(gw->cfg.external_labels, 0, sizeof(gw->cfg.external_labels));
     return 0;
 }
 
@@ -228,6 +227,11 @@ struct mg_gateway *mg_gateway_new(const struct mg_config *cfg,
     gw->cfg.http = gw->cfg.scripts = gw->cfg.rules = gw->cfg.data_dir = NULL;
     memset(gw->cfg.alertmanagers, 0, sizeof(gw->cfg.alertmanagers));
     memset(gw->cfg.ingest, 0, sizeof(gw->cfg.ingest));
+    /* the daemon owns the remote_write settings and external labels */
+    memset(gw->cfg.remote, 0, sizeof(gw->cfg.remote));
+    memset(gw->cfg.external_names, 0, sizeof(gw->cfg.external_names));
+    memset(gw->cfg.external_values, 0, sizeof(gw->cfg.external_values));
+    gw->cfg.nremote = gw->cfg.nexternal = 0;
     gw->next_sweep_ms = mg_gateway_now(gw);
     gw->next_tick_ms = mg_gateway_now(gw) + (int64_t)(cfg->rule_interval * 1000);
     /* Our own families exist from the start, so no push can take their
@@ -737,6 +741,13 @@ static int push_body(struct mg_gateway *gw, const char *p, size_t len,
             return -1; /* bytes that are not messages: the rest is noise */
     }
     return 0;
+}
+
+void mg_gateway_publish(struct mg_gateway *gw)
+{
+    mg_gateway_sweep(gw);
+    if (mg_stats_publish(&gw->stats, gw->store) || mg_caps_publish(gw->caps, gw->store))
+        mg_log(MG_LOG_WARN, "could not publish every own metric", NULL);
 }
 
 int mg_gateway_render(struct mg_gateway *gw, enum mg_format f,

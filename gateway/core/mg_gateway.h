@@ -73,6 +73,9 @@ void mg_gateway_reject(struct mg_gateway *gw, struct mg_push_result *res,
 
 /* Removes expired series now. */
 void mg_gateway_sweep(struct mg_gateway *gw);
+/* Sweeps and publishes the own metrics into the store, as before a
+ * scrape: what a remote write pass runs first. */
+void mg_gateway_publish(struct mg_gateway *gw);
 /* Sweeps, publishes the own metrics and renders every family into out
  * (reset first). 0 or -ENOMEM. */
 int mg_gateway_render(struct mg_gateway *gw, enum mg_format f,

@@ -24,6 +24,7 @@
 #include "mg_import.h"
 #include "mg_notify.h"
 #include "mg_pipeline.h"
+#include "mg_remote.h"
 #include "mg_rules.h"
 #include "mg_snapshot.h"
 #include "mg_snapshot_write.h"
@@ -50,6 +51,7 @@ struct daemon {
     struct event *aof_timer;
     double snap_started;   /* monotonic seconds at its fork */
     int64_t snap_taken_ms; /* wall clock at its fork: the state it holds */
+    struct mg_remote *remote;
 };
 
 static void usage(FILE *f)
@@ -609,6 +611,9 @@ static int start(struct daemon *d)
         aof_start(d, restored ? mg_snapshot_aof_seq(&snap) : 0);
     if (restored)
         mg_snap_close(&snap);
+    if (d->cfg.nremote &&
+        !(d->remote = mg_remote_new(d->base, d->gw, &d->cfg, why, sizeof(why))))
+        goto fail;
     d->http = mg_http_new(d->base, d->gw, &d->cfg, d->cfg.http, reload, d, why,
                           sizeof(why));
     if (!d->http)
@@ -688,6 +693,7 @@ static void stop(struct daemon *d)
     if (d->drain_check)
         event_free(d->drain_check);
     mg_notify_free(d->notify);
+    mg_remote_free(d->remote);
     mg_gateway_free(d->gw);
     mg_tls_free(d->tls);
     SSL_CTX_free(d->am_ctx);

@@ -22,6 +22,11 @@
 #   MG_BENCH_LOG_SERIES=100000         series count for the append-only log section
 #   MG_BENCH_ONLY=snapshot             run one section (basic needs N: use the list)
 #   MG_BENCH_KEEP=1                    keep the work directory (gateway logs)
+#   MG_BENCH_RW_SERIES=1000000         series for the remote-write section
+#   MG_BENCH_RW_INTERVAL=2s            its remote_write interval
+#   MG_BENCH_RW_IDLE=10                seconds it sends with no ingest
+#   MG_BENCH_RW=0                      skip the remote-write section
+#   MG_BENCH_ONLY=remote_write         run that section alone
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
@@ -68,6 +73,13 @@ cleanup() {
         kill -KILL "$GW_PID" 2>/dev/null || true
         wait "$GW_PID" 2>/dev/null || true
     fi
+    local p
+    for p in "${VA_PID:-}" "${SINK_PID:-}" "${VM_PID:-}"; do
+        if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+            kill -TERM "$p" 2>/dev/null || true
+            wait "$p" 2>/dev/null || true
+        fi
+    done
     if [ -n "${MG_BENCH_KEEP:-}" ]; then
         echo "bench: work directory kept: $WORK" >&2
     else
@@ -485,6 +497,194 @@ bench_append_log() {
     done
 }
 
+# metric_sum NAME: the sum over label sets of NAME in $WORK/metrics.txt.
+metric_sum() {
+    awk -v n="$1" '$1 == n || index($1, n "{") == 1 { s += $NF } END { printf "%.0f", s }' \
+        "$WORK/metrics.txt"
+}
+
+# vm_start: Debian's victoria-metrics on a free 127.0.0.1 port in $WORK;
+# sets VM_PID and VM_ADDR.
+vm_start() {
+    VM_ADDR=127.0.0.1:$(awk 'BEGIN { srand(); print 20000 + int(rand() * 20000) }')
+    /usr/bin/victoria-metrics -storageDataPath="$WORK/vm" -httpListenAddr="$VM_ADDR" \
+        -search.latencyOffset=0s -loggerLevel=ERROR >"$WORK/vm.log" 2>&1 &
+    VM_PID=$!
+    local deadline=$(($(now_ms) + START_TIMEOUT * 1000))
+    while [ "$(now_ms)" -lt "$deadline" ]; do
+        curl -sf --max-time 1 -o /dev/null "http://$VM_ADDR/health" && return 0
+        sleep 0.1
+    done
+    log "victoria-metrics not ready"
+    return 1
+}
+
+vm_stop() {
+    [ -n "${VM_PID:-}" ] || return 0
+    kill -TERM "$VM_PID" 2>/dev/null || true
+    wait "$VM_PID" 2>/dev/null || true
+    VM_PID=""
+}
+
+# sink_start: a minimal remote write receiver (Debian's python3): answers
+# 204 to every POST after reading it, so a run measures the sender, not a
+# store. Sets SINK_PID and SINK_ADDR.
+sink_start() {
+    SINK_ADDR=127.0.0.1:$(awk 'BEGIN { srand(); print 30000 + int(rand() * 9000) }')
+    /usr/bin/python3 - "${SINK_ADDR#*:}" >"$WORK/sink.log" 2>&1 <<'PY' &
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+    SINK_PID=$!
+    local deadline=$(($(now_ms) + START_TIMEOUT * 1000))
+    while [ "$(now_ms)" -lt "$deadline" ]; do
+        curl -s --max-time 1 -o /dev/null -X POST "http://$SINK_ADDR/" && return 0
+        sleep 0.1
+    done
+    log "sink not ready"
+    return 1
+}
+
+# rw_config FILE URL: a config remote-writing everything to URL.
+rw_config() {
+    cat >"$1" <<LUA
+return {
+  external_labels = { gateway_shard = "bench" },
+  remote_write = { { url = "$2", interval = "$RW_INTERVAL",
+                     metadata = { send = false },
+                     queue = { capacity = 4000000, max_samples_per_send = 10000,
+                               min_shards = 4, max_shards = 4 } } },
+}
+LUA
+}
+
+# rw_sent_cpu: sent samples, passes and the gateway's CPU seconds now.
+rw_sent_cpu() {
+    curl -s --max-time 120 "http://$HTTP_ADDR/metrics" >"$WORK/metrics.txt"
+    echo "$(metric_sum moongate_remote_write_samples_sent_total)" \
+         "$(metric_sum moongate_remote_write_passes_total)" "$(cpu_seconds "$GW_PID")" "$(now_ms)"
+}
+
+# rw_report PREFIX WHAT BEFORE AFTER: rates between two rw_sent_cpu lines.
+rw_report() {
+    awk -v p="$1" -v w="$2" -v a="$3" -v b="$4" -v n="$RW_N" 'BEGIN {
+        split(a, x, " "); split(b, y, " ");
+        s = y[1] - x[1]; passes = y[2] - x[2]; c = y[3] - x[3]; t = (y[4] - x[4]) / 1000;
+        printf "%s %s_seconds=%.1f %s_passes=%d %s_sent_samples=%.0f %s_sent_per_second=%.0f " \
+               "%s_gateway_cpu_seconds=%.2f %s_encoded_per_cpu_second=%.0f\n",
+               p, w, t, w, passes, w, s, w, s / t, w, c, w, (c > 0 ? passes * n / c : 0) }'
+}
+
+# bench_remote_write: one gateway holding N series remote-writes all of
+# them every MG_BENCH_RW_INTERVAL. Against a minimal sink (the sender's own
+# cost): samples/s sent and the known-series ingest rate in one run, the
+# latter against the same load without remote write, then
+# MG_BENCH_RW_IDLE seconds of sending alone for the CPU per sample. Then
+# against Debian's victoria-metrics (the store's pace), and vmagent (which
+# Debian ships with it) scraping the same gateway every 10 s and writing to
+# the same store: rows it took in (scraped, queued for remote write) per
+# CPU second, for comparison.
+bench_remote_write() {
+    RW_N=${MG_BENCH_RW_SERIES:-1000000}
+    RW_INTERVAL=${MG_BENCH_RW_INTERVAL:-2s}
+    local n=$RW_N idle=${MG_BENCH_RW_IDLE:-10} prefix a b c base upd
+    prefix="section=remote_write series=$n remote_write=off"
+    start_gateway rw-off || return 1
+    load "$prefix" "$n" || true
+    base=$(field samples_per_second "$(grep '^phase=update' "$WORK/gen.out" || true)")
+    stop_gateway "$prefix" >/dev/null
+
+    sink_start || return 1
+    rw_config "$WORK/rw-sink.lua" "http://$SINK_ADDR/api/v1/write"
+    prefix="section=remote_write series=$n remote_write=sink interval=$RW_INTERVAL"
+    start_gateway rw-sink --config "$WORK/rw-sink.lua" || return 1
+    a=$(rw_sent_cpu)
+    load "$prefix" "$n" || true
+    b=$(rw_sent_cpu)
+    upd=$(field samples_per_second "$(grep '^phase=update' "$WORK/gen.out" || true)")
+    sleep "$idle"
+    c=$(rw_sent_cpu)
+    rw_report "$prefix" load "$a" "$b"
+    rw_report "$prefix" idle "$b" "$c"
+    echo "$prefix update_sps=${upd:-?} update_sps_without_remote_write=${base:-?}" \
+         "$(awk -v a="${upd:-0}" -v b="${base:-0}" 'BEGIN { if (b > 0) printf "ingest_ratio=%.3f", a / b }')" \
+         "dropped=$(metric_sum moongate_remote_write_dropped_total)" \
+         "pass_seconds=$(metric_sum moongate_remote_write_pass_seconds)" \
+         "slice_max_seconds=$(awk '/^moongate_remote_write_slice_max_seconds/ { print $NF }' "$WORK/metrics.txt")" \
+         "loadavg_1m=$(cut -d' ' -f1 /proc/loadavg) cpus=$(nproc)"
+    stop_gateway "$prefix" >/dev/null
+    kill -TERM "$SINK_PID" 2>/dev/null || true
+    wait "$SINK_PID" 2>/dev/null || true
+    SINK_PID=""
+
+    [ -x /usr/bin/victoria-metrics ] || { log "remote-write: no victoria-metrics"; return 0; }
+    vm_start || return 1
+    local url="http://$VM_ADDR/api/v1/write"
+    rw_config "$WORK/rw-vm.lua" "$url"
+    prefix="section=remote_write series=$n remote_write=victoria-metrics interval=$RW_INTERVAL"
+    start_gateway rw-vm --config "$WORK/rw-vm.lua" || { vm_stop; return 1; }
+    SAMPLES=0 load "$prefix" "$n" >/dev/null || true
+    a=$(rw_sent_cpu)
+    sleep "$idle"
+    b=$(rw_sent_cpu)
+    rw_report "$prefix" idle "$a" "$b"
+    echo "$prefix dropped=$(metric_sum moongate_remote_write_dropped_total)" \
+         "pending=$(metric_sum moongate_remote_write_pending_samples)" \
+         "failed=$(metric_sum moongate_remote_write_samples_failed_total)" \
+         "victoria_metrics_cpu_seconds_total=$(cpu_seconds "$VM_PID")" \
+         "loadavg_1m=$(cut -d' ' -f1 /proc/loadavg)"
+    stop_gateway "$prefix" >/dev/null
+    if [ -x /usr/bin/vmagent ]; then
+        # vmagent scraping a gateway with the same series, writing to the
+        # same store: rows it sent per second and per CPU second
+        start_gateway rw-vmagent || { vm_stop; return 1; }
+        SAMPLES=0 load "$prefix" "$n" >/dev/null || true
+        cat >"$WORK/vmagent.yml" <<YML
+scrape_configs:
+  - job_name: moongate
+    scrape_interval: 10s
+    scrape_timeout: 10s
+    honor_labels: true
+    static_configs:
+      - targets: ['$HTTP_ADDR']
+YML
+        local va_addr=127.0.0.1:$(awk 'BEGIN { srand(); print 40000 + int(rand() * 9000) }')
+        /usr/bin/vmagent -promscrape.config="$WORK/vmagent.yml" -remoteWrite.url="$url" \
+            -remoteWrite.tmpDataPath="$WORK/vmagent" -httpListenAddr="$va_addr" \
+            -promscrape.maxScrapeSize=1GB \
+            -loggerLevel=ERROR >"$WORK/vmagent.log" 2>&1 &
+        VA_PID=$!
+        sleep 3
+        local r0 r1 c0 c1 t0 t1
+        vmagent_rows() {
+            curl -s --max-time 10 "http://$va_addr/metrics" |
+                awk '/^vm_promscrape_scraped_samples_sum/ { s += $NF } END { printf "%.0f", s }'
+        }
+        r0=$(vmagent_rows); c0=$(cpu_seconds "$VA_PID"); t0=$(now_ms)
+        sleep $((idle * 2))
+        r1=$(vmagent_rows); c1=$(cpu_seconds "$VA_PID"); t1=$(now_ms)
+        kill -TERM "$VA_PID" 2>/dev/null || true
+        wait "$VA_PID" 2>/dev/null || true
+        VA_PID=""
+        echo "section=remote_write series=$n vmagent=scrape interval=10s" \
+             "$(awk -v s="$((r1 - r0))" -v ms="$((t1 - t0))" -v c0="$c0" -v c1="$c1" 'BEGIN {
+                 printf "vmagent_rows_per_second=%.0f vmagent_cpu_seconds=%.2f vmagent_rows_per_cpu_second=%.0f",
+                        s / (ms / 1000), c1 - c0, (c1 > c0 ? s / (c1 - c0) : 0) }')"
+        stop_gateway "$prefix" >/dev/null
+    fi
+    vm_stop
+}
+
 # ---------------------------------------------------------------------------
 
 main() {
@@ -504,6 +704,7 @@ main() {
     bench_promql_tick || failed=1
     bench_snapshot || failed=1
     bench_append_log || failed=1
+    [ "${MG_BENCH_RW:-1}" = 0 ] || bench_remote_write || failed=1
     if [ -n "${MG_BENCH_SCRIPTS:-}" ]; then
         local dir
         dir=$(cd "$MG_BENCH_SCRIPTS" && pwd)

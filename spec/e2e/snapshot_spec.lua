@@ -60,7 +60,7 @@ end)
 -- connection counts (scrapes and probes open connections).
 local VOLATILE = { "^process_", "^moongate_scrape_duration_seconds",
   "^moongate_snapshot_", "^moongate_config_last_reload_success_timestamp_seconds",
-  "^moongate_connections_accepted_total", "^moongate_rule_evaluation_duration_seconds" }
+  "^moongate_connections_", "^moongate_rule_evaluation_duration_seconds" }
 
 local function stable_lines(body)
   local t = {}
