@@ -8,7 +8,8 @@ pkgs=(cmake make gcc pkg-config curl
       libprotobuf-c-dev protobuf-c-compiler
       prometheus prometheus-alertmanager
       prometheus-pushgateway python3-prometheus-client
-      golang-go golang-github-prometheus-client-golang-dev)
+      golang-go golang-github-prometheus-client-golang-dev
+      chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

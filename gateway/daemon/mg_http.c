@@ -22,6 +22,7 @@
 #include "mg_pushgw_http.h"
 #include "mg_rules.h"
 #include "mg_status.h"
+#include "mg_web.h"
 
 struct track;
 
@@ -41,6 +42,7 @@ struct mg_http {
     struct mg_log_limit log_limit;
     struct mg_buf scrape, gz; /* reused by every scrape */
     struct mg_pushgw_http *pushgw; /* the Pushgateway API's routes */
+    struct mg_web *web;            /* the pages and their JSON twins */
 };
 
 /* What we keep of each HTTP connection, from evhttp's bevcb to its close.
@@ -615,6 +617,8 @@ static void dispatch(struct evhttp_request *req, void *arg)
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     if (path && mg_pushgw_http_route(h->pushgw, req, path))
         return;
+    if (path && mg_web_route(h->web, req, path))
+        return;
     for (const struct route *r = routes; path && r->path; r++)
         if (strcmp(path, r->path) == 0) {
             r->fn(req, h);
@@ -646,6 +650,9 @@ struct mg_http *mg_http_new(struct event_base *base, struct mg_gateway *gw,
     }
     if (!(h->pushgw = mg_pushgw_http_new(base, gw, cfg, why, whylen)))
         goto fail;
+    if (!(h->web = mg_web_new(base, gw, cfg, why, whylen)))
+        goto fail;
+    mg_web_set_pushgw(h->web, mg_pushgw_http_groups(h->pushgw));
     /* Bodies over the limit get our counted JSON 413 (on_push); libevent
      * refuses only those over twice the limit, before reading them. */
     evhttp_set_max_body_size(h->http, (ev_ssize_t)(2 * cfg->max_http_body_bytes));
@@ -712,6 +719,7 @@ void mg_http_free(struct mg_http *h)
     while (h->tracks) /* evhttp_free closed them all */
         track_release(h->tracks, MG_CLOSE_SHUTDOWN);
     mg_pushgw_http_free(h->pushgw);
+    mg_web_free(h->web);
     mg_buf_fini(&h->scrape);
     mg_buf_fini(&h->gz);
     free(h);
