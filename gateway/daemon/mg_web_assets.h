@@ -56,7 +56,10 @@ static const char mg_web_css[] =
     "button{background:var(--acc);color:#fff;border:0;cursor:pointer;align-self:end}\n"
     ".filter{width:100%;max-width:360px;margin:0 0 8px}\n"
     "@media (max-width:640px){main{padding:10px}h1{font-size:19px}.card .v{font-size:17px}"
-    "th,td{padding:5px 6px}.hide-s{display:none}}\n";
+    "th,td{padding:5px 6px}.hide-s{display:none}"
+    ".cards{grid-template-columns:repeat(auto-fill,minmax(150px,1fr))}"
+    "table.stack thead{display:none}table.stack tr{display:block;border-bottom:1px solid var(--line)}"
+    "table.stack td{display:block;border:0;padding:3px 8px}table.stack td.n{text-align:left}}\n";
 
 /* Fills elements carrying data-ts (seconds since the epoch, written by the
  * server) with the browser's local time, filters tables through an input

@@ -41,7 +41,7 @@ static int rules_doc(struct mg_web *w, struct mg_jdoc *d)
 
 static void alert_rows(struct mg_buf *b, const struct mg_jdoc *d, int alerts)
 {
-    mg_buf_adds(b, "<div class=\"tw\"><table class=\"alerts\"><thead><tr><th>state</th>"
+    mg_buf_adds(b, "<div class=\"tw\"><table class=\"alerts stack\"><thead><tr><th>state</th>"
                    "<th>labels</th><th>active since</th><th class=\"n\">value</th>"
                    "<th class=\"hide-s\">annotations</th></tr></thead><tbody>");
     for (int a = d->v[alerts].first; a >= 0; a = d->v[a].next) {
@@ -141,7 +141,7 @@ void mg_web_page_rules(struct mg_web *w, struct evhttp_request *req)
                            "&middot; last ", mg_jnum(&d, mg_jget(&d, g, "interval")),
                         mg_jnum(&d, mg_jget(&d, g, "evaluationTime")) * 1000);
             mg_web_time(b, mg_web_rfc3339(mg_jstr(&d, mg_jget(&d, g, "lastEvaluation"))));
-            mg_buf_adds(b, "</p><div class=\"tw\"><table class=\"rules\"><thead><tr>"
+            mg_buf_adds(b, "</p><div class=\"tw\"><table class=\"rules stack\"><thead><tr>"
                            "<th>rule</th><th>health</th><th>last error</th>"
                            "<th>last evaluation</th><th class=\"n\">duration</th></tr></thead>"
                            "<tbody>");
@@ -494,7 +494,7 @@ static void explain_html(struct mg_buf *b, const struct mg_explain *e)
 {
     mg_buf_adds(b, "<div class=\"explain\"><h2><code>");
     mg_web_escs(b, e->input);
-    mg_buf_adds(b, "</code></h2><div class=\"tw\"><table class=\"steps\"><thead><tr><th>step</th>"
+    mg_buf_adds(b, "</code></h2><div class=\"tw\"><table class=\"steps stack\"><thead><tr><th>step</th>"
                    "<th>at</th><th>result</th></tr></thead><tbody>");
     if (!e->trace.n)
         mg_buf_adds(b, "<tr><td colspan=\"3\" class=\"muted\">no pipeline step applies: the "
