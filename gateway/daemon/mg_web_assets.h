@@ -41,7 +41,7 @@ static const char mg_web_css[] =
     ".st{display:inline-block;border-radius:3px;padding:0 6px;color:#fff;font-size:12px;"
     "font-weight:600;text-transform:uppercase}\n"
     ".st.ok,.st.inactive{background:var(--ok)}.st.pending,.st.unknown,.st.shadow{background:var(--warn)}\n"
-    ".st.firing,.st.err,.st.dropped{background:var(--err)}\n"
+    ".st.firing,.st.err,.st.dropped{background:var(--err)}.st.enforce{background:var(--mut)}\n"
     ".bar{background:#e8edf3;border-radius:3px;height:10px;min-width:80px;position:relative}\n"
     ".bar i{display:block;height:100%;background:var(--bar);border-radius:3px}\n"
     ".bar.hot i{background:var(--err)}\n"
