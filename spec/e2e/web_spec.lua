@@ -116,7 +116,12 @@ describe("web pages", function()
 
   it("the overview shows series, the drop by reason, the charts, build and uptime", function()
     local body, headers = get(g, "/")
-    assert.truthy(headers["content-security-policy"]:find("default-src 'none'", 1, true))
+    local csp = headers["content-security-policy"]
+    assert.truthy(csp:find("default-src 'none'", 1, true))
+    -- only our script runs: it carries this response's nonce
+    local nonce = csp:match("script%-src 'nonce%-(%x+)'")
+    assert.are.equal(32, #nonce)
+    assert.truthy(body:find('<script nonce="' .. nonce .. '">', 1, true))
     assert_escaped(body)
     local dom, err = browse(g, g.url .. "/", "overview")
     assert_clean_console(err)
