@@ -200,7 +200,7 @@ static int literal(struct parser *ps, const char *word, enum mg_jtype t)
 
 static int parse_value(struct parser *ps, int depth)
 {
-    if (depth > MAX_DEPTH)
+    if (depth >= MAX_DEPTH)
         return -1;
     skip_ws(ps);
     if (ps->p >= ps->end)
