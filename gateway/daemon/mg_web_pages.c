@@ -18,6 +18,7 @@
 
 #define EXPLAIN_MAX 20
 #define DRY_LABELS 64
+#define EXPLAIN_BODY_MAX 65536 /* one series' fields, with room to spare */
 
 static void state_badge(struct mg_buf *b, const char *state)
 {
@@ -407,7 +408,7 @@ struct fields {
 };
 
 static void json_field(const struct mg_jdoc *d, const char *key, char *out, size_t len,
-                       int raw, const char *body)
+                       int raw)
 {
     int i = mg_jget(d, 0, key);
     out[0] = 0;
@@ -417,7 +418,6 @@ static void json_field(const struct mg_jdoc *d, const char *key, char *out, size
         snprintf(out, len, "%s", mg_jstr(d, i));
         return;
     }
-    (void)body;
     /* labels and source: rebuilt as JSON text for dry_sample */
     struct mg_buf t = {0};
     mg_buf_addc(&t, '{');
@@ -452,6 +452,10 @@ void mg_web_api_explain(struct mg_web *w, struct evhttp_request *req)
     if (evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
         struct evbuffer *in = evhttp_request_get_input_buffer(req);
         size_t len = evbuffer_get_length(in);
+        if (len > EXPLAIN_BODY_MAX) {
+            snprintf(why, sizeof(why), "the body is over %d bytes", EXPLAIN_BODY_MAX);
+            goto fail;
+        }
         const char *p = (const char *)evbuffer_pullup(in, -1);
         struct mg_jdoc d;
         if (!p || mg_jdoc_parse(&d, p, len) || d.v[0].type != MG_JOBJ) {
@@ -461,10 +465,10 @@ void mg_web_api_explain(struct mg_web *w, struct evhttp_request *req)
                                        "{name, type, labels, source}");
             goto fail;
         }
-        json_field(&d, "name", f->name, sizeof(f->name), 0, p);
-        json_field(&d, "type", f->type, sizeof(f->type), 0, p);
-        json_field(&d, "labels", f->labels, sizeof(f->labels), 1, p);
-        json_field(&d, "source", f->source, sizeof(f->source), 1, p);
+        json_field(&d, "name", f->name, sizeof(f->name), 0);
+        json_field(&d, "type", f->type, sizeof(f->type), 0);
+        json_field(&d, "labels", f->labels, sizeof(f->labels), 1);
+        json_field(&d, "source", f->source, sizeof(f->source), 1);
         mg_jdoc_fini(&d);
     } else {
         mg_web_param(req, "name", f->name, sizeof(f->name));

@@ -247,6 +247,11 @@ describe("web pages", function()
     e = json.decode(reply).data[1]
     assert.are.equal("rule", e.dropped)
     assert.are.equal("drop", e.steps[#e.steps].step)
+    body = json.encode { name = "x", labels = { big = ("v"):rep(70000) } }
+    code, reply = gw.http_request("POST", g.url .. "/api/v1/explain", body,
+      { ["content-type"] = "application/json", ["content-length"] = tostring(#body) })
+    assert.are.equal(400, code)
+    assert.truthy(json.decode(reply).error:find("over 65536 bytes", 1, true))
     code, reply = gw.http_request("GET", g.url .. "/api/v1/explain?name=x&labels=" .. enc("[1]"))
     assert.are.equal(400, code)
     assert.are.equal("bad_data", json.decode(reply).errorType)
