@@ -9,7 +9,8 @@ pkgs=(cmake make gcc pkg-config curl openssl python3
       libprotobuf-c-dev protobuf-c-compiler libsnappy-dev
       prometheus prometheus-alertmanager
       prometheus-pushgateway python3-prometheus-client
-      golang-go golang-github-prometheus-client-golang-dev victoria-metrics)
+      golang-go golang-github-prometheus-client-golang-dev victoria-metrics
+      chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

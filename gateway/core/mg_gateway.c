@@ -966,6 +966,61 @@ int mg_gateway_query(struct mg_gateway *gw, const char *expr, size_t len,
                              time_ms ? time_ms : now, out, why, whylen);
 }
 
+static void explain_step(struct mg_explain *e, const char *step, const char *result)
+{
+    if (e->trace.n == MG_TRACE_MAX)
+        return;
+    struct mg_trace_step *t = &e->trace.v[e->trace.n++];
+    t->step = step;
+    t->at[0] = 0;
+    snprintf(t->result, sizeof(t->result), "%s", result);
+}
+
+void mg_gateway_explain_sample(struct mg_gateway *gw, const struct mg_sample *s,
+                               struct mg_explain *e)
+{
+    char why[MG_WHY_LEN];
+    memset(e, 0, sizeof(*e));
+    mg_render_series(e->input, sizeof(e->input), s->name, s->nlen, s->labels, s->nlabels);
+    e->aggregate = "";
+    enum mg_reason rr = mg_wire_check_identity(s, &gw->cfg.wire, why);
+    if (rr != MG_OK) {
+        explain_step(e, "validate", why);
+        e->dropped = mg_reason_name(rr);
+        return;
+    }
+    uint64_t h = mg_store_input_hash(s->name, s->nlen, s->labels, s->nlabels);
+    int live = mg_store_input_find(gw->store, s, h) != NULL;
+    /* the limits count their hits: into scratch stats, not the gateway's */
+    struct mg_stats scratch;
+    const char *cap = NULL;
+    mg_stats_init(&scratch);
+    int full = !live &&
+               (mg_caps_inputs_full(gw->caps, mg_store_input_count(gw->store), &scratch, &cap) ||
+                mg_caps_source_full(gw->caps, gw->store, s->source, s->nsource, &scratch, &cap));
+    mg_stats_fini(&scratch);
+    if (full) {
+        snprintf(why, sizeof(why), "%s is full: a new input series is dropped", cap);
+        explain_step(e, "limits", why);
+        e->dropped = mg_reason_name(MG_DROP_LIMIT);
+        return;
+    }
+    struct mg_route r;
+    const char *file;
+    char rwhy[MG_WHY_LEN];
+    mg_pipeline_set_trace(gw->pipe, &e->trace);
+    mg_pipeline_route(gw->pipe, s, &r, &file, rwhy, sizeof(rwhy));
+    mg_pipeline_set_trace(gw->pipe, NULL);
+    e->aggregate = mg_agg_name(r.agg);
+    if (r.drop != MG_OK) {
+        e->dropped = mg_reason_name((enum mg_reason)r.drop);
+        return;
+    }
+    mg_render_series(e->output, sizeof(e->output), r.name, r.nlen, r.labels, r.nlabels);
+    mg_caps_describe(gw->caps, gw->store, r.name, r.nlen, r.labels, r.nlabels, e->caps,
+                     sizeof(e->caps));
+}
+
 void mg_gateway_set_notify(struct mg_gateway *gw, struct mg_notify *n)
 {
     gw->notify = n;

@@ -154,6 +154,13 @@ int mg_gateway_query(struct mg_gateway *gw, const char *expr, size_t len,
                      int64_t time_ms, struct mg_buf *out, char *why,
                      size_t whylen);
 
+/* A dry run: explains s, a series that need not have been pushed, through
+ * the identity checks, the limits on inputs, the traced pipeline and the
+ * caps that apply, storing and counting nothing. A refusal shows as a
+ * "validate" or "limits" step and e->dropped. */
+void mg_gateway_explain_sample(struct mg_gateway *gw, const struct mg_sample *s,
+                               struct mg_explain *e);
+
 struct mg_stats *mg_gateway_stats(struct mg_gateway *gw);
 struct mg_store *mg_gateway_store(struct mg_gateway *gw);
 const struct mg_config *mg_gateway_config(const struct mg_gateway *gw);

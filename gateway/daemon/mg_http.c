@@ -23,6 +23,7 @@
 #include "mg_pushgw_http.h"
 #include "mg_rules.h"
 #include "mg_status.h"
+#include "mg_web.h"
 
 struct track;
 
@@ -44,6 +45,7 @@ struct mg_http {
     struct mg_pushgw_http *pushgw; /* the Pushgateway API's routes */
     struct mg_tls *tls;       /* NULL: plain HTTP */
     struct mg_principal *who; /* the request's push principal (mg_http_auth) */
+    struct mg_web *web;            /* the pages and their JSON twins */
 };
 
 /* What we keep of each HTTP connection, from evhttp's bevcb to its close.
@@ -647,6 +649,8 @@ static void dispatch(struct evhttp_request *req, void *arg)
         return;
     if (path && mg_pushgw_http_route(h->pushgw, req, path))
         return;
+    if (path && mg_web_route(h->web, req, path))
+        return;
     for (const struct route *r = routes; path && r->path; r++)
         if (strcmp(path, r->path) == 0) {
             r->fn(req, h);
@@ -678,6 +682,9 @@ struct mg_http *mg_http_new(struct event_base *base, struct mg_gateway *gw,
     }
     if (!(h->pushgw = mg_pushgw_http_new(base, gw, cfg, why, whylen)))
         goto fail;
+    if (!(h->web = mg_web_new(base, gw, cfg, why, whylen)))
+        goto fail;
+    mg_web_set_pushgw(h->web, mg_pushgw_http_groups(h->pushgw));
     /* Bodies over the limit get our counted JSON 413 (on_push); libevent
      * refuses only those over twice the limit, before reading them. */
     evhttp_set_max_body_size(h->http, (ev_ssize_t)(2 * cfg->max_http_body_bytes));
@@ -749,6 +756,7 @@ void mg_http_free(struct mg_http *h)
     while (h->tracks) /* evhttp_free closed them all */
         track_release(h->tracks, MG_CLOSE_SHUTDOWN);
     mg_pushgw_http_free(h->pushgw);
+    mg_web_free(h->web);
     mg_buf_fini(&h->scrape);
     mg_buf_fini(&h->gz);
     free(h);

@@ -23,6 +23,9 @@ int mg_http_route_role(const char *path, enum evhttp_cmd_type method)
               strncmp(path, "/metrics/job@base64/", 20) == 0;
     if (strcmp(path, "/api/v1/push") == 0 || (pgw && method != EVHTTP_REQ_DELETE))
         return MG_ROLE_PUSH;
+    /* reads that take a body: a dry run, a query */
+    if (strcmp(path, "/api/v1/explain") == 0 || strcmp(path, "/api/v1/query") == 0)
+        return MG_ROLE_READ;
     if (strcmp(path, "/-/reload") == 0 || strncmp(path, "/-/", 3) == 0 ||
         strncmp(path, "/api/v1/admin/", 14) == 0 ||
         (method & (EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |

@@ -210,3 +210,8 @@ int mg_pushgw_http_route(struct mg_pushgw_http *ph,
     reply(req, 200, "application/json", &ph->reply);
     return 1;
 }
+
+struct mg_pushgw *mg_pushgw_http_groups(struct mg_pushgw_http *ph)
+{
+    return ph->pg;
+}

@@ -26,5 +26,7 @@ void mg_pushgw_http_free(struct mg_pushgw_http *ph);
  * the API's; 0 leaves req to the other routes. */
 int mg_pushgw_http_route(struct mg_pushgw_http *ph,
                          struct evhttp_request *req, const char *path);
+/* The group table, for the status page (owned by ph). */
+struct mg_pushgw *mg_pushgw_http_groups(struct mg_pushgw_http *ph);
 
 #endif
