@@ -894,7 +894,7 @@ static void explain_one(struct mg_gateway *gw, struct mg_input *in,
     struct mg_route r;
     input_sample(gw, in, &s);
     memset(e, 0, sizeof(*e));
-    mg_render_series(e->input, sizeof(e->input), s.name, s.nlen, s.labels, s.nlabels);
+    mg_labels_render(e->input, sizeof(e->input), s.name, s.nlen, s.labels, s.nlabels);
     mg_pipeline_set_trace(gw->pipe, &e->trace);
     const char *file;
     char why[MG_WHY_LEN];
@@ -912,7 +912,7 @@ static void explain_one(struct mg_gateway *gw, struct mg_input *in,
     const struct mg_family *f = mg_store_output_family(gw->store, o);
     struct mg_label v[o->ls->n ? o->ls->n : 1];
     size_t n = mg_labelset_unpack(o->ls, v);
-    mg_render_series(e->output, sizeof(e->output), f->name, f->nlen, v, n);
+    mg_labels_render(e->output, sizeof(e->output), f->name, f->nlen, v, n);
     e->aggregate = mg_agg_name(f->agg);
     e->inputs = o->ninputs;
 }
@@ -981,7 +981,7 @@ void mg_gateway_explain_sample(struct mg_gateway *gw, const struct mg_sample *s,
 {
     char why[MG_WHY_LEN];
     memset(e, 0, sizeof(*e));
-    mg_render_series(e->input, sizeof(e->input), s->name, s->nlen, s->labels, s->nlabels);
+    mg_labels_render(e->input, sizeof(e->input), s->name, s->nlen, s->labels, s->nlabels);
     e->aggregate = "";
     enum mg_reason rr = mg_wire_check_identity(s, &gw->cfg.wire, why);
     if (rr != MG_OK) {
@@ -1016,7 +1016,7 @@ void mg_gateway_explain_sample(struct mg_gateway *gw, const struct mg_sample *s,
         e->dropped = mg_reason_name((enum mg_reason)r.drop);
         return;
     }
-    mg_render_series(e->output, sizeof(e->output), r.name, r.nlen, r.labels, r.nlabels);
+    mg_labels_render(e->output, sizeof(e->output), r.name, r.nlen, r.labels, r.nlabels);
     mg_caps_describe(gw->caps, gw->store, r.name, r.nlen, r.labels, r.nlabels, e->caps,
                      sizeof(e->caps));
 }

@@ -12,7 +12,7 @@
 #include "mg_config.h"
 #include "mg_expose.h"
 #include "mg_pipeline.h"
-#include "mg_series.h"
+#include "mg_store.h"
 #include "mg_stats.h"
 #include "mg_wire.h"
 

@@ -206,7 +206,7 @@ static void render(char *out, size_t len, const struct mg_pushbody *b,
     if (s->nlabels == 0)
         snprintf(out, len, "%.*s", (int)f->nlen, f->name);
     else
-        mg_render_series(out, len, f->name, f->nlen, s->labels, s->nlabels);
+        mg_labels_render(out, len, f->name, f->nlen, s->labels, s->nlabels);
 }
 
 static int twice(const struct mg_pushbody *b, const struct mg_pushbody_series *s,

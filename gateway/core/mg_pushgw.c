@@ -516,7 +516,7 @@ static int check_series(struct mg_pushgw *pg, struct push *p,
         return refuse(p, line, r, "%s", w);
     struct mg_store *st = mg_gateway_store(pg->gw);
     uint64_t h = mg_store_input_hash(s->name, s->nlen, s->labels, s->nlabels);
-    mg_render_series(name, sizeof(name), s->name, s->nlen, s->labels, s->nlabels);
+    mg_labels_render(name, sizeof(name), s->name, s->nlen, s->labels, s->nlabels);
     struct mg_input *in = mg_store_input_find(st, s, h);
     if (in && owner_of(pg, mg_store_input_index(st, in)) != p->gid1)
         return refuse(p, line, MG_REASON_NAME_COLLISION,

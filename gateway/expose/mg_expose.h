@@ -6,7 +6,7 @@
 
 #include "mg_buf.h"
 #include "mg_fmt.h"
-#include "mg_series.h"
+#include "mg_store.h"
 
 enum mg_format { MG_FORMAT_TEXT, MG_FORMAT_OPENMETRICS };
 

@@ -13,7 +13,7 @@
 
 #include "mg_buf.h"
 #include "mg_labels.h"
-#include "mg_series.h"
+#include "mg_store.h"
 
 struct mg_relabel;
 

@@ -9,7 +9,7 @@
 
 #include "mg_buf.h"
 #include "mg_cap.h"
-#include "mg_series.h"
+#include "mg_store.h"
 
 /* Appends the report as Prometheus-style JSON ({"status":"success",
  * "data":{...}}) with at most limit entries a list. 0 or -ENOMEM. */

@@ -10,7 +10,7 @@
 #include "mg_promql_eval.h"
 #include "mg_promql_parse.h"
 #include "mg_query.h"
-#include "mg_series.h"
+#include "mg_store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

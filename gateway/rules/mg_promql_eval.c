@@ -392,7 +392,7 @@ static int instant_one(void *p, const struct qsample *s)
 static int hist_labels(struct pqe_ev *e, const struct qhist *h, pqe_elem *x)
 {
     struct mg_query *q = e->q;
-    if (q_reserve_labels(q, h->ls->n + 1))
+    if (mg_query_reserve_labels(q, h->ls->n + 1))
         return -ENOMEM;
     size_t n = mg_labelset_unpack(h->ls, q->lab);
     x->l = labels_copy(e, q->lab, n, h->name, h->nlen, 0, &x->n);
@@ -404,10 +404,10 @@ static int hist_labels(struct pqe_ev *e, const struct qhist *h, pqe_elem *x)
 static struct qsel *range_sel(struct pqe_ev *e, const struct mg_pq_node *n,
                               int64_t win, int *rc)
 {
-    struct qsel *s = qs_get(e->q, n->text, n->len, 1, rc, e->why, e->whylen);
+    struct qsel *s = mg_query_sel_get(e->q, n->text, n->len, 1, rc, e->why, e->whylen);
     if (!s)
         return NULL;
-    *rc = qs_range(e->q, e->st, s, win + n->offset_ms, e->now, e->why,
+    *rc = mg_query_sel_range(e->q, e->st, s, win + n->offset_ms, e->now, e->why,
                    e->whylen);
     return *rc ? NULL : s;
 }
@@ -422,7 +422,7 @@ static int eval_selector(struct pqe_ev *e, const struct mg_pq_node *n, pqe_value
         /* now: the store's current samples */
         struct icol c = {e, out, 0};
         size_t visited = 0;
-        int rc = qs_each(e->q, e->st, n->sel, instant_one, &c, &visited,
+        int rc = mg_query_sel_each(e->q, e->st, n->sel, instant_one, &c, &visited,
                          e->why, e->whylen);
         e->work += visited;
         return rc;

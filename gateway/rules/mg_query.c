@@ -21,7 +21,7 @@
 #define MIN_KEEP_TICKS 3
 #define MAX_POINTS_LIMIT (1u << 24)
 
-int q_reserve_labels(struct mg_query *q, size_t n)
+int mg_query_reserve_labels(struct mg_query *q, size_t n)
 {
     if (q->caplab >= n)
         return 0;
@@ -93,7 +93,7 @@ void mg_query_free(struct mg_query *q)
     free(q->h);
     free(q->slot);
     mg_rematch_free(q->m);
-    qix_free(&q->ix);
+    mg_query_index_free(&q->ix);
     free(q->lab);
     free(q->srt);
     mg_rebuf_fini(&q->name);
@@ -145,7 +145,7 @@ static int qsel_is(const struct qsel *s, const char *text, size_t n,
     return s->hash == hash && s->len == n && memcmp(s->text, text, n) == 0;
 }
 
-struct qsel *qs_get(struct mg_query *q, const char *text, size_t n,
+struct qsel *mg_query_sel_get(struct mg_query *q, const char *text, size_t n,
                     int range, int *err, char *why, size_t whylen)
 {
     uint64_t hash = mg_hash_bytes(text, n, 0x5e1ec7);
@@ -287,14 +287,14 @@ static int visit(struct walk *w, struct mg_store *st, uint32_t i, int which,
     if (!o)
         return 0;
     (*visited)++;
-    if (q_reserve_labels(w->q, (size_t)o->ls->n + 1))
+    if (mg_query_reserve_labels(w->q, (size_t)o->ls->n + 1))
         return -ENOMEM;
     w->n = mg_labelset_unpack(o->ls, w->q->lab);
     w->oidx = i;
     return offer_output(w, st, o, mg_store_output_family(st, o), which);
 }
 
-int qs_each(struct mg_query *q, struct mg_store *st,
+int mg_query_sel_each(struct mg_query *q, struct mg_store *st,
             const struct mg_selector *sel, qs_fn fn, void *ctx,
             size_t *visited, char *why, size_t whylen)
 {
@@ -352,7 +352,7 @@ int qs_each(struct mg_query *q, struct mg_store *st,
             continue;
         size_t n;
         int err = 0;
-        const uint32_t *post = have_eq ? qix_lookup(&q->ix, st, fams[k], q->gen, &eq, &n, &err)
+        const uint32_t *post = have_eq ? mg_query_index_lookup(&q->ix, st, fams[k], q->gen, &eq, &n, &err)
                                        : NULL;
         if (err)
             return -ENOMEM;
@@ -551,14 +551,14 @@ static int qsel_sample(struct mg_query *q, struct mg_store *st, struct qsel *s,
     struct sampler sp = {q, s, qsel_window(s), now, 0};
     size_t visited;
     s->nmem = 0;
-    int rc = qs_each(q, st, s->sel, sample_one, &sp, &visited, why, whylen);
+    int rc = mg_query_sel_each(q, st, s->sel, sample_one, &sp, &visited, why, whylen);
     /* a walk a regex stopped is redone by the next call */
     s->sampled_ms = rc ? INT64_MIN : now;
     *partial = sp.err;
     return rc;
 }
 
-int qs_range(struct mg_query *q, struct mg_store *st, struct qsel *s,
+int mg_query_sel_range(struct mg_query *q, struct mg_store *st, struct qsel *s,
              int64_t win_ms, int64_t now, char *why, size_t whylen)
 {
     struct qwin *w = NULL;

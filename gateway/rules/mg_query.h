@@ -11,7 +11,7 @@
 
 #include <lua.h>
 
-#include "mg_series.h"
+#include "mg_store.h"
 
 /* What rule writers can rely on.
  *

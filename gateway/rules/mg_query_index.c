@@ -32,7 +32,7 @@ static void index_free(struct qindex *x)
     free(x);
 }
 
-void qix_free(struct qindex_set *s)
+void mg_query_index_free(struct qindex_set *s)
 {
     for (size_t i = 0; i < s->n; i++)
         index_free(s->v[i]);
@@ -90,7 +90,7 @@ static struct qindex *build(struct mg_store *st, const struct mg_family *f,
     return x;
 }
 
-const uint32_t *qix_lookup(struct qindex_set *s, struct mg_store *st,
+const uint32_t *mg_query_index_lookup(struct qindex_set *s, struct mg_store *st,
                            const struct mg_family *f, uint32_t gen,
                            const struct mg_label *eq, size_t *n, int *err)
 {

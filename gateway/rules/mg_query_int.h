@@ -55,7 +55,7 @@ struct qsample {
 };
 
 /* Called for each matching sample; a non-zero return stops the walk and
- * is returned by qs_each. */
+ * is returned by mg_query_sel_each. */
 typedef int (*qs_fn)(void *ctx, const struct qsample *s);
 
 struct qrow;
@@ -71,10 +71,10 @@ struct qindex_set {
 };
 /* The output indices of family f whose label eq->name is eq->value; *n
  * their count (NULL, 0 when none). *err set on ENOMEM. */
-const uint32_t *qix_lookup(struct qindex_set *s, struct mg_store *st,
+const uint32_t *mg_query_index_lookup(struct qindex_set *s, struct mg_store *st,
                            const struct mg_family *f, uint32_t gen,
                            const struct mg_label *eq, size_t *n, int *err);
-void qix_free(struct qindex_set *s);
+void mg_query_index_free(struct qindex_set *s);
 
 struct mg_query {
     struct qindex_set ix;
@@ -114,13 +114,13 @@ struct mg_query {
  * is full an instant read gets an uncached one (replaced at the next such
  * call) and a range read -ENOSPC. NULL with *err (-EINVAL with
  * Prometheus's message in why, -ENOMEM, -ENOSPC). Marks it used. */
-struct qsel *qs_get(struct mg_query *q, const char *text, size_t n,
+struct qsel *mg_query_sel_get(struct mg_query *q, const char *text, size_t n,
                     int range, int *err, char *why, size_t whylen);
 
 /* Calls fn for every sample of st that sel matches, in output-slot order.
  * *visited counts the outputs looked at. Returns 0, fn's non-zero return,
  * -EINVAL when a regex hit its limit (why), -ENOMEM. */
-int qs_each(struct mg_query *q, struct mg_store *st,
+int mg_query_sel_each(struct mg_query *q, struct mg_store *st,
             const struct mg_selector *sel, qs_fn fn, void *ctx,
             size_t *visited, char *why, size_t whylen);
 
@@ -128,7 +128,7 @@ int qs_each(struct mg_query *q, struct mg_store *st,
  * at now when s has not been sampled at now. Returns 0, -ENOSPC (too many
  * registrations), -EINVAL (why), -ENOMEM. Series that could not be given
  * a history (-ENOMEM, MG_QUERY_MAX_SERIES) are left out of s->mem. */
-int qs_range(struct mg_query *q, struct mg_store *st, struct qsel *s,
+int mg_query_sel_range(struct mg_query *q, struct mg_store *st, struct qsel *s,
              int64_t win_ms, int64_t now, char *why, size_t whylen);
 
 /* h's points in (end - range, end], copied into q->pts (ascending t).
@@ -144,6 +144,6 @@ struct qhist *qhist_get(struct mg_query *q, const struct qsample *s, int *err);
 int qhist_push(struct mg_query *q, struct qhist *h, int64_t t, double v);
 
 /* Room for n labels in q->lab and q->srt. 0 or -ENOMEM. */
-int q_reserve_labels(struct mg_query *q, size_t n);
+int mg_query_reserve_labels(struct mg_query *q, size_t n);
 
 #endif

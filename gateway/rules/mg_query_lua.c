@@ -256,7 +256,7 @@ static struct qsel *arg_sel(lua_State *L, struct mg_query *q, int idx,
     const char *s = lua_tolstring(L, idx, &n);
     char why[MG_WHY_LEN];
     int err;
-    struct qsel *sel = qs_get(q, s, n, range, &err, why, sizeof(why));
+    struct qsel *sel = mg_query_sel_get(q, s, n, range, &err, why, sizeof(why));
     if (!sel)
         qerror(L, "%s: selector '%.*s%s': %s", fname,
               (int)(n > CLIP ? CLIP : n), s, n > CLIP ? "..." : "", why);
@@ -364,7 +364,7 @@ static void collect_instant(lua_State *L, struct mg_query *q, struct qsel *s,
     char why[MG_WHY_LEN];
     size_t visited = 0;
     rows_reset(q);
-    int rc = qs_each(q, q->st, s->sel, instant_row, &c, &visited, why,
+    int rc = mg_query_sel_each(q, q->st, s->sel, instant_row, &c, &visited, why,
                      sizeof(why));
     mg_lua_charge(L, 4 * (uint64_t)visited + 8 * (uint64_t)q->nrows);
     if (rc == -EINVAL)
@@ -475,7 +475,7 @@ static void collect_range(lua_State *L, struct mg_query *q, struct qsel *s,
         }
         size_t off = q->keys.len;
         if (nby > 0) {
-            if (q_reserve_labels(q, h->ls->n))
+            if (mg_query_reserve_labels(q, h->ls->n))
                 qerror(L, "%s: out of memory", fname);
             size_t nl = mg_labelset_unpack(h->ls, q->lab);
             if (key_by(q, h->name, h->nlen, 0, q->lab, nl, by, (size_t)nby))
@@ -542,7 +542,7 @@ static int range_fn(lua_State *L, enum fn fn, const char *fname)
     /* histogram_quantile groups by le itself */
     int nby = arg_opts(L, base + 2, fname, by, fn == F_QUANTILE ? "le" : NULL);
     char why[MG_WHY_LEN];
-    int rc = qs_range(q, q->st, s, win, q->now, why, sizeof(why));
+    int rc = mg_query_sel_range(q, q->st, s, win, q->now, why, sizeof(why));
     if (rc)
         qerror(L, "%s: %s", fname, rc == -ENOMEM ? "out of memory" : why);
     collect_range(L, q, s, fn, win, by, nby, fname);
@@ -608,7 +608,7 @@ static double elem_key(lua_State *L, struct mg_query *q, int vidx,
             if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
                 qerror(L, "q.ratio: %s vector: element %d: labels must map "
                          "strings to strings", side, (int)i);
-            if (n >= MAX_ELEM_LABELS || q_reserve_labels(q, n + 1))
+            if (n >= MAX_ELEM_LABELS || mg_query_reserve_labels(q, n + 1))
                 qerror(L, "q.ratio: %s vector: element %d has too many labels",
                       side, (int)i);
             /* the strings live in the vector, on the stack for the call */

@@ -133,11 +133,11 @@ int mg_query_snap_read(struct mg_query *q, struct mg_store *st,
         uint64_t nw = mg_snap_get_v(&sr);
         int err = 0;
         char swhy[MG_WHY_LEN];
-        struct qsel *sel = sr.err ? NULL : qs_get(q, text, n, 1, &err, swhy, sizeof(swhy));
+        struct qsel *sel = sr.err ? NULL : mg_query_sel_get(q, text, n, 1, &err, swhy, sizeof(swhy));
         for (uint64_t k = 0; k < nw && !sr.err; k++) {
             int64_t ms = (int64_t)mg_snap_get_u64(&sr);
             if (sel && ms > 0)
-                qs_range(q, st, sel, ms, now_ms, swhy, sizeof(swhy));
+                mg_query_sel_range(q, st, sel, ms, now_ms, swhy, sizeof(swhy));
         }
     }
     return 0;

@@ -13,7 +13,7 @@
 
 #include "mg_buf.h"
 #include "mg_lua.h"
-#include "mg_series.h"
+#include "mg_store.h"
 #include "mg_stats.h"
 
 struct mg_rules;

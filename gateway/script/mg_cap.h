@@ -15,7 +15,7 @@
 
 #include "mg_buf.h"
 #include "mg_labels.h"
-#include "mg_series.h"
+#include "mg_store.h"
 #include "mg_stats.h"
 
 enum mg_cap_kind {

@@ -479,18 +479,6 @@ void mg_pipeline_set_trace(struct mg_pipeline *p, struct mg_trace *t)
         p->trace = t;
 }
 
-void mg_render_series(char *buf, size_t len, const char *name, size_t nlen,
-                      const struct mg_label *labels, size_t n)
-{
-    size_t k = (size_t)snprintf(buf, len, "%.*s{", (int)nlen, name);
-    for (size_t i = 0; i < n && k < len; i++)
-        k += (size_t)snprintf(buf + k, len - k, "%s%.*s=\"%.*s\"", i ? "," : "",
-                              (int)labels[i].nlen, labels[i].name,
-                              (int)labels[i].vlen, labels[i].value);
-    if (k < len)
-        snprintf(buf + k, len - k, "}");
-}
-
 static void trace_step(struct mg_pipeline *p, const struct step *st, int rc,
                        const char *why)
 {
@@ -512,7 +500,7 @@ static void trace_step(struct mg_pipeline *p, const struct step *st, int rc,
             if (&p->lb.v[i] != n)
                 v[k++] = p->lb.v[i];
         mg_labels_sort(v, k);
-        mg_render_series(t->result, sizeof(t->result), n ? n->value : "", n ? n->vlen : 0,
+        mg_labels_render(t->result, sizeof(t->result), n ? n->value : "", n ? n->vlen : 0,
                          v, k);
     }
 }

@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #include "mg_lua.h"
-#include "mg_series.h"
+#include "mg_store.h"
 
 struct mg_pipeline;
 
@@ -53,9 +53,6 @@ struct mg_trace {
 /* Records the steps of the next mg_pipeline_route calls into t (borrowed);
  * NULL stops. */
 void mg_pipeline_set_trace(struct mg_pipeline *p, struct mg_trace *t);
-/* name{a="b",...} into buf (len bytes). */
-void mg_render_series(char *buf, size_t len, const char *name, size_t nlen,
-                      const struct mg_label *labels, size_t n);
 
 /* The caps the scripts defined (cap{}, limits{}), in order; owned by p. */
 struct mg_cap_def;

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "mg_series.h"
+#include "mg_store.h"
 #include "mg_stats.h"
 
 #define MG_HISTORY_POINTS 240 /* an hour at one point every 15 s */

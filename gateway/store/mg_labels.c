@@ -1,11 +1,11 @@
 /* mg_labels: validation, hashing, label sets and the scratch builder. */
 #include "mg_labels.h"
-#include "mg_vec.h"
 #include "mg_hash.h"
 #include "mg_slab.h"
 #include "mg_utf8.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -220,133 +220,14 @@ int mg_labelset_equal(const struct mg_labelset *ls, const struct mg_label *v,
     return 1;
 }
 
-/* ---- the scratch builder ---- */
-
-#define CHUNK_MIN 1024
-
-struct mg_lbuild_chunk {
-    struct mg_lbuild_chunk *next;
-    size_t used, size;
-    char data[];
-};
-
-void mg_lbuild_init(struct mg_lbuild *lb)
+void mg_labels_render(char *buf, size_t len, const char *name, size_t nlen,
+                      const struct mg_label *labels, size_t n)
 {
-    memset(lb, 0, sizeof(*lb));
-}
-
-void mg_lbuild_fini(struct mg_lbuild *lb)
-{
-    struct mg_lbuild_chunk *c = lb->chunks;
-    while (c) {
-        struct mg_lbuild_chunk *next = c->next;
-        free(c);
-        c = next;
-    }
-    free(lb->v);
-    memset(lb, 0, sizeof(*lb));
-}
-
-/* Keeps the newest chunk (the largest) so steady-state use allocates
- * nothing. */
-void mg_lbuild_reset(struct mg_lbuild *lb)
-{
-    struct mg_lbuild_chunk *c = lb->chunks;
-    if (c) {
-        struct mg_lbuild_chunk *old = c->next;
-        while (old) {
-            struct mg_lbuild_chunk *next = old->next;
-            free(old);
-            old = next;
-        }
-        c->next = NULL;
-        c->used = 0;
-    }
-    lb->n = 0;
-    lb->failed = 0;
-}
-
-char *mg_lbuild_strdup(struct mg_lbuild *lb, const char *s, size_t n)
-{
-    struct mg_lbuild_chunk *c = lb->chunks;
-    if (!c || c->size - c->used < n + 1) {
-        size_t size = CHUNK_MIN;
-        if (c && c->size * 2 > size)
-            size = c->size * 2;
-        while (size < n + 1)
-            size *= 2;
-        struct mg_lbuild_chunk *nc = malloc(sizeof(*nc) + size);
-        if (!nc) {
-            lb->failed = 1;
-            return NULL;
-        }
-        nc->next = c;
-        nc->used = 0;
-        nc->size = size;
-        lb->chunks = c = nc;
-    }
-    char *p = c->data + c->used;
-    if (n)
-        memcpy(p, s, n);
-    p[n] = '\0';
-    c->used += n + 1;
-    return p;
-}
-
-static ptrdiff_t find(const struct mg_lbuild *lb, const char *name,
-                      size_t nlen)
-{
-    for (size_t i = 0; i < lb->n; i++)
-        if (lb->v[i].nlen == nlen && memcmp(lb->v[i].name, name, nlen) == 0)
-            return (ptrdiff_t)i;
-    return -1;
-}
-
-const struct mg_label *mg_lbuild_get(const struct mg_lbuild *lb,
-                                     const char *name, size_t nlen)
-{
-    ptrdiff_t i = find(lb, name, nlen);
-    return i < 0 ? NULL : &lb->v[i];
-}
-
-void mg_lbuild_del(struct mg_lbuild *lb, const char *name, size_t nlen)
-{
-    ptrdiff_t i = find(lb, name, nlen);
-    if (i < 0)
-        return;
-    memmove(&lb->v[i], &lb->v[i + 1], (lb->n - (size_t)i - 1) * sizeof(lb->v[0]));
-    lb->n--;
-}
-
-int mg_lbuild_set(struct mg_lbuild *lb, const char *name, size_t nlen,
-                  const char *value, size_t vlen)
-{
-    if (vlen == 0) {
-        mg_lbuild_del(lb, name, nlen);
-        return 0;
-    }
-    /* Copy first: value may point into a string this call replaces. */
-    char *v = mg_lbuild_strdup(lb, value, vlen);
-    if (!v)
-        return -ENOMEM;
-    ptrdiff_t i = find(lb, name, nlen);
-    if (i >= 0) {
-        lb->v[i].value = v;
-        lb->v[i].vlen = (uint32_t)vlen;
-        return 0;
-    }
-    char *nm = mg_lbuild_strdup(lb, name, nlen);
-    if (!nm)
-        return -ENOMEM;
-    if (MG_GROW(lb->v, lb->cap, lb->n + 1)) {
-        lb->failed = 1;
-        return -ENOMEM;
-    }
-    lb->v[lb->n++] = (struct mg_label){nm, v, (uint32_t)nlen, (uint32_t)vlen};
-    return 0;
-}
-
-void mg_lbuild_sort(struct mg_lbuild *lb)
-{
-    mg_labels_sort(lb->v, lb->n);
+    size_t k = (size_t)snprintf(buf, len, "%.*s{", (int)nlen, name);
+    for (size_t i = 0; i < n && k < len; i++)
+        k += (size_t)snprintf(buf + k, len - k, "%s%.*s=\"%.*s\"", i ? "," : "",
+                              (int)labels[i].nlen, labels[i].name,
+                              (int)labels[i].vlen, labels[i].value);
+    if (k < len)
+        snprintf(buf + k, len - k, "}");
 }

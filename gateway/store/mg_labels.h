@@ -75,30 +75,11 @@ int mg_labelset_next(const struct mg_labelset *ls, size_t *pos,
 /* Unpacks into v (room for ls->n); returns ls->n. */
 size_t mg_labelset_unpack(const struct mg_labelset *ls, struct mg_label *v);
 
-/* The scratch label set the pipeline edits: get, set, delete by name. Set
- * copies its strings into chunks that never move, so every pointer the
- * builder hands out stays valid until the next reset. */
-struct mg_lbuild_chunk;
-struct mg_lbuild {
-    struct mg_label *v;
-    size_t n, cap;
-    struct mg_lbuild_chunk *chunks;
-    int failed; /* an allocation failed since the last reset */
-};
+/* name{a="b",...} into buf (len bytes). */
+void mg_labels_render(char *buf, size_t len, const char *name, size_t nlen,
+                      const struct mg_label *labels, size_t n);
 
-void mg_lbuild_init(struct mg_lbuild *lb);
-void mg_lbuild_fini(struct mg_lbuild *lb);
-void mg_lbuild_reset(struct mg_lbuild *lb);
-/* Sets name to value, replacing an existing label; an empty value deletes.
- * Copies both strings. Returns 0 or -ENOMEM. */
-int mg_lbuild_set(struct mg_lbuild *lb, const char *name, size_t nlen,
-                  const char *value, size_t vlen);
-/* Borrowed, valid until the next set, del or reset; NULL when absent. */
-const struct mg_label *mg_lbuild_get(const struct mg_lbuild *lb,
-                                     const char *name, size_t nlen);
-void mg_lbuild_del(struct mg_lbuild *lb, const char *name, size_t nlen);
-/* Copies n bytes into the builder's chunks; NULL on ENOMEM. */
-char *mg_lbuild_strdup(struct mg_lbuild *lb, const char *s, size_t n);
-void mg_lbuild_sort(struct mg_lbuild *lb);
+/* The scratch builder, mg_lbuild, comes with this header. */
+#include "mg_lbuild.h"
 
 #endif

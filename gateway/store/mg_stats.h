@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "mg_common.h"
-#include "mg_series.h"
+#include "mg_store.h"
 
 enum mg_transport {
     MG_TRANSPORT_TCP,

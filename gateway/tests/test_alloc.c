@@ -12,7 +12,7 @@
 #include "mg_gateway.h"
 #include "mg_log.h"
 #include "mg_rules.h"
-#include "mg_series.h"
+#include "mg_store.h"
 #include "mg_test.h"
 
 

@@ -15,7 +15,7 @@
 #include "mg_promql_eval.h"
 #include "mg_promql_parse.h"
 #include "mg_query.h"
-#include "mg_series.h"
+#include "mg_store.h"
 
 static int failures;
 #define CHECK(c)                                                           \

@@ -15,7 +15,7 @@
 #include "mg_lua.h"
 #include "mg_promql.h"
 #include "mg_query.h"
-#include "mg_series.h"
+#include "mg_store.h"
 #include "mg_test.h"
 
 

@@ -16,7 +16,7 @@
 
 #include "mg_relabel.h"
 #include "mg_rw_encode.h"
-#include "mg_series.h"
+#include "mg_store.h"
 #include "remote_write.pb-c.h"
 
 static int failures;

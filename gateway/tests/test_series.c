@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mg_series.h"
+#include "mg_store.h"
 #include "mg_test.h"
 
 

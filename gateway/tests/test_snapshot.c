@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mg_series.h"
+#include "mg_store.h"
 #include "mg_snapshot.h"
 
 static int failures;

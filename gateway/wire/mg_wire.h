@@ -14,7 +14,8 @@
 
 #include "mg_common.h"
 #include "mg_labels.h"
-#include "mg_series.h"
+#include "mg_push_result.h"
+#include "mg_store.h"
 
 #define MG_WIRE_MAX_DEPTH 32
 
@@ -101,30 +102,6 @@ enum mg_reason mg_wire_metric(const struct mg_message *m, size_t i,
 enum mg_reason mg_wire_check_identity(const struct mg_sample *s,
                                       const struct mg_wire_limits *lim,
                                       char why[MG_WHY_LEN]);
-
-/* One rejected metric, as acks and HTTP replies report it. */
-struct mg_push_error {
-    int32_t index; /* the metric's position; -1: the message itself */
-    enum mg_reason reason;
-    char detail[MG_WHY_LEN];
-};
-
-#define MG_PUSH_MAX_ERRORS 16
-
-/* What a push did, for the reply. */
-struct mg_push_result {
-    uint32_t accepted, rejected, dropped;
-    uint32_t nerr;
-    struct mg_push_error err[MG_PUSH_MAX_ERRORS];
-    uint64_t ack;
-    int has_ack;
-    int fatal; /* the stream cannot be decoded further */
-    double retry_after; /* > 0: over a producer's budget, seconds to wait */
-};
-
-void mg_push_result_reset(struct mg_push_result *res);
-void mg_push_result_error(struct mg_push_result *res, int32_t index,
-                          enum mg_reason r, const char *why);
 
 /* Encodes the ack reply {ack, accepted, rejected, errors} (or, with
  * has_ack unset, an error message {error, errors} for a stream about to be

@@ -1,10 +1,10 @@
-/* mg_series_read: what exposition, queries and reports read of the store:
+/* mg_store_read: what exposition, queries and reports read of the store:
  * families, walks, grouping, values. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "mg_series_int.h"
+#include "mg_store_int.h"
 #include "mg_vec.h"
 
 /* ---- families ---- */

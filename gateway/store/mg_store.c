@@ -1,6 +1,6 @@
-/* mg_series: families, input and output pools, their hash indexes, values,
+/* mg_store: families, input and output pools, their hash indexes, values,
  * aggregation and expiry. */
-#include "mg_series.h"
+#include "mg_store.h"
 
 #include "mg_alloc.h"
 
@@ -13,7 +13,7 @@
 #include "mg_family.h"
 #include "mg_itab.h"
 #include "mg_names.h"
-#include "mg_series_int.h"
+#include "mg_store_int.h"
 #include "mg_slab.h"
 
 struct mg_store *mg_store_new(void)

@@ -1,12 +1,12 @@
-/* mg_series: the input and output series stores. Owns families (one name,
+/* mg_store: the input and output series stores. Owns families (one name,
  * one type), label sets, values, the mapping of many inputs onto one output,
  * counter-reset handling, gauge aggregation and TTL expiry. Knows nothing of
  * Lua, the wire or exposition formats.
  *
  * A known input's update is a hash probe and a store into memory allocated
  * when the input was created; nothing here allocates on that path. */
-#ifndef MG_SERIES_H
-#define MG_SERIES_H
+#ifndef MG_STORE_H
+#define MG_STORE_H
 
 #include <stddef.h>
 #include <stdint.h>

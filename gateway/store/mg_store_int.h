@@ -1,12 +1,12 @@
-/* mg_series_int: the store's own structure, shared by mg_series.c (writes,
- * routing, expiry) and mg_series_read.c (what exposition and queries read).
- * Nothing outside these two files includes it. */
-#ifndef MG_SERIES_INT_H
-#define MG_SERIES_INT_H
+/* mg_store_int: the store's own structure, shared by mg_store.c (writes,
+ * routing, expiry) and mg_store_read.c (what exposition and queries read).
+ * Only the store's own files (and its snapshot sections) include it. */
+#ifndef MG_STORE_INT_H
+#define MG_STORE_INT_H
 
 #include "mg_family.h"
 #include "mg_itab.h"
-#include "mg_series.h"
+#include "mg_store.h"
 #include "mg_slab.h"
 #include "mg_source.h"
 

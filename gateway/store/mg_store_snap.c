@@ -1,4 +1,4 @@
-/* mg_series_snap: the store's snapshot sections. Writes every input with
+/* mg_store_snap: the store's snapshot sections. Writes every input with
  * its raw value, route, clock and TTL, and every output (the gateway's own
  * left out) with its accumulated value; reads them back into an empty
  * store, the inputs on the routes they had, so that a reload afterwards
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mg_series_int.h"
+#include "mg_store_int.h"
 #include "mg_store_snap.h"
 
 #define MAX_LABELS 255

@@ -1,0 +1,36 @@
+/* mg_lbuild: the scratch label set the pipeline edits: get, set, delete by
+ * name, then sort into a label array the store turns into a set. Owns its
+ * chunks of copied strings; knows nothing of series. */
+#ifndef MG_LBUILD_H
+#define MG_LBUILD_H
+
+#include <stddef.h>
+
+#include "mg_labels.h"
+
+/* Set copies its strings into chunks that never move, so every pointer the
+ * builder hands out stays valid until the next reset. */
+struct mg_lbuild_chunk;
+struct mg_lbuild {
+    struct mg_label *v;
+    size_t n, cap;
+    struct mg_lbuild_chunk *chunks;
+    int failed; /* an allocation failed since the last reset */
+};
+
+void mg_lbuild_init(struct mg_lbuild *lb);
+void mg_lbuild_fini(struct mg_lbuild *lb);
+void mg_lbuild_reset(struct mg_lbuild *lb);
+/* Sets name to value, replacing an existing label; an empty value deletes.
+ * Copies both strings. Returns 0 or -ENOMEM. */
+int mg_lbuild_set(struct mg_lbuild *lb, const char *name, size_t nlen,
+                  const char *value, size_t vlen);
+/* Borrowed, valid until the next set, del or reset; NULL when absent. */
+const struct mg_label *mg_lbuild_get(const struct mg_lbuild *lb,
+                                     const char *name, size_t nlen);
+void mg_lbuild_del(struct mg_lbuild *lb, const char *name, size_t nlen);
+/* Copies n bytes into the builder's chunks; NULL on ENOMEM. */
+char *mg_lbuild_strdup(struct mg_lbuild *lb, const char *s, size_t n);
+void mg_lbuild_sort(struct mg_lbuild *lb);
+
+#endif
