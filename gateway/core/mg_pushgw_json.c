@@ -33,19 +33,6 @@ static void json_num(struct mg_buf *b, double v)
     mg_buf_addc(b, '"');
 }
 
-static void json_labels(struct mg_buf *b, const struct mg_label *v, size_t n)
-{
-    mg_buf_addc(b, '{');
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            mg_buf_addc(b, ',');
-        mg_json_str(b, v[i].name, v[i].nlen);
-        mg_buf_addc(b, ':');
-        mg_json_str(b, v[i].value, v[i].vlen);
-    }
-    mg_buf_addc(b, '}');
-}
-
 static const char *type_upper(enum mg_type t)
 {
     static const char *const names[] = {"UNTYPED", "COUNTER", "GAUGE", "HISTOGRAM", "SUMMARY"};
@@ -59,7 +46,7 @@ static void json_metric(struct mg_buf *b, struct mg_input *in, enum mg_type t)
     struct mg_label v[in->ls->n ? in->ls->n : 1];
     size_t n = mg_labelset_unpack(in->ls, v);
     mg_buf_adds(b, "{\"labels\":");
-    json_labels(b, v, n);
+    mg_labels_json(b, v, n);
     if (t != MG_HISTOGRAM && t != MG_SUMMARY) {
         mg_buf_adds(b, ",\"value\":");
         json_num(b, in->v.last);
@@ -89,7 +76,7 @@ static void json_group(struct mg_pushgw *pg, struct mg_pushgw_group *g,
 {
     struct mg_store *st = mg_gateway_store(pg->gw);
     mg_buf_adds(b, "{\"labels\":");
-    json_labels(b, g->labels, g->nlabels);
+    mg_labels_json(b, g->labels, g->nlabels);
     mg_buf_adds(b, g->fail_ms > g->push_ms ? ",\"last_push_successful\":false"
                                            : ",\"last_push_successful\":true");
     for (size_t i = 0; i < g->nfam; i++) {

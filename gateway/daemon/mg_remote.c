@@ -20,6 +20,7 @@
 #include "mg_config.h"
 #include "mg_gateway.h"
 #include "mg_log.h"
+#include "mg_notify.h"
 #include "mg_rw_encode.h"
 
 /* A slice of a pass ends after SLICE_OUTPUTS outputs or SLICE_SECONDS,
@@ -294,24 +295,7 @@ static void settle(struct lane *ln)
 
 static const char *err_text(const struct lane *ln, char *buf, size_t len)
 {
-    switch (ln->err) {
-    case EVREQ_HTTP_TIMEOUT:
-        return "timeout";
-    case EVREQ_HTTP_EOF:
-        return "connection closed before a response";
-    case EVREQ_HTTP_INVALID_HEADER:
-        return "invalid response";
-    case EVREQ_HTTP_DATA_TOO_LONG:
-        return "response too large";
-    case EVREQ_HTTP_BUFFER_ERROR:
-        if (ln->sock_err) {
-            snprintf(buf, len, "connection error: %s", strerror(ln->sock_err));
-            return buf;
-        }
-        return "connection error";
-    default:
-        return "connection failed";
-    }
+    return mg_http_error_text((int)ln->err, ln->sock_err, buf, len);
 }
 
 static void on_error(enum evhttp_request_error e, void *arg)

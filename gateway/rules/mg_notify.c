@@ -399,9 +399,9 @@ static void settle(struct am *am)
     kick(am);
 }
 
-static const char *err_text(const struct am *am, char *buf, size_t len)
+const char *mg_http_error_text(int err, int sock_err, char *buf, size_t len)
 {
-    switch (am->err) {
+    switch (err) {
     case EVREQ_HTTP_TIMEOUT:
         return "timeout";
     case EVREQ_HTTP_EOF:
@@ -411,14 +411,19 @@ static const char *err_text(const struct am *am, char *buf, size_t len)
     case EVREQ_HTTP_DATA_TOO_LONG:
         return "response too large";
     case EVREQ_HTTP_BUFFER_ERROR:
-        if (am->sock_err) {
-            snprintf(buf, len, "connection error: %s", strerror(am->sock_err));
+        if (sock_err) {
+            snprintf(buf, len, "connection error: %s", strerror(sock_err));
             return buf;
         }
         return "connection error";
     default:
         return "connection failed"; /* a refused connect reports no error type */
     }
+}
+
+static const char *err_text(const struct am *am, char *buf, size_t len)
+{
+    return mg_http_error_text((int)am->err, am->sock_err, buf, len);
 }
 
 static void on_error(enum evhttp_request_error e, void *arg)

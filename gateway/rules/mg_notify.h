@@ -83,4 +83,9 @@ size_t mg_notify_queued(const struct mg_notify *n, size_t am);
 size_t mg_notify_count(const struct mg_notify *n);
 const char *mg_notify_url(const struct mg_notify *n, size_t am);
 
+/* What an evhttp request error (enum evhttp_request_error) and the
+ * socket's errno say, for logs: static text, or buf. Shared by the
+ * outbound clients (Alertmanager here, remote write in the daemon). */
+const char *mg_http_error_text(int err, int sock_err, char *buf, size_t len);
+
 #endif

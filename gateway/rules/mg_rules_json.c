@@ -19,19 +19,6 @@ static void rfc3339(struct mg_buf *b, int64_t ms)
     mg_buf_adds(b, tmp);
 }
 
-static void json_labels(struct mg_buf *b, const struct mg_label *v, size_t n)
-{
-    mg_buf_addc(b, '{');
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            mg_buf_addc(b, ',');
-        mg_json_str(b, v[i].name, v[i].nlen);
-        mg_buf_addc(b, ':');
-        mg_json_str(b, v[i].value, v[i].vlen);
-    }
-    mg_buf_addc(b, '}');
-}
-
 static const char *state_name(enum mg_alert_state s)
 {
     return s == MG_ALERT_FIRING ? "firing" : s == MG_ALERT_PENDING ? "pending" : "inactive";
@@ -41,9 +28,9 @@ static void json_alert(struct mg_buf *b, const struct mg_alert *a)
 {
     char v[40];
     mg_buf_adds(b, "{\"labels\":");
-    json_labels(b, a->labels, a->nlabels);
+    mg_labels_json(b, a->labels, a->nlabels);
     mg_buf_adds(b, ",\"annotations\":");
-    json_labels(b, a->annotations, a->nannotations);
+    mg_labels_json(b, a->annotations, a->nannotations);
     mg_buf_adds(b, ",\"state\":\"");
     mg_buf_adds(b, state_name(a->state));
     mg_buf_adds(b, "\",\"activeAt\":");

@@ -1,5 +1,6 @@
 /* mg_labels: validation, hashing, label sets and the scratch builder. */
 #include "mg_labels.h"
+#include "mg_json.h"
 #include "mg_hash.h"
 #include "mg_slab.h"
 #include "mg_utf8.h"
@@ -230,4 +231,17 @@ void mg_labels_render(char *buf, size_t len, const char *name, size_t nlen,
                               (int)labels[i].vlen, labels[i].value);
     if (k < len)
         snprintf(buf + k, len - k, "}");
+}
+
+void mg_labels_json(struct mg_buf *b, const struct mg_label *v, size_t n)
+{
+    mg_buf_addc(b, '{');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            mg_buf_addc(b, ',');
+        mg_json_str(b, v[i].name, v[i].nlen);
+        mg_buf_addc(b, ':');
+        mg_json_str(b, v[i].value, v[i].vlen);
+    }
+    mg_buf_addc(b, '}');
 }

@@ -79,6 +79,10 @@ size_t mg_labelset_unpack(const struct mg_labelset *ls, struct mg_label *v);
 void mg_labels_render(char *buf, size_t len, const char *name, size_t nlen,
                       const struct mg_label *labels, size_t n);
 
+struct mg_buf;
+/* Appends the labels as a JSON object, {"name":"value",...}. */
+void mg_labels_json(struct mg_buf *b, const struct mg_label *v, size_t n);
+
 /* The scratch builder, mg_lbuild, comes with this header. */
 #include "mg_lbuild.h"
 
