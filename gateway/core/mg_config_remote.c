@@ -255,10 +255,8 @@ static int check_dest(const struct mg_remote_config *r, const char *path, char *
     const char *bad = NULL;
     if (!r->url)
         bad = "url is required";
-    else if (strncmp(r->url, "http://", 7) != 0)
-        bad = r->tls_ca_file || strncmp(r->url, "https://", 8) == 0
-                  ? "https:// is not supported yet: use http:// (tls = {} comes with TLS)"
-                  : "url must be http://";
+    else if (strncmp(r->url, "http://", 7) != 0 && strncmp(r->url, "https://", 8) != 0)
+        bad = "url must be http:// or https://";
     else if (!(r->interval > 0) || !(r->timeout > 0) || !(r->batch_send_deadline > 0))
         bad = "interval, remote_timeout and batch_send_deadline must be positive";
     else if (!(r->min_backoff > 0) || r->max_backoff < r->min_backoff)
@@ -271,8 +269,11 @@ static int check_dest(const struct mg_remote_config *r, const char *path, char *
         bad = "authorization and basic_auth are exclusive";
     else if (!!r->basic_user != !!r->basic_password_file)
         bad = "basic_auth needs username and password_file";
-    else if (r->tls_cert_file || r->tls_key_file || r->tls_insecure)
-        bad = "tls is not supported yet";
+    else if ((r->tls_ca_file || r->tls_cert_file || r->tls_key_file || r->tls_insecure) &&
+             strncmp(r->url, "https://", 8) != 0)
+        bad = "tls settings need an https:// url";
+    else if (!!r->tls_cert_file != !!r->tls_key_file)
+        bad = "tls needs cert_file and key_file together";
     if (!bad)
         return 0;
     snprintf(why, whylen, "%s: remote_write: %s", path, bad);

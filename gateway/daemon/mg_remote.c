@@ -21,6 +21,7 @@
 #include "mg_gateway.h"
 #include "mg_log.h"
 #include "mg_notify.h"
+#include "mg_tls.h"
 #include "mg_rw_encode.h"
 
 /* A slice of a pass ends after SLICE_OUTPUTS outputs or SLICE_SECONDS,
@@ -68,6 +69,8 @@ struct dest {
     char *host, *hosthdr, *path;
     int port;
     char *auth;             /* the Authorization header, or NULL */
+    SSL_CTX *tls;           /* https://: the client context; NULL: plain */
+    int named;              /* the host is a name to resolve */
     struct lane *lanes;
     unsigned nlanes, shards, sending;
     size_t pending;         /* samples queued, in flight or waiting retry */
@@ -84,6 +87,8 @@ struct dest {
     double pass_start, pass_seconds, slice_max; /* monotonic seconds */
     struct mg_log_limit lim;
 };
+
+static int lane_conn(struct lane *ln);
 
 struct mg_remote {
     struct event_base *base;
@@ -390,6 +395,13 @@ static void start(struct lane *ln)
     ln->sock_err = 0;
     d->sending++;
     /* A refused connect runs on_done from inside this call. */
+    if (d->tls && lane_conn(ln)) {
+        evhttp_request_free(req);
+        ln->req = NULL;
+        d->sending--;
+        retry(ln, "cannot make a TLS connection", 0);
+        return;
+    }
     if (evhttp_make_request(ln->conn, req, EVHTTP_REQ_POST, d->path) != 0) {
         ln->req = NULL;
         d->sending--;
@@ -631,7 +643,8 @@ static int parse_url(struct dest *d, char *why, size_t whylen)
     }
     size_t hl = strlen(host);
     d->host = host[0] == '[' && hl > 2 ? strndup(host + 1, hl - 2) : strdup(host);
-    d->port = port < 0 ? 80 : port;
+    int https = strncmp(url, "https://", 8) == 0;
+    d->port = port < 0 ? (https ? 443 : 80) : port;
     char hdr[300];
     if (port < 0)
         snprintf(hdr, sizeof(hdr), "%s", host);
@@ -655,6 +668,33 @@ out:
     return rc;
 }
 
+/* (Re)makes a lane's connection: plain, or over a new TLS bufferevent
+ * (libevent cannot dial an SSL bufferevent twice, so a TLS lane gets a
+ * fresh one for each request). 0 or -1. */
+static int lane_conn(struct lane *ln)
+{
+    struct dest *d = ln->d;
+    struct evdns_base *dns = d->named ? d->m->dns : NULL;
+    if (ln->conn)
+        evhttp_connection_free(ln->conn);
+    ln->conn = NULL;
+    if (d->tls) {
+        struct bufferevent *bev = mg_tls_client_bev(d->tls, d->m->base, d->host);
+        if (bev)
+            ln->conn = evhttp_connection_base_bufferevent_new(d->m->base, dns, bev, d->host,
+                                                              (unsigned short)d->port);
+    } else {
+        ln->conn = evhttp_connection_base_new(d->m->base, dns, d->host, (unsigned short)d->port);
+    }
+    if (!ln->conn)
+        return -1;
+    struct timeval tv = to_tv(d->cfg->timeout);
+    evhttp_connection_set_timeout_tv(ln->conn, &tv);
+    evhttp_connection_set_max_body_size(ln->conn, MAX_RESPONSE_BODY);
+    evhttp_connection_set_max_headers_size(ln->conn, MAX_RESPONSE_HEADERS);
+    return 0;
+}
+
 static int dest_init(struct mg_remote *m, struct dest *d, const struct mg_remote_config *c,
                      const struct mg_config *cfg, char *why, size_t whylen)
 {
@@ -663,6 +703,18 @@ static int dest_init(struct mg_remote *m, struct dest *d, const struct mg_remote
     int named = parse_url(d, why, whylen);
     if (named < 0 || make_auth(d, why, whylen))
         return -1;
+    d->named = named;
+    if (strncmp(c->url, "https://", 8) == 0) {
+        struct mg_client_tls_config tc = {.ca_file = c->tls_ca_file,
+                                          .cert_file = c->tls_cert_file,
+                                          .key_file = c->tls_key_file,
+                                          .insecure_skip_verify = c->tls_insecure};
+        char twhy[256];
+        if (!(d->tls = mg_tls_client_ctx(&tc, twhy, sizeof(twhy)))) {
+            snprintf(why, whylen, "remote_write %s: tls: %s", c->url, twhy);
+            return -1;
+        }
+    }
     if (named && !m->dns) {
         m->dns = evdns_base_new(m->base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
                                              EVDNS_BASE_DISABLE_WHEN_INACTIVE);
@@ -687,14 +739,8 @@ static int dest_init(struct mg_remote *m, struct dest *d, const struct mg_remote
         struct lane *ln = &d->lanes[i];
         ln->d = d;
         ln->backoff = c->min_backoff;
-        ln->conn = evhttp_connection_base_new(m->base, named ? m->dns : NULL, d->host,
-                                              (unsigned short)d->port);
-        if (!ln->conn)
+        if (lane_conn(ln))
             goto enomem;
-        struct timeval tv = to_tv(c->timeout);
-        evhttp_connection_set_timeout_tv(ln->conn, &tv);
-        evhttp_connection_set_max_body_size(ln->conn, MAX_RESPONSE_BODY);
-        evhttp_connection_set_max_headers_size(ln->conn, MAX_RESPONSE_HEADERS);
         evtimer_assign(&ln->timer, m->base, on_lane_timer, ln);
     }
     event_assign(&d->pass_timer, m->base, -1, EV_PERSIST, on_pass, d);
@@ -731,6 +777,7 @@ struct mg_remote *mg_remote_new(struct event_base *base, struct mg_gateway *gw,
 
 static void dest_fini(struct dest *d)
 {
+    SSL_CTX_free(d->tls);
     size_t left = d->pending;
     for (unsigned i = 0; d->lanes && i < d->nlanes; i++) {
         struct lane *ln = &d->lanes[i];

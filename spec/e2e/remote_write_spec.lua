@@ -225,16 +225,71 @@ describe("remote write configuration", function()
     return tostring(err)
   end
 
-  it("refuses an unknown key, a bad duration, a bad relabel and https, saying where", function()
+  it("refuses an unknown key, a bad duration, a bad relabel and tls without https, saying where", function()
     assert.matches("remote_write: unknown key queue.max_shard",
       refused('return { remote_write = { { url = "http://127.0.0.1:1/w", queue = { max_shard = 2 } } } }'))
     assert.matches("remote_write: interval: wrong type or value",
       refused('return { remote_write = { { url = "http://127.0.0.1:1/w", interval = "15 s" } } }'))
     assert.matches("write_relabel_configs: relabel%[1%]",
       refused('return { remote_write = { { url = "http://127.0.0.1:1/w", write_relabel_configs = { { regex = "(" } } } } }'))
-    assert.matches("https:// is not supported yet",
-      refused('return { remote_write = { { url = "https://127.0.0.1:1/w" } } }'))
+    assert.matches("tls settings need an https:// url",
+      refused('return { remote_write = { { url = "http://127.0.0.1:1/w", tls = { ca_file = "/x" } } } }'))
+    assert.matches("tls: ",
+      refused('return { remote_write = { { url = "https://127.0.0.1:1/w", tls = { ca_file = "/nonexistent/ca.crt" } } } }'))
     assert.matches("external_labels: __x: not a valid label name",
       refused('return { external_labels = { __x = "1" } }'))
+  end)
+end)
+
+describe("remote write over HTTPS", function()
+  local vm, g
+  after_each(function()
+    if g then g:stop() end
+    if vm then vm.stop() end
+    g, vm = nil, nil
+  end)
+
+  -- A CA and a certificate for 127.0.0.1 signed by it, made here.
+  local function certs(dir)
+    local rc = gw.sh(("cd %s && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 " ..
+      "-nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=rw-ca >/dev/null 2>&1 && " ..
+      "printf 'subjectAltName=IP:127.0.0.1\\n' > vm.ext && " ..
+      "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout vm.key " ..
+      "-out vm.csr -subj /CN=127.0.0.1 >/dev/null 2>&1 && openssl x509 -req -in vm.csr -CA ca.crt " ..
+      "-CAkey ca.key -CAcreateserial -out vm.crt -days 2 -extfile vm.ext >/dev/null 2>&1 && " ..
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout other.key " ..
+      "-out other.crt -days 2 -subj /CN=other-ca >/dev/null 2>&1"):format(gw.quote(dir)))
+    assert(rc == 0, "openssl could not make the certificates")
+  end
+
+  local function query(url, ca, expr)
+    local p = io.popen(("curl -sf --cacert %s %s"):format(gw.quote(ca),
+      gw.quote(url .. "/api/v1/query?query=" .. expr:gsub("[^%w]", function(c)
+        return ("%%%02X"):format(c:byte()) end))))
+    local body = p:read("*a")
+    p:close()
+    return tonumber(body:match('"value":%[[^,]+,"([^"]+)"%]'))
+  end
+
+  it("sends to a store that serves TLS, verified against the configured CA; a wrong CA sends nothing", function()
+    local dir = gw.tmpdir()
+    certs(dir)
+    vm = remote.victoria { cert = dir .. "/vm.crt", key = dir .. "/vm.key" }
+    local dest = remote.dest(vm.write_url, ('interval = "200ms", tls = { ca_file = %q }'):format(dir .. "/ca.crt"))
+    g = gw.start_with_config(config(dest))
+    g.rw_url = vm.write_url
+    push(g, 600, 300)
+    gw.wait_for(function()
+      return query(vm.url, dir .. "/ca.crt", 'rw_requests_total{path="/a"}') == 600
+    end, 20, "the sample read back over HTTPS")
+    assert.are.equal(0, sent(g, vm.write_url, "samples_failed_total"))
+    g:stop()
+    -- the same store, a CA that did not sign it: nothing is sent
+    dest = remote.dest(vm.write_url, ('interval = "200ms", tls = { ca_file = %q }'):format(dir .. "/other.crt"))
+    g = gw.start_with_config(config(dest))
+    g.rw_url = vm.write_url
+    push(g, 1, 1)
+    gw.wait_for(function() return sent(g, vm.write_url, "passes_total") >= 3 end, 10, "three passes")
+    assert.are.equal(0, sent(g, vm.write_url, "samples_sent_total"))
   end)
 end)

@@ -52,10 +52,11 @@ local function add_query(s)
   end
 end
 
--- victoria-metrics with fresh data queryable at once.
-function M.victoria()
+-- victoria-metrics with fresh data queryable at once; tls = {cert, key}
+-- serves HTTPS with that certificate.
+function M.victoria(tls)
   local v = { dir = gw.tmpdir(), port = prometheus.free_port() }
-  v.url = "http://127.0.0.1:" .. v.port
+  v.url = (tls and "https" or "http") .. "://127.0.0.1:" .. v.port
   v.write_url = v.url .. "/api/v1/write"
   function v.start()
     local cmd = table.concat({
@@ -64,11 +65,15 @@ function M.victoria()
       q("-httpListenAddr=127.0.0.1:" .. v.port),
       "-search.latencyOffset=0s", "-search.disableCache",
       "-loggerLevel=WARN",
+      tls and ("-tls " .. q("-tlsCertFile=" .. tls.cert) .. " " .. q("-tlsKeyFile=" .. tls.key)) or "",
     }, " ")
     gw.sh(cmd .. " >>" .. q(v.dir .. "/vm.log") .. " 2>&1 & echo $! > " .. q(v.dir .. "/pid"))
     v.pid = gw.read_file(v.dir .. "/pid"):match("%d+")
     gw.wait_for(function()
       if not alive(v.pid) then error("victoria-metrics exited:\n" .. (gw.read_file(v.dir .. "/vm.log") or "")) end
+      if tls then
+        return gw.sh("curl -skf -o /dev/null " .. q(v.url .. "/health")) == 0
+      end
       return gw.http_request("GET", v.url .. "/health") == 200
     end, 20, "victoria-metrics /health")
   end
