@@ -37,8 +37,8 @@ local function start_moongate(rules, config)
   local dir = gw.tmpdir()
   assert(gw.sh("mkdir " .. quote(dir .. "/rules")) == 0)
   for file, src in pairs(rules) do gw.write_file(dir .. "/rules/" .. file, src) end
-  gw.write_file(dir .. "/moongate.lua", config)
-  local g = gw.start({ "--config", dir .. "/moongate.lua", "--rules", dir .. "/rules" })
+  gw.write_file(dir .. "/moongate.conf.lua", config)
+  local g = gw.start({ "--config", dir .. "/moongate.conf.lua", "--rules", dir .. "/rules" })
   g.config_dir = dir
   return g
 end
