@@ -1,5 +1,5 @@
 -- Alerts from a real daemon to a real Alertmanager (Debian's
--- prometheus-alertmanager 0.25, SPEC sections 4 and 5): a rule over a
+-- prometheus-alertmanager 0.25, docs/rules.md): a rule over a
 -- pushed gauge fires, Alertmanager's own v2 API shows the alert with its
 -- labels and templated annotations, and shows it gone once resolved;
 -- moongate's /api/v1/alerts and /api/v1/rules answer in Prometheus's

@@ -1,4 +1,4 @@
--- Persistence (SPEC section 8): --data-dir keeps a snapshot of the store,
+-- Persistence (docs/persistence.md): --data-dir keeps a snapshot of the store,
 -- alert states, written series and own counters; a restart restores it
 -- before /-/ready; SIGTERM writes it after the drain; kill -9 loses only
 -- what came after the last snapshot; bad files are moved aside; failed

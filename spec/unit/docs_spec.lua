@@ -147,6 +147,14 @@ return { data_dir = %q, rule_interval = 1,
     assert.are.same({}, bad)
   end)
 
+  it("name no contract or folder outside the repository, in any tracked file", function()
+    -- sources and specs included: their comments send readers to docs/
+    local hits = lines_of("cd " .. gw.quote(root) .. " && git grep -nE "
+      .. gw.quote("SPEC sections?[ .]|SPEC\\.md|SPEC's|shared folder|shared/|/work/")
+      .. " -- . ':!spec/unit/docs_spec.lua' 2>/dev/null")
+    assert.are.same({}, hits)
+  end)
+
   it("load every marked Lua example through the module", function()
     local dir = gw.tmpdir()
     local ran, failed = 0, {}
