@@ -6,6 +6,7 @@
 --   -- scripts/NAME.lua   a pipeline script: loaded with moongate.new{scripts=...}
 --   -- rules/NAME.lua     a rules file: loaded with moongate.new{rules=...}
 --   -- spec: WHAT         a chunk run from the repository root, assert available
+--   -- config: WHAT       a config file: its table goes to moongate.new{config=...}
 -- Unmarked blocks are fragments (a config excerpt, a module call in passing).
 local moongate = require "moongate"
 local gw = require "support.gateway"
@@ -171,9 +172,13 @@ return { data_dir = %q, rule_interval = 1,
           ok, err = pcall(moongate.new, { rules = { path } })
         elseif b.marker:match("^%-%- spec:") then
           local chunk, cerr = load(b.text, "=" .. where, "t",
-                                   setmetatable({ assert = assert }, { __index = _G }))
+                                   setmetatable({ assert = assert, print = function() end }, { __index = _G }))
           ok, err = chunk ~= nil, cerr
           if chunk then ok, err = pcall(chunk) end
+        elseif b.marker:match("^%-%- config:") then
+          local chunk, cerr = load(b.text, "=" .. where, "t", {})
+          ok, err = chunk ~= nil, cerr
+          if chunk then ok, err = pcall(function() return moongate.new { config = chunk() } end) end
         else
           ok = nil
         end
