@@ -10,7 +10,7 @@ pkgs=(cmake make gcc pkg-config curl openssl python3
       prometheus prometheus-alertmanager
       prometheus-pushgateway python3-prometheus-client
       golang-go golang-github-prometheus-client-golang-dev victoria-metrics
-      chromium)
+      chromium groff-base)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -14,7 +14,7 @@ local DIR = "examples/http_api_alerts"
 
 -- The daemon loads every *.lua file of its rules dir in name order; so
 -- does the spec, with the config the daemon runs, so it tests exactly what
--- `moongate --config examples/http_api_alerts/moongate.lua` runs.
+-- `moongate --config examples/http_api_alerts/moongate.conf.lua` runs.
 local function rule_files()
   local files = {}
   for f in lfs.dir(DIR .. "/rules") do
@@ -24,7 +24,7 @@ local function rule_files()
   return files
 end
 
-local CONFIG = dofile(DIR .. "/moongate.lua")
+local CONFIG = dofile(DIR .. "/moongate.conf.lua")
 local STEP = CONFIG.rule_interval -- the service and the agents push once per evaluation
 
 -- What the service does in one 15 s step: requests answered 200, 500 and

@@ -1,5 +1,5 @@
 /* mg_query: the query object q that recording and alert rules receive
- * (SPEC section 4). Owns a cache of parsed selectors, the range
+ * (docs/rules.md). Owns a cache of parsed selectors, the range
  * registrations and one bounded history per sampled series; borrows the
  * store; knows nothing of rules or alerts, and of Lua only the functions it
  * pushes. The arithmetic is mg_promql's. */

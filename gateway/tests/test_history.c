@@ -1,6 +1,6 @@
 /* test_history: the overview's ring keeps the last MG_HISTORY_POINTS
  * points oldest first through wrap-around, sums the counters by kind
- * (rejections apart from drops), and stays the fixed size the README
+ * (rejections apart from drops), and stays the fixed size docs/http.md
  * states. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +51,7 @@ int main(void)
         CHECK(mg_history_at(&h, i)->t - mg_history_at(&h, i - 1)->t == 15.0 &&
               mg_history_at(&h, i)->received - mg_history_at(&h, i - 1)->received == 1);
 
-    /* the cost the README states: an hour of six numbers a point */
+    /* the cost docs/http.md states: an hour of six numbers a point */
     CHECK(MG_HISTORY_POINTS * MG_HISTORY_STEP == 3600);
     CHECK(sizeof(struct mg_history) <= 11 * 1024 + 600);
     printf("history ring: %zu bytes\n", sizeof(struct mg_history));

@@ -1,5 +1,5 @@
-/* mg_loadgen: moongate-bench, a load generator for the msgpack ingest (SPEC
- * section 2). It encodes every message once, up front, with each value a
+/* mg_loadgen: moongate-bench, a load generator for the msgpack ingest
+ * (docs/wire.md). It encodes every message once, up front, with each value a
  * fixed-width float64 it can patch in place, so sending is a few stores and a
  * write per message and the generator stays far faster than the gateway.
  * Two phases: create (every series once) and update (known series again);
@@ -505,8 +505,8 @@ struct mg_bench_ack {
     char first_error[256];
 };
 
-/* Prints the first error of a reply: {index, reason, detail} per SPEC's HTTP
- * shape, or whatever the gateway put there. */
+/* Prints the first error of a reply: {index, reason, detail} in the HTTP
+ * reply's shape (docs/wire.md), or whatever the gateway put there. */
 static void first_error(const msgpack_object *errs, char *out, size_t n)
 {
     out[0] = '\0';
@@ -526,7 +526,7 @@ static int unpacker_ready(struct mg_bench *b)
 }
 
 /* After a failed send: print what the gateway said before closing, if the
- * kernel still holds it (SPEC: an undecodable stream gets an error message). */
+ * kernel still holds it (docs/wire.md: an undecodable stream gets an error message). */
 static void show_pending(struct mg_bench *b)
 {
     msgpack_unpacked res;
@@ -756,7 +756,7 @@ static void usage(FILE *f)
     fprintf(f,
 "usage: moongate-bench --target HOST:PORT [options]\n"
 "\n"
-"Pushes msgpack messages (SPEC section 2) to a moongate ingest listener as\n"
+"Pushes msgpack messages (docs/wire.md) to a moongate ingest listener as\n"
 "fast as it can: first every series once (phase=create), then updates to the\n"
 "known series (phase=update). Prints one key=value line per phase.\n"
 "\n"

@@ -37,7 +37,7 @@ describe("the alert lifecycle with a real Alertmanager", function()
     assert(gw.sh("mkdir " .. quote(dir .. "/rules")) == 0)
     gw.write_file(dir .. "/rules/10-gone.lua", GONE)
     gw.write_file(dir .. "/rules/20-stays.lua", STAYS)
-    gw.write_file(dir .. "/moongate.lua", ([[
+    gw.write_file(dir .. "/moongate.conf.lua", ([[
 return {
   rule_interval = 1,
   alertmanagers = { %q },
@@ -45,7 +45,7 @@ return {
   external_labels = { cluster = "e2e-1" },
 }
 ]]):format(am.url))
-    g = gw.start({ "--config", dir .. "/moongate.lua", "--rules", dir .. "/rules" })
+    g = gw.start({ "--config", dir .. "/moongate.conf.lua", "--rules", dir .. "/rules" })
     local code = g:push_http { ttl = 0, metrics = { { name = "lifecycle_gauge", type = "gauge", value = 3 } } }
     assert.are.equal(200, code)
   end)

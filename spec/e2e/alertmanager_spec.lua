@@ -1,5 +1,5 @@
 -- Alerts from a real daemon to a real Alertmanager (Debian's
--- prometheus-alertmanager 0.25, SPEC sections 4 and 5): a rule over a
+-- prometheus-alertmanager 0.25, docs/rules.md): a rule over a
 -- pushed gauge fires, Alertmanager's own v2 API shows the alert with its
 -- labels and templated annotations, and shows it gone once resolved;
 -- moongate's /api/v1/alerts and /api/v1/rules answer in Prometheus's
@@ -37,8 +37,8 @@ local function start_moongate(rules, config)
   local dir = gw.tmpdir()
   assert(gw.sh("mkdir " .. quote(dir .. "/rules")) == 0)
   for file, src in pairs(rules) do gw.write_file(dir .. "/rules/" .. file, src) end
-  gw.write_file(dir .. "/moongate.lua", config)
-  local g = gw.start({ "--config", dir .. "/moongate.lua", "--rules", dir .. "/rules" })
+  gw.write_file(dir .. "/moongate.conf.lua", config)
+  local g = gw.start({ "--config", dir .. "/moongate.conf.lua", "--rules", dir .. "/rules" })
   g.config_dir = dir
   return g
 end

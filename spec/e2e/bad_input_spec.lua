@@ -1,4 +1,4 @@
--- Every bad input of SPEC section 2 against a real daemon, one `it` each.
+-- Every bad input of docs/wire.md against a real daemon, one `it` each.
 -- For each: the reason counted in moongate_samples_rejected_total{reason}
 -- (the delta between two scrapes), a clear error where the transport carries
 -- one (HTTP status + JSON errors, the TCP ack's errors), the other metrics of
@@ -336,7 +336,7 @@ describe("bad input", function()
       assert.are.equal(1, r.accepted)
       assert.are.equal("too_many_metrics", r.errors[1].reason)
       assert.is_truthy(r.errors[1].detail:find("max_metrics", 1, true))
-      -- every refused metric is counted (SPEC section 2), as for unauthorized
+      -- every refused metric is counted (docs/wire.md), as for unauthorized
       assert.are.equal(10001, r.rejected)
       assert.are.equal(before + 10001, g:rejected("too_many_metrics"))
       assert.is_nil(g:value("too_many_metrics_m"))

@@ -1,5 +1,5 @@
--- Cardinality caps against a real daemon started with --scripts (SPEC
--- section 4, `cap` and `limits`): a real Prometheus scraping a capped
+-- Cardinality caps against a real daemon started with --scripts (docs/lua.md,
+-- `cap` and `limits`): a real Prometheus scraping a capped
 -- gateway under churn never sees more series than the limit, and the fold
 -- keeps counter totals exact; GET /api/v1/status/cardinality; push replies
 -- naming the cap that acted; expiry freeing room; caps across POST

@@ -25,10 +25,10 @@ local function start(config, nofile)
   local g = { dir = gw.tmpdir() }
   g.log = g.dir .. "/stderr.log"
   g.unix = "unix:" .. g.dir .. "/ingest.sock"
-  gw.write_file(g.dir .. "/moongate.lua", config)
+  gw.write_file(g.dir .. "/moongate.conf.lua", config)
   local cmd = table.concat({ gw.quote(gw.bin), "--http", "127.0.0.1:0", "--ingest", "127.0.0.1:0",
                              "--ingest", gw.quote(g.unix),
-                             "--config", gw.quote(g.dir .. "/moongate.lua") }, " ")
+                             "--config", gw.quote(g.dir .. "/moongate.conf.lua") }, " ")
   local script = (nofile and ("ulimit -n " .. nofile .. "; ") or "") .. cmd .. " 2>" .. g.log
                  .. " & echo $! > " .. g.dir .. "/pid; wait $!; echo $? > " .. g.dir .. "/rc"
   gw.sh("sh -c " .. gw.quote(script) .. " </dev/null >/dev/null 2>&1 &")

@@ -120,9 +120,9 @@ describe("hostile wire clients", function()
 
   setup(function()
     local dir = gw.tmpdir()
-    gw.write_file(dir .. "/moongate.lua", ("return { limits = { idle_timeout = %d } }\n"):format(IDLE))
+    gw.write_file(dir .. "/moongate.conf.lua", ("return { limits = { idle_timeout = %d } }\n"):format(IDLE))
     local sock = dir .. "/ingest.sock"
-    g = gw.start({ "--config", dir .. "/moongate.lua", "--ingest", "127.0.0.1:0", "--ingest", "unix:" .. sock })
+    g = gw.start({ "--config", dir .. "/moongate.conf.lua", "--ingest", "127.0.0.1:0", "--ingest", "unix:" .. sock })
     g.config_dir, g.sock = dir, sock
   end)
   teardown(function() g:stop() end)

@@ -160,7 +160,7 @@ describe("limits", function()
       assert.are.equal(10, r.accepted)
       assert.are.equal("too_many_metrics", r.errors[1].reason)
       assert.is_truthy(r.errors[1].detail:find("max_metrics", 1, true))
-      -- every refused metric is counted (SPEC section 2), as unauthorized ones are
+      -- every refused metric is counted (docs/wire.md), as unauthorized ones are
       assert.are.equal(11, r.rejected)
       assert.are.equal(before + 11, g:rejected("too_many_metrics"))
       local scrape = g:scrape()

@@ -4,7 +4,7 @@
 -- label sets, values; HELP where Pushgateway shows one). Left out: each
 -- gateway's own families (moongate_*, process_*, go_*, pushgateway_*), the
 -- push times' values (both must be set or both zero), and the differences
--- README lists (an empty label is absent; HELP of a family whose groups
+-- docs/pushgateway.md lists (an empty label is absent; HELP of a family whose groups
 -- disagree may be either).
 local gw = require "support.gateway"
 local pgw = require "support.pushgw"

@@ -1,4 +1,4 @@
--- Reloading pipeline scripts against a real daemon (SPEC sections 4 and 6):
+-- Reloading pipeline scripts against a real daemon (docs/lua.md, Reload):
 -- POST /-/reload and SIGHUP re-route live series at once, a bad set leaves
 -- the old one in place and drops moongate_config_last_reload_successful to
 -- 0; a broken scripts dir stops start-up; `moongate check`; a transform

@@ -1,4 +1,4 @@
--- Persistence (SPEC section 8): --data-dir keeps a snapshot of the store,
+-- Persistence (docs/persistence.md): --data-dir keeps a snapshot of the store,
 -- alert states, written series and own counters; a restart restores it
 -- before /-/ready; SIGTERM writes it after the drain; kill -9 loses only
 -- what came after the last snapshot; bad files are moved aside; failed
@@ -25,8 +25,8 @@ local function start(data, extra, opts)
   for k, v in pairs(extra or {}) do
     conf[#conf + 1] = ("%s = %s"):format(k, type(v) == "string" and ("%q"):format(v) or tostring(v))
   end
-  gw.write_file(cdir .. "/moongate.lua", "return { " .. table.concat(conf, ", ") .. " }\n")
-  local g = gw.start({ "--config", cdir .. "/moongate.lua" }, opts)
+  gw.write_file(cdir .. "/moongate.conf.lua", "return { " .. table.concat(conf, ", ") .. " }\n")
+  local g = gw.start({ "--config", cdir .. "/moongate.conf.lua" }, opts)
   running[#running + 1] = g
   return g
 end

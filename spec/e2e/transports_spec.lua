@@ -1,4 +1,4 @@
--- Every transport of SPEC section 2 against a real daemon: TCP (acks),
+-- Every transport of docs/wire.md against a real daemon: TCP (acks),
 -- UDP, unix socket (acks), HTTP push; source, ttl and dropped keys.
 local gw = require "support.gateway"
 

@@ -141,8 +141,8 @@ end
 -- file's temp dir goes with g:stop(). opts as for M.start.
 function M.start_with_config(config, opts, args)
   local dir = M.tmpdir()
-  M.write_file(dir .. "/moongate.lua", config)
-  local a = { "--config", dir .. "/moongate.lua" }
+  M.write_file(dir .. "/moongate.conf.lua", config)
+  local a = { "--config", dir .. "/moongate.conf.lua" }
   for _, x in ipairs(args or {}) do a[#a + 1] = x end
   local g = M.start(a, opts)
   g.config_dir = dir

@@ -1,0 +1,195 @@
+-- The docs say what the code does: every config key the parser accepts
+-- and every own metric family a daemon exposes is documented, no file
+-- points outside the repository, and every marked Lua example loads.
+--
+-- Marking a ```lua block in README.md or docs/*.md (its first line):
+--   -- scripts/NAME.lua   a pipeline script: loaded with moongate.new{scripts=...}
+--   -- rules/NAME.lua     a rules file: loaded with moongate.new{rules=...}
+--   -- spec: WHAT         a chunk run from the repository root, assert available
+--   -- config: WHAT       a config file: its table goes to moongate.new{config=...}
+-- Unmarked blocks are fragments (a config excerpt, a module call in passing).
+local moongate = require "moongate"
+local gw = require "support.gateway"
+
+local root = gw.root
+
+local function lines_of(cmd)
+  local p = io.popen(cmd)
+  local out = {}
+  for l in p:lines() do out[#out + 1] = l end
+  p:close()
+  return out
+end
+
+local function doc_files()
+  local files = { "README.md" }
+  for _, f in ipairs(lines_of("cd " .. gw.quote(root) .. " && ls docs/*.md")) do
+    files[#files + 1] = f
+  end
+  return files
+end
+
+local function read(rel)
+  return assert(gw.read_file(root .. "/" .. rel), rel)
+end
+
+-- Every key name of a `struct key` table in the C source.
+local function config_keys()
+  local src = read("gateway/core/mg_config.c")
+  local keys, seen = {}, {}
+  for name in src:gmatch('{"([%w_]+)", K_[%u_]+,') do
+    if not seen[name] then
+      seen[name] = true
+      keys[#keys + 1] = name
+    end
+  end
+  return keys
+end
+
+-- The ```lua blocks of a markdown text: { {first=..., body=..., line=n} }.
+local function lua_blocks(text)
+  local blocks, n, cur = {}, 0, nil
+  for l in (text .. "\n"):gmatch("(.-)\n") do
+    n = n + 1
+    local fence = l:match("^%s*```(%w*)")
+    if cur then
+      if fence then
+        blocks[#blocks + 1] = cur
+        cur = nil
+      else
+        cur.body[#cur.body + 1] = l:gsub("^" .. cur.indent, "")
+      end
+    elseif fence == "lua" then
+      cur = { body = {}, line = n, indent = l:match("^(%s*)") }
+    elseif fence then
+      -- another language's block: skip to its closing fence
+      cur = { body = {}, line = n, indent = l:match("^(%s*)"), skip = true }
+    end
+  end
+  local out = {}
+  for _, b in ipairs(blocks) do
+    if not b.skip then
+      b.text = table.concat(b.body, "\n") .. "\n"
+      b.marker = b.body[1] or ""
+      out[#out + 1] = b
+    end
+  end
+  return out
+end
+
+describe("docs", function()
+  it("name every config key of mg_config.c in docs/config.md", function()
+    local doc = read("docs/config.md")
+    local keys = config_keys()
+    assert.is_true(#keys > 60, "the key tables were not found: " .. #keys)
+    local missing = {}
+    for _, k in ipairs(keys) do
+      if not doc:find("`" .. k .. "`", 1, true) then missing[#missing + 1] = k end
+    end
+    assert.are.same({}, missing)
+  end)
+
+  it("name every own metric family a daemon exposes in docs/metrics.md", function()
+    local doc = read("docs/metrics.md")
+    local dir = gw.tmpdir()
+    -- a data directory, a remote write destination (nothing listens there)
+    -- and a rule: the families those features add are exposed too
+    os.execute("mkdir " .. gw.quote(dir .. "/scripts"))
+    gw.write_file(dir .. "/r.lua", 'record "x" { expr = function(q) return 1 end }\n')
+    gw.write_file(dir .. "/scripts/c.lua", 'cap { label = "path", max_values = 2 }\n')
+    local g = gw.start_with_config(([[
+return { data_dir = %q, rule_interval = 1,
+         remote_write = { { url = "http://127.0.0.1:9/api/v1/write", interval = 1 } } }
+]]):format(dir .. "/data"), nil, { "--rules", dir, "--scripts", dir .. "/scripts" })
+    g:push_http(moongate.encode { metrics = { { name = "docs_probe", value = 1 } } })
+    gw.wait_for(function()
+      return g:scrape():find("moongate_rule_evaluation_duration_seconds", 1, true)
+    end, 10, "a rule evaluation")
+    local body = g:scrape()
+    g:stop()
+    os.execute("rm -rf " .. gw.quote(dir))
+    local fams, missing = {}, {}
+    for name in body:gmatch("# TYPE ([%w_:]+) ") do
+      if name:match("^moongate_") or name:match("^process_") then
+        fams[#fams + 1] = name
+        if not doc:find("`" .. name .. "`", 1, true) and not doc:find("`" .. name .. "{", 1, true) then
+          missing[#missing + 1] = name
+        end
+      end
+    end
+    assert.is_true(#fams > 30, "too few families scraped: " .. #fams)
+    assert.are.same({}, missing)
+  end)
+
+  it("point nowhere outside the repository", function()
+    local files = doc_files()
+    for _, f in ipairs(lines_of("cd " .. gw.quote(root) .. " && find examples scripts rules -type f")) do
+      files[#files + 1] = f
+    end
+    local bad = {}
+    for _, f in ipairs(files) do
+      local text = read(f)
+      for _, pat in ipairs({ "shared/", "SPEC%.md", "SPEC section", "%]%(%.%./", "%]%(/" }) do
+        if text:find(pat) then bad[#bad + 1] = f .. ": " .. pat end
+      end
+      -- every relative markdown link names a file of the repository
+      if f:match("%.md$") then
+        local dir = f:match("^(.*)/") or "."
+        for target in text:gmatch("%]%(([^)#%s]+)[^)]*%)") do
+          if not target:match("^%a+://") and not target:match("^mailto:") then
+            local p = root .. "/" .. dir .. "/" .. target
+            if not gw.read_file(p) and os.execute("test -d " .. gw.quote(p)) ~= true then
+              bad[#bad + 1] = f .. ": broken link " .. target
+            end
+          end
+        end
+      end
+    end
+    assert.are.same({}, bad)
+  end)
+
+  it("name no contract or folder outside the repository, in any tracked file", function()
+    -- sources and specs included: their comments send readers to docs/
+    local hits = lines_of("cd " .. gw.quote(root) .. " && git grep -nE "
+      .. gw.quote("SPEC sections?[ .]|SPEC\\.md|SPEC's|shared folder|shared/|/work/")
+      .. " -- . ':!spec/unit/docs_spec.lua' 2>/dev/null")
+    assert.are.same({}, hits)
+  end)
+
+  it("load every marked Lua example through the module", function()
+    local dir = gw.tmpdir()
+    local ran, failed = 0, {}
+    for _, f in ipairs(doc_files()) do
+      for _, b in ipairs(lua_blocks(read(f))) do
+        local where = f .. ":" .. b.line
+        local path = dir .. "/example.lua"
+        local ok, err
+        if b.marker:match("^%-%- scripts/") then
+          gw.write_file(path, b.text)
+          ok, err = pcall(moongate.new, { scripts = { path } })
+        elseif b.marker:match("^%-%- rules/") then
+          gw.write_file(path, b.text)
+          ok, err = pcall(moongate.new, { rules = { path } })
+        elseif b.marker:match("^%-%- spec:") then
+          local chunk, cerr = load(b.text, "=" .. where, "t",
+                                   setmetatable({ assert = assert, print = function() end }, { __index = _G }))
+          ok, err = chunk ~= nil, cerr
+          if chunk then ok, err = pcall(chunk) end
+        elseif b.marker:match("^%-%- config:") then
+          local chunk, cerr = load(b.text, "=" .. where, "t", {})
+          ok, err = chunk ~= nil, cerr
+          if chunk then ok, err = pcall(function() return moongate.new { config = chunk() } end) end
+        else
+          ok = nil
+        end
+        if ok ~= nil then
+          ran = ran + 1
+          if not ok then failed[#failed + 1] = where .. ": " .. tostring(err) end
+        end
+      end
+    end
+    os.execute("rm -rf " .. gw.quote(dir))
+    assert.are.same({}, failed)
+    assert.is_true(ran >= 8, "too few marked examples: " .. ran)
+  end)
+end)
