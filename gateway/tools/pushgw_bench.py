@@ -12,7 +12,7 @@ the clock starts:
      PUTs of the big groups again: push p99 with 1,000 groups held.
 Every phase stops at its time budget (MG_PGW_SECONDS, phase 1 twice that)
 whatever it reached: Pushgateway checks each push against everything it
-holds, so one PUT costs it time in proportion to the series held (about 2 s
+holds, so one PUT costs it time in proportion to the series held (0.5 to 2 s
 with 100,000) and the whole workload would take it an hour. What each
 server reached (groups created, groups held) is printed beside its figures:
 when Pushgateway holds fewer series its pushes are cheaper, so the ratios
