@@ -53,6 +53,9 @@ struct mg_gateway {
     void (*sent)(void *arg, const struct mg_notify_alert *a, size_t n);
     void *sent_arg;
     struct mg_aof *aof;           /* borrowed from the daemon; NULL: no log */
+    struct mg_pushgw *pushgw;     /* borrowed from the daemon; NULL: none */
+    void *pushgw_snap;            /* a restored Pushgateway section, kept */
+    size_t pushgw_snap_len;       /* until the groups exist to take it */
     int64_t replay_ms;            /* replaying the log: the clock it says */
 };
 
@@ -268,6 +271,7 @@ void mg_gateway_free(struct mg_gateway *gw)
     free(gw->bound_src);
     mg_auth_free(gw->auth);
     free_alert_config(gw);
+    free(gw->pushgw_snap);
     free(gw);
 }
 
@@ -1082,6 +1086,38 @@ void mg_gateway_set_aof(struct mg_gateway *gw, struct mg_aof *a)
 struct mg_aof *mg_gateway_aof(const struct mg_gateway *gw)
 {
     return gw->aof;
+}
+
+void mg_gateway_set_pushgw(struct mg_gateway *gw, struct mg_pushgw *pg)
+{
+    gw->pushgw = pg;
+}
+
+struct mg_pushgw *mg_gateway_pushgw(const struct mg_gateway *gw)
+{
+    return gw->pushgw;
+}
+
+int mg_gateway_keep_pushgw_snap(struct mg_gateway *gw, const void *p, size_t n)
+{
+    void *c = n ? malloc(n) : NULL;
+    if (n && !c)
+        return -ENOMEM;
+    if (n)
+        memcpy(c, p, n);
+    free(gw->pushgw_snap);
+    gw->pushgw_snap = c;
+    gw->pushgw_snap_len = n;
+    return 0;
+}
+
+void *mg_gateway_take_pushgw_snap(struct mg_gateway *gw, size_t *n)
+{
+    void *p = gw->pushgw_snap;
+    *n = gw->pushgw_snap_len;
+    gw->pushgw_snap = NULL;
+    gw->pushgw_snap_len = 0;
+    return p;
 }
 
 void mg_gateway_replay(struct mg_gateway *gw, const char *p, size_t len,

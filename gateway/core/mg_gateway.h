@@ -118,6 +118,15 @@ int mg_gateway_evaluate_at(struct mg_gateway *gw, int64_t ms);
 struct mg_aof;
 void mg_gateway_set_aof(struct mg_gateway *gw, struct mg_aof *a);
 struct mg_aof *mg_gateway_aof(const struct mg_gateway *gw);
+/* The Pushgateway groups (borrowed; NULL: none), so snapshots hold them. */
+struct mg_pushgw;
+void mg_gateway_set_pushgw(struct mg_gateway *gw, struct mg_pushgw *pg);
+struct mg_pushgw *mg_gateway_pushgw(const struct mg_gateway *gw);
+/* A restored snapshot's Pushgateway section, copied and kept until the
+ * groups are made (after the store and the scripts). 0 or -ENOMEM. */
+int mg_gateway_keep_pushgw_snap(struct mg_gateway *gw, const void *p, size_t n);
+/* The kept section, now the caller's to free; NULL when none. */
+void *mg_gateway_take_pushgw_snap(struct mg_gateway *gw, size_t *n);
 void mg_gateway_replay(struct mg_gateway *gw, const char *p, size_t len,
                        enum mg_transport t, int64_t ms);
 /* The query object rules read through (its histories), borrowed. */

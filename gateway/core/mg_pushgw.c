@@ -885,3 +885,35 @@ out:
     free(buf);
     return code;
 }
+
+/* ---- for the snapshot (mg_pushgw_snap.c) ---- */
+
+struct mg_pushgw_group *mg_pushgw_group_get(struct mg_pushgw *pg,
+                                            const struct mg_label *v, size_t n)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += v[i].nlen + v[i].vlen + 2;
+    char *kb = malloc(len ? len : 1);
+    if (!kb)
+        return NULL;
+    size_t klen = key_string(v, n, kb);
+    struct mg_pushgw_group *g = mg_names_get(&pg->bykey, kb, klen);
+    if (!g)
+        g = group_new(pg, v, n, kb, klen);
+    free(kb);
+    return g;
+}
+
+void mg_pushgw_own(struct mg_pushgw *pg, struct mg_pushgw_group *g,
+                   uint32_t idx)
+{
+    own(pg, g, idx);
+}
+
+void mg_pushgw_fam_set(struct mg_pushgw_group *g, const char *name, size_t n,
+                       enum mg_type t, const char *help, size_t hlen,
+                       int64_t ts_ms)
+{
+    fam_set(g, name, n, t, help, hlen, ts_ms);
+}

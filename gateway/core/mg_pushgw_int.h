@@ -1,6 +1,6 @@
 /* mg_pushgw_int: the group table's structure, shared by mg_pushgw.c (the
- * pushes) and mg_pushgw_json.c (what GET /api/v1/metrics reads). Nothing
- * else includes it. */
+ * pushes), mg_pushgw_json.c (what GET /api/v1/metrics reads) and
+ * mg_pushgw_snap.c (the snapshot section). Nothing else includes it. */
 #ifndef MG_PUSHGW_INT_H
 #define MG_PUSHGW_INT_H
 
@@ -63,5 +63,17 @@ struct mg_pushgw {
 /* The live input a group entry names, or NULL when it is gone. */
 struct mg_input *mg_pushgw_input(struct mg_pushgw *pg,
                                  const struct mg_pushgw_ser *s);
+
+/* For the snapshot's restore: the group of grouping key v (n labels,
+ * sorted), made when new; NULL on ENOMEM. */
+struct mg_pushgw_group *mg_pushgw_group_get(struct mg_pushgw *pg,
+                                            const struct mg_label *v, size_t n);
+/* Records that g owns live input idx. */
+void mg_pushgw_own(struct mg_pushgw *pg, struct mg_pushgw_group *g,
+                   uint32_t idx);
+/* Sets g's family as JSON shows it (help NULL: none). */
+void mg_pushgw_fam_set(struct mg_pushgw_group *g, const char *name, size_t n,
+                       enum mg_type t, const char *help, size_t hlen,
+                       int64_t ts_ms);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "mg_aof.h"
 #include "mg_gateway.h"
+#include "mg_pushgw_snap.h"
 #include "mg_rules.h"
 #include "mg_stats.h"
 
@@ -161,6 +162,8 @@ int mg_snapshot_write(struct mg_gateway *gw, int fd, int64_t now_ms,
         mg_rules_snap_write(r, mg_gateway_store(gw), &w);
         mg_query_snap_write(mg_gateway_query_state(gw), &w);
     }
+    if (mg_gateway_pushgw(gw))
+        mg_pushgw_snap_write(mg_gateway_pushgw(gw), &w);
     stats_write(mg_gateway_stats(gw), &w);
     if (mg_gateway_aof(gw)) {
         mg_snap_sec_begin(&w, MG_SNAP_AOF);
@@ -177,6 +180,11 @@ int mg_snapshot_restore_store(struct mg_gateway *gw, const struct mg_snap *s,
     int rc = mg_store_snap_read(mg_gateway_store(gw), s, &skipped, why, whylen);
     if (rc)
         return rc;
+    /* the groups are made later, with the HTTP side: they take it then */
+    if (mg_pushgw_snap_keep(gw, s)) {
+        snprintf(why, whylen, "out of memory keeping the Pushgateway section");
+        return -ENOMEM;
+    }
     if (skipped)
         snprintf(why, whylen, "%zu series did not fit and were skipped", skipped);
     return 0;
@@ -224,6 +232,7 @@ static const char *type_name(uint32_t t)
     case MG_SNAP_STATS: return "stats";
     case MG_SNAP_AOF: return "aof";
     case MG_SNAP_QUERY: return "query";
+    case MG_SNAP_PUSHGW: return "pushgw";
     default: return "unknown";
     }
 }

@@ -11,7 +11,9 @@
 #include <event2/keyvalq_struct.h>
 #include <zlib.h>
 
+#include "mg_log.h"
 #include "mg_pbfmt.h"
+#include "mg_pushgw_snap.h"
 
 struct mg_pushgw_http {
     struct mg_pushgw *pg;
@@ -46,6 +48,11 @@ struct mg_pushgw_http *mg_pushgw_http_new(struct event_base *base,
         free(ph);
         return NULL;
     }
+    /* snapshots hold the groups; a restored one gives them back now */
+    mg_gateway_set_pushgw(gw, ph->pg);
+    char rwhy[128];
+    if (mg_pushgw_snap_restore(ph->pg, rwhy, sizeof(rwhy)))
+        mg_log(MG_LOG_WARN, "Pushgateway groups restored in part", "err", rwhy, NULL);
     /* groups expire within a sweep interval of their TTL */
     double t = cfg->sweep_interval > 0 ? cfg->sweep_interval : 1;
     struct timeval tv = {(time_t)t, (suseconds_t)((t - (double)(time_t)t) * 1e6)};
@@ -61,6 +68,8 @@ void mg_pushgw_http_free(struct mg_pushgw_http *ph)
         return;
     if (ph->cfg->npushgw_ttl)
         event_del(&ph->sweep);
+    if (mg_gateway_pushgw(ph->gw) == ph->pg)
+        mg_gateway_set_pushgw(ph->gw, NULL);
     mg_pushgw_free(ph->pg);
     mg_buf_fini(&ph->body);
     mg_buf_fini(&ph->reply);

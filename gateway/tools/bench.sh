@@ -27,6 +27,8 @@
 #   MG_BENCH_RW_IDLE=10                seconds it sends with no ingest
 #   MG_BENCH_RW=0                      skip the remote-write section
 #   MG_BENCH_ONLY=remote_write         run that section alone
+#   MG_BENCH_PGW=0                     skip the Pushgateway section
+#   MG_BENCH_ONLY=pushgateway          run it alone (MG_PGW_SECONDS=15 per phase)
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
@@ -685,6 +687,18 @@ YML
     vm_stop
 }
 
+# bench_pushgateway: the same text-format PUT workload against Debian's
+# prometheus-pushgateway and moongate, side by side (pushgw_bench.py says
+# what it does and how each phase is bounded; about 2 minutes in all).
+bench_pushgateway() {
+    if ! command -v prometheus-pushgateway >/dev/null; then
+        log "prometheus-pushgateway is not installed; Pushgateway section skipped"
+        return 0
+    fi
+    timeout 300 /usr/bin/python3 "$(dirname "$0")/pushgw_bench.py" "$BUILD" |
+        sed 's/^/section=pushgateway /'
+}
+
 # ---------------------------------------------------------------------------
 
 main() {
@@ -705,6 +719,7 @@ main() {
     bench_snapshot || failed=1
     bench_append_log || failed=1
     [ "${MG_BENCH_RW:-1}" = 0 ] || bench_remote_write || failed=1
+    [ "${MG_BENCH_PGW:-1}" = 0 ] || bench_pushgateway || failed=1
     if [ -n "${MG_BENCH_SCRIPTS:-}" ]; then
         local dir
         dir=$(cd "$MG_BENCH_SCRIPTS" && pwd)

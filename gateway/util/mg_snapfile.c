@@ -397,7 +397,7 @@ int mg_snap_parse(struct mg_snap *s, const unsigned char *buf, size_t len,
             }
             break;
         }
-        if (type >= MG_SNAP_STORE && type <= MG_SNAP_QUERY) {
+        if (type >= MG_SNAP_STORE && type <= MG_SNAP_PUSHGW) {
             if (s->nsec == MG_SNAP_MAX_SECTIONS) {
                 snprintf(why, whylen, "more than %d sections", MG_SNAP_MAX_SECTIONS);
                 return -EINVAL;

@@ -36,6 +36,7 @@ enum mg_snap_type {
     MG_SNAP_STATS = 6,   /* the gateway's own counters */
     MG_SNAP_AOF = 7,     /* the last log sequence number it covers */
     MG_SNAP_QUERY = 8,   /* the selectors and histories rules read */
+    MG_SNAP_PUSHGW = 9,  /* Pushgateway groups: keys, times, owned series */
     MG_SNAP_END = 0x454e4421
 };
 

@@ -5,6 +5,8 @@
 -- writes keep the previous file, are counted and retried;
 -- `moongate snapshot inspect`.
 local gw = require "support.gateway"
+local pgw = require "support.pushgw"
+local cjson = require "cjson"
 
 local quote = gw.quote
 local FIX = gw.root .. "/spec/e2e/fixtures/reload/"
@@ -181,6 +183,39 @@ describe("a restart with --data-dir", function()
     local g2 = gw.start()
     running[#running + 1] = g2
     assert.is_nil(g2:value("x_total"))
+  end)
+
+  it("a Pushgateway group survives a restart", function()
+    local data = tmpdir() .. "/data"
+    local g = start(data)
+    local path = "/metrics/job/batch/instance/a"
+    local code, body = pgw.put(g.url, path, "# TYPE done_total counter\ndone_total 3\nqueue_depth 7\n")
+    assert.are.equal(200, code, body)
+    local pt = 'push_time_seconds{instance="a",job="batch"}'
+    local t = g:value(pt)
+    assert.truthy(t and t > 0)
+    term(g)
+
+    local g2 = start(data)
+    local text = g2:scrape()
+    assert.are.equal(3, gw.value(text, 'done_total{instance="a",job="batch"}'))
+    assert.are.equal(7, gw.value(text, 'queue_depth{instance="a",job="batch"}'))
+    assert.are.equal(t, gw.value(text, pt))
+    local jcode, json = gw.http_request("GET", g2.url .. "/api/v1/metrics")
+    assert.are.equal(200, jcode)
+    local groups = cjson.decode(json).data
+    assert.are.equal(1, #groups)
+    assert.are.same({ job = "batch", instance = "a" }, groups[1].labels)
+    assert.truthy(groups[1].done_total)
+    local jt = tonumber(groups[1].push_time_seconds.metrics[1].value)
+    assert.is_true(math.abs(jt - t) < 0.001, tostring(jt))
+
+    -- the group owns its restored inputs: a PUT replaces them all
+    code, body = pgw.put(g2.url, path, "queue_depth 9\n")
+    assert.are.equal(200, code, body)
+    text = g2:scrape()
+    assert.is_nil(gw.value(text, 'done_total{instance="a",job="batch"}'))
+    assert.are.equal(9, gw.value(text, 'queue_depth{instance="a",job="batch"}'))
   end)
 
   it("after kill -9, has everything up to the last snapshot", function()
