@@ -692,6 +692,13 @@ static void stop(struct daemon *d)
         event_free(d->rule_tick);
     if (d->drain_check)
         event_free(d->drain_check);
+    /* The snapshot and append-only log events exist only with --data-dir. */
+    if (d->snap_timer)
+        event_free(d->snap_timer);
+    if (d->sig_chld)
+        event_free(d->sig_chld);
+    if (d->aof_timer)
+        event_free(d->aof_timer);
     mg_notify_free(d->notify);
     mg_remote_free(d->remote);
     mg_gateway_free(d->gw);

@@ -108,7 +108,7 @@ static int set_op(struct pqe_ev *e, const struct mg_pq_node *n, pqe_value *a,
             return -ENOMEM;
         pqe_lmap_get(&m, s, sn, 1);
     }
-    if (n->op == MG_PQ_OR) {
+    if (n->op == MG_PQ_OR && a->n) { /* an empty a may have no array */
         memcpy(out->e, a->e, a->n * sizeof(*a->e));
         k = a->n;
     }

@@ -30,7 +30,9 @@ local function browse_all(g, pages)
   local cmds, out = {}, {}
   local function run(url, args, o, e)
     local udd = gw.tmpdir()
-    cmds[#cmds + 1] = ("(timeout 120 %s %s --user-data-dir=%s %s %s >%s 2>%s; rm -rf %s)"):format(
+    -- without the sanitized build's preloaded ASan runtime, under which
+    -- chromium hangs until the timeout
+    cmds[#cmds + 1] = ("(timeout 120 env -u LD_PRELOAD %s %s --user-data-dir=%s %s %s >%s 2>%s; rm -rf %s)"):format(
       chromium, CHROME_FLAGS, udd, args, gw.quote(url), o, e, udd)
   end
   for page, path in pairs(pages) do

@@ -17,6 +17,9 @@ M.bin = M.build .. "/gateway/moongate"
 -- Sanitized builds run slower: ctest sets MG_TIME_SCALE there, and every
 -- wall-clock limit of the specs is multiplied by it.
 M.time_scale = tonumber(os.getenv("MG_TIME_SCALE")) or 1
+-- Under AddressSanitizer a daemon's resident size is a multiple of what it
+-- allocates: ctest sets MG_MEM_SCALE there, and memory bounds scale by it.
+M.mem_scale = tonumber(os.getenv("MG_MEM_SCALE")) or 1
 
 local function sh(cmd)
   local ok, _, code = os.execute(cmd)
