@@ -120,8 +120,10 @@ static void test_errors(void)
             "{ credentials_file = '/a' }, basic_auth = { username = 'u', password_file = '/p' } } } }",
             "exclusive");
     refused("return { remote_write = { { url = 'http://h/', tls = { insecure_skip_verify = true } } } }",
-            "tls is not supported yet");
-    refused("return { remote_write = { { url = 'ftp://h/' } } }", "url must be http://");
+            "tls settings need an https:// url");
+    refused("return { remote_write = { { url = 'https://h/', tls = { cert_file = '/c' } } } }",
+            "cert_file and key_file together");
+    refused("return { remote_write = { { url = 'ftp://h/' } } }", "url must be http:// or https://");
     refused("return { remote_write = { { url = 'http://h/', write_relabel_configs = "
             "{ { action = 'nope' } } } } }", "write_relabel_configs: relabel[1]");
     refused("return { external_labels = { ['bad-name'] = 'x' } }", "not a valid label name");

@@ -12,14 +12,15 @@
 -- Windows over moving data sit in the pushing phase (offset 15s) and may
 -- differ by the sampling: Prometheus samples at its scrapes, moongate at
 -- its rule ticks, each seeing the last push (every 0.1 s) before it, so
--- rates get a relative tolerance (5%, 30% for the two-point irate and
--- idelta, whose two samples may be 0.9 or 1.2 s of pushes apart).
+-- rates get a relative tolerance (5%, 60% for the two-point irate and
+-- idelta: each side reads the last two samples it took, which on a busy
+-- machine may be one push apart on one side and two on the other).
 local gw = require "support.gateway"
 local prometheus = require "support.prometheus"
 local cjson = require "cjson"
 local socket = require "socket"
 
-local EXACT, RATE, TWO_POINT = 1e-9, 0.05, 0.3
+local EXACT, RATE, TWO_POINT = 1e-9, 0.05, 0.6
 
 -- { expression, tolerance (relative) }
 local CASES = {
