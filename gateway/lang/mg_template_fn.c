@@ -109,7 +109,9 @@ static int str_val(struct tmpl_exec *x, struct tmpl_val *out, const char *s, siz
     char *p = tmpl_alloc(x, n ? n : 1);
     if (!p)
         return -1;
-    memcpy(p, s, n);
+    /* an empty result may come from a buffer never grown (s NULL) */
+    if (n)
+        memcpy(p, s, n);
     *out = (struct tmpl_val){.t = V_STR, .s = p, .len = n};
     return 0;
 }

@@ -664,7 +664,7 @@ static int alert_sets(struct mg_rules *r, const struct rule *ru, struct mg_label
     int rc = 0;
     for (i = 0; i < r->nres; i++) {
         const struct result *res = &r->res[i];
-        ssize_t n = alert_labels(r->env, ru, r->res_labels + res->first, res->n, res->value,
+        ssize_t n = alert_labels(r->env, ru, result_labels(r, res), res->n, res->value,
                                  all + used);
         if (n < 0) {
             rc = -ENOMEM;

@@ -102,7 +102,9 @@ static int get_pairs(struct mg_snap_r *r, struct mg_label **out, size_t *n)
         size_t nl, vl;
         const char *name = mg_snap_get_str(r, &nl, MAX_STR);
         const char *val = mg_snap_get_str(r, &vl, MAX_STR);
-        if (r->err || !mg_utf8_valid(name, nl) || !mg_utf8_valid(val, vl)) {
+        /* a NUL would end the copies below short of the lengths kept */
+        if (r->err || !mg_utf8_valid(name, nl) || !mg_utf8_valid(val, vl) ||
+            memchr(name, 0, nl) || memchr(val, 0, vl)) {
             free_pairs(v, *n);
             return -EINVAL;
         }
