@@ -29,7 +29,7 @@ run: build
 	$(BUILD)/gateway/moongate --scripts scripts --rules rules --http $(HTTP) --ingest $(INGEST)
 
 test: build
-	cd $(BUILD) && ctest --output-on-failure --timeout 300
+	cd $(BUILD) && ctest --output-on-failure --timeout $(if $(SANITIZE),900,300)
 
 bench: build
 	bash gateway/tools/bench.sh $(BUILD)
