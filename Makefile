@@ -34,9 +34,9 @@ test: build
 bench: build
 	bash gateway/tools/bench.sh $(BUILD)
 
-# libFuzzer needs clang; the targets' list is gateway/CMakeLists.txt's.
-fuzz: deps
-	@command -v clang >/dev/null || { echo "make fuzz needs clang with libFuzzer (Debian: clang)"; exit 1; }
+# libFuzzer needs clang and its runtime; the targets' list is gateway/CMakeLists.txt's.
+fuzz:
+	@bash .ci/deps.sh clang libclang-rt-dev
 	test -f $(FUZZ_BUILD)/CMakeCache.txt || \
 	  CC=clang cmake -S . -B $(FUZZ_BUILD) -DMG_FUZZ=ON
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
