@@ -1,12 +1,18 @@
 -- The docs say what the code does: every config key the parser accepts
 -- and every own metric family a daemon exposes is documented, no file
--- points outside the repository, and every marked Lua example loads.
+-- points outside the repository, every marked Lua example loads or runs,
+-- and every Prometheus config passes promtool.
 --
 -- Marking a ```lua block in README.md or docs/*.md (its first line):
 --   -- scripts/NAME.lua   a pipeline script: loaded with moongate.new{scripts=...}
 --   -- rules/NAME.lua     a rules file: loaded with moongate.new{rules=...}
 --   -- spec: WHAT         a chunk run from the repository root, assert available
 --   -- config: WHAT       a config file: its table goes to moongate.new{config=...}
+--                        (paths under /etc/moongate/ become empty files of a
+--                        scratch directory)
+--   -- message: WHAT      a message table: pushed with gw:push, none refused
+--   -- busted: WHAT       a busted test: `it` runs its function at once, and
+--                        "rules/NAME.lua" names that marked block of the same file
 -- Unmarked blocks are fragments (a config excerpt, a module call in passing).
 local moongate = require "moongate"
 local gw = require "support.gateway"
@@ -156,14 +162,41 @@ return { data_dir = %q, rule_interval = 1,
     assert.are.same({}, hits)
   end)
 
+  it("give Prometheus configs promtool accepts", function()
+    local dir = gw.tmpdir()
+    local checked, failed = 0, {}
+    for _, f in ipairs(doc_files()) do
+      for body in read(f):gmatch("\n```yaml\n(.-)\n```") do
+        if body:find("scrape_configs:", 1, true) then
+          -- files the example names become empty files of the scratch directory
+          body = body:gsub("/etc/prometheus/([%w_.-]+)", function(name)
+            gw.write_file(dir .. "/" .. name, "")
+            return dir .. "/" .. name
+          end)
+          gw.write_file(dir .. "/prometheus.yml", body .. "\n")
+          local p = io.popen("promtool check config " .. gw.quote(dir .. "/prometheus.yml") .. " 2>&1")
+          local out = p:read("a")
+          local ok = p:close()
+          checked = checked + 1
+          if not ok then failed[#failed + 1] = f .. ": " .. out end
+        end
+      end
+    end
+    os.execute("rm -rf " .. gw.quote(dir))
+    assert.are.same({}, failed)
+    assert.is_true(checked >= 2, "too few Prometheus configs: " .. checked)
+  end)
+
   it("load every marked Lua example through the module", function()
     local dir = gw.tmpdir()
-    local ran, failed = 0, {}
+    local ran, failed, files = 0, {}, {}
     for _, f in ipairs(doc_files()) do
       for _, b in ipairs(lua_blocks(read(f))) do
         local where = f .. ":" .. b.line
         local path = dir .. "/example.lua"
         local ok, err
+        local named = b.marker:match("^%-%- (rules/[%w_-]+%.lua)")
+        if named then files[f .. ":" .. named] = b.text end
         if b.marker:match("^%-%- scripts/") then
           gw.write_file(path, b.text)
           ok, err = pcall(moongate.new, { scripts = { path } })
@@ -176,9 +209,32 @@ return { data_dir = %q, rule_interval = 1,
           ok, err = chunk ~= nil, cerr
           if chunk then ok, err = pcall(chunk) end
         elseif b.marker:match("^%-%- config:") then
-          local chunk, cerr = load(b.text, "=" .. where, "t", {})
+          local text = b.text:gsub("/etc/moongate/([%w_.-]+)", function(name)
+            gw.write_file(dir .. "/" .. name, "")
+            return dir .. "/" .. name
+          end)
+          local chunk, cerr = load(text, "=" .. where, "t", {})
           ok, err = chunk ~= nil, cerr
           if chunk then ok, err = pcall(function() return moongate.new { config = chunk() } end) end
+        elseif b.marker:match("^%-%- message:") then
+          local chunk, cerr = load("return " .. b.text, "=" .. where, "t", {})
+          ok, err = chunk ~= nil, cerr
+          if chunk then
+            ok, err = pcall(function()
+              local accepted, rejected, errs = moongate.new {}:push(chunk())
+              assert(rejected == 0 and accepted > 0, "refused: " .. tostring(errs[1] and errs[1].detail))
+            end)
+          end
+        elseif b.marker:match("^%-%- busted:") then
+          local text = b.text:gsub('"rules/([%w_-]+%.lua)"', function(name)
+            gw.write_file(dir .. "/" .. name, assert(files[f .. ":rules/" .. name], "no block rules/" .. name))
+            return '"' .. dir .. "/" .. name .. '"'
+          end)
+          local env = setmetatable({ assert = assert, describe = function(_, fn) fn() end,
+                                     it = function(_, fn) fn() end }, { __index = _G })
+          local chunk, cerr = load(text, "=" .. where, "t", env)
+          ok, err = chunk ~= nil, cerr
+          if chunk then ok, err = pcall(chunk) end
         else
           ok = nil
         end
