@@ -828,7 +828,9 @@ static int load(struct mg_gateway *gw, const char *const *files,
     gw->rules = nr;
     /* Re-map every live input at once, so the next scrape shows the new
      * rules; the event loop runs nothing else meanwhile, so no scrape sees
-     * half of it. */
+     * half of it. HELP the old scripts pinned goes back to the pushed one
+     * first: the new scripts pin theirs again as their series re-route. */
+    mg_store_help_unpin(gw->store);
     size_t n = mg_store_input_capacity(gw->store);
     for (uint32_t i = 0; i < n; i++) {
         struct mg_input *in = mg_store_input_at(gw->store, i);
