@@ -112,10 +112,10 @@ describe("web pages", function()
       return #r.data.alerts == 2
     end, 10, "both WebTempHigh alerts")
     -- four msgpack series (one dropped by the pipeline, still an input),
-    -- the group's series and its push_time_seconds and
-    -- push_failure_time_seconds
+    -- the reported drop (moongate_client_dropped_total{job,reason}), the
+    -- group's series and its push_time_seconds and push_failure_time_seconds
     inputs0 = json.decode((get(g, "/api/v1/status/overview"))).data.inputSeries
-    assert.are.equal(7, inputs0)
+    assert.are.equal(8, inputs0)
     seen = browse_all(g, PAGES)
   end)
   teardown(function() if g then g:stop() end end)
