@@ -95,6 +95,20 @@ describe("moongate_client_dropped_total", function()
     assert.are.equal(1, gw.value(body, 'agent_up{instance="i1",job="agent",workspace_id="ws-1"}'))
   end)
 
+  it("survives a restart from a snapshot, labels and counts", function()
+    local dir = scripts_dir(PIPELINE)
+    local data = dirs[#dirs] .. "/data"
+    assert(gw.sh("mkdir " .. quote(data)) == 0)
+    g = gw.start { "--scripts", dir, "--data-dir", data }
+    report(g, "i1", "ws-1", { buffer_full = 3 })
+    report(g, "i1", "ws-2", { buffer_full = 4 })
+    g:stop()
+    g = gw.start { "--scripts", dir, "--data-dir", data }
+    assert.are.equal(7, g:value(series("i1", "buffer_full")))
+    report(g, "i1", "ws-2", { buffer_full = 1 })
+    assert.are.equal(8, g:value(series("i1", "buffer_full")))
+  end)
+
   it("keeps at most 63 reasons a message, the rest under other", function()
     g = gw.start {}
     local dropped = {}

@@ -121,6 +121,22 @@ describe("HELP from the pipeline", function()
     assert.are.equal("pushed by v1", help_of(g:scrape(), "agent_requests_total"))
   end)
 
+  it("a restart from a snapshot keeps the scripts' HELP over the pushed one, which it keeps too", function()
+    local dir, path = scripts_dir(TRANSFORM)
+    local data = dirs[#dirs] .. "/data"
+    assert(gw.sh("mkdir " .. quote(data)) == 0)
+    g = gw.start { "--scripts", dir, "--data-dir", data }
+    push(g, "agent_requests_total", "v1", "pushed by v1")
+    assert.are.equal("Requests the agent served.", help_of(g:scrape(), "agent_requests_total"))
+    g:stop()
+    g = gw.start { "--scripts", dir, "--data-dir", data }
+    assert.are.equal("Requests the agent served.", help_of(g:scrape(), "agent_requests_total"))
+    g:stop()
+    replace(path, "-- HELP no longer set\n")
+    g = gw.start { "--scripts", dir, "--data-dir", data }
+    assert.are.equal("pushed by v1", help_of(g:scrape(), "agent_requests_total"))
+  end)
+
   it("moongate check refuses a bad help{} and a bad s.help is a script error", function()
     local dir, path = scripts_dir('help { metric = "agent_.*", text = 7 }\n')
     local d = gw.tmpdir()
