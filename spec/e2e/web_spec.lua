@@ -140,8 +140,10 @@ describe("web pages", function()
     assert.truthy(dom:find("<polyline", 1, true))
     assert.truthy(dom:find('id="c-version"', 1, true))
     assert.truthy(dom:find('id="c-snapshot"', 1, true))
-    -- the producer's drop reason is its own string: escaped
-    assert.truthy(dom:find("<code>" .. ESCAPED .. "</code>", 1, true))
+    -- the producer's drop reason is its own string: escaped, in the
+    -- series the pipeline made of it
+    assert.truthy(dom:find('id="client-drops"', 1, true))
+    assert.truthy(dom:find('job="agent",reason="' .. ESCAPED .. '"', 1, true))
     local r = json.decode((get(g, "/api/v1/status/overview")))
     assert.are.equal("success", r.status)
     assert.are.equal(inputs0, r.data.inputSeries)
