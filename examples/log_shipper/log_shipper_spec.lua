@@ -1,6 +1,7 @@
 -- examples/log_shipper: log shippers report their own drops in the
--- message's `dropped` key; moongate adds them up per reason, drops the
--- debug and trace line counters by rule and counts what each loss was.
+-- message's `dropped` key; moongate adds them up per shipper and reason,
+-- drops the debug and trace line counters by rule and counts what each
+-- loss was.
 --
 -- This drives the real pipeline (the C core, loaded as a Lua module) on a
 -- virtual clock: no daemon, no sockets. From the repository root:
@@ -64,10 +65,10 @@ local SHIPPERS = {
 local DROPPED_BY_RULE = { trace = true, debug = true, DEBUG = true }
 
 describe("examples/log_shipper", function()
-  it("adds the shippers' own drops up per reason across reports, and drops debug lines by rule", function()
+  it("adds the shippers' own drops up per shipper and reason across reports, and drops debug lines by rule", function()
     math.randomseed(99)
     local gw = gateway()
-    local client_drops = {} -- reason -> what the shippers reported, in all
+    local client_drops = {} -- instance -> reason -> what the shipper reported, in all
     local debug_samples = 0
     for _, sh in ipairs(SHIPPERS) do
       sh.lines, sh.bytes = {}, 0
@@ -78,10 +79,12 @@ describe("examples/log_shipper", function()
         -- drops since the last report; reasons with none are left out, and
         -- a report may have no drops at all (an empty map)
         local dropped = {}
+        client_drops[sh.instance] = client_drops[sh.instance] or {}
+        local mine = client_drops[sh.instance]
         local function drop(reason, n)
           if n > 0 then
             dropped[reason] = n
-            client_drops[reason] = (client_drops[reason] or 0) + n
+            mine[reason] = (mine[reason] or 0) + n
           end
         end
         drop("buffer_full", math.random(0, 5))
@@ -110,17 +113,20 @@ describe("examples/log_shipper", function()
     -- a shipper whose only news is drops: a message without metrics
     gw:push { source = { job = "log-shipper", instance = "node-3" },
       dropped = { buffer_full = 1000 }, metrics = {} }
-    client_drops.buffer_full = client_drops.buffer_full + 1000
+    client_drops["node-3"].buffer_full = client_drops["node-3"].buffer_full + 1000
 
     local text = gw:expose()
-    -- the producers' drops, per reason, exactly as reported
-    local reasons = 0
-    for reason, n in pairs(client_drops) do
-      reasons = reasons + 1
-      assert.are.equal(n, value(text, "moongate_client_dropped_total", { reason = reason }), reason)
+    -- the producers' drops, per shipper and reason, exactly as reported
+    local pairs_seen = 0
+    for instance, reasons in pairs(client_drops) do
+      for reason, n in pairs(reasons) do
+        pairs_seen = pairs_seen + 1
+        assert.are.equal(n, value(text, "moongate_client_dropped_total",
+          { job = "log-shipper", instance = instance, reason = reason }), instance .. " " .. reason)
+      end
     end
-    assert.are.equal(3, reasons)
-    assert.are.equal(reasons, #series(text, "moongate_client_dropped_total"))
+    assert.are.equal(7, pairs_seen) -- two reasons each, and node-3's oversized_line
+    assert.are.equal(pairs_seen, #series(text, "moongate_client_dropped_total"))
     -- the gateway's drops by rule: one per debug or trace sample pushed
     assert.are.equal(80, debug_samples)
     assert.are.equal(debug_samples, value(text, "moongate_samples_dropped_total", { reason = "rule" }))
@@ -140,12 +146,12 @@ describe("examples/log_shipper", function()
     end
     assert.are.equal(9, #series(text, "log_lines_total"))
 
-    -- the gateway's own counters do not expire with the shippers' series
+    -- a shipper's drops are its series: they expire with the others; the
+    -- gateway's own counters do not
     gw:advance(3600)
     text = gw:expose()
     assert.is_nil(value(text, "log_shipped_bytes_total", { job = "log-shipper", instance = "node-1" }))
-    assert.are.equal(client_drops.rate_limited,
-      value(text, "moongate_client_dropped_total", { reason = "rate_limited" }))
+    assert.are.equal(0, #series(text, "moongate_client_dropped_total"))
     assert.are.equal(debug_samples, value(text, "moongate_samples_dropped_total", { reason = "rule" }))
   end)
 
@@ -175,8 +181,11 @@ describe("examples/log_shipper", function()
 
     local text = gw:expose()
     -- at the shipper, by its reasons
-    assert.are.equal(5, value(text, "moongate_client_dropped_total", { reason = "buffer_full" }))
-    assert.are.equal(7, value(text, "moongate_client_dropped_total", { reason = "rate_limited" }))
+    local node1 = { job = "log-shipper", instance = "node-1" }
+    node1.reason = "buffer_full"
+    assert.are.equal(5, value(text, "moongate_client_dropped_total", node1))
+    node1.reason = "rate_limited"
+    assert.are.equal(7, value(text, "moongate_client_dropped_total", node1))
     -- refused by the gateway, by what was wrong
     assert.are.equal(1, value(text, "moongate_samples_rejected_total", { reason = "invalid_value" }))
     -- dropped by the pipeline's rule: both debug samples

@@ -514,16 +514,89 @@ uint32_t mg_gateway_push_sample(struct mg_gateway *gw,
     return in ? mg_store_input_index(gw->store, in) : MG_NIL;
 }
 
-static void count_client_drops(struct mg_gateway *gw, const msgpack_object_map *d)
+/* Distinct reasons a message may report; the rest add to "other". */
+#define MAX_CLIENT_REASONS 63
+
+/* One reported drop count as an input series: pushed like a metric of the
+ * message, so the pipeline, caps and budgets apply. Its outcome stays out
+ * of the reply's counts, which count the message's metrics; a refusal is
+ * counted and named in the reply as an error of the message. */
+static void client_drop(struct mg_gateway *gw, const struct mg_message *m,
+                        const char *reason, size_t rlen, double count,
+                        int64_t now, struct mg_push_result *res)
 {
-    for (uint32_t i = 0; i < d->size; i++) {
-        const msgpack_object *k = &d->ptr[i].key, *v = &d->ptr[i].val;
-        if (k->type != MSGPACK_OBJECT_STR || v->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-            !mg_utf8_valid(k->via.str.ptr, k->via.str.size))
-            continue;
-        mg_stats_map_add(&gw->stats.client_dropped, k->via.str.ptr, k->via.str.size,
-                         (double)v->via.u64);
+    struct ahead a;
+    struct mg_push_result scratch;
+    a.r = mg_wire_client_drop(m, reason, rlen, count, &gw->cfg.wire, gw->ws, &a.s, a.why);
+    if (a.r == MG_OK)
+        a.h = mg_store_input_hash(a.s.name, a.s.nlen, a.s.labels, a.s.nlabels);
+    mg_push_result_reset(&scratch);
+    push_metric(gw, &a, -1, now, &scratch);
+    for (uint32_t i = 0; i < scratch.nerr; i++) {
+        char why[MG_WHY_LEN];
+        snprintf(why, sizeof(why), "dropped: %s", scratch.err[i].detail);
+        mg_push_result_error(res, -1, scratch.err[i].reason, why);
     }
+}
+
+/* A reported reason and its count, or why they are refused. */
+static const char *client_entry(const msgpack_object *k, const msgpack_object *v,
+                                double *count, enum mg_reason *r)
+{
+    *r = MG_REASON_INVALID_LABEL_VALUE;
+    if (k->type != MSGPACK_OBJECT_STR || k->via.str.size == 0)
+        return "dropped: a reason is not a non-empty string";
+    if (memchr(k->via.str.ptr, '\0', k->via.str.size) ||
+        !mg_utf8_valid(k->via.str.ptr, k->via.str.size))
+        return "dropped: a reason holds a NUL byte or is not UTF-8";
+    *r = MG_REASON_INVALID_VALUE;
+    if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        *count = (double)v->via.u64;
+    else if (v->type == MSGPACK_OBJECT_FLOAT32 || v->type == MSGPACK_OBJECT_FLOAT64)
+        *count = v->via.f64;
+    else
+        return "dropped: a count is not a number";
+    if (!(*count >= 0) || *count > 9e15)
+        return "dropped: a count is negative, NaN or too large";
+    return NULL;
+}
+
+/* The message's dropped map, reason -> count: series of
+ * moongate_client_dropped_total{source labels, reason}. */
+static void client_drops(struct mg_gateway *gw, const struct mg_message *m,
+                         int64_t now, struct mg_push_result *res)
+{
+    const msgpack_object_map *d = m->dropped;
+    const msgpack_object *seen[MAX_CLIENT_REASONS];
+    size_t nseen = 0;
+    double other = 0;
+    int any_other = 0;
+    for (uint32_t i = 0; i < d->size; i++) {
+        const msgpack_object *k = &d->ptr[i].key;
+        double count;
+        enum mg_reason r;
+        const char *bad = client_entry(k, &d->ptr[i].val, &count, &r);
+        if (bad) {
+            gw->stats.reasons[r]++;
+            mg_push_result_error(res, -1, r, bad);
+            continue;
+        }
+        size_t s = 0;
+        while (s < nseen && !(seen[s]->via.str.size == k->via.str.size &&
+                              memcmp(seen[s]->via.str.ptr, k->via.str.ptr,
+                                     k->via.str.size) == 0))
+            s++;
+        if (s == nseen && nseen == MAX_CLIENT_REASONS) {
+            other += count;
+            any_other = 1;
+            continue;
+        }
+        if (s == nseen)
+            seen[nseen++] = k;
+        client_drop(gw, m, k->via.str.ptr, k->via.str.size, count, now, res);
+    }
+    if (any_other)
+        client_drop(gw, m, "other", 5, other, now, res);
 }
 
 /* Refuses the whole message: its metrics are counted under r. */
@@ -667,9 +740,9 @@ static void push_message(struct mg_gateway *gw, const char *p, size_t len,
     } else if (authorize(gw, &m, t, preauth, who, res)) {
         return;
     }
-    if (m.dropped)
-        count_client_drops(gw, m.dropped);
     int64_t now = mg_gateway_now(gw); /* one clock read a message */
+    if (m.dropped)
+        client_drops(gw, &m, now, res);
     if (gw->aof && !gw->replay_ms)
         mg_aof_append(gw->aof, now, (int)t, p, len);
     struct ahead ring[AHEAD];
@@ -828,7 +901,9 @@ static int load(struct mg_gateway *gw, const char *const *files,
     gw->rules = nr;
     /* Re-map every live input at once, so the next scrape shows the new
      * rules; the event loop runs nothing else meanwhile, so no scrape sees
-     * half of it. */
+     * half of it. HELP the old scripts pinned goes back to the pushed one
+     * first: the new scripts pin theirs again as their series re-route. */
+    mg_store_help_unpin(gw->store);
     size_t n = mg_store_input_capacity(gw->store);
     for (uint32_t i = 0; i < n; i++) {
         struct mg_input *in = mg_store_input_at(gw->store, i);

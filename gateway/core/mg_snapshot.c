@@ -56,7 +56,8 @@ static void stats_write(const struct mg_stats *st, struct mg_snap_w *w)
         mg_snap_f64(w, st->rule_eval_buckets[i]);
     mg_snap_f64(w, st->rule_eval_sum);
     mg_snap_f64(w, st->rule_eval_count);
-    stats_map_write(w, &st->client_dropped);
+    /* client drops were a map here; they are series of the store now */
+    mg_snap_v(w, 0);
     stats_map_write(w, &st->script_errors);
     stats_map_write(w, &st->cap_hits);
     stats_map_write(w, &st->rule_failures);
@@ -131,7 +132,12 @@ static int stats_read(struct mg_stats *st, const struct mg_snap *s)
         st->rule_eval_sum = sum;
         st->rule_eval_count = count;
     }
-    stats_map_read(&r, &st->client_dropped);
+    /* an older snapshot's unlabelled client drops: read past, as their
+     * producers' series start again from their next reports */
+    struct mg_stats_map old;
+    memset(&old, 0, sizeof(old));
+    stats_map_read(&r, &old);
+    mg_stats_map_fini(&old);
     stats_map_read(&r, &st->script_errors);
     stats_map_read(&r, &st->cap_hits);
     stats_map_read(&r, &st->rule_failures);

@@ -296,6 +296,32 @@ static void map_table(struct mg_buf *b, const char *title, const char *id,
     mg_buf_adds(b, "</tbody></table></div>");
 }
 
+/* Drops producers report, one row per series as the pipeline left its
+ * labels (so per producer, less what the operator dropped); at most 100. */
+static void client_drops_table(struct mg_buf *b, struct mg_store *st)
+{
+    struct mg_family *f = mg_store_family_find(st, MG_CLIENT_DROPPED,
+                                               strlen(MG_CLIENT_DROPPED));
+    if (!f || f->type != MG_COUNTER || mg_store_family_head(f) == MG_NIL)
+        return;
+    mg_buf_adds(b, "<h2>Drops reported by producers</h2><div class=\"tw\">"
+                   "<table id=\"client-drops\"><thead><tr><th>series</th>"
+                   "<th class=\"n\">count</th></tr></thead><tbody>");
+    int k = 0;
+    for (uint32_t i = mg_store_family_head(f); i != MG_NIL && k < 100;
+         i = mg_store_output_next(st, i), k++) {
+        struct mg_output *o = mg_store_output_at(st, i);
+        struct mg_label v[o->ls->n ? o->ls->n : 1];
+        size_t n = mg_labelset_unpack(o->ls, v);
+        char text[1024];
+        mg_labels_render(text, sizeof(text), "", 0, v, n);
+        mg_buf_adds(b, "<tr><td><code>");
+        mg_web_esc(b, text, strlen(text));
+        mg_web_addf(b, "</code></td><td class=\"n\">%.0f</td></tr>", mg_output_value(st, o));
+    }
+    mg_buf_adds(b, "</tbody></table></div>");
+}
+
 static void page_overview(struct mg_web *w, struct evhttp_request *req)
 {
     struct mg_buf *b = &w->page;
@@ -356,7 +382,7 @@ static void page_overview(struct mg_web *w, struct evhttp_request *req)
     map_table(b, "Cap hits", "cap-hits", &s->cap_hits);
     map_table(b, "Script errors by file", "script-errors", &s->script_errors);
     map_table(b, "Rule evaluation failures", "rule-failures", &s->rule_failures);
-    map_table(b, "Drops reported by producers", "client-drops", &s->client_dropped);
+    client_drops_table(b, mg_gateway_store(w->gw));
     mg_web_foot(b);
     mg_web_send(req, 200, "text/html; charset=utf-8", b);
 }

@@ -20,6 +20,7 @@
 
 #define WHERE_LEN 512
 #define MAX_DROP_LABELS 16
+#define MAX_HELP 4096 /* as the wire keeps of a pushed HELP */
 
 enum step_kind { STEP_RELABEL, STEP_DROP, STEP_TRANSFORM };
 
@@ -44,12 +45,20 @@ struct agg_rule {
     enum mg_agg agg;
 };
 
+/* help { metric = RE, text = "..." } */
+struct help_rule {
+    struct mg_regex *re;
+    char *text;
+};
+
 struct mg_pipeline {
     struct mg_lua *lua;
     struct step *steps;
     size_t nsteps, capsteps;
     struct agg_rule *aggs;
     size_t naggs;
+    struct help_rule *helps;
+    size_t nhelps;
     struct mg_cap_def **caps;
     size_t ncaps;
     int on_sample;
@@ -64,6 +73,9 @@ struct mg_pipeline {
     double scale;
     int64_t ttl_ms;
     const char *cur_type;
+    char help[MAX_HELP + 1]; /* s.help a transform left, when help_set */
+    size_t help_len;
+    int help_set;
     struct mg_trace *trace; /* explain: record each step */
     char why[MG_WHY_LEN];
 };
@@ -190,6 +202,51 @@ static int l_aggregate(lua_State *L)
     return 0;
 }
 
+/* A HELP text: what a family's # HELP line can carry, no NUL. */
+static const char *help_invalid(const char *t, size_t n)
+{
+    if (n == 0)
+        return "must not be empty";
+    if (n > MAX_HELP)
+        return "longer than 4096 bytes";
+    if (memchr(t, '\0', n))
+        return "holds a NUL byte";
+    if (!mg_utf8_valid(t, n))
+        return "is not UTF-8";
+    return NULL;
+}
+
+/* help { metric = RE, text = "..." }: the HELP of every output family
+ * whose name matches (anchored); the first matching rule wins. */
+static int l_help(lua_State *L)
+{
+    struct mg_pipeline *p = ctx(L);
+    static const char *const keys[] = {"metric", "text", NULL};
+    char why[MG_WHY_LEN];
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (mg_lua_check_keys(L, 1, keys, "help", why, sizeof(why)))
+        return luaL_error(L, "%s", why);
+    if (lua_getfield(L, 1, "metric") != LUA_TSTRING)
+        return luaL_error(L, "help: metric must be a regex string");
+    if (lua_getfield(L, 1, "text") != LUA_TSTRING)
+        return luaL_error(L, "help: text must be a string");
+    size_t n;
+    const char *t = lua_tolstring(L, -1, &n);
+    const char *bad = help_invalid(t, n);
+    if (bad)
+        return luaL_error(L, "help: text %s", bad);
+    struct help_rule *nh = realloc(p->helps, (p->nhelps + 1) * sizeof(*nh));
+    if (!nh)
+        return luaL_error(L, "out of memory");
+    p->helps = nh;
+    struct help_rule *h = &p->helps[p->nhelps++];
+    h->re = NULL; /* freed with the pipeline if what follows fails */
+    if (!(h->text = strndup(t, n)))
+        return luaL_error(L, "out of memory");
+    h->re = anchored(L, lua_tostring(L, -2), "help: metric");
+    return 0;
+}
+
 static int cap_or_limits(lua_State *L, int limits)
 {
     struct mg_pipeline *p = ctx(L);
@@ -228,6 +285,7 @@ static const luaL_Reg dsl[] = {
     {"drop", l_drop},
     {"transform", l_transform},
     {"aggregate", l_aggregate},
+    {"help", l_help},
     {"on_sample", l_on_sample},
     {"cap", l_cap},
     {"limits", l_limits},
@@ -248,6 +306,11 @@ void mg_pipeline_free(struct mg_pipeline *p)
     }
     for (size_t i = 0; i < p->naggs; i++)
         mg_regex_free(p->aggs[i].re);
+    for (size_t i = 0; i < p->nhelps; i++) {
+        mg_regex_free(p->helps[i].re);
+        free(p->helps[i].text);
+    }
+    free(p->helps);
     for (size_t i = 0; i < p->ncaps; i++)
         mg_cap_def_free(p->caps[i]);
     free(p->caps);
@@ -380,6 +443,10 @@ static int l_run_transform(lua_State *L)
         lua_pushnumber(L, p->scale);
         lua_setfield(L, -2, "scale");
     }
+    if (p->help_set) { /* what an earlier transform set */
+        lua_pushlstring(L, p->help, p->help_len);
+        lua_setfield(L, -2, "help");
+    }
     lua_call(L, 1, 1);
     if (!lua_toboolean(L, -1))
         return 1; /* nil or false: dropped */
@@ -433,6 +500,19 @@ static int l_run_transform(lua_State *L)
             return terr(L, st, "ttl must be seconds >= 0");
         p->ttl_ms = (int64_t)(ttl * 1000);
     }
+    t = lua_getfield(L, r, "help");
+    if (t != LUA_TNIL) {
+        size_t hl = 0;
+        const char *h = t == LUA_TSTRING ? lua_tolstring(L, -1, &hl) : NULL;
+        const char *bad = h ? help_invalid(h, hl) : "must be a string";
+        if (bad)
+            return terr(L, st, "help %s", bad);
+        memcpy(p->help, h, hl);
+        p->help_len = hl;
+        p->help_set = 1;
+    } else {
+        p->help_set = 0; /* the script cleared it */
+    }
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -471,6 +551,27 @@ static enum mg_agg agg_for(struct mg_pipeline *p, const char *name, size_t n)
         if (mg_regex_match(p->aggs[i].re, p->m, name, n, 0, why, sizeof(why)) == 1)
             return p->aggs[i].agg;
     return MG_AGG_SUM;
+}
+
+/* The scripts' HELP for r's family: a transform's s.help, else the first
+ * help{} whose metric matches. Pinned: it wins over pushed HELP. */
+static void help_for(struct mg_pipeline *p, struct mg_route *r)
+{
+    char why[MG_WHY_LEN];
+    if (p->help_set) {
+        r->help = p->help;
+        r->hlen = (uint32_t)p->help_len;
+        r->pin_help = 1;
+        return;
+    }
+    for (size_t i = 0; i < p->nhelps; i++) {
+        if (mg_regex_match(p->helps[i].re, p->m, r->name, r->nlen, 0, why, sizeof(why)) == 1) {
+            r->help = p->helps[i].text;
+            r->hlen = (uint32_t)strlen(p->helps[i].text);
+            r->pin_help = 1;
+            return;
+        }
+    }
 }
 
 void mg_pipeline_set_trace(struct mg_pipeline *p, struct mg_trace *t)
@@ -517,11 +618,12 @@ void mg_pipeline_route(struct mg_pipeline *p, const struct mg_sample *s,
     r->scale = 1;
     r->ttl_ms = -1;
     *file = NULL;
-    if (!p || (p->nsteps == 0 && p->naggs == 0))
+    if (!p || (p->nsteps == 0 && p->naggs == 0 && p->nhelps == 0))
         return;
     mg_lbuild_reset(&p->lb);
     p->scale = 1;
     p->ttl_ms = -1;
+    p->help_set = 0;
     p->cur_type = mg_type_name(s->type);
     int failed = mg_lbuild_set(&p->lb, "__name__", 8, s->name, s->nlen);
     for (size_t i = 0; i < s->nlabels && !failed; i++)
@@ -589,6 +691,7 @@ void mg_pipeline_route(struct mg_pipeline *p, const struct mg_sample *s,
     r->scale = p->scale;
     r->ttl_ms = p->ttl_ms;
     r->agg = agg_for(p, r->name, r->nlen);
+    help_for(p, r);
 }
 
 /* ---- on_sample: the slow path ---- */

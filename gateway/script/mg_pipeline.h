@@ -1,6 +1,6 @@
-/* mg_pipeline: the scripts' DSL (relabel, drop, transform, aggregate,
+/* mg_pipeline: the scripts' DSL (relabel, drop, transform, aggregate, help,
  * on_sample, cap, limits) compiled into a C plan of steps, run once per new input series
- * to decide its output (name, labels, scale, TTL, gauge rule) or why it is
+ * to decide its output (name, labels, scale, TTL, gauge rule, HELP) or why it is
  * dropped. Owns the scripts' Lua state and the plan; knows nothing of the
  * store beyond struct mg_route. */
 #ifndef MG_PIPELINE_H

@@ -57,6 +57,7 @@ static void family_free(struct mg_family *f)
         free(f->reserved[i]);
     free(f->name);
     free(f->help);
+    free(f->pushed);
     free(f);
 }
 
@@ -226,13 +227,48 @@ void mg_families_release(struct mg_families *fs, struct mg_family *f)
     family_free(f);
 }
 
+static char *copy(const char *s, size_t n)
+{
+    char *p = mg_malloc(n + 1); /* NULL on ENOMEM: the default HELP shows */
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
 void mg_family_set_help(struct mg_family *f, const char *help, size_t n)
 {
-    if (f->help || !help || !n)
+    char **slot = f->pinned ? &f->pushed : &f->help;
+    if (*slot || !help || !n)
         return;
-    f->help = mg_malloc(n + 1); /* NULL on ENOMEM: the default HELP shows */
-    if (f->help) {
-        memcpy(f->help, help, n);
-        f->help[n] = '\0';
+    *slot = copy(help, n);
+}
+
+void mg_family_pin_help(struct mg_family *f, const char *help, size_t n)
+{
+    if (!help || !n)
+        return;
+    if (f->pinned && f->help && strlen(f->help) == n && memcmp(f->help, help, n) == 0)
+        return; /* the common case: every new series of the family says the same */
+    char *p = copy(help, n);
+    if (!p)
+        return;
+    if (!f->pinned) {
+        f->pushed = f->help;
+        f->pinned = 1;
+    } else {
+        free(f->help);
     }
+    f->help = p;
+}
+
+void mg_family_unpin_help(struct mg_family *f)
+{
+    if (!f->pinned)
+        return;
+    free(f->help);
+    f->help = f->pushed;
+    f->pushed = NULL;
+    f->pinned = 0;
 }

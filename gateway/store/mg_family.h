@@ -28,7 +28,9 @@ struct mg_family {
     uint32_t id;
     enum mg_type type;
     enum mg_agg agg;
-    char *help;         /* NULL when none was pushed */
+    char *help;         /* what is exposed; NULL: none */
+    char *pushed;       /* the first pushed HELP while the scripts' wins */
+    int pinned;         /* help is the scripts': pushes do not change it */
     uint32_t nseries;
     uint32_t head;      /* output families: first series (UINT32_MAX: none) */
     int own;            /* the gateway's own metric: never removed */
@@ -59,8 +61,19 @@ struct mg_family *mg_families_get(struct mg_families *fs, const char *name,
                                   enum mg_reason *r, char why[MG_WHY_LEN]);
 /* Removes f once it has no series and is not the gateway's own. */
 void mg_families_release(struct mg_families *fs, struct mg_family *f);
-/* Sets f's HELP unless it has one (the first seen wins). */
+/* Sets f's pushed HELP unless it has one (the first seen wins); while
+ * the scripts' HELP is pinned, it is kept aside for when they stop. */
 void mg_family_set_help(struct mg_family *f, const char *help, size_t n);
+/* Makes the scripts' HELP f's, over any pushed one, until unpinned. */
+void mg_family_pin_help(struct mg_family *f, const char *help, size_t n);
+/* Gives back the pushed HELP (or none) when the scripts' was pinned. */
+void mg_family_unpin_help(struct mg_family *f);
+/* The pushed HELP, as snapshots keep it: the scripts pin theirs again at
+ * load. NULL when none. Borrowed. */
+static inline const char *mg_family_pushed_help(const struct mg_family *f)
+{
+    return f->pinned ? f->pushed : f->help;
+}
 
 static inline struct mg_family *mg_families_at(const struct mg_families *fs,
                                                uint32_t id)

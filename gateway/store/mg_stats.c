@@ -100,7 +100,6 @@ void mg_stats_init(struct mg_stats *s)
 
 void mg_stats_fini(struct mg_stats *s)
 {
-    mg_stats_map_fini(&s->client_dropped);
     mg_stats_map_fini(&s->script_errors);
     mg_stats_map_fini(&s->cap_hits);
     mg_stats_map_fini(&s->rule_failures);
@@ -215,9 +214,6 @@ int mg_stats_publish(const struct mg_stats *s, struct mg_store *st)
                   (double)s->reasons[r] +
                       (r == MG_DROP_LIMIT ? (double)s->reasons[MG_REASON_LIMIT] : 0));
     }
-    rc |= map(st, "moongate_client_dropped_total",
-              "Updates producers dropped before sending, as they report them.",
-              "reason", &s->client_dropped);
     rc |= one(st, "moongate_series", MG_GAUGE, "Live series, by kind.", "kind",
               "input", (double)mg_store_input_count(st));
     /* the output count includes our own series; it is read after they exist */

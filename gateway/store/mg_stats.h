@@ -61,7 +61,6 @@ struct mg_stats {
     uint64_t expired;
     uint64_t pipeline_runs;
     uint64_t notifications_sent;
-    struct mg_stats_map client_dropped;
     struct mg_stats_map script_errors;   /* by file */
     struct mg_stats_map cap_hits;        /* by cap */
     struct mg_stats_map rule_failures;   /* by rule */

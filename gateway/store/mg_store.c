@@ -331,6 +331,8 @@ static uint32_t output_get(struct mg_store *st, const struct mg_route *r,
             return MG_NIL;
         }
         mg_family_set_help(OUTFAM(st, o), help, hlen);
+        if (r->pin_help)
+            mg_family_pin_help(OUTFAM(st, o), r->help, r->hlen);
         return idx;
     }
     struct mg_family *f =
@@ -380,6 +382,8 @@ static uint32_t output_get(struct mg_store *st, const struct mg_route *r,
     if (st->on_output && !st->creating_own)
         st->on_output(st->hook_ctx, f, ls, 1);
     mg_family_set_help(f, help, hlen);
+    if (r->pin_help)
+        mg_family_pin_help(f, r->help, r->hlen);
     *rs = MG_OK;
     return idx;
 fail_hv:
@@ -703,8 +707,8 @@ enum mg_reason mg_store_input_add(struct mg_store *st,
      * whole value as its first contribution. */
     enum mg_reason rs = write_value(st, in, s, why);
     if (rs == MG_OK)
-        rs = route_input(st, idx, r, r->help ? r->help : s->help,
-                         r->help ? r->hlen : s->hlen, why);
+        rs = route_input(st, idx, r, r->help && !r->pin_help ? r->help : s->help,
+                         r->help && !r->pin_help ? r->hlen : s->hlen, why);
     if (rs != MG_OK) {
         input_remove(st, idx);
         return rs;
@@ -733,8 +737,11 @@ enum mg_reason mg_store_input_reroute(struct mg_store *st, uint32_t idx,
             st->scales[in->scale] == r->scale &&
             OUTFAM(st, o)->nlen == r->nlen &&
             memcmp(OUTFAM(st, o)->name, r->name, r->nlen) == 0 &&
-            mg_labelset_equal(o->ls, r->labels, r->nlabels))
+            mg_labelset_equal(o->ls, r->labels, r->nlabels)) {
+            if (r->pin_help) /* a reload: the scripts' HELP holds anyway */
+                mg_family_pin_help(OUTFAM(st, o), r->help, r->hlen);
             return MG_OK; /* same output: nothing moves */
+        }
     }
     detach(st, idx);
     if (r->ttl_ms >= 0) {
@@ -743,7 +750,17 @@ enum mg_reason mg_store_input_reroute(struct mg_store *st, uint32_t idx,
     } else {
         in->flags &= (uint8_t)~F_TTL_FIXED;
     }
-    return route_input(st, idx, r, r->help, r->help ? r->hlen : 0, why);
+    return route_input(st, idx, r, r->pin_help ? NULL : r->help,
+                       r->help && !r->pin_help ? r->hlen : 0, why);
+}
+
+void mg_store_help_unpin(struct mg_store *st)
+{
+    for (uint32_t id = 0; id < st->outfams.n; id++) {
+        struct mg_family *f = mg_families_at(&st->outfams, id);
+        if (f)
+            mg_family_unpin_help(f);
+    }
 }
 
 uint32_t mg_store_input_index(const struct mg_store *st,

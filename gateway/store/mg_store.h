@@ -59,6 +59,7 @@ struct mg_route {
     enum mg_agg agg;             /* how gauges of one output combine */
     const char *help;            /* NULL: the sample's */
     uint32_t hlen;
+    int pin_help;                /* help is the scripts': it wins over pushed ones */
 };
 
 /* Bucket bounds (histogram, le ascending, +Inf last) or quantiles
@@ -156,6 +157,10 @@ enum mg_reason mg_store_input_add(struct mg_store *st,
 enum mg_reason mg_store_input_reroute(struct mg_store *st, uint32_t idx,
                                       const struct mg_route *r,
                                       char why[MG_WHY_LEN]);
+
+/* Gives every output family its pushed HELP back (a reload: the new
+ * scripts pin theirs again as they re-route). */
+void mg_store_help_unpin(struct mg_store *st);
 
 /* The index of a live input (as mg_store_input_at takes it). */
 uint32_t mg_store_input_index(const struct mg_store *st,

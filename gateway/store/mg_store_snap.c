@@ -74,9 +74,11 @@ static void write_outputs(struct mg_store *st, struct mg_snap_w *w,
         mg_snap_str(w, f->name, f->nlen);
         mg_snap_u8(w, (uint8_t)f->type);
         mg_snap_u8(w, (uint8_t)f->agg);
-        mg_snap_u8(w, f->help != NULL);
-        if (f->help)
-            mg_snap_str(w, f->help, strlen(f->help));
+        /* the pushed HELP: the scripts pin theirs again at load */
+        const char *help = mg_family_pushed_help(f);
+        mg_snap_u8(w, help != NULL);
+        if (help)
+            mg_snap_str(w, help, strlen(help));
     }
     mg_snap_v(w, nout);
     for (uint32_t i = 0; i < st->nout; i++) {

@@ -30,7 +30,7 @@ static void test_map_bound(void)
 {
     struct mg_stats s;
     mg_stats_init(&s);
-    struct mg_stats_map *maps[] = {&s.client_dropped, &s.script_errors,
+    struct mg_stats_map *maps[] = {&s.script_errors,
                                    &s.cap_hits, &s.rule_failures,
                                    &s.notify_dropped};
     for (size_t k = 0; k < sizeof(maps) / sizeof(maps[0]); k++) {

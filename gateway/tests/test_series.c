@@ -155,6 +155,44 @@ static void test_known_update_allocates_nothing(void)
     mg_store_free(st);
 }
 
+/* HELP: the first pushed wins among pushes; a route's pinned HELP (the
+ * scripts') wins over every push, before or after; unpinning gives the
+ * first pushed back; a reroute to the same output pins too (a reload). */
+static void test_help_pin(void)
+{
+    struct mg_store *st = mg_store_new();
+    struct mg_label l = {"ws", "a", 2, 1};
+    struct mg_sample s = {.name = "h", .nlen = 1, .type = MG_COUNTER, .labels = &l,
+                          .nlabels = 1, .value = 1, .help = "pushed a", .hlen = 8};
+    struct mg_route r = {.name = "h", .nlen = 1, .scale = 1, .ttl_ms = -1};
+    char why[MG_WHY_LEN];
+    CHECK(mg_store_input_add(st, &s, mg_store_input_hash("h", 1, &l, 1), &r, 0, why) == MG_OK);
+    struct mg_family *f = mg_store_family_find(st, "h", 1);
+    CHECK(f && strcmp(f->help, "pushed a") == 0);
+    struct mg_label l2 = {"ws", "b", 2, 1};
+    s.labels = &l2;
+    s.help = "pushed b";
+    r.help = "scripts";
+    r.hlen = 7;
+    r.pin_help = 1;
+    CHECK(mg_store_input_add(st, &s, mg_store_input_hash("h", 1, &l2, 1), &r, 0, why) == MG_OK);
+    CHECK(strcmp(f->help, "scripts") == 0);
+    struct mg_label l3 = {"ws", "c", 2, 1};
+    s.labels = &l3;
+    s.help = "pushed c";
+    struct mg_route plain = {.name = "h", .nlen = 1, .scale = 1, .ttl_ms = -1};
+    CHECK(mg_store_input_add(st, &s, mg_store_input_hash("h", 1, &l3, 1), &plain, 0, why) == MG_OK);
+    CHECK(strcmp(f->help, "scripts") == 0, "a later push does not change it");
+    CHECK(strcmp(mg_family_pushed_help(f), "pushed a") == 0);
+    mg_store_help_unpin(st);
+    CHECK(strcmp(f->help, "pushed a") == 0, "unpinned: the first pushed");
+    r.help = "new scripts";
+    r.hlen = 11;
+    CHECK(mg_store_input_reroute(st, 0, &r, why) == MG_OK);
+    CHECK(strcmp(f->help, "new scripts") == 0, "same output re-routed pins");
+    mg_store_free(st);
+}
+
 int main(void)
 {
     test_counter_sum_exact();
@@ -163,5 +201,6 @@ int main(void)
     test_type_conflict();
     test_reroute();
     test_known_update_allocates_nothing();
+    test_help_pin();
     return mg_test_summary("test_series");
 }

@@ -678,6 +678,36 @@ enum mg_reason mg_wire_metric(const struct mg_message *m, size_t idx,
     return MG_OK;
 }
 
+enum mg_reason mg_wire_client_drop(const struct mg_message *m, const char *reason,
+                                   size_t rlen, double count,
+                                   const struct mg_wire_limits *lim,
+                                   struct mg_wire_scratch *ws, struct mg_sample *s,
+                                   char why[MG_WHY_LEN])
+{
+    memset(s, 0, sizeof(*s));
+    s->name = MG_CLIENT_DROPPED;
+    s->nlen = (uint32_t)strlen(MG_CLIENT_DROPPED);
+    s->type = MG_COUNTER;
+    s->op = MG_OP_ADD;
+    s->help = "Updates producers dropped before sending, as they report them, by reason.";
+    s->hlen = (uint32_t)strlen(s->help);
+    s->value = count;
+    s->ttl_ms = m->ttl_ms;
+    ws->labels[0] = (struct mg_label){.name = "reason", .nlen = 6, .value = reason,
+                                      .vlen = (uint32_t)rlen};
+    size_t n;
+    /* a source label called reason wins, as over any metric's label */
+    enum mg_reason r = merge_source(m, 1, lim, ws, &n, why);
+    if (r != MG_OK)
+        return r;
+    mg_labels_sort(ws->labels, n);
+    s->labels = ws->labels;
+    s->nlabels = n;
+    s->source = m->source;
+    s->nsource = m->nsource;
+    return MG_OK;
+}
+
 enum mg_reason mg_wire_check_identity(const struct mg_sample *s,
                                       const struct mg_wire_limits *lim,
                                       char why[MG_WHY_LEN])

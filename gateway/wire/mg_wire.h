@@ -97,6 +97,20 @@ enum mg_reason mg_wire_metric(const struct mg_message *m, size_t i,
                               struct mg_wire_scratch *ws, struct mg_sample *s,
                               char why[MG_WHY_LEN]);
 
+/* The series a producer's reported drops land in: name, one counter per
+ * (producer, reason), added to by each report. */
+#define MG_CLIENT_DROPPED "moongate_client_dropped_total"
+
+/* Makes s an input series of MG_CLIENT_DROPPED{source labels, reason}:
+ * a counter the count adds to, with m's source and TTL, borrowing from m,
+ * reason and ws until the next call. reason is not checked here: its
+ * value goes through mg_wire_check_identity like any label's. */
+enum mg_reason mg_wire_client_drop(const struct mg_message *m, const char *reason,
+                                   size_t rlen, double count,
+                                   const struct mg_wire_limits *lim,
+                                   struct mg_wire_scratch *ws, struct mg_sample *s,
+                                   char why[MG_WHY_LEN]);
+
 /* The checks a series needs only when it is new: the metric name, label
  * names and values, their lengths. A known series passed them already. */
 enum mg_reason mg_wire_check_identity(const struct mg_sample *s,

@@ -112,10 +112,10 @@ describe("web pages", function()
       return #r.data.alerts == 2
     end, 10, "both WebTempHigh alerts")
     -- four msgpack series (one dropped by the pipeline, still an input),
-    -- the group's series and its push_time_seconds and
-    -- push_failure_time_seconds
+    -- the reported drop (moongate_client_dropped_total{job,reason}), the
+    -- group's series and its push_time_seconds and push_failure_time_seconds
     inputs0 = json.decode((get(g, "/api/v1/status/overview"))).data.inputSeries
-    assert.are.equal(7, inputs0)
+    assert.are.equal(8, inputs0)
     seen = browse_all(g, PAGES)
   end)
   teardown(function() if g then g:stop() end end)
@@ -140,8 +140,10 @@ describe("web pages", function()
     assert.truthy(dom:find("<polyline", 1, true))
     assert.truthy(dom:find('id="c-version"', 1, true))
     assert.truthy(dom:find('id="c-snapshot"', 1, true))
-    -- the producer's drop reason is its own string: escaped
-    assert.truthy(dom:find("<code>" .. ESCAPED .. "</code>", 1, true))
+    -- the producer's drop reason is its own string: escaped, in the
+    -- series the pipeline made of it
+    assert.truthy(dom:find('id="client-drops"', 1, true))
+    assert.truthy(dom:find('job="agent",reason="' .. ESCAPED .. '"', 1, true))
     local r = json.decode((get(g, "/api/v1/status/overview")))
     assert.are.equal("success", r.status)
     assert.are.equal(inputs0, r.data.inputSeries)

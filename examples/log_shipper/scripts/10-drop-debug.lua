@@ -9,6 +9,6 @@
 --
 -- A dropped series is not lost silently: every sample it receives is
 -- counted in moongate_samples_dropped_total{reason="rule"}, next to the
--- shipper's own drops (moongate_client_dropped_total{reason}) and the
+-- shipper's own drops (moongate_client_dropped_total{job,instance,reason}) and the
 -- samples the gateway refused (moongate_samples_rejected_total{reason}).
 drop { name = "log_lines_total", labels = { level = "(?i)debug|trace" } }
