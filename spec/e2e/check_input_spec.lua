@@ -170,6 +170,34 @@ describe("moongate check --input", function()
     end)
   end
 
+  it("shows on_sample's drops and errors, series by series", function()
+    put { ["hook/a.lua"] = 'on_sample(function(s, v)\n' ..
+                           '  if s.name == "neg" then return nil end\n' ..
+                           '  if v > 100 then error("too big") end\n' ..
+                           '  return v\nend)\n',
+          ["in.jsonl"] = jsonl('{"metrics":[{"name":"neg","type":"gauge","value":1}]}',
+                               '{"metrics":[{"name":"a","type":"gauge","value":1}]}',
+                               '{"metrics":[{"name":"a","type":"gauge","value":500}]}') }
+    local code, out = check("hook --input in.jsonl")
+    assert.are.equal(1, code, out)
+    assert.are.same({
+      "line 1: neg{} -> dropped by on_sample (returned nil)",
+      "line 2: a{} -> a{}",
+      "line 3: a{} -> error: hook/a.lua:3: too big",
+    }, lines(out))
+  end)
+
+  it("takes the scripts, rules and limits of --config", function()
+    put { ["rules/a.lua"] = RULES, ["moongate.conf.lua"] =
+            'return { scripts = "scripts", rules = "rules" }\n',
+          ["in.jsonl"] = '{"metrics":[{"name":"reqs_total","type":"counter","value":9,' ..
+                         '"labels":{"job":"api","host":"h"}}]}\n' }
+    local code, out = check("--config moongate.conf.lua --input in.jsonl")
+    assert.are.equal(0, code, out)
+    has(out, 'line 1: reqs_total{host="h",job="api"} -> reqs_total{instance="h",job="api"}\n')
+    has(out, 'record job:reqs:sum at rules/a.lua:1: ok\n  job:reqs:sum{job="api"} 9\n')
+  end)
+
   it("exits 1 on a rule whose selector fails, and on a template that fails", function()
     put { ["rules/bad.lua"] = [[
 alert "BadSelector" { expr = function(q) return q.value('reqs_total{') end }
