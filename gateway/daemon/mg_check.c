@@ -597,32 +597,27 @@ static char *read_input(const char *path, size_t *len, char *why, size_t whylen)
     }
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
-    while (buf) {
+    for (size_t got = 1; buf && got;) {
         if (n == cap) {
             char *nb = cap < INPUT_MAX_BYTES ? realloc(buf, cap * 2) : NULL;
             if (!nb) {
-                snprintf(why, whylen, "%s: larger than %u MiB or out of memory", path,
-                         INPUT_MAX_BYTES >> 20);
                 free(buf);
                 buf = NULL;
+                snprintf(why, whylen, "%s: larger than %u MiB or out of memory", path,
+                         INPUT_MAX_BYTES >> 20);
                 break;
             }
             buf = nb;
             cap *= 2;
         }
-        size_t got = fread(buf + n, 1, cap - n, f);
+        got = fread(buf + n, 1, cap - n, f);
         n += got;
-        if (got == 0) {
-            if (ferror(f)) {
-                snprintf(why, whylen, "%s: %s", path, strerror(errno));
-                free(buf);
-                buf = NULL;
-            }
-            break;
+        if (!got && ferror(f)) {
+            snprintf(why, whylen, "%s: %s", path, strerror(errno));
+            free(buf);
+            buf = NULL;
         }
     }
-    if (!buf && n == 0 && !why[0])
-        snprintf(why, whylen, "out of memory");
     if (f != stdin)
         fclose(f);
     *len = n;
@@ -759,7 +754,7 @@ static int dry_run(const struct opts *o, struct files *fl)
     struct mg_config cfg;
     struct dry d;
     int status;
-    char why[512] = "";
+    char why[512];
     memset(&d, 0, sizeof(d));
     mg_config_init(&cfg);
     d.gw = dry_gateway(o, fl, &cfg, &status);
@@ -768,12 +763,13 @@ static int dry_run(const struct opts *o, struct files *fl)
         return status;
     }
     size_t len;
+    snprintf(why, sizeof(why), "out of memory");
     char *buf = read_input(o->input, &len, why, sizeof(why));
     struct mg_wire_scratch *ws = mg_wire_scratch_new(&cfg.wire);
     msgpack_zone z;
     int zok = msgpack_zone_init(&z, 4096);
     if (!buf || !ws || !zok) {
-        fprintf(stderr, "moongate check: %s\n", why[0] ? why : "out of memory");
+        fprintf(stderr, "moongate check: %s\n", buf ? "out of memory" : why);
         status = 2;
         goto out;
     }
