@@ -150,23 +150,27 @@ describe("moongate check --input", function()
             '{"metrics":[{"name":"a","type":"gauge","value":1,"labels":{"kind":"good"}}]}') }
     local code, out = check("scripts --input in.jsonl")
     assert.are.equal(1, code, out)
-    has(out, 'line 1: a{kind="bad"} -> error: scripts/z.lua:2: no such kind\n')
+    -- the place first; the wording after it is the script layer's
+    assert.is_truthy(out:match('line 1: a{kind="bad"} %-> error: scripts/z%.lua:2: [^\n]*no such kind'),
+                     out)
     has(out, 'line 2: a{kind="good"} -> a{kind="good"}\n')
     has(out, "1 runtime error(s)")
   end)
 
   for _, case in ipairs {
     { set = 's.value = "x"', says = "transform: s.value cannot be set" },
-    { set = "s.labels = 5", says = "transform: labels must be a table" },
-    { set = 's.lables = {}', says = "transform: s: unknown field lables" },
-    { set = 's.scale = "x"', says = "transform: scale must be a positive number" },
+    { set = "s.labels = 5", says = "labels" },
+    { set = 's.lables = {}', says = "unknown field lables" },
+    { set = 's.scale = "x"', says = "scale" },
   } do
     it("exits 1 on a field of s set wrong: " .. case.set, function()
       put { ["scripts/z.lua"] = "transform(function(s)\n  " .. case.set .. "\n  return s\nend)\n",
             ["in.jsonl"] = '{"metrics":[{"name":"a","type":"gauge","value":1}]}\n' }
       local code, out = check("scripts --input in.jsonl")
       assert.are.equal(1, code, out)
-      has(out, "line 1: a{} -> error: scripts/z.lua:1: " .. case.says)
+      local msg = out:match("line 1: a{} %-> error: scripts/z%.lua:1: ([^\n]*)")
+      assert.is_truthy(msg, out)
+      has(msg, case.says)
     end)
   end
 
