@@ -178,10 +178,12 @@ static int cap_note(const struct mg_push_result *res, char *name, size_t len)
         const struct mg_push_error *e = &res->err[i];
         if (e->reason != MG_DROP_CARDINALITY_CAP && e->reason != MG_DROP_LIMIT)
             continue;
+        /* a known series a cap refused when it was new says so without
+         * naming the cap: its input's drop reason tells the same */
+        if (strncmp(e->detail, "cap ", 4) != 0)
+            continue;
         size_t n = strlen(e->detail);
         snprintf(name, len, "%.*s", (int)(len - 1), e->detail);
-        if (strncmp(e->detail, "cap ", 4) != 0)
-            return 0;
         for (int k = 0; k < 2; k++) {
             size_t t = strlen(tails[k]);
             if (n > 4 + t && strcmp(e->detail + n - t, tails[k]) == 0) {

@@ -79,7 +79,9 @@ describe("moongate check --input", function()
       '',
       '{"metrics":[{"name":"gone","type":"gauge","value":1}]}',
       '{"metrics":[{"name":"capped","type":"gauge","value":1,"labels":{"a":"1"}},' ..
-        '{"name":"capped","type":"gauge","value":2,"labels":{"a":"2"}}]}') }
+        '{"name":"capped","type":"gauge","value":2,"labels":{"a":"2"}}]}',
+      '{"metrics":[{"name":"capped","type":"gauge","value":3,"labels":{"a":"2"}},' ..
+        '{"name":"gone","type":"gauge","value":2}]}') }
     local code, out, err = check("scripts --input in.jsonl")
     assert.are.equal(0, code, out .. err)
     assert.are.same({
@@ -89,8 +91,11 @@ describe("moongate check --input", function()
       'line 4 metric 1: capped{a="1"} -> capped{a="1"}',
       'line 4 metric 2: capped{a="2"} -> refused by cap cap{metric="capped",max_series=1} ' ..
         'at scripts/pipe.lua:8',
+      -- known series: the pipeline and the caps judged them when they were new
+      'line 5 metric 1: capped{a="2"} -> dropped (cardinality_cap, when it was new)',
+      'line 5 metric 2: gone{} -> dropped (rule, when it was new)',
     }, lines(out))
-    has(out, "moongate check: 5 series, 0 runtime error(s), 0 input error(s)")
+    has(out, "moongate check: 7 series, 0 runtime error(s), 0 input error(s)")
     assert.are.equal("", err)
   end)
 
