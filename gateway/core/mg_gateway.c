@@ -57,6 +57,9 @@ struct mg_gateway {
     void *pushgw_snap;            /* a restored Pushgateway section, kept */
     size_t pushgw_snap_len;       /* until the groups exist to take it */
     int64_t replay_ms;            /* replaying the log: the clock it says */
+    /* hears each script error as it is counted (the dry run); NULL: none */
+    void (*script_err)(void *arg, const char *file, const char *why);
+    void *script_err_arg;
 };
 
 static void owner_gone(void *ctx, uint8_t owner)
@@ -349,6 +352,8 @@ static void script_error(struct mg_gateway *gw, const char *file,
 {
     const char *f = file ? file : "?";
     mg_stats_map_add(&gw->stats.script_errors, f, strlen(f), 1);
+    if (gw->script_err)
+        gw->script_err(gw->script_err_arg, f, why);
     if (mg_log_allow(&gw->script_log, 20))
         mg_log(MG_LOG_WARN, "script error", "file", f, "err", why, NULL);
 }
@@ -962,6 +967,20 @@ out:
 const struct mg_caps *mg_gateway_caps(const struct mg_gateway *gw)
 {
     return gw->caps;
+}
+
+struct mg_pipeline *mg_gateway_pipeline(struct mg_gateway *gw)
+{
+    return gw->pipe;
+}
+
+void mg_gateway_set_script_error_hook(struct mg_gateway *gw,
+                                      void (*fn)(void *arg, const char *file,
+                                                 const char *why),
+                                      void *arg)
+{
+    gw->script_err = fn;
+    gw->script_err_arg = arg;
 }
 
 /* Explains one live input: the pipeline again, traced (it is a pure

@@ -135,6 +135,14 @@ struct mg_query *mg_gateway_query_state(struct mg_gateway *gw);
 struct mg_rules *mg_gateway_rules_rw(struct mg_gateway *gw);
 struct mg_caps;
 const struct mg_caps *mg_gateway_caps(const struct mg_gateway *gw);
+/* The pipeline in force, borrowed until the next load; NULL: none. */
+struct mg_pipeline *mg_gateway_pipeline(struct mg_gateway *gw);
+/* fn hears every script error as it is counted: the file and "file:line:
+ * message" (both borrowed for the call); NULL: nobody. For dry runs. */
+void mg_gateway_set_script_error_hook(struct mg_gateway *gw,
+                                      void (*fn)(void *arg, const char *file,
+                                                 const char *why),
+                                      void *arg);
 
 /* What shaped one input series. */
 struct mg_explain {

@@ -16,6 +16,7 @@
 
 #include "mg_aof.h"
 #include "mg_auth.h"
+#include "mg_check.h"
 #include "mg_config.h"
 #include "mg_gateway.h"
 #include "mg_http.h"
@@ -60,6 +61,7 @@ static void usage(FILE *f)
           "                [--http ADDR] [--ingest ADDR]... [--log-format logfmt|json]\n"
           "                [--data-dir DIR] [--enable-lifecycle]\n"
           "       moongate check [--scripts] FILE|DIR... [--rules FILE|DIR...]\n"
+          "                [--input FILE|- [--format msgpack|jsonl|text] [--config FILE]]\n"
           "       moongate check --config FILE\n"
           "       moongate rules import FILE.yml   (a Prometheus rule file, to stdout)\n"
           "       moongate snapshot inspect FILE\n"
@@ -709,60 +711,6 @@ static void stop(struct daemon *d)
     mg_config_fini(&d->cfg);
 }
 
-/* Loads one file as a check: scripts and rules have their own DSLs, so
- * which one a file speaks is said by the flag before it, not guessed from
- * its errors. 0, or -1 with why. */
-static int check_file(const char *path, int rules, char *why, size_t whylen)
-{
-    struct mg_lua_limits lim = {0};
-    const char *one[1] = {path};
-    if (rules) {
-        struct mg_rules *r = mg_rules_new(one, 1, &lim, why, whylen);
-        mg_rules_free(r);
-        return r ? 0 : -1;
-    }
-    struct mg_pipeline *p = mg_pipeline_new(one, 1, &lim, why, whylen);
-    mg_pipeline_free(p);
-    return p ? 0 : -1;
-}
-
-/* moongate check [--scripts] PATH... [--rules PATH...]: each file of each
- * path (a file, or a directory's *.lua) loads as pipeline scripts, or as
- * rules after --rules (--scripts switches back). Every failure is printed
- * as file:line: message; returns how many paths failed, -1 on a bad flag,
- * and the number of paths in *npaths. */
-static int check(const char *const *args, size_t n, size_t *npaths)
-{
-    int failed = 0, rules = 0;
-    *npaths = 0;
-    for (size_t i = 0; i < n; i++) {
-        char why[512];
-        size_t nf;
-        if (strcmp(args[i], "--rules") == 0 || strcmp(args[i], "--scripts") == 0) {
-            rules = args[i][2] == 'r';
-            continue;
-        }
-        if (strncmp(args[i], "--", 2) == 0) {
-            fprintf(stderr, "moongate check: unknown flag %s\n", args[i]);
-            return -1;
-        }
-        (*npaths)++;
-        char **files = mg_pipeline_files(args[i], &nf, why, sizeof(why));
-        if (!files) {
-            fprintf(stderr, "%s\n", why);
-            failed++;
-            continue;
-        }
-        for (size_t k = 0; k < nf; k++)
-            if (check_file(files[k], rules, why, sizeof(why))) {
-                fprintf(stderr, "%s\n", why);
-                failed++;
-            }
-        mg_pipeline_files_free(files);
-    }
-    return failed;
-}
-
 /* A log line must never stop the gateway: when stderr is a pipe or a
  * socket, make writes to it non-blocking (mg_log drops and counts a line
  * that would block). A pipe is reopened through /proc first, so the
@@ -788,44 +736,6 @@ static void stderr_nonblocking(void)
         fcntl(STDERR_FILENO, F_SETFL, fl | O_NONBLOCK);
 }
 
-/* moongate check --config FILE: the settings load, the credentials files
- * exist and parse, the certificates parse and their keys match. */
-static int check_config(const char *path)
-{
-    struct mg_config cfg;
-    char why[512];
-    int failed = 0;
-    mg_config_init(&cfg);
-    if (mg_config_load(&cfg, path, why, sizeof(why))) {
-        fprintf(stderr, "%s\n", why);
-        mg_config_fini(&cfg);
-        return 1;
-    }
-    struct mg_auth *a = mg_auth_new(&cfg, why, sizeof(why));
-    if (!a) {
-        fprintf(stderr, "%s\n", why);
-        failed++;
-    }
-    mg_auth_free(a);
-    if ((cfg.tls.cert_file || cfg.tls.key_file) && mg_tls_check(&cfg.tls, why, sizeof(why))) {
-        fprintf(stderr, "%s\n", why);
-        failed++;
-    }
-    const struct mg_client_tls_config *am = &cfg.am_tls;
-    if (am->ca_file || am->cert_file || am->key_file) {
-        SSL_CTX *ctx = mg_tls_client_ctx(am, why, sizeof(why));
-        if (!ctx) {
-            fprintf(stderr, "alertmanager_tls: %s\n", why);
-            failed++;
-        }
-        SSL_CTX_free(ctx);
-    }
-    mg_config_fini(&cfg);
-    if (!failed)
-        printf("moongate check: %s OK\n", path);
-    return failed ? 1 : 0;
-}
-
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "version") == 0) {
@@ -844,28 +754,8 @@ int main(int argc, char **argv)
         }
         return 0;
     }
-    if (argc > 1 && strcmp(argv[1], "check") == 0) {
-        if (argc < 3) {
-            usage(stderr);
-            return 2;
-        }
-        if (argc >= 3 && strcmp(argv[2], "--config") == 0) {
-            if (argc != 4) {
-                usage(stderr);
-                return 2;
-            }
-            return check_config(argv[3]);
-        }
-        size_t npaths;
-        int failed = check((const char *const *)argv + 2, (size_t)argc - 2, &npaths);
-        if (failed < 0 || npaths == 0) {
-            usage(stderr);
-            return 2;
-        }
-        if (!failed)
-            printf("moongate check: %zu path(s) OK\n", npaths);
-        return failed ? 1 : 0;
-    }
+    if (argc > 1 && strcmp(argv[1], "check") == 0)
+        return mg_check_main(argc - 2, argv + 2, usage);
     if (argc > 1 && strcmp(argv[1], "snapshot") == 0) {
         if (argc != 4 || strcmp(argv[2], "inspect") != 0) {
             usage(stderr);

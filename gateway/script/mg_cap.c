@@ -21,6 +21,7 @@ struct mg_cap_def {
     uint64_t max;
     enum mg_overflow overflow;
     int shadow;
+    char *where;         /* file:line of its cap{} or limits{}; NULL: unknown */
 };
 
 /* One admitted key (a metric name or a label value) and its series. */
@@ -51,6 +52,24 @@ static const char *const kind_names[] = {"metric", "label", "per_label",
 
 /* ---- definitions ---- */
 
+int mg_cap_def_set_where(struct mg_cap_def *d, const char *where)
+{
+    char *w = strdup(where);
+    if (!w)
+        return -ENOMEM;
+    free(d->where);
+    d->where = w;
+    return 0;
+}
+
+const char *mg_caps_where(const struct mg_caps *c, const char *name)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->v[i]->def && strcmp(c->v[i]->def->name, name) == 0)
+            return c->v[i]->def->where;
+    return NULL;
+}
+
 void mg_cap_def_free(struct mg_cap_def *d)
 {
     if (!d)
@@ -60,6 +79,7 @@ void mg_cap_def_free(struct mg_cap_def *d)
     free(d->metric_src);
     mg_regex_free(d->metric);
     free(d->label);
+    free(d->where);
     free(d);
 }
 

@@ -41,6 +41,11 @@ int mg_cap_compile(lua_State *L, int idx, int limits,
                    struct mg_cap_def ***defs, size_t *ndefs, char *why,
                    size_t whylen);
 void mg_cap_def_free(struct mg_cap_def *d);
+/* Where d was defined ("file:line", copied). 0 or -ENOMEM. */
+int mg_cap_def_set_where(struct mg_cap_def *d, const char *where);
+/* Where the running cap called name was defined, or NULL (borrowed from
+ * its definition: valid until the next mg_caps_set). */
+const char *mg_caps_where(const struct mg_caps *c, const char *name);
 
 struct mg_caps *mg_caps_new(void);
 void mg_caps_free(struct mg_caps *c);

@@ -250,9 +250,16 @@ static int l_help(lua_State *L)
 static int cap_or_limits(lua_State *L, int limits)
 {
     struct mg_pipeline *p = ctx(L);
-    char why[256];
+    char why[256], where[WHERE_LEN];
+    size_t first = p->ncaps;
     if (mg_cap_compile(L, 1, limits, &p->caps, &p->ncaps, why, sizeof(why)))
         return luaL_error(L, "%s", why);
+    /* where each cap was defined, for the dry run's refusals */
+    mg_lua_where(L, where, sizeof(where));
+    mg_lua_whole_path(where, sizeof(where), p->loading);
+    for (size_t i = first; i < p->ncaps; i++)
+        if (mg_cap_def_set_where(p->caps[i], where))
+            return luaL_error(L, "out of memory");
     return 0;
 }
 
@@ -454,6 +461,19 @@ static int l_run_transform(lua_State *L)
         return terr(L, st, "must return the series table or nil, not a %s",
                     luaL_typename(L, -1));
     int r = lua_gettop(L);
+    /* A field the gateway does not read back would be ignored without a
+     * word: s.value = "x" or a misspelt s.lables. Say so instead. */
+    static const char *const fields[] = {"name", "type", "labels", "source", "scale",
+                                         "ttl", "help", NULL};
+    char kwhy[MG_WHY_LEN];
+    lua_pushliteral(L, "value");
+    int tv = lua_rawget(L, r);
+    lua_pop(L, 1);
+    if (tv != LUA_TNIL)
+        return terr(L, st, "s.value cannot be set: a transform runs once per new series, "
+                    "on_sample changes values");
+    if (mg_lua_check_keys(L, r, fields, "s", kwhy, sizeof(kwhy)))
+        return terr(L, st, "%s (a transform sets name, labels, scale, ttl)", kwhy);
     if (lua_getfield(L, r, "name") != LUA_TSTRING)
         return terr(L, st, "name must be a string");
     size_t nl;
