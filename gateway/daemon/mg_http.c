@@ -111,19 +111,7 @@ static void push_reply(struct evhttp_request *req, int code, const char *reason,
                        const struct mg_push_result *res)
 {
     struct mg_buf b = {0};
-    char tmp[96];
-    snprintf(tmp, sizeof(tmp), "{\"accepted\":%u,\"rejected\":%u,\"dropped\":%u,\"errors\":[",
-             res->accepted, res->rejected, res->dropped);
-    mg_buf_adds(&b, tmp);
-    for (uint32_t i = 0; i < res->nerr; i++) {
-        const struct mg_push_error *e = &res->err[i];
-        snprintf(tmp, sizeof(tmp), "%s{\"index\":%d,\"reason\":\"%s\",\"detail\":",
-                 i ? "," : "", e->index, mg_reason_name(e->reason));
-        mg_buf_adds(&b, tmp);
-        mg_json_cstr(&b, e->detail);
-        mg_buf_addc(&b, '}');
-    }
-    mg_buf_adds(&b, "]}\n");
+    mg_push_result_json(res, &b);
     evbuffer_add(evhttp_request_get_output_buffer(req), b.p, b.len);
     mg_buf_fini(&b);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",

@@ -76,7 +76,8 @@ static void refuse(struct evhttp_request *req, struct mg_auth *a, int role,
                                                                     : mg_verdict_text(v);
     if (role == MG_ROLE_PUSH) /* the push reply's shape, as producers parse it */
         snprintf(body, sizeof(body), "{\"accepted\":0,\"rejected\":1,\"dropped\":0,\"errors\":"
-                 "[{\"index\":-1,\"reason\":\"unauthorized\",\"detail\":\"%s\"}]}\n", text);
+                 "[{\"index\":-1,\"reason\":\"unauthorized\",\"detail\":\"%s\"}],\"drops\":[]}\n",
+                 text);
     else
         snprintf(body, sizeof(body), "{\"status\":\"error\",\"errorType\":\"%s\",\"error\":\"%s\"}\n",
                  code == 401 ? "unauthorized" : "forbidden", text);
@@ -130,18 +131,8 @@ int mg_http_push_refused(struct evhttp_request *req, const struct mg_push_result
     if (res->accepted || (!budget && !forged))
         return 0;
     struct mg_buf b = {0};
-    char tmp[96];
-    snprintf(tmp, sizeof(tmp), "{\"accepted\":0,\"rejected\":%u,\"dropped\":%u,\"errors\":[",
-             res->rejected, res->dropped);
-    mg_buf_adds(&b, tmp);
-    for (uint32_t i = 0; i < res->nerr; i++) {
-        snprintf(tmp, sizeof(tmp), "%s{\"index\":%d,\"reason\":\"%s\",\"detail\":", i ? "," : "",
-                 res->err[i].index, mg_reason_name(res->err[i].reason));
-        mg_buf_adds(&b, tmp);
-        mg_json_cstr(&b, res->err[i].detail);
-        mg_buf_addc(&b, '}');
-    }
-    mg_buf_adds(&b, "]}\n");
+    char tmp[32];
+    mg_push_result_json(res, &b);
     evbuffer_add(evhttp_request_get_output_buffer(req), b.p, b.len);
     mg_buf_fini(&b);
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);

@@ -1,6 +1,7 @@
 /* test_bounds: every fixed-size table outside input can grow, at its bound
  * and one past it (the stats maps, the push reply's error list), the keys
- * those maps refuse, and the decoder's numeric edges: TTLs past what a
+ * those maps refuse, the reply's drop list, and the decoder's numeric
+ * edges: TTLs past what a
  * message can carry, NaN bucket bounds and quantiles, and the exposition
  * of doubles past int64. */
 #include <math.h>
@@ -100,6 +101,46 @@ static void test_push_errors_bound(void)
     mg_push_result_error(&res, 99, MG_REASON_INVALID_VALUE, "bad");
     CHECK(res.nerr == MG_PUSH_MAX_ERRORS);
     CHECK(res.err[MG_PUSH_MAX_ERRORS - 1].index == MG_PUSH_MAX_ERRORS - 1);
+}
+
+/* The reply lists 16 drops beside the exact count, in both encodings. */
+static void test_push_drops_bound(void)
+{
+    struct mg_push_result res;
+    mg_push_result_reset(&res);
+    for (int i = 0; i < MG_PUSH_MAX_DROPS + 1; i++)
+        mg_push_result_drop(&res, i, i ? MG_DROP_SCRIPT_ERROR : MG_DROP_RULE);
+    CHECK(res.dropped == MG_PUSH_MAX_DROPS + 1);
+    CHECK(res.ndrop == MG_PUSH_MAX_DROPS);
+    CHECK(res.drop[MG_PUSH_MAX_DROPS - 1].index == MG_PUSH_MAX_DROPS - 1);
+
+    struct mg_buf b = {0};
+    mg_push_result_json(&res, &b);
+    mg_buf_addc(&b, '\0');
+    CHECK(b.p && strstr(b.p, "\"dropped\":17,") != NULL);
+    CHECK(b.p && strstr(b.p, "\"drops\":[{\"index\":0,\"reason\":\"rule\"},"
+                             "{\"index\":1,\"reason\":\"script_error\"}") != NULL);
+    CHECK(b.p && strstr(b.p, "\"index\":16") == NULL);
+    mg_buf_fini(&b);
+
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    CHECK(mg_wire_encode_reply(&res, &sb) == 0);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    CHECK(msgpack_unpack_next(&u, sb.data, sb.size, NULL) == MSGPACK_UNPACK_SUCCESS);
+    const msgpack_object_map *m = &u.data.via.map;
+    int found = 0;
+    for (uint32_t i = 0; u.data.type == MSGPACK_OBJECT_MAP && i < m->size; i++) {
+        const msgpack_object *k = &m->ptr[i].key, *v = &m->ptr[i].val;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == 5 &&
+            memcmp(k->via.str.ptr, "drops", 5) == 0) {
+            found = v->type == MSGPACK_OBJECT_ARRAY && v->via.array.size == MG_PUSH_MAX_DROPS;
+        }
+    }
+    CHECK(found);
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
 }
 
 /* ---- the decoder ---- */
@@ -346,6 +387,7 @@ int main(void)
     test_map_bound();
     test_map_keys();
     test_push_errors_bound();
+    test_push_drops_bound();
     test_ttl();
     test_nan_bounds();
     test_format_double();
