@@ -1,17 +1,20 @@
 /* test_bounds: every fixed-size table outside input can grow, at its bound
  * and one past it (the stats maps, the push reply's error list), the keys
- * those maps refuse, the reply's drop list, and the decoder's numeric
- * edges: TTLs past what a
+ * those maps refuse, the reply's drop list, the per-reason log limiter,
+ * and the decoder's numeric edges: TTLs past what a
  * message can carry, NaN bucket bounds and quantiles, and the exposition
  * of doubles past int64. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <msgpack.h>
 
 #include "mg_expose.h"
+#include "mg_log.h"
 #include "mg_stats.h"
 #include "mg_wire.h"
 #include "mg_test.h"
@@ -141,6 +144,44 @@ static void test_push_drops_bound(void)
     CHECK(found);
     msgpack_unpacked_destroy(&u);
     msgpack_sbuffer_destroy(&sb);
+}
+
+/* The per-reason limiter: burst lines a reason, each reason its own, then
+ * one suppression line with the exact count once the window ended. */
+static void test_log_reasons(void)
+{
+    char path[] = "/tmp/test_bounds_log.XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    struct mg_log_reasons lr = {.burst = 3, .window = 0.2, .msg = "refusals"};
+    int allowed = 0, other = 0;
+    for (int i = 0; i < 50; i++)
+        allowed += mg_log_reason_allow(&lr, MG_REASON_DECODE_ERROR);
+    other = mg_log_reason_allow(&lr, MG_REASON_INVALID_VALUE);
+    mg_log_reasons_flush(&lr); /* too early: nothing yet */
+    struct timespec ts = {0, 250 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    mg_log_reasons_flush(&lr);
+    mg_log_reasons_flush(&lr); /* once */
+    int again = mg_log_reason_allow(&lr, MG_REASON_DECODE_ERROR);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    CHECK(allowed == 3);
+    CHECK(other == 1);
+    CHECK(again == 1);
+    char buf[1024] = {0};
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    close(fd);
+    unlink(path);
+    CHECK(n > 0);
+    const char *l = strstr(buf, "msg=\"refusals suppressed\" reason=decode_error suppressed=47\n");
+    CHECK(l != NULL);
+    CHECK(l && strstr(l + 20, "refusals suppressed") == NULL); /* one line */
 }
 
 /* ---- the decoder ---- */
@@ -388,6 +429,7 @@ int main(void)
     test_map_keys();
     test_push_errors_bound();
     test_push_drops_bound();
+    test_log_reasons();
     test_ttl();
     test_nan_bounds();
     test_format_double();

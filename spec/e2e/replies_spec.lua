@@ -1,7 +1,9 @@
--- Replies that say why (docs/wire.md): TCP acks and HTTP JSON list each
--- dropped metric with its index and reason (script_error, rule,
--- cardinality_cap, limit) beside the count. Everything on 127.0.0.1, every
--- wait bounded.
+-- Replies and logs that say why (docs/wire.md, docs/security.md): TCP acks
+-- and HTTP JSON list each dropped metric with its index and reason
+-- (script_error, rule, cardinality_cap, limit) beside the count; refused
+-- input on every transport logs a line with the transport, the peer
+-- address and the reason, at most 10 a reason per 10 s, then one line with
+-- how many were held back. Everything on 127.0.0.1, every wait bounded.
 local gw = require "support.gateway"
 local pgw = require "support.pushgw"
 local socket = require "socket"
@@ -140,5 +142,73 @@ describe("push replies name each drop", function()
     local want = {}
     for i = 1, 16 do want[i] = i .. ":rule" end
     assert.are.same(want, drops(r))
+  end)
+end)
+
+describe("refused input is logged with its peer", function()
+  local g
+
+  before_each(function() g = gw.start() end)
+  after_each(function() g:stop() end)
+
+  it("a UDP garbage datagram: transport, peer address and reason", function()
+    local h, port = g.udp:match("^(.*):(%d+)$")
+    local u = assert(socket.udp())
+    assert(u:setsockname("127.0.0.1", 0))
+    local _, mine = u:getsockname()
+    assert(u:sendto("\xc1 not msgpack", h, tonumber(port)))
+    u:close()
+    local line = wait_log(g, { 'msg="input refused"', "transport=udp",
+                               "peer=127.0.0.1:" .. mine .. " ", "reason=decode_error" })
+    assert.truthy(line:find("detail=", 1, true), line)
+  end)
+
+  it("a bad HTTP body, a refused TCP metric and a bad Pushgateway body", function()
+    local code = g:push_http("\xc1\xc1\xc1")
+    assert.are.equal(400, code)
+    local line = wait_log(g, { 'msg="input refused"', "transport=http", "reason=decode_error" })
+    assert.truthy(line:match("peer=127%.0%.0%.1:%d+ "), line)
+
+    local c = gw.connect(g.tcp)
+    local _, mine = c.sock:getsockname()
+    c:send { ack = 1, metrics = { { name = "1bad name", type = "gauge", value = 1 } } }
+    local r = c:receive()
+    c:close()
+    assert.are.equal(1, r.rejected)
+    wait_log(g, { 'msg="input refused"', "transport=tcp", "peer=127.0.0.1:" .. mine .. " ",
+                  "reason=invalid_metric_name", "index=0" })
+
+    local pcode = pgw.put(g.url, "/metrics/job/rp", "rp_line not_a_number\n")
+    assert.are.equal(400, pcode)
+    line = wait_log(g, { 'msg="input refused"', "transport=pushgateway", "reason=invalid_value" })
+    assert.truthy(line:match("peer=127%.0%.0%.1:%d+ "), line)
+    assert.truthy(line:find("text format parsing error", 1, true), line)
+  end)
+
+  it("a flood of 1,000 bad datagrams logs at most 10 lines, then how many it held back", function()
+    local h, port = g.udp:match("^(.*):(%d+)$")
+    local u = assert(socket.udp())
+    -- in batches the daemon takes before the next, so the kernel drops none
+    for batch = 1, 10 do
+      for _ = 1, 100 do assert(u:sendto("\xc1", h, tonumber(port))) end
+      gw.wait_for(function() return g:rejected("decode_error") >= batch * 100 end, 10,
+                  "batch " .. batch .. " to be counted")
+    end
+    u:close()
+    assert.are.equal(1000, g:rejected("decode_error"))
+    local want = { 'msg="input refused"', "transport=udp", "reason=decode_error" }
+    local lines = #log_lines(g, want)
+    assert.is_true(lines >= 1 and lines <= 10, lines .. " lines")
+    -- the window (10 s) ends; the sweep timer writes the count
+    local supp = { 'msg="input refused lines suppressed"', "reason=decode_error" }
+    wait_log(g, supp, 20)
+    local held = 0
+    local n = log_lines(g, supp)
+    for _, l in ipairs(n) do held = held + tonumber(l:match("suppressed=(%d+)")) end
+    lines = #log_lines(g, want)
+    -- every refusal is either a line or in a count; a window holds at most 10 lines
+    assert.are.equal(1000, lines + held)
+    assert.is_true(lines <= 10 * (#n + 1), lines .. " lines in " .. #n .. " windows")
+    if gw.time_scale == 1 then assert.are.equal(1, #n) end
   end)
 end)
