@@ -393,21 +393,21 @@ static void cap_note(struct mg_push_result *res, int32_t index,
                          why);
 }
 
-/* on_sample, the documented slow path: 1 keep (value in s), 0 drop. */
-static int on_sample(struct mg_gateway *gw, struct mg_sample *s)
+/* on_sample, the documented slow path: MG_OK keep (value in s), else the
+ * drop reason (rule, script_error), counted. */
+static enum mg_reason on_sample(struct mg_gateway *gw, struct mg_sample *s)
 {
     if (s->type == MG_HISTOGRAM || s->type == MG_SUMMARY)
-        return 1;
+        return MG_OK;
     const char *file;
     char why[MG_WHY_LEN];
     int rc = mg_pipeline_on_sample(gw->pipe, s, &s->value, &file, why, sizeof(why));
-    if (rc < 0) {
+    enum mg_reason r = rc > 0 ? MG_OK : rc < 0 ? MG_DROP_SCRIPT_ERROR : MG_DROP_RULE;
+    if (rc < 0)
         script_error(gw, file, why);
-        gw->stats.reasons[MG_DROP_SCRIPT_ERROR]++;
-    } else if (rc == 0) {
-        gw->stats.reasons[MG_DROP_RULE]++;
-    }
-    return rc > 0;
+    if (r != MG_OK)
+        gw->stats.reasons[r]++;
+    return r;
 }
 
 /* A metric decoded ahead: its sample (borrowing its ring scratch), its
@@ -429,9 +429,9 @@ static void push_metric(struct mg_gateway *gw, struct ahead *a, int32_t index,
         reject(gw, res, index, r, a->why);
         return;
     }
-    if (mg_pipeline_has_on_sample(gw->pipe) && !on_sample(gw, &s)) {
+    if (mg_pipeline_has_on_sample(gw->pipe) && (r = on_sample(gw, &s)) != MG_OK) {
         res->accepted++;
-        res->dropped++;
+        mg_push_result_drop(res, index, r);
         return;
     }
     uint64_t h = a->h;
@@ -444,7 +444,7 @@ static void push_metric(struct mg_gateway *gw, struct ahead *a, int32_t index,
         } else if (in->out == MG_NIL) {
             gw->stats.reasons[in->drop]++;
             res->accepted++;
-            res->dropped++;
+            mg_push_result_drop(res, index, (enum mg_reason)in->drop);
             if (in->drop == MG_DROP_CARDINALITY_CAP || in->drop == MG_DROP_LIMIT)
                 mg_push_result_error(res, index, (enum mg_reason)in->drop,
                                      in->drop == MG_DROP_LIMIT
@@ -476,7 +476,7 @@ static void push_metric(struct mg_gateway *gw, struct ahead *a, int32_t index,
         /* not even cached: max_input_series bounds memory */
         gw->stats.reasons[MG_DROP_LIMIT]++;
         res->accepted++;
-        res->dropped++;
+        mg_push_result_drop(res, index, MG_DROP_LIMIT);
         struct mg_route none = {.drop = MG_DROP_LIMIT};
         cap_note(res, index, &none, cap);
         return;
@@ -501,7 +501,7 @@ static void push_metric(struct mg_gateway *gw, struct ahead *a, int32_t index,
     res->accepted++;
     if (rt.drop != MG_OK) {
         gw->stats.reasons[rt.drop]++;
-        res->dropped++;
+        mg_push_result_drop(res, index, (enum mg_reason)rt.drop);
     }
 }
 

@@ -763,6 +763,7 @@ static struct mg_pushgw_group *group_of(struct mg_pushgw *pg, struct push *p)
 static int fail_push(struct mg_pushgw *pg, struct push *p, struct mg_buf *reply)
 {
     mg_gateway_reject(pg->gw, NULL, -1, p->r, 1, NULL);
+    pg->last_reason = p->r;
     struct mg_pushgw_group *g = group_of(pg, p);
     if (g) {
         struct mg_push_result res;
@@ -810,6 +811,8 @@ static int apply(struct mg_pushgw *pg, struct push *p, struct mg_buf *reply)
         char where[32];
         if (res.err[i].reason >= MG_REASON_COUNT_REJECT)
             continue;
+        if (pg->last_reason == MG_OK)
+            pg->last_reason = res.err[i].reason;
         mg_buf_adds(reply, mg_pushbody_where(b, (uint32_t)res.err[i].index, where,
                                              sizeof(where)));
         mg_buf_adds(reply, ": ");
@@ -827,6 +830,7 @@ static int bad_request(struct mg_pushgw *pg, enum mg_reason r, const char *what,
     struct mg_stats *st = mg_gateway_stats(pg->gw);
     st->received[MG_TRANSPORT_PUSHGATEWAY]++;
     mg_gateway_reject(pg->gw, NULL, -1, r, 1, NULL);
+    pg->last_reason = r;
     mg_buf_adds(reply, what);
     mg_buf_adds(reply, why);
     mg_buf_addc(reply, '\n');
@@ -838,6 +842,7 @@ int mg_pushgw_request(struct mg_pushgw *pg, enum mg_pushgw_method m,
                       const char *body, size_t len, struct mg_buf *reply)
 {
     mg_buf_reset(reply);
+    pg->last_reason = MG_OK;
     char why[MG_WHY_LEN];
     size_t plen = strlen(path), max = pg->cfg->wire.max_labels;
     char *buf = malloc(2 * plen + 2);
@@ -884,6 +889,11 @@ out:
     free(key);
     free(buf);
     return code;
+}
+
+enum mg_reason mg_pushgw_last_reason(const struct mg_pushgw *pg)
+{
+    return pg->last_reason;
 }
 
 /* ---- for the snapshot (mg_pushgw_snap.c) ---- */

@@ -49,6 +49,11 @@ int mg_pushgw_request(struct mg_pushgw *pg, enum mg_pushgw_method m,
                       const char *path, enum mg_pushgw_format f,
                       const char *body, size_t len, struct mg_buf *reply);
 
+/* The reason a 400 of the last mg_pushgw_request refused its body for
+ * (the first refused series' when several were), MG_OK after anything
+ * else: the label moongate_samples_rejected_total counted it under. */
+enum mg_reason mg_pushgw_last_reason(const struct mg_pushgw *pg);
+
 /* Drops the groups whose TTL has passed. */
 void mg_pushgw_sweep(struct mg_pushgw *pg);
 

@@ -58,6 +58,7 @@ struct mg_pushgw {
     struct mg_rematch *m;
     int64_t start_ms;
     struct mg_label *lab, *src;      /* scratch for one sample */
+    enum mg_reason last_reason;      /* why the last request got a 400 */
 };
 
 /* The live input a group entry names, or NULL when it is gone. */

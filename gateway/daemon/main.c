@@ -25,6 +25,7 @@
 #include "mg_import.h"
 #include "mg_notify.h"
 #include "mg_pipeline.h"
+#include "mg_refused.h"
 #include "mg_remote.h"
 #include "mg_rules.h"
 #include "mg_snapshot.h"
@@ -228,6 +229,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct daemon *d = arg;
     mg_gateway_sweep(d->gw);
+    mg_refused_flush(); /* a flood's count, once it stopped */
 }
 
 static void on_rule_tick(evutil_socket_t fd, short what, void *arg)

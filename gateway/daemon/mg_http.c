@@ -21,6 +21,7 @@
 #include "mg_listen.h"
 #include "mg_log.h"
 #include "mg_pushgw_http.h"
+#include "mg_refused.h"
 #include "mg_rules.h"
 #include "mg_status.h"
 #include "mg_web.h"
@@ -111,24 +112,21 @@ static void push_reply(struct evhttp_request *req, int code, const char *reason,
                        const struct mg_push_result *res)
 {
     struct mg_buf b = {0};
-    char tmp[96];
-    snprintf(tmp, sizeof(tmp), "{\"accepted\":%u,\"rejected\":%u,\"dropped\":%u,\"errors\":[",
-             res->accepted, res->rejected, res->dropped);
-    mg_buf_adds(&b, tmp);
-    for (uint32_t i = 0; i < res->nerr; i++) {
-        const struct mg_push_error *e = &res->err[i];
-        snprintf(tmp, sizeof(tmp), "%s{\"index\":%d,\"reason\":\"%s\",\"detail\":",
-                 i ? "," : "", e->index, mg_reason_name(e->reason));
-        mg_buf_adds(&b, tmp);
-        mg_json_cstr(&b, e->detail);
-        mg_buf_addc(&b, '}');
-    }
-    mg_buf_adds(&b, "]}\n");
+    mg_push_result_json(res, &b);
     evbuffer_add(evhttp_request_get_output_buffer(req), b.p, b.len);
     mg_buf_fini(&b);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "application/json");
     evhttp_send_reply(req, code, reason, NULL);
+}
+
+/* Logs the refusals of a push, with the peer's address. */
+static void log_refused(struct evhttp_request *req, const struct mg_push_result *res)
+{
+    if (!res->rejected)
+        return;
+    char peer[80];
+    mg_refused_result(MG_TRANSPORT_HTTP, mg_http_peer(req, peer, sizeof(peer)), res);
 }
 
 static void on_push(struct evhttp_request *req, void *arg)
@@ -144,6 +142,7 @@ static void on_push(struct evhttp_request *req, void *arg)
                 strncmp(ct, "application/x-msgpack", 21) != 0)) {
         mg_gateway_reject(h->gw, &res, -1, MG_REASON_DECODE_ERROR, 1,
                           "Content-Type must be application/msgpack");
+        log_refused(req, &res);
         push_reply(req, 415, "Unsupported Media Type", &res);
         return;
     }
@@ -154,12 +153,14 @@ static void on_push(struct evhttp_request *req, void *arg)
         snprintf(why, sizeof(why), "body of %zu bytes, more than max_http_body_bytes (%zu)",
                  len, h->cfg->max_http_body_bytes);
         mg_gateway_reject(h->gw, &res, -1, MG_REASON_TOO_LARGE, 1, why);
+        log_refused(req, &res);
         push_reply(req, 413, "Payload Too Large", &res);
         return;
     }
     const char *p = (const char *)evbuffer_pullup(body, -1);
     /* dispatch authorized the request: its principal pushes */
     int rc = mg_gateway_push_body_as(h->gw, p ? p : "", len, MG_TRANSPORT_HTTP, h->who, &res);
+    log_refused(req, &res);
     if (mg_http_push_refused(req, &res))
         return;
     if (rc < 0 && res.accepted == 0) {

@@ -11,7 +11,9 @@
 #include <event2/keyvalq_struct.h>
 #include <openssl/evp.h>
 
+#include "mg_addr.h"
 #include "mg_json.h"
+#include "mg_refused.h"
 
 int mg_http_route_role(const char *path, enum evhttp_cmd_type method)
 {
@@ -74,12 +76,19 @@ static void refuse(struct evhttp_request *req, struct mg_auth *a, int role,
     const char *text = role == MG_ROLE_PUSH && v == MG_AUTH_MISSING ? "a bearer token is required"
                        : role == MG_ROLE_PUSH && v == MG_AUTH_BAD   ? "bad push token"
                                                                     : mg_verdict_text(v);
-    if (role == MG_ROLE_PUSH) /* the push reply's shape, as producers parse it */
+    if (role == MG_ROLE_PUSH) {
+        /* counted as a rejection, so logged as one; the push reply's
+         * shape, as producers parse it */
+        char peer[80];
+        mg_refused_log("input refused", MG_TRANSPORT_HTTP, mg_http_peer(req, peer, sizeof(peer)),
+                       MG_REASON_UNAUTHORIZED, -1, text);
         snprintf(body, sizeof(body), "{\"accepted\":0,\"rejected\":1,\"dropped\":0,\"errors\":"
-                 "[{\"index\":-1,\"reason\":\"unauthorized\",\"detail\":\"%s\"}]}\n", text);
-    else
+                 "[{\"index\":-1,\"reason\":\"unauthorized\",\"detail\":\"%s\"}],\"drops\":[]}\n",
+                 text);
+    } else {
         snprintf(body, sizeof(body), "{\"status\":\"error\",\"errorType\":\"%s\",\"error\":\"%s\"}\n",
                  code == 401 ? "unauthorized" : "forbidden", text);
+    }
     evbuffer_add(evhttp_request_get_output_buffer(req), body, strlen(body));
     evhttp_add_header(out, "Content-Type", "application/json");
     evhttp_send_reply(req, code, code == 401 ? "Unauthorized" : "Forbidden", NULL);
@@ -130,18 +139,8 @@ int mg_http_push_refused(struct evhttp_request *req, const struct mg_push_result
     if (res->accepted || (!budget && !forged))
         return 0;
     struct mg_buf b = {0};
-    char tmp[96];
-    snprintf(tmp, sizeof(tmp), "{\"accepted\":0,\"rejected\":%u,\"dropped\":%u,\"errors\":[",
-             res->rejected, res->dropped);
-    mg_buf_adds(&b, tmp);
-    for (uint32_t i = 0; i < res->nerr; i++) {
-        snprintf(tmp, sizeof(tmp), "%s{\"index\":%d,\"reason\":\"%s\",\"detail\":", i ? "," : "",
-                 res->err[i].index, mg_reason_name(res->err[i].reason));
-        mg_buf_adds(&b, tmp);
-        mg_json_cstr(&b, res->err[i].detail);
-        mg_buf_addc(&b, '}');
-    }
-    mg_buf_adds(&b, "]}\n");
+    char tmp[32];
+    mg_push_result_json(res, &b);
     evbuffer_add(evhttp_request_get_output_buffer(req), b.p, b.len);
     mg_buf_fini(&b);
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
@@ -166,4 +165,10 @@ int mg_cert_principal(struct mg_gateway *gw, struct mg_tls *tls, SSL *ssl, char 
     struct mg_cred c = {.cn = cn};
     return mg_auth_decide(mg_gateway_auth(gw), MG_ROLE_PUSH, &c, who) == MG_AUTH_OK &&
            *who != NULL;
+}
+
+const char *mg_http_peer(struct evhttp_request *req, char *buf, size_t len)
+{
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    return mg_addr_name(conn ? evhttp_connection_get_addr(conn) : NULL, buf, len);
 }

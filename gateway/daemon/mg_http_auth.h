@@ -28,6 +28,9 @@ int mg_http_authorize(struct mg_gateway *gw, struct mg_tls *tls,
  * returns 1; otherwise 0 and nothing is sent. */
 int mg_http_push_refused(struct evhttp_request *req, const struct mg_push_result *res);
 
+/* The peer of req as logs name it (mg_addr_name); returns buf. */
+const char *mg_http_peer(struct evhttp_request *req, char *buf, size_t len);
+
 /* The push principal a TLS stream's verified client certificate is bound
  * to (a cn:NAME line): 1 with *who, else 0. cn (n bytes) and *state (0
  * at first) cache the CN for the connection. */

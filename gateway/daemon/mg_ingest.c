@@ -19,6 +19,7 @@
 #include "mg_listen.h"
 #include "mg_http_auth.h"
 #include "mg_log.h"
+#include "mg_refused.h"
 #include "mg_tls.h"
 
 #define READ_CHUNK 65536
@@ -218,15 +219,18 @@ static int conn_process(struct conn *c, unsigned budget, size_t max_bytes)
             reply(c, &res);
             c->closing = 1;
             c->why = MG_CLOSE_DECODE_ERROR;
-            if (mg_log_allow(&c->ing->log_limit, 10))
-                mg_log(MG_LOG_WARN, "closing a stream that cannot be decoded",
-                       "transport", mg_transport_name(c->t), "reason",
-                       mg_reason_name(r), "detail", why, NULL);
+            char peer[80];
+            mg_refused_log("closing a stream that cannot be decoded", c->t,
+                           mg_peer_name(c->fd, peer, sizeof(peer)), r, -1, why);
             c->len = 0;
             conn_flush(c); /* closes c once the error is written */
             return -1;
         }
         push_one(c, c->buf + start, c->scan.off, &res);
+        if (res.rejected) {
+            char peer[80];
+            mg_refused_result(c->t, mg_peer_name(c->fd, peer, sizeof(peer)), &res);
+        }
         if (res.has_ack)
             reply(c, &res);
         start += c->scan.off;
@@ -335,6 +339,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
             mg_gateway_reject(c->ing->gw, &res, -1, MG_REASON_DECODE_ERROR, 1,
                               "the stream ended inside a message");
             res.fatal = 1;
+            char peer[80];
+            mg_refused_result(c->t, mg_peer_name(c->fd, peer, sizeof(peer)), &res);
             reply(c, &res);
             c->len = 0;
         }
@@ -434,12 +440,19 @@ static void on_udp(evutil_socket_t fd, short what, void *arg)
     struct mg_ingest *ing = arg;
     static char dgram[65536];
     for (unsigned i = 0; i < ing->cfg->messages_per_wakeup; i++) {
-        ssize_t n = recv(fd, dgram, sizeof(dgram), 0);
+        struct sockaddr_storage from;
+        socklen_t fl = sizeof(from);
+        ssize_t n = recvfrom(fd, dgram, sizeof(dgram), 0, (struct sockaddr *)&from, &fl);
         if (n <= 0)
             return;
         struct mg_push_result res;
         mg_push_result_reset(&res);
         mg_gateway_push_body(ing->gw, dgram, (size_t)n, MG_TRANSPORT_UDP, NULL, &res);
+        if (res.rejected) {
+            char peer[80];
+            mg_refused_result(MG_TRANSPORT_UDP,
+                              mg_addr_name((struct sockaddr *)&from, peer, sizeof(peer)), &res);
+        }
     }
 }
 

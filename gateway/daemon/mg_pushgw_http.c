@@ -11,9 +11,11 @@
 #include <event2/keyvalq_struct.h>
 #include <zlib.h>
 
+#include "mg_http_auth.h"
 #include "mg_log.h"
 #include "mg_pbfmt.h"
 #include "mg_pushgw_snap.h"
+#include "mg_refused.h"
 
 struct mg_pushgw_http {
     struct mg_pushgw *pg;
@@ -157,6 +159,17 @@ static int format_of(const char *ct)
     return -1;
 }
 
+/* Logs a refused body with the peer's address; text is the reply's
+ * first line. */
+static void log_refused(struct evhttp_request *req, enum mg_reason r, const char *text)
+{
+    char peer[80], detail[MG_WHY_LEN];
+    size_t n = strcspn(text, "\n");
+    snprintf(detail, sizeof(detail), "%.*s", (int)n, text);
+    mg_refused_log("input refused", MG_TRANSPORT_PUSHGATEWAY,
+                   mg_http_peer(req, peer, sizeof(peer)), r, -1, detail);
+}
+
 static void on_push(struct mg_pushgw_http *ph, struct evhttp_request *req,
                     const char *path)
 {
@@ -174,9 +187,11 @@ static void on_push(struct mg_pushgw_http *ph, struct evhttp_request *req,
     const char *ce = evhttp_find_header(in, "Content-Encoding");
     int gz = ce && strcasecmp(ce, "gzip") == 0;
     if (f < 0 || (ce && !gz && strcasecmp(ce, "identity") != 0)) {
+        const char *text = f < 0 ? "protobuf bodies must be delimited MetricFamily\n"
+                                 : "Content-Encoding must be gzip or identity\n";
         mg_gateway_reject(ph->gw, NULL, -1, MG_REASON_DECODE_ERROR, 1, NULL);
-        reply_text(ph, req, 415, f < 0 ? "protobuf bodies must be delimited MetricFamily\n"
-                                       : "Content-Encoding must be gzip or identity\n");
+        log_refused(req, MG_REASON_DECODE_ERROR, text);
+        reply_text(ph, req, 415, text);
         return;
     }
     struct evbuffer *eb = evhttp_request_get_input_buffer(req);
@@ -184,9 +199,12 @@ static void on_push(struct mg_pushgw_http *ph, struct evhttp_request *req,
     const char *p = len ? (const char *)evbuffer_pullup(eb, -1) : "";
     int code = len > max ? 413 : gz ? gunzip(ph, (const unsigned char *)p, len, max) : 0;
     if (code) {
-        mg_gateway_reject(ph->gw, NULL, -1, code == 413 ? MG_REASON_TOO_LARGE : MG_REASON_DECODE_ERROR, 1, NULL);
-        reply_text(ph, req, code, code == 413 ? "body larger than max_http_body_bytes\n"
-                                              : "body is not valid gzip\n");
+        enum mg_reason r = code == 413 ? MG_REASON_TOO_LARGE : MG_REASON_DECODE_ERROR;
+        const char *text = code == 413 ? "body larger than max_http_body_bytes\n"
+                                       : "body is not valid gzip\n";
+        mg_gateway_reject(ph->gw, NULL, -1, r, 1, NULL);
+        log_refused(req, r, text);
+        reply_text(ph, req, code, text);
         return;
     }
     if (gz) {
@@ -194,6 +212,20 @@ static void on_push(struct mg_pushgw_http *ph, struct evhttp_request *req,
         len = ph->body.len;
     }
     code = mg_pushgw_request(ph->pg, m, path, (enum mg_pushgw_format)f, p, len, &ph->reply);
+    enum mg_reason r = mg_pushgw_last_reason(ph->pg);
+    if (r != MG_OK) {
+        /* the reply's first line names the line and the reason, past the
+         * heading of a list of refused series */
+        const char *text = "";
+        if (mg_buf_reserve(&ph->reply, 1) == 0) {
+            ph->reply.p[ph->reply.len] = '\0';
+            text = ph->reply.p;
+        }
+        const char *list = "some series were refused:\n";
+        if (strncmp(text, list, strlen(list)) == 0)
+            text += strlen(list);
+        log_refused(req, r, text);
+    }
     reply(req, code, "text/plain; charset=utf-8", &ph->reply);
 }
 

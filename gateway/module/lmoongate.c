@@ -462,7 +462,16 @@ static int l_push(lua_State *L)
         lua_setfield(L, -2, "detail");
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
-    return 3;
+    lua_createtable(L, (int)res.ndrop, 0);
+    for (uint32_t i = 0; i < res.ndrop; i++) {
+        lua_createtable(L, 0, 2);
+        lua_pushinteger(L, res.drop[i].index + 1);
+        lua_setfield(L, -2, "index");
+        lua_pushstring(L, mg_reason_name(res.drop[i].reason));
+        lua_setfield(L, -2, "reason");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 4;
 }
 
 static int l_expose(lua_State *L)

@@ -1,16 +1,20 @@
 /* test_bounds: every fixed-size table outside input can grow, at its bound
  * and one past it (the stats maps, the push reply's error list), the keys
- * those maps refuse, and the decoder's numeric edges: TTLs past what a
+ * those maps refuse, the reply's drop list, the per-reason log limiter,
+ * and the decoder's numeric edges: TTLs past what a
  * message can carry, NaN bucket bounds and quantiles, and the exposition
  * of doubles past int64. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <msgpack.h>
 
 #include "mg_expose.h"
+#include "mg_log.h"
 #include "mg_stats.h"
 #include "mg_wire.h"
 #include "mg_test.h"
@@ -100,6 +104,84 @@ static void test_push_errors_bound(void)
     mg_push_result_error(&res, 99, MG_REASON_INVALID_VALUE, "bad");
     CHECK(res.nerr == MG_PUSH_MAX_ERRORS);
     CHECK(res.err[MG_PUSH_MAX_ERRORS - 1].index == MG_PUSH_MAX_ERRORS - 1);
+}
+
+/* The reply lists 16 drops beside the exact count, in both encodings. */
+static void test_push_drops_bound(void)
+{
+    struct mg_push_result res;
+    mg_push_result_reset(&res);
+    for (int i = 0; i < MG_PUSH_MAX_DROPS + 1; i++)
+        mg_push_result_drop(&res, i, i ? MG_DROP_SCRIPT_ERROR : MG_DROP_RULE);
+    CHECK(res.dropped == MG_PUSH_MAX_DROPS + 1);
+    CHECK(res.ndrop == MG_PUSH_MAX_DROPS);
+    CHECK(res.drop[MG_PUSH_MAX_DROPS - 1].index == MG_PUSH_MAX_DROPS - 1);
+
+    struct mg_buf b = {0};
+    mg_push_result_json(&res, &b);
+    mg_buf_addc(&b, '\0');
+    CHECK(b.p && strstr(b.p, "\"dropped\":17,") != NULL);
+    CHECK(b.p && strstr(b.p, "\"drops\":[{\"index\":0,\"reason\":\"rule\"},"
+                             "{\"index\":1,\"reason\":\"script_error\"}") != NULL);
+    CHECK(b.p && strstr(b.p, "\"index\":16") == NULL);
+    mg_buf_fini(&b);
+
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    CHECK(mg_wire_encode_reply(&res, &sb) == 0);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    CHECK(msgpack_unpack_next(&u, sb.data, sb.size, NULL) == MSGPACK_UNPACK_SUCCESS);
+    const msgpack_object_map *m = &u.data.via.map;
+    int found = 0;
+    for (uint32_t i = 0; u.data.type == MSGPACK_OBJECT_MAP && i < m->size; i++) {
+        const msgpack_object *k = &m->ptr[i].key, *v = &m->ptr[i].val;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == 5 &&
+            memcmp(k->via.str.ptr, "drops", 5) == 0) {
+            found = v->type == MSGPACK_OBJECT_ARRAY && v->via.array.size == MG_PUSH_MAX_DROPS;
+        }
+    }
+    CHECK(found);
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* The per-reason limiter: burst lines a reason, each reason its own, then
+ * one suppression line with the exact count once the window ended. */
+static void test_log_reasons(void)
+{
+    char path[] = "/tmp/test_bounds_log.XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    struct mg_log_reasons lr = {.burst = 3, .window = 0.2, .msg = "refusals"};
+    int allowed = 0, other = 0;
+    for (int i = 0; i < 50; i++)
+        allowed += mg_log_reason_allow(&lr, MG_REASON_DECODE_ERROR);
+    other = mg_log_reason_allow(&lr, MG_REASON_INVALID_VALUE);
+    mg_log_reasons_flush(&lr); /* too early: nothing yet */
+    struct timespec ts = {0, 250 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    mg_log_reasons_flush(&lr);
+    mg_log_reasons_flush(&lr); /* once */
+    int again = mg_log_reason_allow(&lr, MG_REASON_DECODE_ERROR);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    CHECK(allowed == 3);
+    CHECK(other == 1);
+    CHECK(again == 1);
+    char buf[1024] = {0};
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    close(fd);
+    unlink(path);
+    CHECK(n > 0);
+    const char *l = strstr(buf, "msg=\"refusals suppressed\" reason=decode_error suppressed=47\n");
+    CHECK(l != NULL);
+    CHECK(l && strstr(l + 20, "refusals suppressed") == NULL); /* one line */
 }
 
 /* ---- the decoder ---- */
@@ -346,6 +428,8 @@ int main(void)
     test_map_bound();
     test_map_keys();
     test_push_errors_bound();
+    test_push_drops_bound();
+    test_log_reasons();
     test_ttl();
     test_nan_bounds();
     test_format_double();

@@ -503,6 +503,7 @@ static int obj_u64(const msgpack_object *v, uint64_t *out)
 struct mg_bench_ack {
     uint64_t accepted, rejected, dropped;
     char first_error[256];
+    char first_drop[128];
 };
 
 /* Prints the first error of a reply: {index, reason, detail} in the HTTP
@@ -591,6 +592,8 @@ static int wait_ack(struct mg_bench *b, uint64_t id, struct mg_bench_ack *ack)
                     obj_u64(val, &ack->dropped);
                 else if (key_is(key, "errors"))
                     first_error(val, ack->first_error, sizeof(ack->first_error));
+                else if (key_is(key, "drops")) /* {index, reason}, same shape */
+                    first_error(val, ack->first_drop, sizeof(ack->first_drop));
             }
             if (have && got == id) {
                 rc = 0;
@@ -673,6 +676,10 @@ static void report(const struct mg_bench *b, const struct mg_bench_phase *p)
         fprintf(stderr, "moongate-bench: %s: the gateway rejected %llu of the "
                 "last message's metrics; first error: %s\n", p->name,
                 (unsigned long long)p->ack.rejected, p->ack.first_error);
+    if (p->acked && p->ack.dropped)
+        fprintf(stderr, "moongate-bench: %s: the gateway dropped %llu of the "
+                "last message's metrics; first drop: %s\n", p->name,
+                (unsigned long long)p->ack.dropped, p->ack.first_drop);
 }
 
 /* Sleeps until the monotonic time due, if it is still ahead. */

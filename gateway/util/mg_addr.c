@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/un.h>
 
 int mg_parse_hostport(const char *addr, struct sockaddr_storage *ss, int *sslen)
 {
@@ -56,4 +57,38 @@ const char *mg_sock_name(int fd, char *buf, size_t len)
     }
     snprintf(buf, len, "%s:%d", host, port);
     return buf;
+}
+
+const char *mg_addr_name(const struct sockaddr *sa, char *buf, size_t len)
+{
+    char host[INET6_ADDRSTRLEN];
+    if (sa && sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        snprintf(buf, len, "%s:%d", host, ntohs(in->sin_port));
+    } else if (sa && sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        snprintf(buf, len, "[%s]:%d", host, ntohs(in6->sin6_port));
+    } else if (sa && sa->sa_family == AF_UNIX) {
+        const struct sockaddr_un *un = (const struct sockaddr_un *)sa;
+        /* a client's end is unnamed unless it bound one */
+        if (un->sun_path[0])
+            snprintf(buf, len, "unix:%.*s", (int)sizeof(un->sun_path), un->sun_path);
+        else
+            snprintf(buf, len, "unix");
+    } else {
+        snprintf(buf, len, "?");
+    }
+    return buf;
+}
+
+const char *mg_peer_name(int fd, char *buf, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    memset(&ss, 0, sizeof(ss));
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
+        return mg_addr_name(NULL, buf, len);
+    return mg_addr_name((struct sockaddr *)&ss, buf, len);
 }

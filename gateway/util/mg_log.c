@@ -163,3 +163,46 @@ int mg_log_every(struct mg_log_limit *lim, double interval, unsigned *suppressed
     lim->suppressed = 0;
     return 1;
 }
+
+/* Reports a window of r that ended with lines held back, and starts over. */
+static void reason_rollover(struct mg_log_reasons *lr, enum mg_reason r, double now)
+{
+    struct mg_log_limit *lim = &lr->lim[r];
+    if (now - lim->window_start < lr->window)
+        return;
+    if (lim->suppressed) {
+        char msg[128], n[16];
+        snprintf(msg, sizeof(msg), "%s suppressed", lr->msg);
+        snprintf(n, sizeof(n), "%u", lim->suppressed);
+        mg_log(MG_LOG_WARN, msg, "reason", mg_reason_name(r), "suppressed", n, NULL);
+        lim->suppressed = 0;
+    }
+    lim->count = 0;
+    lim->window_start = now;
+}
+
+int mg_log_reason_allow(struct mg_log_reasons *lr, enum mg_reason r)
+{
+    if ((unsigned)r >= MG_REASON_COUNT)
+        r = MG_OK;
+    struct mg_log_limit *lim = &lr->lim[r];
+    double now = mg_mono_seconds();
+    if (lim->count == 0 && lim->suppressed == 0)
+        lim->window_start = now; /* a quiet reason's first line */
+    else
+        reason_rollover(lr, r, now);
+    if (lim->count < lr->burst) {
+        lim->count++;
+        return 1;
+    }
+    lim->suppressed++;
+    return 0;
+}
+
+void mg_log_reasons_flush(struct mg_log_reasons *lr)
+{
+    double now = mg_mono_seconds();
+    for (unsigned r = 0; r < MG_REASON_COUNT; r++)
+        if (lr->lim[r].suppressed)
+            reason_rollover(lr, (enum mg_reason)r, now);
+}

@@ -4,6 +4,8 @@
 #ifndef MG_LOG_H
 #define MG_LOG_H
 
+#include "mg_common.h"
+
 enum mg_log_format { MG_LOG_LOGFMT, MG_LOG_JSON };
 enum mg_log_level { MG_LOG_DEBUG, MG_LOG_INFO, MG_LOG_WARN, MG_LOG_ERROR };
 
@@ -28,5 +30,23 @@ int mg_log_allow(struct mg_log_limit *lim, unsigned burst);
  * a suppressed=N field). A flood of the same failure logs a line a second,
  * not a line per failure. */
 int mg_log_every(struct mg_log_limit *lim, double interval, unsigned *suppressed);
+
+/* Limiters keyed by reason, for lines a flood of bad input repeats: at
+ * most `burst` lines of a reason per `window` seconds. A window that ended
+ * with lines held back is reported once, as msg="<msg> suppressed"
+ * reason=R suppressed=K, before the next line of that reason or by
+ * mg_log_reasons_flush, whichever comes first. Zeroed, then burst, window
+ * and msg set. */
+struct mg_log_reasons {
+    unsigned burst;
+    double window;
+    const char *msg;
+    struct mg_log_limit lim[MG_REASON_COUNT];
+};
+/* 1 when a line of reason r may be logged now. */
+int mg_log_reason_allow(struct mg_log_reasons *lr, enum mg_reason r);
+/* Writes the suppression lines of the windows that have ended: a timer
+ * calls it, so the count appears even when the flood stopped. */
+void mg_log_reasons_flush(struct mg_log_reasons *lr);
 
 #endif

@@ -4,12 +4,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mg_buf.h"
+#include "mg_json.h"
 #include "mg_utf8.h"
 
 void mg_push_result_reset(struct mg_push_result *res)
 {
     res->accepted = res->rejected = res->dropped = 0;
     res->nerr = 0;
+    res->ndrop = 0;
     res->has_ack = 0;
     res->ack = 0;
     res->fatal = 0;
@@ -39,4 +42,27 @@ void mg_push_result_error(struct mg_push_result *res, int32_t index,
         }
         p += n;
     }
+}
+
+void mg_push_result_json(const struct mg_push_result *res, struct mg_buf *b)
+{
+    char tmp[96];
+    snprintf(tmp, sizeof(tmp), "{\"accepted\":%u,\"rejected\":%u,\"dropped\":%u,\"errors\":[",
+             res->accepted, res->rejected, res->dropped);
+    mg_buf_adds(b, tmp);
+    for (uint32_t i = 0; i < res->nerr; i++) {
+        const struct mg_push_error *e = &res->err[i];
+        snprintf(tmp, sizeof(tmp), "%s{\"index\":%d,\"reason\":\"%s\",\"detail\":",
+                 i ? "," : "", e->index, mg_reason_name(e->reason));
+        mg_buf_adds(b, tmp);
+        mg_json_cstr(b, e->detail);
+        mg_buf_addc(b, '}');
+    }
+    mg_buf_adds(b, "],\"drops\":[");
+    for (uint32_t i = 0; i < res->ndrop; i++) {
+        snprintf(tmp, sizeof(tmp), "%s{\"index\":%d,\"reason\":\"%s\"}", i ? "," : "",
+                 res->drop[i].index, mg_reason_name(res->drop[i].reason));
+        mg_buf_adds(b, tmp);
+    }
+    mg_buf_adds(b, "]}\n");
 }

@@ -759,8 +759,8 @@ int mg_wire_encode_reply(const struct mg_push_result *res, msgpack_sbuffer *sb)
 {
     msgpack_packer pk;
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-    int fields = 3 + (res->has_ack ? 1 : 0) + (res->fatal ? 1 : 0);
-    if (msgpack_pack_map(&pk, (size_t)fields + 1))
+    int fields = 5 + (res->has_ack ? 1 : 0) + (res->fatal ? 1 : 0);
+    if (msgpack_pack_map(&pk, (size_t)fields))
         return -ENOMEM;
     if (res->has_ack) {
         pack_str(&pk, "ack");
@@ -787,6 +787,15 @@ int mg_wire_encode_reply(const struct mg_push_result *res, msgpack_sbuffer *sb)
         pack_str(&pk, mg_reason_name(e->reason));
         pack_str(&pk, "detail");
         pack_str(&pk, e->detail);
+    }
+    pack_str(&pk, "drops");
+    msgpack_pack_array(&pk, res->ndrop);
+    for (uint32_t i = 0; i < res->ndrop; i++) {
+        msgpack_pack_map(&pk, 2);
+        pack_str(&pk, "index");
+        msgpack_pack_int32(&pk, res->drop[i].index);
+        pack_str(&pk, "reason");
+        pack_str(&pk, mg_reason_name(res->drop[i].reason));
     }
     return 0;
 }

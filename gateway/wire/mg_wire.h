@@ -117,9 +117,9 @@ enum mg_reason mg_wire_check_identity(const struct mg_sample *s,
                                       const struct mg_wire_limits *lim,
                                       char why[MG_WHY_LEN]);
 
-/* Encodes the ack reply {ack, accepted, rejected, errors} (or, with
- * has_ack unset, an error message {error, errors} for a stream about to be
- * closed) into sb. 0 or -ENOMEM. */
+/* Encodes the ack reply {ack, accepted, rejected, dropped, errors, drops}
+ * (or, with has_ack unset, an error message {error, ..., errors} for a
+ * stream about to be closed) into sb. 0 or -ENOMEM. */
 int mg_wire_encode_reply(const struct mg_push_result *res, msgpack_sbuffer *sb);
 
 #endif

@@ -19,7 +19,7 @@ describe("transports", function()
     } }
     local r = c:receive()
     c:close()
-    assert.are.same({ ack = 41, accepted = 2, rejected = 0, dropped = 0, errors = {} }, r)
+    assert.are.same({ ack = 41, accepted = 2, rejected = 0, dropped = 0, errors = {}, drops = {} }, r)
     assert.are.equal(3, g:value('tcp_requests_total{code="200",job="tcp"}'))
     assert.are.equal(21.5, g:value('tcp_temp{job="tcp"}'))
   end)
