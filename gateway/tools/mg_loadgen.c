@@ -55,6 +55,8 @@ struct mg_bench_opts {
     double rate;             /* samples per second; 0 = as fast as possible */
     const char *token;       /* the token key in every message, or NULL */
     const char *tls_ca;      /* TLS to the gateway, checked against this CA */
+    double latency;          /* acked messages per second in the update
+                              * phase, each round trip timed; 0 = off */
 };
 
 /* All messages, back to back in one buffer. Message m spans
@@ -675,6 +677,12 @@ static void report(const struct mg_bench *b, const struct mg_bench_phase *p)
                 (unsigned long long)p->ack.rejected, p->ack.first_error);
 }
 
+static int dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 /* Sleeps until the monotonic time due, if it is still ahead. */
 static void pace(double due)
 {
@@ -751,6 +759,69 @@ static int run_phase(struct mg_bench *b, struct mg_bench_phase *p, uint64_t ack_
     return 0;
 }
 
+/* The update phase with --latency: one acked message at a time, sent at the
+ * given rate on this one connection, each round trip (send to ack) timed.
+ * A reply late past its slot delays the next send rather than piling up
+ * requests. Prints p50, p99 and max in milliseconds. */
+static int run_latency(struct mg_bench *b, uint64_t *round)
+{
+    const struct mg_bench_opts *o = &b->o;
+    unsigned char enc[MG_MAX_FIELDS][8];
+    double t0 = now_mono(), c0 = cpu_seconds();
+    double stop_at = t0 + (o->seconds > 0 ? o->seconds : 10);
+    size_t cap = 1024, n = 0, m = 0;
+    double *rtt = malloc(cap * sizeof(*rtt));
+    uint64_t id = 3, samples = 0;
+    struct mg_bench_ack ack;
+    int rc = 0;
+
+    if (!rtt)
+        return -ENOMEM;
+    round_values(b, *round, enc);
+    while (now_mono() < stop_at) {
+        /* timed from the slot, not the send: a producer on a fixed
+         * schedule waits for every slot a stall swallows, and a loader
+         * that timed only its sends would report a burst of quick catch-up
+         * pushes instead (coordinated omission) */
+        double s0 = t0 + (double)n / o->latency;
+        pace(s0);
+        patch_msg(b, m, (const unsigned char (*)[8])enc);
+        if ((rc = send_ack_msg(b, m, id)) < 0 || (rc = wait_ack(b, id, &ack)) < 0) {
+            fprintf(stderr, "moongate-bench: latency: %s\n", strerror(-rc));
+            goto out;
+        }
+        if (n == cap) {
+            double *g = realloc(rtt, 2 * cap * sizeof(*rtt));
+            if (!g) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            rtt = g;
+            cap *= 2;
+        }
+        rtt[n++] = now_mono() - s0;
+        samples += b->msg_metrics[m];
+        id++;
+        if (++m == b->nmsg) {
+            m = 0;
+            round_values(b, ++*round, enc);
+        }
+    }
+    qsort(rtt, n, sizeof(*rtt), dbl_cmp);
+    double secs = now_mono() - t0;
+    printf("phase=latency transport=tcp series=%llu batch=%u requests=%zu "
+           "samples=%llu seconds=%.3f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f "
+           "cpu_seconds=%.3f\n", (unsigned long long)o->series, o->batch, n,
+           (unsigned long long)samples, secs,
+           n ? rtt[n / 2] * 1e3 : 0.0, n ? rtt[(size_t)((double)n * 0.99)] * 1e3 : 0.0,
+           n ? rtt[n - 1] * 1e3 : 0.0, cpu_seconds() - c0);
+    fflush(stdout);
+    rc = 0;
+out:
+    free(rtt);
+    return rc;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -780,6 +851,9 @@ static void usage(FILE *f)
 "  -r, --rate R             pace both phases to R samples/s (per message; default\n"
 "                           unpaced: as fast as the socket takes them)\n"
 "  -w, --timeout SEC        connect, stalled write and ack wait limit (default 120)\n"
+"  -L, --latency R          update phase: R acked messages per second, one at a\n"
+"                           time, for --seconds (default 10); prints\n"
+"                           phase=latency with the round trips' p50_ms p99_ms max_ms\n"
 "      --token T            a token key in every message (push auth)\n"
 "      --tls CA             TLS to the gateway's TCP ingest, verified with CA\n"
 "  -h, --help               this text\n"
@@ -840,6 +914,7 @@ static int parse_opts(struct mg_bench_opts *o, int argc, char **argv)
         { "name-prefix", required_argument, NULL, 'p' },
         { "timeout", required_argument, NULL, 'w' },
         { "rate", required_argument, NULL, 'r' },
+        { "latency", required_argument, NULL, 'L' },
         { "token", required_argument, NULL, 'K' },
         { "tls", required_argument, NULL, 'S' },
         { "help", no_argument, NULL, 'h' },
@@ -856,7 +931,7 @@ static int parse_opts(struct mg_bench_opts *o, int argc, char **argv)
     o->samples = 20000000;
     o->prefix = "bench_metric";
     o->timeout = 120;
-    while ((c = getopt_long(argc, argv, "t:un:k:b:m:o:s:T:y:ap:w:r:h", lopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:un:k:b:m:o:s:T:y:ap:w:r:L:h", lopts, NULL)) != -1) {
         switch (c) {
         case 't': o->target = optarg; break;
         case 'u': o->udp = 1; break;
@@ -877,6 +952,7 @@ static int parse_opts(struct mg_bench_opts *o, int argc, char **argv)
             break;
         case 'T':
         case 'w':
+        case 'L':
         case 'r': {
             double d;
             if (parse_num(optarg, &d) < 0 || !(d > 0) || (c != 'r' && d > 1e6))
@@ -885,6 +961,8 @@ static int parse_opts(struct mg_bench_opts *o, int argc, char **argv)
                 o->seconds = d;
             else if (c == 'w')
                 o->timeout = d;
+            else if (c == 'L')
+                o->latency = d;
             else
                 o->rate = d;
             break;
@@ -926,7 +1004,7 @@ bad:
         fprintf(stderr, "moongate-bench: --series must be 1..100000000\n");
         return -EINVAL;
     }
-    if (o->udp && o->ack) {
+    if (o->udp && (o->ack || o->latency > 0)) {
         fprintf(stderr, "moongate-bench: --ack needs TCP (UDP has no reply)\n");
         return -EINVAL;
     }
@@ -966,6 +1044,10 @@ int main(int argc, char **argv)
     if ((rc = run_phase(&b, &create, 1, &round, 1)) < 0)
         goto out;
     report(&b, &create);
+    if (b.o.latency > 0) {
+        rc = run_latency(&b, &round);
+        goto out;
+    }
     if (b.o.samples > 0 || (b.o.seconds > 0 && !b.o.samples_set)) {
         if ((rc = run_phase(&b, &update, 2, &round, 0)) < 0)
             goto out;
