@@ -32,6 +32,8 @@
 #   MG_BENCH_SCRAPE_SERIES=1000000     series held in the scrape-under-load section
 #   MG_BENCH_SCRAPE_SECONDS=10         seconds of scraping per kind (idle, text, gzip)
 #   MG_BENCH_SCRAPE_LOAD=0             skip the scrape-under-load section
+#   MG_BENCH_HTTP_SERIES=100000        series for the HTTP-vs-TCP push section
+#   MG_BENCH_HTTP=0                    skip it
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
@@ -754,6 +756,38 @@ bench_scrape_load() {
     stop_gateway "$prefix"
 }
 
+# bench_http_push: the same known-series updates over TCP and as HTTP POSTs
+# to /api/v1/push (one 1000-metric message a request, kept alive, each reply
+# read before the next), three rounds each, with the gateway's CPU per
+# sample: the figure that holds up on a shared machine.
+bench_http_push() {
+    local n=${MG_BENCH_HTTP_SERIES:-100000} prefix mode run
+    start_gateway http-push || return 1
+    prefix="section=http_push series=$n"
+    timeout "$RUN_TIMEOUT" "$GEN_BIN" --target "$HTTP_ADDR" --http --series "$n" --samples 0 >/dev/null &&
+        timeout "$RUN_TIMEOUT" "$GEN_BIN" --target "$INGEST_ADDR" --ack --series "$n" --samples 0 \
+            --name-prefix bench_tcp >/dev/null || { stop_gateway "$prefix"; return 1; }
+    for run in 1 2 3; do
+        for mode in http tcp; do
+            local cpu0 cpu1 out
+            cpu0=$(cpu_seconds "$GW_PID")
+            if [ "$mode" = http ]; then
+                out=$(timeout "$RUN_TIMEOUT" "$GEN_BIN" --target "$HTTP_ADDR" --http --series "$n" \
+                    --samples "$SAMPLES" --seconds "$RUN_SECONDS" | grep '^phase=update' || true)
+            else
+                out=$(timeout "$RUN_TIMEOUT" "$GEN_BIN" --target "$INGEST_ADDR" --ack --series "$n" \
+                    --samples "$SAMPLES" --seconds "$RUN_SECONDS" --name-prefix bench_tcp |
+                    grep '^phase=update' || true)
+            fi
+            cpu1=$(cpu_seconds "$GW_PID")
+            echo "$prefix run=$run $out $(awk -v a="$cpu0" -v b="$cpu1" -v s="$(field samples "$out")" 'BEGIN {
+                printf "gateway_cpu_seconds=%.3f gateway_samples_per_cpu_second=%.0f", b - a,
+                       (b > a ? s / (b - a) : 0) }') loadavg_1m=$(cut -d' ' -f1 /proc/loadavg)"
+        done
+    done
+    stop_gateway "$prefix"
+}
+
 # ---------------------------------------------------------------------------
 
 main() {
@@ -776,6 +810,7 @@ main() {
     [ "${MG_BENCH_RW:-1}" = 0 ] || bench_remote_write || failed=1
     [ "${MG_BENCH_PGW:-1}" = 0 ] || bench_pushgateway || failed=1
     [ "${MG_BENCH_SCRAPE_LOAD:-1}" = 0 ] || bench_scrape_load || failed=1
+    [ "${MG_BENCH_HTTP:-1}" = 0 ] || bench_http_push || failed=1
     if [ -n "${MG_BENCH_SCRIPTS:-}" ]; then
         local dir
         dir=$(cd "$MG_BENCH_SCRIPTS" && pwd)

@@ -29,6 +29,7 @@
 
 #include <msgpack.h>
 
+#include "mg_loadgen_http.h"
 #include "mg_loadgen_tls.h"
 
 #define MG_UDP_MAX 65507           /* largest IPv4 UDP payload */
@@ -40,6 +41,7 @@ enum mg_bench_type { MG_BENCH_GAUGE, MG_BENCH_COUNTER, MG_BENCH_HISTOGRAM };
 struct mg_bench_opts {
     const char *target;      /* HOST:PORT */
     int udp;                 /* datagrams instead of a TCP stream */
+    int http;                /* POST /api/v1/push, one message a request */
     uint64_t series;
     unsigned labels;
     unsigned batch;
@@ -659,7 +661,7 @@ static void report(const struct mg_bench *b, const struct mg_bench_phase *p)
     printf("phase=%s transport=%s type=%s series=%llu labels=%u batch=%u "
            "messages=%llu samples=%llu bytes=%llu seconds=%.3f "
            "samples_per_second=%.0f mib_per_second=%.1f cpu_seconds=%.3f acked=%d",
-           p->name, o->udp ? "udp" : "tcp", type_name(o->type),
+           p->name, o->udp ? "udp" : o->http ? "http" : "tcp", type_name(o->type),
            (unsigned long long)o->series, o->labels, o->batch,
            (unsigned long long)p->messages, (unsigned long long)p->samples,
            (unsigned long long)p->bytes, p->seconds, (double)p->samples / s,
@@ -697,6 +699,34 @@ static void pace(double due)
         ;
 }
 
+/* Message m as one HTTP request; its reply read before the next (the
+ * counts of the last are kept as the phase's ack). Returns the bytes sent
+ * beyond the message's own (not counted), or -errno. */
+static int http_msg(struct mg_bench *b, size_t m, struct mg_bench_phase *p)
+{
+    char reply[512];
+    int status = 0;
+    int rc = mg_bench_http_push(b->ssl, b->fd, b->buf.data + b->msg_off[m],
+                                b->msg_off[m + 1] - b->msg_off[m], &status,
+                                reply, sizeof(reply), b->o.timeout);
+    if (rc < 0)
+        return rc;
+    if (status != 200) {
+        fprintf(stderr, "moongate-bench: HTTP %d: %s\n", status, reply);
+        return -EPROTO;
+    }
+    const char *k;
+    memset(&p->ack, 0, sizeof(p->ack));
+    if ((k = strstr(reply, "\"accepted\":")))
+        p->ack.accepted = strtoull(k + 11, NULL, 10);
+    if ((k = strstr(reply, "\"rejected\":")))
+        p->ack.rejected = strtoull(k + 11, NULL, 10);
+    if ((k = strstr(reply, "\"dropped\":")))
+        p->ack.dropped = strtoull(k + 10, NULL, 10);
+    p->acked = 1;
+    return 0;
+}
+
 /* One phase. Create sends each message once, as encoded (round 1). Update
  * cycles through the messages from the first, patching values for the round
  * (one round = one pass over all series), until --samples or --seconds says
@@ -727,7 +757,9 @@ static int run_phase(struct mg_bench *b, struct mg_bench_phase *p, uint64_t ack_
 
         if (!create)
             patch_msg(b, m, (const unsigned char (*)[8])enc);
-        if (last && o->ack)
+        if (o->http)
+            rc = http_msg(b, m, p);
+        else if (last && o->ack)
             rc = send_ack_msg(b, m, ack_id);
         else
             rc = send_msg(b, b->buf.data + b->msg_off[m], n);
@@ -748,7 +780,7 @@ static int run_phase(struct mg_bench *b, struct mg_bench_phase *p, uint64_t ack_
             round_values(b, ++*round, enc);
         }
     }
-    if (o->ack) {
+    if (o->ack && !o->http) {
         if ((rc = wait_ack(b, ack_id, &p->ack)) < 0)
             return rc;
         p->acked = 1;
@@ -833,6 +865,9 @@ static void usage(FILE *f)
 "\n"
 "  -t, --target HOST:PORT   ingest address (TCP unless --udp)\n"
 "  -u, --udp                one datagram per message (needs a small --batch; no --ack)\n"
+"      --http               POST each message to /api/v1/push on one kept-alive\n"
+"                           connection (--target is the HTTP address), each reply\n"
+"                           read before the next request\n"
 "  -n, --series N           distinct series (default 100000; counts take k, M, G)\n"
 "  -k, --labels K           labels per series (default 5: job, instance, zone,\n"
 "                           shard, id; more add l5.. with widening value sets)\n"
@@ -902,6 +937,7 @@ static int parse_opts(struct mg_bench_opts *o, int argc, char **argv)
     static const struct option lopts[] = {
         { "target", required_argument, NULL, 't' },
         { "udp", no_argument, NULL, 'u' },
+        { "http", no_argument, NULL, 'P' },
         { "series", required_argument, NULL, 'n' },
         { "labels", required_argument, NULL, 'k' },
         { "batch", required_argument, NULL, 'b' },
@@ -935,6 +971,7 @@ static int parse_opts(struct mg_bench_opts *o, int argc, char **argv)
         switch (c) {
         case 't': o->target = optarg; break;
         case 'u': o->udp = 1; break;
+        case 'P': o->http = 1; break;
         case 'a': o->ack = 1; break;
         case 'p': o->prefix = optarg; break;
         case 'K': o->token = optarg; break;
@@ -1002,6 +1039,10 @@ bad:
     }
     if (o->series == 0 || o->series > 100000000) {
         fprintf(stderr, "moongate-bench: --series must be 1..100000000\n");
+        return -EINVAL;
+    }
+    if (o->http && (o->udp || o->latency > 0)) {
+        fprintf(stderr, "moongate-bench: --http goes alone (no --udp, no --latency)\n");
         return -EINVAL;
     }
     if (o->udp && (o->ack || o->latency > 0)) {
