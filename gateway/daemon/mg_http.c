@@ -68,6 +68,7 @@ struct scrape {
     struct evhttp_connection *conn;
     struct mg_scrape *s;
     struct mg_buf out;
+    struct evbuffer *chunk;       /* a slice on its way to the connection */
     double seconds;               /* rendering so far */
     struct scrape *next, *prev;
 };
@@ -118,6 +119,8 @@ static void scrape_free(struct scrape *sc)
     h->nscrapes--;
     mg_scrape_free(sc->s);
     mg_buf_fini(&sc->out);
+    if (sc->chunk)
+        evbuffer_free(sc->chunk);
     free(sc);
 }
 
@@ -145,6 +148,8 @@ static void scrape_send(struct scrape *sc)
         rc = mg_scrape_next(sc->s, &sc->out, SCRAPE_SLICE_BYTES);
     while (rc > 0 && sc->out.len == 0);
     sc->seconds += mg_mono_seconds() - t0;
+    if (rc >= 0 && evbuffer_add(sc->chunk, sc->out.p, sc->out.len))
+        rc = -ENOMEM;
     if (rc < 0) {
         /* out of memory mid-body: the status is sent, so only a cut
          * connection says the body is not whole; its close frees sc */
@@ -153,19 +158,12 @@ static void scrape_send(struct scrape *sc)
                                   BEV_EVENT_ERROR | BEV_EVENT_WRITING, 0);
         return;
     }
-    struct evbuffer *chunk = evbuffer_new();
-    if (chunk) {
-        evbuffer_add(chunk, sc->out.p, sc->out.len);
-        evhttp_send_reply_chunk_with_cb(sc->req, chunk, rc > 0 ? scrape_step : NULL, sc);
-        evbuffer_free(chunk);
-    }
-    if (rc == 0 || !chunk) {
-        if (!chunk)
-            mg_log(MG_LOG_WARN, "scrape cut: out of memory", NULL);
+    /* moves the bytes out of sc->chunk, leaving it empty for the next */
+    evhttp_send_reply_chunk_with_cb(sc->req, sc->chunk, rc > 0 ? scrape_step : NULL, sc);
+    if (rc == 0) {
         evhttp_connection_set_closecb(sc->conn, NULL, NULL);
         evhttp_send_reply_end(sc->req);
-        if (rc == 0)
-            mg_gateway_stats(sc->h->gw)->scrape_seconds = sc->seconds;
+        mg_gateway_stats(sc->h->gw)->scrape_seconds = sc->seconds;
         scrape_free(sc);
     }
 }
@@ -214,8 +212,10 @@ static void on_metrics(struct evhttp_request *req, void *arg)
     int gz = mg_accepts(evhttp_find_header(in, "Accept-Encoding"), "gzip");
     mg_gateway_publish(h->gw);
     struct scrape *sc = calloc(1, sizeof(*sc));
-    if (!sc || !(sc->s = mg_scrape_new(mg_gateway_store(h->gw), f,
-                                       h->cfg->honor_timestamps, gz))) {
+    if (!sc || !(sc->chunk = evbuffer_new()) ||
+        !(sc->s = mg_scrape_new(mg_gateway_store(h->gw), f, h->cfg->honor_timestamps, gz))) {
+        if (sc && sc->chunk)
+            evbuffer_free(sc->chunk);
         free(sc);
         send_text(req, 500, "Internal Server Error", "text/plain", "out of memory\n");
         return;
