@@ -32,6 +32,9 @@
 #   MG_BENCH_SCRAPE_SERIES=1000000     series held in the scrape-under-load section
 #   MG_BENCH_SCRAPE_SECONDS=10         seconds of scraping per kind (idle, text, gzip)
 #   MG_BENCH_SCRAPE_LOAD=0             skip the scrape-under-load section
+#   MG_BENCH_RT=1                      scrape_load: gateway and latency loader at
+#                                      SCHED_FIFO 1 (root), so a shared machine's
+#                                      run queue does not pose as the gateway's stalls
 #   MG_BENCH_HTTP_SERIES=100000        series for the HTTP-vs-TCP push section
 #   MG_BENCH_HTTP=0                    skip it
 set -euo pipefail
@@ -734,12 +737,17 @@ bench_scrape_load() {
         stop_gateway "$prefix"
         return 1
     fi
+    local -a rt=()
+    if [ "${MG_BENCH_RT:-0}" = 1 ] && chrt -f -p 1 "$GW_PID" >/dev/null; then
+        rt=(chrt -f 1)
+        prefix="$prefix sched=fifo"
+    fi
     for kind in idle text gzip; do
         local cpu0 cpu1 lat
         cpu0=$(cpu_seconds "$GW_PID")
         scrape_loop "$secs" "$kind" "$WORK/scrapes.txt" &
         SCRAPER_PID=$!
-        timeout "$RUN_TIMEOUT" "$GEN_BIN" --target "$INGEST_ADDR" --series 1000 \
+        timeout "$RUN_TIMEOUT" "${rt[@]}" "$GEN_BIN" --target "$INGEST_ADDR" --series 1000 \
             --batch 10 --name-prefix bench_latency --ack --latency 200 \
             --seconds "$secs" >"$WORK/gen.out" || true
         wait "$SCRAPER_PID" || true
