@@ -27,6 +27,16 @@
 #include "mg_web.h"
 
 struct track;
+struct scrape;
+
+/* A /metrics reply goes out in slices of about this many bytes (before
+ * gzip), the next rendered once the last has left for the socket: about a
+ * millisecond of rendering, so pushes on other connections wait no longer
+ * than that for the loop. */
+#define SCRAPE_SLICE_BYTES (128 * 1024)
+/* Scrapes in flight at once; more are answered 503. Each holds a slice, a
+ * copy of the family names and, with gzip, a deflate stream. */
+#define SCRAPES_MAX 16
 
 struct mg_http {
     struct event_base *base;
@@ -47,6 +57,21 @@ struct mg_http {
     struct mg_tls *tls;       /* NULL: plain HTTP */
     struct mg_principal *who; /* the request's push principal (mg_http_auth) */
     struct mg_web *web;            /* the pages and their JSON twins */
+    struct scrape *scrapes;        /* in flight */
+    size_t nscrapes;
+};
+
+/* A /metrics reply being sent: a chunked reply whose next slice is rendered
+ * when the connection has written the last one. */
+struct scrape {
+    struct mg_http *h;
+    struct evhttp_request *req;
+    struct evhttp_connection *conn;
+    struct mg_scrape *s;
+    struct mg_buf out;
+    struct evbuffer *chunk;       /* a slice on its way to the connection */
+    double seconds;               /* rendering so far */
+    struct scrape *next, *prev;
 };
 
 /* What we keep of each HTTP connection, from evhttp's bevcb to its close.
@@ -83,6 +108,90 @@ static int method_is(struct evhttp_request *req, int allowed)
     return 0;
 }
 
+static void scrape_free(struct scrape *sc)
+{
+    struct mg_http *h = sc->h;
+    if (sc->prev)
+        sc->prev->next = sc->next;
+    else
+        h->scrapes = sc->next;
+    if (sc->next)
+        sc->next->prev = sc->prev;
+    h->nscrapes--;
+    mg_scrape_free(sc->s);
+    mg_buf_fini(&sc->out);
+    if (sc->chunk)
+        evbuffer_free(sc->chunk);
+    free(sc);
+}
+
+/* The connection closes under a scrape (the client left, the write
+ * timeout cut a slow reader, or shutdown). evhttp has already let go of a
+ * request it was still answering: ending it frees it. */
+static void scrape_closed(struct evhttp_connection *conn, void *arg)
+{
+    (void)conn;
+    struct scrape *sc = arg;
+    if (!evhttp_request_get_connection(sc->req))
+        evhttp_send_reply_end(sc->req);
+    scrape_free(sc);
+}
+
+static void scrape_step(struct evhttp_connection *conn, void *arg);
+
+/* Renders and queues the next slice; the last one ends the reply. */
+static void scrape_send(struct scrape *sc)
+{
+    double t0 = mg_mono_seconds();
+    int rc;
+    mg_buf_reset(&sc->out);
+    do
+        rc = mg_scrape_next(sc->s, &sc->out, SCRAPE_SLICE_BYTES);
+    while (rc > 0 && sc->out.len == 0);
+    sc->seconds += mg_mono_seconds() - t0;
+    if (rc >= 0 && evbuffer_add(sc->chunk, sc->out.p, sc->out.len))
+        rc = -ENOMEM;
+    if (rc < 0) {
+        /* out of memory mid-body: the status is sent, so only a cut
+         * connection says the body is not whole; its close frees sc */
+        mg_log(MG_LOG_WARN, "scrape cut: out of memory", NULL);
+        bufferevent_trigger_event(evhttp_connection_get_bufferevent(sc->conn),
+                                  BEV_EVENT_ERROR | BEV_EVENT_WRITING, 0);
+        return;
+    }
+    /* moves the bytes out of sc->chunk, leaving it empty for the next */
+    evhttp_send_reply_chunk_with_cb(sc->req, sc->chunk, rc > 0 ? scrape_step : NULL, sc);
+    if (rc == 0) {
+        evhttp_connection_set_closecb(sc->conn, NULL, NULL);
+        evhttp_send_reply_end(sc->req);
+        mg_gateway_stats(sc->h->gw)->scrape_seconds = sc->seconds;
+        scrape_free(sc);
+    }
+}
+
+/* The last slice has left for the socket. */
+static void scrape_step(struct evhttp_connection *conn, void *arg)
+{
+    (void)conn;
+    scrape_send(arg);
+}
+
+/* HEAD: the headers a GET would get, rendered whole for its length. */
+static void metrics_head(struct mg_http *h, struct evhttp_request *req,
+                         enum mg_format f)
+{
+    if (mg_gateway_render(h->gw, f, &h->scrape)) {
+        send_text(req, 500, "Internal Server Error", "text/plain", "out of memory\n");
+        return;
+    }
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      f == MG_FORMAT_OPENMETRICS ? MG_CONTENT_TYPE_OPENMETRICS
+                                                 : MG_CONTENT_TYPE_TEXT);
+    evbuffer_add(evhttp_request_get_output_buffer(req), h->scrape.p, h->scrape.len);
+    evhttp_send_reply(req, 200, "OK", NULL);
+}
+
+/* GET /metrics: a chunked reply rendered in slices between other work. */
 static void on_metrics(struct evhttp_request *req, void *arg)
 {
     struct mg_http *h = arg;
@@ -90,22 +199,45 @@ static void on_metrics(struct evhttp_request *req, void *arg)
         return;
     struct evkeyvalq *in = evhttp_request_get_input_headers(req);
     enum mg_format f = mg_expose_negotiate(evhttp_find_header(in, "Accept"));
-    if (mg_gateway_render(h->gw, f, &h->scrape)) {
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+        metrics_head(h, req, f);
+        return;
+    }
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    if (h->nscrapes >= SCRAPES_MAX || !conn) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+        send_text(req, 503, "Service Unavailable", "text/plain",
+                  "too many scrapes in flight\n");
+        return;
+    }
+    int gz = mg_accepts(evhttp_find_header(in, "Accept-Encoding"), "gzip");
+    mg_gateway_publish(h->gw);
+    struct scrape *sc = calloc(1, sizeof(*sc));
+    if (!sc || !(sc->chunk = evbuffer_new()) ||
+        !(sc->s = mg_scrape_new(mg_gateway_store(h->gw), f, h->cfg->honor_timestamps, gz))) {
+        if (sc && sc->chunk)
+            evbuffer_free(sc->chunk);
+        free(sc);
         send_text(req, 500, "Internal Server Error", "text/plain", "out of memory\n");
         return;
     }
+    sc->h = h;
+    sc->req = req;
+    sc->conn = conn;
+    sc->next = h->scrapes;
+    if (h->scrapes)
+        h->scrapes->prev = sc;
+    h->scrapes = sc;
+    h->nscrapes++;
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     evhttp_add_header(out, "Content-Type", f == MG_FORMAT_OPENMETRICS
                                                ? MG_CONTENT_TYPE_OPENMETRICS
                                                : MG_CONTENT_TYPE_TEXT);
-    const char *ae = evhttp_find_header(in, "Accept-Encoding");
-    const struct mg_buf *body = &h->scrape;
-    if (mg_accepts(ae, "gzip") && mg_gzip(&h->scrape, &h->gz) == 0) {
+    if (gz)
         evhttp_add_header(out, "Content-Encoding", "gzip");
-        body = &h->gz;
-    }
-    evbuffer_add(evhttp_request_get_output_buffer(req), body->p, body->len);
-    evhttp_send_reply(req, 200, "OK", NULL);
+    evhttp_connection_set_closecb(conn, scrape_closed, sc);
+    evhttp_send_reply_start(req, 200, "OK");
+    scrape_send(sc);
 }
 
 static void push_reply(struct evhttp_request *req, int code, const char *reason,

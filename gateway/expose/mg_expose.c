@@ -4,11 +4,14 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <zlib.h>
+
+#include "mg_store.h"
 
 #define DEFAULT_HELP "Pushed to moongate without HELP."
 
@@ -166,47 +169,192 @@ static void expose_hist(struct mg_store *st, struct ctx *c,
     end_sample(c, h->count);
 }
 
-static void expose_family(struct mg_store *st, struct ctx *c,
-                          const struct mg_family *fam, const uint32_t *order,
-                          size_t n, int honor_ts)
+/* The name a family's header and samples print: OpenMetrics names a
+ * counter family without _total and its samples with it. */
+static size_t family_name(const struct ctx *c, const struct mg_family *fam,
+                          const char **suffix)
 {
-    /* OpenMetrics names a counter family without _total and its samples
-     * with it. */
     size_t fnlen = fam->nlen;
-    const char *suffix = NULL;
+    *suffix = NULL;
     if (c->f == MG_FORMAT_OPENMETRICS && fam->type == MG_COUNTER) {
         if (fnlen > 6 && memcmp(fam->name + fnlen - 6, "_total", 6) == 0)
             fnlen -= 6;
-        suffix = "_total";
+        *suffix = "_total";
     }
-    family_header(c, fam, fam->name, fnlen);
-    for (size_t i = 0; i < n; i++) {
-        const struct mg_output *o = mg_store_output_at(st, order[i]);
-        c->ts = honor_ts ? mg_store_output_ts(st, order[i]) : 0;
-        if (fam->type == MG_HISTOGRAM || fam->type == MG_SUMMARY) {
-            expose_hist(st, c, fam, o);
+    return fnlen;
+}
+
+struct mg_scrape {
+    struct mg_store *st;
+    enum mg_format f;
+    int honor_ts;
+    /* The families, in name order when the scrape began, by name: a family
+     * removed since is looked up and skipped, never touched. */
+    char *names;             /* NUL-terminated, back to back */
+    size_t *name_off;        /* nfam + 1 */
+    size_t nfam, ifam;       /* the next family to begin */
+    int in_family;           /* cur walks family ifam - 1 */
+    struct mg_store_cursor cur;
+    int done;                /* every byte is rendered */
+    int gzip;
+    z_stream z;
+    struct mg_buf plain;     /* a slice before deflate */
+};
+
+struct mg_scrape *mg_scrape_new(struct mg_store *st, enum mg_format f,
+                                int honor_ts, int gzip)
+{
+    struct mg_family **fams;
+    size_t nfam, bytes = 0;
+    if (mg_store_families_sorted(st, &fams, &nfam))
+        return NULL;
+    for (size_t i = 0; i < nfam; i++)
+        bytes += fams[i]->nlen + 1;
+    struct mg_scrape *s = calloc(1, sizeof(*s));
+    if (!s || !(s->names = malloc(bytes + 1)) ||
+        !(s->name_off = malloc((nfam + 1) * sizeof(size_t))))
+        goto fail;
+    size_t off = 0;
+    for (size_t i = 0; i < nfam; i++) {
+        s->name_off[i] = off;
+        memcpy(s->names + off, fams[i]->name, fams[i]->nlen + 1);
+        off += fams[i]->nlen + 1;
+    }
+    s->name_off[nfam] = off;
+    s->nfam = nfam;
+    s->st = st;
+    s->f = f;
+    s->honor_ts = honor_ts;
+    /* 15 + 16: a gzip wrapper; level 1: a scrape is cheap before small */
+    if (gzip && deflateInit2(&s->z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        goto fail;
+    s->gzip = gzip;
+    mg_store_cursor_open(st, &s->cur, MG_NIL);
+    return s;
+fail:
+    if (s) {
+        free(s->names);
+        free(s->name_off);
+    }
+    free(s);
+    return NULL;
+}
+
+void mg_scrape_free(struct mg_scrape *s)
+{
+    if (!s)
+        return;
+    mg_store_cursor_close(s->st, &s->cur);
+    if (s->gzip)
+        deflateEnd(&s->z);
+    mg_buf_fini(&s->plain);
+    free(s->names);
+    free(s->name_off);
+    free(s);
+}
+
+static struct mg_family *family_at(struct mg_scrape *s, size_t i)
+{
+    return mg_store_family_find(s->st, s->names + s->name_off[i],
+                                s->name_off[i + 1] - s->name_off[i] - 1);
+}
+
+/* Renders series until about budget bytes are added to b or the last
+ * family ends. A family's series follow its one header whatever the
+ * slices; a histogram's lines come in one piece. */
+static void render(struct mg_scrape *s, struct mg_buf *b, size_t budget)
+{
+    struct ctx c = {b, s->f, 0};
+    size_t stop = b->len + budget;
+    while (b->len < stop && !b->failed) {
+        struct mg_family *fam;
+        if (!s->in_family) {
+            if (s->ifam == s->nfam) {
+                if (s->f == MG_FORMAT_OPENMETRICS)
+                    mg_buf_add(b, "# EOF\n", 6);
+                s->done = 1;
+                return;
+            }
+            fam = family_at(s, s->ifam++);
+            if (!fam || !fam->nseries)
+                continue;
+            const char *suffix;
+            family_header(&c, fam, fam->name, family_name(&c, fam, &suffix));
+            s->in_family = 1;
+            s->cur.next = mg_store_family_head(fam);
+        } else if (!(fam = family_at(s, s->ifam - 1))) {
+            /* gone with all its series: the cursor is at the end */
+            s->in_family = 0;
             continue;
         }
-        add_series(c->b, fam->name, fnlen, suffix, o->ls, NULL, NULL);
-        end_sample(c, mg_output_value(st, o));
+        const char *suffix;
+        size_t fnlen = family_name(&c, fam, &suffix);
+        int hist = fam->type == MG_HISTOGRAM || fam->type == MG_SUMMARY;
+        while (s->cur.next != MG_NIL && b->len < stop) {
+            uint32_t idx = s->cur.next;
+            const struct mg_output *o = mg_store_output_at(s->st, idx);
+            s->cur.next = mg_store_output_next(s->st, idx);
+            c.ts = s->honor_ts ? mg_store_output_ts(s->st, idx) : 0;
+            if (hist) {
+                expose_hist(s->st, &c, fam, o);
+                continue;
+            }
+            add_series(b, fam->name, fnlen, suffix, o->ls, NULL, NULL);
+            end_sample(&c, mg_output_value(s->st, o));
+        }
+        if (s->cur.next == MG_NIL)
+            s->in_family = 0;
     }
+}
+
+/* Deflates in onto out; finish: the stream's last bytes. */
+static int deflate_into(z_stream *z, const struct mg_buf *in, struct mg_buf *out,
+                        int finish)
+{
+    z->next_in = (Bytef *)in->p;
+    z->avail_in = (uInt)in->len;
+    for (;;) {
+        if (mg_buf_reserve(out, in->len / 2 + 4096))
+            return -ENOMEM;
+        z->next_out = (Bytef *)out->p + out->len;
+        z->avail_out = (uInt)(out->cap - out->len);
+        int rc = deflate(z, finish ? Z_FINISH : Z_NO_FLUSH);
+        out->len = out->cap - z->avail_out;
+        if (rc == Z_STREAM_END)
+            return 0;
+        if (rc != Z_OK && rc != Z_BUF_ERROR)
+            return -ENOMEM;
+        if (z->avail_in == 0 && !finish)
+            return 0;
+    }
+}
+
+int mg_scrape_next(struct mg_scrape *s, struct mg_buf *out, size_t budget)
+{
+    if (s->done)
+        return 0;
+    if (!s->gzip) {
+        render(s, out, budget);
+        return out->failed ? -ENOMEM : !s->done;
+    }
+    mg_buf_reset(&s->plain);
+    render(s, &s->plain, budget);
+    if (s->plain.failed || deflate_into(&s->z, &s->plain, out, s->done))
+        return -ENOMEM;
+    return !s->done;
 }
 
 int mg_expose(struct mg_store *st, enum mg_format f, int honor_ts,
               struct mg_buf *out)
 {
-    struct mg_family **fams;
-    size_t nfam;
-    uint32_t *order, *start;
-    if (mg_store_group(st, &fams, &nfam, &order, &start))
+    struct mg_scrape *s = mg_scrape_new(st, f, honor_ts, 0);
+    if (!s)
         return -ENOMEM;
-    struct ctx c = {out, f, 0};
-    for (size_t i = 0; i < nfam; i++)
-        expose_family(st, &c, fams[i], order + start[i],
-                      start[i + 1] - start[i], honor_ts);
-    if (f == MG_FORMAT_OPENMETRICS)
-        mg_buf_add(out, "# EOF\n", 6);
-    return out->failed ? -ENOMEM : 0;
+    int rc;
+    while ((rc = mg_scrape_next(s, out, SIZE_MAX / 2)) > 0)
+        ;
+    mg_scrape_free(s);
+    return rc;
 }
 
 int mg_gzip(const struct mg_buf *in, struct mg_buf *out)

@@ -279,6 +279,9 @@ static void output_remove(struct mg_store *st, uint32_t idx)
     if (st->on_output && !(o->flags & F_OWN))
         st->on_output(st->hook_ctx, OUTFAM(st, o), o->ls, -1);
     struct mg_family *fam = OUTFAM(st, o);
+    for (struct mg_store_cursor *c = st->cursors; c; c = c->link)
+        if (c->next == idx)
+            c->next = o->fnext;
     if (o->fprev != MG_NIL)
         st->out[o->fprev].fnext = o->fnext;
     else

@@ -240,6 +240,26 @@ int64_t mg_store_output_seen(const struct mg_store *st, uint32_t idx);
 /* The timestamp last pushed for output idx (ms), 0 when none. */
 int64_t mg_store_output_ts(const struct mg_store *st, uint32_t idx);
 
+/* A position in a family's output list that stays valid between calls
+ * into the store: while it is open, removing the output it names moves it
+ * to the next one in the family (outputs created meanwhile go in front of
+ * the family and are not met). A scrape rendered in slices walks with
+ * one. */
+struct mg_store_cursor {
+    uint32_t next;                /* an output index, or MG_NIL: the end */
+    struct mg_store_cursor *link; /* the store's list of open cursors */
+};
+
+/* Opens c (its memory the caller's, until mg_store_cursor_close) at next. */
+void mg_store_cursor_open(struct mg_store *st, struct mg_store_cursor *c,
+                          uint32_t next);
+void mg_store_cursor_close(struct mg_store *st, struct mg_store_cursor *c);
+
+/* The output families with series, in name order: fills *fams (nfam
+ * entries, the store's array, reused by the next call). 0 or -ENOMEM. */
+int mg_store_families_sorted(struct mg_store *st, struct mg_family ***fams,
+                             size_t *nfam);
+
 /* Outputs grouped by family, families in name order: fills *fams (nfam
  * entries), and for family i, the output indices order[start[i] ..
  * start[i+1]). The arrays belong to the store and are reused by the next

@@ -46,6 +46,8 @@ struct mg_store {
     uint32_t nscales;
     int64_t epoch_ms;
 
+    struct mg_store_cursor *cursors; /* open ones, moved past removals */
+
     /* reused by mg_store_group */
     struct mg_family **gfams;
     uint32_t *gorder, *gstart;

@@ -124,6 +124,39 @@ static int fam_cmp(const void *a, const void *b)
     return c ? c : (x->nlen > y->nlen) - (x->nlen < y->nlen);
 }
 
+void mg_store_cursor_open(struct mg_store *st, struct mg_store_cursor *c,
+                          uint32_t next)
+{
+    c->next = next;
+    c->link = st->cursors;
+    st->cursors = c;
+}
+
+void mg_store_cursor_close(struct mg_store *st, struct mg_store_cursor *c)
+{
+    for (struct mg_store_cursor **p = &st->cursors; *p; p = &(*p)->link)
+        if (*p == c) {
+            *p = c->link;
+            return;
+        }
+}
+
+int mg_store_families_sorted(struct mg_store *st, struct mg_family ***fams,
+                             size_t *nfam)
+{
+    if (mg_grow((void **)&st->gfams, &st->gfams_cap, st->outfams.n + 1,
+                sizeof(void *)))
+        return -ENOMEM;
+    size_t k = 0;
+    for (uint32_t i = 0; i < st->outfams.n; i++)
+        if (st->outfams.v[i] && st->outfams.v[i]->nseries)
+            st->gfams[k++] = st->outfams.v[i];
+    qsort(st->gfams, k, sizeof(*st->gfams), fam_cmp);
+    *fams = st->gfams;
+    *nfam = k;
+    return 0;
+}
+
 int mg_store_group(struct mg_store *st, struct mg_family ***fams,
                    size_t *nfam, uint32_t **order, uint32_t **start)
 {

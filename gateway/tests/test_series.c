@@ -125,18 +125,69 @@ static void test_reroute(void)
     mg_store_free(st);
 }
 
-/* The hot path allocates nothing: count malloc calls around updates (not
- * under a sanitizer, which owns malloc itself). */
+/* A cursor on a family's outputs moves past the output removed under it,
+ * as a scrape in slices needs: never left on a freed (or reused) slot. */
+static void test_cursor_survives_removal(void)
+{
+    struct mg_store *st = mg_store_new();
+    char why[MG_WHY_LEN];
+    for (int i = 0; i < 3; i++) {
+        char v[4];
+        snprintf(v, sizeof(v), "%d", i);
+        struct mg_label l = {"i", v, 1, 1};
+        struct mg_sample s = {.name = "c", .nlen = 1, .type = MG_GAUGE,
+                              .labels = &l, .nlabels = 1, .value = i};
+        struct mg_route r = {.name = "c", .nlen = 1, .labels = &l, .nlabels = 1,
+                             .scale = 1, .ttl_ms = -1};
+        CHECK(mg_store_input_add(st, &s, mg_store_input_hash("c", 1, &l, 1), &r, 0,
+                                 why) == MG_OK);
+    }
+    struct mg_family *f = mg_store_family_find(st, "c", 1);
+    uint32_t head = mg_store_family_head(f);
+    uint32_t second = mg_store_output_next(st, head);
+    uint32_t third = mg_store_output_next(st, second);
+    struct mg_store_cursor c;
+    mg_store_cursor_open(st, &c, second);
+    /* input k made output k: remove the one the cursor names */
+    mg_store_input_remove(st, second);
+    CHECK(c.next == third);
+    mg_store_input_remove(st, third);
+    CHECK(c.next == MG_NIL);
+    mg_store_cursor_close(st, &c);
+    /* closed: a removal no longer writes to it */
+    c.next = head;
+    mg_store_input_remove(st, head);
+    CHECK(c.next == head);
+    mg_store_free(st);
+}
+
+/* The hot path allocates nothing: count malloc, calloc and realloc calls
+ * around updates (not under a sanitizer, which owns malloc itself).
+ * test_hot_alloc does the same through the whole ingest path. */
 #if defined(__SANITIZE_ADDRESS__)
 #define COUNT_MALLOC 0
 #else
 #define COUNT_MALLOC 1
 static size_t mallocs;
 extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
 void *malloc(size_t n)
 {
     mallocs++;
     return __libc_malloc(n);
+}
+
+void *calloc(size_t n, size_t size)
+{
+    mallocs++;
+    return __libc_calloc(n, size);
+}
+
+void *realloc(void *p, size_t n)
+{
+    mallocs++;
+    return __libc_realloc(p, n);
 }
 #endif
 
@@ -200,6 +251,7 @@ int main(void)
     test_gauge_rules();
     test_type_conflict();
     test_reroute();
+    test_cursor_survives_removal();
     test_known_update_allocates_nothing();
     test_help_pin();
     return mg_test_summary("test_series");

@@ -29,6 +29,14 @@
 #   MG_BENCH_ONLY=remote_write         run that section alone
 #   MG_BENCH_PGW=0                     skip the Pushgateway section
 #   MG_BENCH_ONLY=pushgateway          run it alone (MG_PGW_SECONDS=15 per phase)
+#   MG_BENCH_SCRAPE_SERIES=1000000     series held in the scrape-under-load section
+#   MG_BENCH_SCRAPE_SECONDS=10         seconds of scraping per kind (idle, text, gzip)
+#   MG_BENCH_SCRAPE_LOAD=0             skip the scrape-under-load section
+#   MG_BENCH_RT=1                      scrape_load: gateway and latency loader at
+#                                      SCHED_FIFO 1 (root), so a shared machine's
+#                                      run queue does not pose as the gateway's stalls
+#   MG_BENCH_HTTP_SERIES=100000        series for the HTTP-vs-TCP push section
+#   MG_BENCH_HTTP=0                    skip it
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
@@ -76,7 +84,7 @@ cleanup() {
         wait "$GW_PID" 2>/dev/null || true
     fi
     local p
-    for p in "${VA_PID:-}" "${SINK_PID:-}" "${VM_PID:-}"; do
+    for p in "${VA_PID:-}" "${SINK_PID:-}" "${VM_PID:-}" "${SCRAPER_PID:-}"; do
         if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
             kill -TERM "$p" 2>/dev/null || true
             wait "$p" 2>/dev/null || true
@@ -699,6 +707,95 @@ bench_pushgateway() {
         sed 's/^/section=pushgateway /'
 }
 
+# scrape_loop SECONDS KIND OUT: full scrapes back to back for SECONDS, one
+# "seconds bytes" line each into OUT. KIND idle only waits.
+scrape_loop() {
+    local secs=$1 kind=$2 out=$3
+    local -a hdr=()
+    [ "$kind" = gzip ] && hdr=(-H 'Accept-Encoding: gzip')
+    local deadline=$(($(now_ms) + secs * 1000))
+    : >"$out"
+    while [ "$(now_ms)" -lt "$deadline" ]; do
+        if [ "$kind" = idle ]; then
+            sleep 0.2
+            continue
+        fi
+        curl -s --max-time 120 -o /dev/null "${hdr[@]}" -w '%{time_total} %{size_download}\n' \
+            "http://$HTTP_ADDR/metrics" >>"$out" || true
+    done
+}
+
+# bench_scrape_load: N series held; while /metrics is fetched in a loop (none,
+# plain, gzip), moongate-bench --latency pushes small acked batches at a fixed
+# rate on its own connection. A render that holds the event loop shows as the
+# pushes' p99; the scrape time shows what slicing costs the scraper.
+bench_scrape_load() {
+    local n=${MG_BENCH_SCRAPE_SERIES:-1000000} secs=${MG_BENCH_SCRAPE_SECONDS:-10}
+    local prefix="section=scrape_load series=$n" kind
+    start_gateway scrape-load || return 1
+    if ! load "$prefix" "$n" --samples 0; then
+        stop_gateway "$prefix"
+        return 1
+    fi
+    local -a rt=()
+    if [ "${MG_BENCH_RT:-0}" = 1 ] && chrt -f -p 1 "$GW_PID" >/dev/null; then
+        rt=(chrt -f 1)
+        prefix="$prefix sched=fifo"
+    fi
+    for kind in idle text gzip; do
+        local cpu0 cpu1 lat
+        cpu0=$(cpu_seconds "$GW_PID")
+        scrape_loop "$secs" "$kind" "$WORK/scrapes.txt" &
+        SCRAPER_PID=$!
+        timeout "$RUN_TIMEOUT" "${rt[@]}" "$GEN_BIN" --target "$INGEST_ADDR" --series 1000 \
+            --batch 10 --name-prefix bench_latency --ack --latency 200 \
+            --seconds "$secs" >"$WORK/gen.out" || true
+        wait "$SCRAPER_PID" || true
+        SCRAPER_PID=""
+        cpu1=$(cpu_seconds "$GW_PID")
+        lat=$(grep '^phase=latency' "$WORK/gen.out" || echo "phase=latency failed=1")
+        echo "$prefix scrapes=$kind $lat" \
+             "$(awk '{ n++; s += $1; if ($1 > m) m = $1; b = $2 }
+                     END { printf "scrape_count=%d scrape_mean_seconds=%.3f scrape_max_seconds=%.3f scrape_bytes=%d",
+                           n, n ? s / n : 0, m, b }' "$WORK/scrapes.txt")" \
+             "gateway_cpu_seconds=$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.3f", b - a }')" \
+             "loadavg_1m=$(cut -d' ' -f1 /proc/loadavg)"
+    done
+    stop_gateway "$prefix"
+}
+
+# bench_http_push: the same known-series updates over TCP and as HTTP POSTs
+# to /api/v1/push (one 1000-metric message a request, kept alive, each reply
+# read before the next), three rounds each, with the gateway's CPU per
+# sample: the figure that holds up on a shared machine.
+bench_http_push() {
+    local n=${MG_BENCH_HTTP_SERIES:-100000} prefix mode run
+    start_gateway http-push || return 1
+    prefix="section=http_push series=$n"
+    timeout "$RUN_TIMEOUT" "$GEN_BIN" --target "$HTTP_ADDR" --http --series "$n" --samples 0 >/dev/null &&
+        timeout "$RUN_TIMEOUT" "$GEN_BIN" --target "$INGEST_ADDR" --ack --series "$n" --samples 0 \
+            --name-prefix bench_tcp >/dev/null || { stop_gateway "$prefix"; return 1; }
+    for run in 1 2 3; do
+        for mode in http tcp; do
+            local cpu0 cpu1 out
+            cpu0=$(cpu_seconds "$GW_PID")
+            if [ "$mode" = http ]; then
+                out=$(timeout "$RUN_TIMEOUT" "$GEN_BIN" --target "$HTTP_ADDR" --http --series "$n" \
+                    --samples "$SAMPLES" --seconds "$RUN_SECONDS" | grep '^phase=update' || true)
+            else
+                out=$(timeout "$RUN_TIMEOUT" "$GEN_BIN" --target "$INGEST_ADDR" --ack --series "$n" \
+                    --samples "$SAMPLES" --seconds "$RUN_SECONDS" --name-prefix bench_tcp |
+                    grep '^phase=update' || true)
+            fi
+            cpu1=$(cpu_seconds "$GW_PID")
+            echo "$prefix run=$run $out $(awk -v a="$cpu0" -v b="$cpu1" -v s="$(field samples "$out")" 'BEGIN {
+                printf "gateway_cpu_seconds=%.3f gateway_samples_per_cpu_second=%.0f", b - a,
+                       (b > a ? s / (b - a) : 0) }') loadavg_1m=$(cut -d' ' -f1 /proc/loadavg)"
+        done
+    done
+    stop_gateway "$prefix"
+}
+
 # ---------------------------------------------------------------------------
 
 main() {
@@ -720,6 +817,8 @@ main() {
     bench_append_log || failed=1
     [ "${MG_BENCH_RW:-1}" = 0 ] || bench_remote_write || failed=1
     [ "${MG_BENCH_PGW:-1}" = 0 ] || bench_pushgateway || failed=1
+    [ "${MG_BENCH_SCRAPE_LOAD:-1}" = 0 ] || bench_scrape_load || failed=1
+    [ "${MG_BENCH_HTTP:-1}" = 0 ] || bench_http_push || failed=1
     if [ -n "${MG_BENCH_SCRIPTS:-}" ]; then
         local dir
         dir=$(cd "$MG_BENCH_SCRIPTS" && pwd)

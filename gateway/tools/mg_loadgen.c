@@ -29,6 +29,7 @@
 
 #include <msgpack.h>
 
+#include "mg_loadgen_http.h"
 #include "mg_loadgen_tls.h"
 
 #define MG_UDP_MAX 65507           /* largest IPv4 UDP payload */
@@ -40,6 +41,7 @@ enum mg_bench_type { MG_BENCH_GAUGE, MG_BENCH_COUNTER, MG_BENCH_HISTOGRAM };
 struct mg_bench_opts {
     const char *target;      /* HOST:PORT */
     int udp;                 /* datagrams instead of a TCP stream */
+    int http;                /* POST /api/v1/push, one message a request */
     uint64_t series;
     unsigned labels;
     unsigned batch;
@@ -55,6 +57,8 @@ struct mg_bench_opts {
     double rate;             /* samples per second; 0 = as fast as possible */
     const char *token;       /* the token key in every message, or NULL */
     const char *tls_ca;      /* TLS to the gateway, checked against this CA */
+    double latency;          /* acked messages per second in the update
+                              * phase, each round trip timed; 0 = off */
 };
 
 /* All messages, back to back in one buffer. Message m spans
@@ -660,7 +664,7 @@ static void report(const struct mg_bench *b, const struct mg_bench_phase *p)
     printf("phase=%s transport=%s type=%s series=%llu labels=%u batch=%u "
            "messages=%llu samples=%llu bytes=%llu seconds=%.3f "
            "samples_per_second=%.0f mib_per_second=%.1f cpu_seconds=%.3f acked=%d",
-           p->name, o->udp ? "udp" : "tcp", type_name(o->type),
+           p->name, o->udp ? "udp" : o->http ? "http" : "tcp", type_name(o->type),
            (unsigned long long)o->series, o->labels, o->batch,
            (unsigned long long)p->messages, (unsigned long long)p->samples,
            (unsigned long long)p->bytes, p->seconds, (double)p->samples / s,
@@ -682,6 +686,12 @@ static void report(const struct mg_bench *b, const struct mg_bench_phase *p)
                 (unsigned long long)p->ack.dropped, p->ack.first_drop);
 }
 
+static int dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 /* Sleeps until the monotonic time due, if it is still ahead. */
 static void pace(double due)
 {
@@ -694,6 +704,34 @@ static void pace(double due)
     ts.tv_nsec = (long)((d - (double)ts.tv_sec) * 1e9);
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
+}
+
+/* Message m as one HTTP request; its reply read before the next (the
+ * counts of the last are kept as the phase's ack). Returns the bytes sent
+ * beyond the message's own (not counted), or -errno. */
+static int http_msg(struct mg_bench *b, size_t m, struct mg_bench_phase *p)
+{
+    char reply[512];
+    int status = 0;
+    int rc = mg_bench_http_push(b->ssl, b->fd, b->buf.data + b->msg_off[m],
+                                b->msg_off[m + 1] - b->msg_off[m], &status,
+                                reply, sizeof(reply), b->o.timeout);
+    if (rc < 0)
+        return rc;
+    if (status != 200) {
+        fprintf(stderr, "moongate-bench: HTTP %d: %s\n", status, reply);
+        return -EPROTO;
+    }
+    const char *k;
+    memset(&p->ack, 0, sizeof(p->ack));
+    if ((k = strstr(reply, "\"accepted\":")))
+        p->ack.accepted = strtoull(k + 11, NULL, 10);
+    if ((k = strstr(reply, "\"rejected\":")))
+        p->ack.rejected = strtoull(k + 11, NULL, 10);
+    if ((k = strstr(reply, "\"dropped\":")))
+        p->ack.dropped = strtoull(k + 10, NULL, 10);
+    p->acked = 1;
+    return 0;
 }
 
 /* One phase. Create sends each message once, as encoded (round 1). Update
@@ -726,7 +764,9 @@ static int run_phase(struct mg_bench *b, struct mg_bench_phase *p, uint64_t ack_
 
         if (!create)
             patch_msg(b, m, (const unsigned char (*)[8])enc);
-        if (last && o->ack)
+        if (o->http)
+            rc = http_msg(b, m, p);
+        else if (last && o->ack)
             rc = send_ack_msg(b, m, ack_id);
         else
             rc = send_msg(b, b->buf.data + b->msg_off[m], n);
@@ -747,7 +787,7 @@ static int run_phase(struct mg_bench *b, struct mg_bench_phase *p, uint64_t ack_
             round_values(b, ++*round, enc);
         }
     }
-    if (o->ack) {
+    if (o->ack && !o->http) {
         if ((rc = wait_ack(b, ack_id, &p->ack)) < 0)
             return rc;
         p->acked = 1;
@@ -756,6 +796,69 @@ static int run_phase(struct mg_bench *b, struct mg_bench_phase *p, uint64_t ack_
     p->cpu = cpu_seconds() - c0;
     ++*round;
     return 0;
+}
+
+/* The update phase with --latency: one acked message at a time, sent at the
+ * given rate on this one connection, each round trip (send to ack) timed.
+ * A reply late past its slot delays the next send rather than piling up
+ * requests. Prints p50, p99 and max in milliseconds. */
+static int run_latency(struct mg_bench *b, uint64_t *round)
+{
+    const struct mg_bench_opts *o = &b->o;
+    unsigned char enc[MG_MAX_FIELDS][8];
+    double t0 = now_mono(), c0 = cpu_seconds();
+    double stop_at = t0 + (o->seconds > 0 ? o->seconds : 10);
+    size_t cap = 1024, n = 0, m = 0;
+    double *rtt = malloc(cap * sizeof(*rtt));
+    uint64_t id = 3, samples = 0;
+    struct mg_bench_ack ack;
+    int rc = 0;
+
+    if (!rtt)
+        return -ENOMEM;
+    round_values(b, *round, enc);
+    while (now_mono() < stop_at) {
+        /* timed from the slot, not the send: a producer on a fixed
+         * schedule waits for every slot a stall swallows, and a loader
+         * that timed only its sends would report a burst of quick catch-up
+         * pushes instead (coordinated omission) */
+        double s0 = t0 + (double)n / o->latency;
+        pace(s0);
+        patch_msg(b, m, (const unsigned char (*)[8])enc);
+        if ((rc = send_ack_msg(b, m, id)) < 0 || (rc = wait_ack(b, id, &ack)) < 0) {
+            fprintf(stderr, "moongate-bench: latency: %s\n", strerror(-rc));
+            goto out;
+        }
+        if (n == cap) {
+            double *g = realloc(rtt, 2 * cap * sizeof(*rtt));
+            if (!g) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            rtt = g;
+            cap *= 2;
+        }
+        rtt[n++] = now_mono() - s0;
+        samples += b->msg_metrics[m];
+        id++;
+        if (++m == b->nmsg) {
+            m = 0;
+            round_values(b, ++*round, enc);
+        }
+    }
+    qsort(rtt, n, sizeof(*rtt), dbl_cmp);
+    double secs = now_mono() - t0;
+    printf("phase=latency transport=tcp series=%llu batch=%u requests=%zu "
+           "samples=%llu seconds=%.3f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f "
+           "cpu_seconds=%.3f\n", (unsigned long long)o->series, o->batch, n,
+           (unsigned long long)samples, secs,
+           n ? rtt[n / 2] * 1e3 : 0.0, n ? rtt[(size_t)((double)n * 0.99)] * 1e3 : 0.0,
+           n ? rtt[n - 1] * 1e3 : 0.0, cpu_seconds() - c0);
+    fflush(stdout);
+    rc = 0;
+out:
+    free(rtt);
+    return rc;
 }
 
 static void usage(FILE *f)
@@ -769,6 +872,9 @@ static void usage(FILE *f)
 "\n"
 "  -t, --target HOST:PORT   ingest address (TCP unless --udp)\n"
 "  -u, --udp                one datagram per message (needs a small --batch; no --ack)\n"
+"      --http               POST each message to /api/v1/push on one kept-alive\n"
+"                           connection (--target is the HTTP address), each reply\n"
+"                           read before the next request\n"
 "  -n, --series N           distinct series (default 100000; counts take k, M, G)\n"
 "  -k, --labels K           labels per series (default 5: job, instance, zone,\n"
 "                           shard, id; more add l5.. with widening value sets)\n"
@@ -787,6 +893,9 @@ static void usage(FILE *f)
 "  -r, --rate R             pace both phases to R samples/s (per message; default\n"
 "                           unpaced: as fast as the socket takes them)\n"
 "  -w, --timeout SEC        connect, stalled write and ack wait limit (default 120)\n"
+"  -L, --latency R          update phase: R acked messages per second, one at a\n"
+"                           time, for --seconds (default 10); prints\n"
+"                           phase=latency with the round trips' p50_ms p99_ms max_ms\n"
 "      --token T            a token key in every message (push auth)\n"
 "      --tls CA             TLS to the gateway's TCP ingest, verified with CA\n"
 "  -h, --help               this text\n"
@@ -835,6 +944,7 @@ static int parse_opts(struct mg_bench_opts *o, int argc, char **argv)
     static const struct option lopts[] = {
         { "target", required_argument, NULL, 't' },
         { "udp", no_argument, NULL, 'u' },
+        { "http", no_argument, NULL, 'P' },
         { "series", required_argument, NULL, 'n' },
         { "labels", required_argument, NULL, 'k' },
         { "batch", required_argument, NULL, 'b' },
@@ -847,6 +957,7 @@ static int parse_opts(struct mg_bench_opts *o, int argc, char **argv)
         { "name-prefix", required_argument, NULL, 'p' },
         { "timeout", required_argument, NULL, 'w' },
         { "rate", required_argument, NULL, 'r' },
+        { "latency", required_argument, NULL, 'L' },
         { "token", required_argument, NULL, 'K' },
         { "tls", required_argument, NULL, 'S' },
         { "help", no_argument, NULL, 'h' },
@@ -863,10 +974,11 @@ static int parse_opts(struct mg_bench_opts *o, int argc, char **argv)
     o->samples = 20000000;
     o->prefix = "bench_metric";
     o->timeout = 120;
-    while ((c = getopt_long(argc, argv, "t:un:k:b:m:o:s:T:y:ap:w:r:h", lopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:un:k:b:m:o:s:T:y:ap:w:r:L:h", lopts, NULL)) != -1) {
         switch (c) {
         case 't': o->target = optarg; break;
         case 'u': o->udp = 1; break;
+        case 'P': o->http = 1; break;
         case 'a': o->ack = 1; break;
         case 'p': o->prefix = optarg; break;
         case 'K': o->token = optarg; break;
@@ -884,6 +996,7 @@ static int parse_opts(struct mg_bench_opts *o, int argc, char **argv)
             break;
         case 'T':
         case 'w':
+        case 'L':
         case 'r': {
             double d;
             if (parse_num(optarg, &d) < 0 || !(d > 0) || (c != 'r' && d > 1e6))
@@ -892,6 +1005,8 @@ static int parse_opts(struct mg_bench_opts *o, int argc, char **argv)
                 o->seconds = d;
             else if (c == 'w')
                 o->timeout = d;
+            else if (c == 'L')
+                o->latency = d;
             else
                 o->rate = d;
             break;
@@ -933,7 +1048,11 @@ bad:
         fprintf(stderr, "moongate-bench: --series must be 1..100000000\n");
         return -EINVAL;
     }
-    if (o->udp && o->ack) {
+    if (o->http && (o->udp || o->latency > 0)) {
+        fprintf(stderr, "moongate-bench: --http goes alone (no --udp, no --latency)\n");
+        return -EINVAL;
+    }
+    if (o->udp && (o->ack || o->latency > 0)) {
         fprintf(stderr, "moongate-bench: --ack needs TCP (UDP has no reply)\n");
         return -EINVAL;
     }
@@ -973,6 +1092,10 @@ int main(int argc, char **argv)
     if ((rc = run_phase(&b, &create, 1, &round, 1)) < 0)
         goto out;
     report(&b, &create);
+    if (b.o.latency > 0) {
+        rc = run_latency(&b, &round);
+        goto out;
+    }
     if (b.o.samples > 0 || (b.o.seconds > 0 && !b.o.samples_set)) {
         if ((rc = run_phase(&b, &update, 2, &round, 0)) < 0)
             goto out;

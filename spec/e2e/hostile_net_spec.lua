@@ -105,7 +105,23 @@ local function read_response(s)
     if k then hdr[k:lower()] = v end
   end
   local body = ""
-  if hdr["content-length"] then
+  if (hdr["transfer-encoding"] or ""):lower() == "chunked" then
+    -- /metrics streams its body in chunks
+    local parts = {}
+    while true do
+      local size = s:receive("*l")
+      if not size then return nil, "closed" end
+      local n = tonumber(size:match("^%x+"), 16)
+      if not n then return nil, "bad chunk" end
+      if n == 0 then
+        s:receive("*l")
+        break
+      end
+      parts[#parts + 1] = s:receive(n) or ""
+      s:receive("*l")
+    end
+    body = table.concat(parts)
+  elseif hdr["content-length"] then
     body = s:receive(tonumber(hdr["content-length"])) or ""
   elseif (hdr.connection or ""):lower() == "close" then
     body = s:receive("*a") or ""
