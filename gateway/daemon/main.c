@@ -59,7 +59,7 @@ static void usage(FILE *f)
     fputs("usage: moongate [--config FILE] [--scripts DIR] [--rules DIR]\n"
           "                [--http ADDR] [--ingest ADDR]... [--log-format logfmt|json]\n"
           "                [--data-dir DIR] [--enable-lifecycle]\n"
-          "       moongate check [--scripts] FILE|DIR... [--rules FILE|DIR...]\n"
+          "       moongate check [--strict] [--scripts] FILE|DIR... [--rules FILE|DIR...]\n"
           "       moongate check --config FILE\n"
           "       moongate rules import FILE.yml   (a Prometheus rule file, to stdout)\n"
           "       moongate snapshot inspect FILE\n"
@@ -216,7 +216,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
     (void)sig;
     (void)what;
-    char why[512];
+    char why[4096];
     reload(arg, why, sizeof(why));
 }
 
@@ -536,7 +536,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 
 static int start(struct daemon *d)
 {
-    char why[512];
+    char why[4096];
     /* A connection that yields (messages_per_wakeup) makes itself active
      * again; libevent would run it again in the same pass, before polling,
      * for as long as its peer keeps sending. Poll for the others every 16
@@ -711,8 +711,10 @@ static void stop(struct daemon *d)
 
 /* Loads one file as a check: scripts and rules have their own DSLs, so
  * which one a file speaks is said by the flag before it, not guessed from
- * its errors. 0, or -1 with why. */
-static int check_file(const char *path, int rules, char *why, size_t whylen)
+ * its errors. Prints the file's warnings; 0, or -1 with every error in
+ * why (one a line); *nwarn counts the warnings. */
+static int check_file(const char *path, int rules, char *why, size_t whylen,
+                      int *nwarn)
 {
     struct mg_lua_limits lim = {0};
     const char *one[1] = {path};
@@ -722,6 +724,10 @@ static int check_file(const char *path, int rules, char *why, size_t whylen)
         return r ? 0 : -1;
     }
     struct mg_pipeline *p = mg_pipeline_new(one, 1, &lim, why, whylen);
+    const char *w = mg_pipeline_warnings(p);
+    fputs(w, stderr);
+    for (; *w; w++)
+        *nwarn += *w == '\n';
     mg_pipeline_free(p);
     return p ? 0 : -1;
 }
@@ -729,19 +735,25 @@ static int check_file(const char *path, int rules, char *why, size_t whylen)
 /* moongate check [--scripts] PATH... [--rules PATH...]: each file of each
  * path (a file, or a directory's *.lua) loads as pipeline scripts, or as
  * rules after --rules (--scripts switches back). Every failure is printed
- * as file:line: message; returns how many paths failed, -1 on a bad flag,
- * and the number of paths in *npaths. */
+ * as file:line: message, every error of a file, and so is each warning
+ * ("file:line: warning: ..."); with --strict a file with warnings fails
+ * too. Returns how many paths failed, -1 on a bad flag, and the number of
+ * paths in *npaths. */
 static int check(const char *const *args, size_t n, size_t *npaths)
 {
-    int failed = 0, rules = 0;
+    int failed = 0, rules = 0, strict = 0;
     *npaths = 0;
+    for (size_t i = 0; i < n; i++)
+        strict |= strcmp(args[i], "--strict") == 0;
     for (size_t i = 0; i < n; i++) {
-        char why[512];
+        char why[8192];
         size_t nf;
         if (strcmp(args[i], "--rules") == 0 || strcmp(args[i], "--scripts") == 0) {
             rules = args[i][2] == 'r';
             continue;
         }
+        if (strcmp(args[i], "--strict") == 0)
+            continue;
         if (strncmp(args[i], "--", 2) == 0) {
             fprintf(stderr, "moongate check: unknown flag %s\n", args[i]);
             return -1;
@@ -753,11 +765,15 @@ static int check(const char *const *args, size_t n, size_t *npaths)
             failed++;
             continue;
         }
-        for (size_t k = 0; k < nf; k++)
-            if (check_file(files[k], rules, why, sizeof(why))) {
+        for (size_t k = 0; k < nf; k++) {
+            int nwarn = 0;
+            if (check_file(files[k], rules, why, sizeof(why), &nwarn)) {
                 fprintf(stderr, "%s\n", why);
                 failed++;
+            } else if (strict && nwarn) {
+                failed++;
             }
+        }
         mg_pipeline_files_free(files);
     }
     return failed;

@@ -20,6 +20,7 @@
 #include "mg_promql_eval.h"
 #include "mg_query.h"
 #include "mg_rules_int.h"
+#include "mg_suggest.h"
 #include "mg_template.h"
 
 #define RESOLVED_RETENTION_MS 900000 /* resolved ones for 15 minutes */
@@ -199,8 +200,11 @@ static int l_group(lua_State *L)
         int i = 0;
         while (keys[i] && strcmp(keys[i], k) != 0)
             i++;
-        if (!keys[i])
-            return luaL_error(L, "group: unknown field %s", k);
+        if (!keys[i]) {
+            char msg[160];
+            return luaL_error(L, "group: %s",
+                              mg_suggest_unknown(msg, sizeof(msg), k, strlen(k), keys));
+        }
         lua_pop(L, 1);
     }
     duration_field(L, 1, "interval", &g->interval_ms);

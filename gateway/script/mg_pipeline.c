@@ -88,18 +88,30 @@ static struct step *add_step(lua_State *L, struct mg_pipeline *p,
     return s;
 }
 
-/* An anchored regex, as relabel's are: the whole string must match. */
+/* An anchored regex, as relabel's are: the whole string must match. The
+ * message quotes the regex as written. */
 static struct mg_regex *anchored(lua_State *L, const char *pat,
                                  const char *what)
 {
-    char buf[1024], why[MG_WHY_LEN];
-    int n = snprintf(buf, sizeof(buf), "^(?s:%s)$", pat);
-    if (n < 0 || (size_t)n >= sizeof(buf))
-        luaL_error(L, "%s: regex too long", what);
+    char why[MG_WHY_LEN];
     struct mg_regex *re;
-    if (mg_regex_compile(buf, (size_t)n, &re, why, sizeof(why)))
-        luaL_error(L, "%s: %s", what, why);
+    if (mg_regex_compile_anchored(pat, strlen(pat), &re, why, sizeof(why)))
+        luaL_error(L, "%s \"%s\": %s", what, pat, why);
     return re;
+}
+
+/* Each refused relabel config is an error at its own line; each trap a
+ * warning there. */
+struct rl_report {
+    lua_State *L;
+    int told;
+};
+
+static void rl_report(void *ctx, size_t k, int warning, const char *msg)
+{
+    struct rl_report *r = ctx;
+    if (mg_lua_report(r->L, k, warning, "%s", msg) == 0 && !warning)
+        r->told++;
 }
 
 /* relabel { {action=..., ...}, ... } */
@@ -108,9 +120,11 @@ static int l_relabel(lua_State *L)
     struct mg_pipeline *p = ctx(L);
     luaL_checktype(L, 1, LUA_TTABLE);
     char why[256];
+    struct rl_report rep = {L, 0};
     /* the step first: if the config fails, the load fails and frees it */
     struct step *s = add_step(L, p, STEP_RELABEL);
-    if (mg_relabel_compile(L, 1, &s->rl, why, sizeof(why)))
+    if (mg_relabel_compile_each(L, 1, &s->rl, rl_report, &rep, why, sizeof(why)) &&
+        !rep.told)
         return luaL_error(L, "%s", why);
     return 0;
 }
@@ -288,6 +302,11 @@ nomem:
     snprintf(why, whylen, "out of memory");
     mg_pipeline_free(p);
     return NULL;
+}
+
+const char *mg_pipeline_warnings(const struct mg_pipeline *p)
+{
+    return p ? mg_lua_warnings(p->lua) : "";
 }
 
 struct mg_cap_def *const *mg_pipeline_caps(const struct mg_pipeline *p,
