@@ -9,7 +9,8 @@
  * reading one raises instead of a later "attempt to index a nil value". */
 static const char *const removed_globals[] = {
     "io", "require", "dofile", "loadfile", "debug", "package", "coroutine",
-    "module", "loadstring", "setfenv", "getfenv", "newproxy", "gcinfo", NULL};
+    "module", "loadstring", "setfenv", "getfenv", "newproxy", "gcinfo", "warn",
+    NULL};
 static const char *const removed_os[] = {
     "execute", "exit", "remove", "rename", "tmpname", "getenv", "setlocale",
     "difftime", NULL};

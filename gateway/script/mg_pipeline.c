@@ -17,6 +17,7 @@
 #include "mg_log.h"
 #include "mg_regex.h"
 #include "mg_relabel.h"
+#include "mg_suggest.h"
 
 #define WHERE_LEN 512
 #define MAX_DROP_LABELS 16
@@ -369,6 +370,77 @@ static int terr(lua_State *L, const struct step *st, const char *fmt, ...)
     return lua_error(L);
 }
 
+/* The fields a transform may set on s, with the Lua type each takes;
+ * nil is allowed only where the field is optional. */
+static const char *const s_fields[] = {"name", "type", "labels", "source",
+                                       "scale", "ttl", "help", NULL};
+static const int s_types[] = {LUA_TSTRING, LUA_TSTRING, LUA_TTABLE, LUA_TTABLE,
+                              LUA_TNUMBER, LUA_TNUMBER, LUA_TSTRING};
+static const int s_optional[] = {0, 0, 0, 0, 1, 1, 1};
+
+/* s's __newindex (upvalue 1: the table behind s): a misspelt field or a
+ * value of the wrong type is an error at the line of the assignment, not
+ * a field the pipeline silently never reads. */
+static int l_s_set(lua_State *L)
+{
+    char msg[160];
+    size_t kl = 0;
+    const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &kl) : NULL;
+    int i = 0;
+    while (k && s_fields[i] && strcmp(s_fields[i], k) != 0)
+        i++;
+    if (!k)
+        return luaL_error(L, "transform: s has no %s keys", luaL_typename(L, 2));
+    if (!s_fields[i])
+        return luaL_error(L, "transform: s: %s",
+                          mg_suggest_unknown(msg, sizeof(msg), k, kl, s_fields));
+    int t = lua_type(L, 3);
+    if (t != s_types[i] && !(t == LUA_TNIL && s_optional[i]))
+        return luaL_error(L, "transform: s.%s must be a %s, got %s", k,
+                          lua_typename(L, s_types[i]), luaL_typename(L, 3));
+    lua_settop(L, 3);
+    lua_rawset(L, lua_upvalueindex(1));
+    return 0;
+}
+
+/* pairs(s) walks the table behind s (upvalue 1). */
+static int l_s_next(lua_State *L)
+{
+    lua_settop(L, 2);
+    if (lua_next(L, lua_upvalueindex(1)))
+        return 2;
+    lua_pushnil(L);
+    return 1;
+}
+
+static int l_s_pairs(lua_State *L)
+{
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushnil(L);
+    lua_pushnil(L);
+    return 3;
+}
+
+/* Replaces the table on top with an empty s whose reads fall through to
+ * it and whose writes l_s_set checks. Once per new series. */
+static void guard_s(lua_State *L)
+{
+    int t = lua_gettop(L);
+    lua_createtable(L, 0, 0);
+    lua_createtable(L, 0, 3);
+    lua_pushvalue(L, t);
+    lua_setfield(L, -2, "__index");
+    lua_pushvalue(L, t);
+    lua_pushcclosure(L, l_s_set, 1);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushvalue(L, t);
+    lua_pushcclosure(L, l_s_next, 1);
+    lua_pushcclosure(L, l_s_pairs, 1);
+    lua_setfield(L, -2, "__pairs");
+    lua_setmetatable(L, -2);
+    lua_replace(L, t);
+}
+
 /* Runs inside mg_lua_call: builds s, calls the transform, reads its answer
  * back with raw access. Upvalue-free: the pipeline and step come as light
  * userdata arguments. Returns true when the series is kept. */
@@ -399,6 +471,7 @@ static int l_run_transform(lua_State *L)
         lua_pushnumber(L, p->scale);
         lua_setfield(L, -2, "scale");
     }
+    guard_s(L);
     lua_call(L, 1, 1);
     if (!lua_toboolean(L, -1))
         return 1; /* nil or false: dropped */
@@ -422,8 +495,12 @@ static int l_run_transform(lua_State *L)
         return luaL_error(L, "out of memory");
     lua_pushnil(L);
     while (lua_next(L, -2)) {
-        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-            return terr(L, st, "labels must map strings to strings");
+        if (lua_type(L, -2) != LUA_TSTRING)
+            return terr(L, st, "s.labels must map strings to strings, not a %s key",
+                        luaL_typename(L, -2));
+        if (lua_type(L, -1) != LUA_TSTRING)
+            return terr(L, st, "s.labels.%s must be a string, got %s",
+                        lua_tostring(L, -2), luaL_typename(L, -1));
         size_t kl, vl;
         const char *k = lua_tolstring(L, -2, &kl);
         const char *v = lua_tolstring(L, -1, &vl);

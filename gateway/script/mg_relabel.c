@@ -418,7 +418,7 @@ static int compile_regex(struct step *st, size_t k, char *why, size_t whylen)
     if (rc == -ENOMEM)
         return nomem(why, whylen);
     if (rc < 0)
-        return fail_at(why, whylen, k, -1, ".regex \"%.*s\": %s",
+        return fail_at(why, whylen, k, F_REGEX, "\"%.*s\": %s",
                        quote_len(st->regex.n), st->regex.p, msg);
     return 0;
 }

@@ -746,7 +746,7 @@ static void test_validation(void)
 
     /* Types, unknown keys, the list itself; the index is the Lua one. */
     refuses(__LINE__, "{{target_label='a'}, {target_label='b', regex='('}}",
-            "relabel[2].regex: missing closing )");
+            "relabel[2].regex: \"(\": missing closing )");
     refuses(__LINE__, "{{target_label='a', foo=1}}",
             "relabel[1]: unknown key 'foo'");
     refuses(__LINE__, "{{target_label='a', [1]='x'}}",

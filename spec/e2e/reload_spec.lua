@@ -157,7 +157,7 @@ describe("reload", function()
 
   for _, bad in ipairs {
     { what = "a syntax error", file = "bad_syntax.lua", line = 4, says = "'}' expected" },
-    { what = "hashmod without modulus", file = "bad_hashmod.lua", line = 3, says = "modulus" },
+    { what = "hashmod without modulus", file = "bad_hashmod.lua", line = 4, says = "modulus" },
   } do
     it("POST /-/reload with " .. bad.what .. ": 500 naming file:line, the old rules stay, a fix restores", function()
       local dir, path = scripts_dir("drop_workspace.lua")
