@@ -184,7 +184,11 @@ static int l_transform(lua_State *L)
 static int l_aggregate(lua_State *L)
 {
     struct mg_pipeline *p = ctx(L);
+    static const char *const keys[] = {"metric", "gauge", NULL};
+    char why[MG_WHY_LEN];
     luaL_checktype(L, 1, LUA_TTABLE);
+    if (mg_lua_check_keys(L, 1, keys, "aggregate", why, sizeof(why)))
+        return luaL_error(L, "%s", why);
     if (lua_getfield(L, 1, "metric") != LUA_TSTRING)
         return luaL_error(L, "aggregate: metric must be a regex string");
     if (lua_getfield(L, 1, "gauge") != LUA_TSTRING)
