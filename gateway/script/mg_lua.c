@@ -9,7 +9,6 @@
 #include "mg_lua_lib.h"
 #include "mg_lua_str.h"
 #include "mg_lua_diag.h"
-#include "mg_buf.h"
 #include "mg_suggest.h"
 
 #include <ctype.h>
@@ -54,12 +53,7 @@ struct mg_lua {
     int ref_env_mt;             /* metatable of every file's _ENV */
     int ref_load;               /* the real load; only l_load calls it */
     int ref_proxy_mt[NLIBS];    /* metatables of the library proxies */
-    /* While mg_lua_run_files loads: the chunk running (for entry lines),
-     * its path, and the errors and warnings collected so far. */
-    int collecting;
-    const char *src, *path;
-    size_t srclen;
-    struct mg_buf errs, warns;
+    struct mg_lua_diag diag;    /* what a load collects */
 };
 
 /* The running call, kept in lua_getextraspace while mg_lua_call runs. */
@@ -268,49 +262,14 @@ static struct mg_lua *state_of(lua_State *L)
     return ud;
 }
 
-/* Appends "where: msg" and a newline to b, keeping it NUL-terminated. */
-static void collect(struct mg_lua *st, struct mg_buf *b, const char *where,
-                    const char *msg)
+struct mg_lua_diag *mg_lua_diag_of(lua_State *L)
 {
-    (void)st;
-    if (*where) {
-        mg_buf_adds(b, where);
-        mg_buf_adds(b, ": ");
-    }
-    mg_buf_add(b, msg, strcspn(msg, "\n"));
-    mg_buf_add(b, "\n", 2);
-    if (!b->failed)
-        b->len--;
-}
-
-int mg_lua_report(lua_State *L, size_t k, int warning, const char *fmt, ...)
-{
-    struct mg_lua *st = state_of(L);
-    char where[WHERE_LEN + 16], msg[512];
-    va_list ap;
-
-    if (!st->collecting)
-        return -1;
-    mg_lua_where(L, where, sizeof where);
-    char *colon = strrchr(where, ':');
-    if (k && colon) {
-        int line = atoi(colon + 1);
-        snprintf(colon + 1, sizeof where - (size_t)(colon + 1 - where), "%d",
-                 mg_lua_diag_entry_line(st->src, st->srclen, line, k));
-    }
-    mg_lua_whole_path(where, sizeof where, st->path);
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (warning)
-        strncat(where, ": warning", sizeof where - strlen(where) - 1);
-    collect(st, warning ? &st->warns : &st->errs, where, msg);
-    return 0;
+    return &state_of(L)->diag;
 }
 
 const char *mg_lua_warnings(const struct mg_lua *st)
 {
-    return st && st->warns.len ? st->warns.p : "";
+    return st && st->diag.warns.len ? st->diag.warns.p : "";
 }
 
 static int trip(lua_State *L, struct mg_call *c)
@@ -765,7 +724,7 @@ static int l_dsl(lua_State *L)
 
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
-    if (!st->collecting) {
+    if (!st->diag.collecting) {
         lua_call(L, n, LUA_MULTRET);
         return lua_gettop(L);
     }
@@ -776,7 +735,7 @@ static int l_dsl(lua_State *L)
         return lua_error(L);
     const char *msg = lua_tostring(L, -1);
     if (has_position(msg))
-        collect(st, &st->errs, "", msg);
+        mg_lua_diag_add(&st->diag, 0, "", msg);
     else
         mg_lua_report(L, 0, 0, "%s", msg);
     return 0;
@@ -869,8 +828,7 @@ void mg_lua_free(struct mg_lua *st)
     if (st == NULL)
         return;
     lua_close(st->L);
-    mg_buf_fini(&st->errs);
-    mg_buf_fini(&st->warns);
+    mg_lua_diag_fini(&st->diag);
     free(st);
 }
 
@@ -1053,11 +1011,11 @@ int mg_lua_run_buffer(struct mg_lua *st, const char *buf, size_t len,
             lua_gc(L, LUA_GCCOLLECT);
         return -1;
     }
-    st->src = buf;
-    st->srclen = len;
+    st->diag.src = buf;
+    st->diag.srclen = len;
     rc = mg_lua_call(st, 0, 0, why, whylen);
-    st->src = NULL;
-    st->srclen = 0;
+    st->diag.src = NULL;
+    st->diag.srclen = 0;
     return rc;
 }
 
@@ -1122,35 +1080,25 @@ int mg_lua_run_files(struct mg_lua *st, const char *const *files, size_t nfiles,
 {
     int rc = 0;
 
-    mg_buf_reset(&st->errs);
-    mg_buf_reset(&st->warns);
-    st->collecting = 1;
+    mg_lua_diag_begin(&st->diag);
     for (size_t i = 0; i < nfiles; i++) {
         if (!(paths[*npaths] = mg_strdup(files[i]))) {
             say(why, whylen, "out of memory");
             rc = -1;
             break;
         }
-        *loading = st->path = paths[(*npaths)++];
+        *loading = st->diag.path = paths[(*npaths)++];
         /* a file that stops (syntax, a runtime error) is one more error;
          * the next file still loads, so one check reports them all */
         if (mg_lua_run_file(st, files[i], why, whylen)) {
             why[strcspn(why, "\n")] = '\0'; /* file:line: message */
             mg_lua_whole_path(why, whylen, files[i]);
-            collect(st, &st->errs, "", why);
+            mg_lua_diag_add(&st->diag, 0, "", why);
         }
     }
-    st->collecting = 0;
-    st->path = NULL;
     *loading = NULL;
-    if (rc == 0 && st->errs.len) {
-        if (st->errs.failed)
-            say(why, whylen, "out of memory");
-        else
-            say(why, whylen, "%.*s", (int)(st->errs.len - 1), st->errs.p);
+    if (mg_lua_diag_end(&st->diag, rc ? NULL : why, whylen))
         rc = -1;
-    }
-    mg_buf_reset(&st->errs);
     return rc;
 }
 

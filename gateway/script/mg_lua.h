@@ -11,6 +11,8 @@
 #include <lua.h>
 #include <lauxlib.h>
 
+#include "mg_lua_diag.h"
+
 struct mg_lua;
 
 struct mg_lua_limits {
@@ -58,6 +60,9 @@ int mg_lua_run_files(struct mg_lua *st, const char *const *files, size_t nfiles,
  * Every error of a load comes back from mg_lua_run_files, one a line. */
 int mg_lua_report(lua_State *L, size_t k, int warning, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* The running load's collection, for mg_lua_report. */
+struct mg_lua_diag *mg_lua_diag_of(lua_State *L);
 
 /* The warnings of the last mg_lua_run_files, "file:line: message" one a
  * line, each ending in a newline; "" when none. Borrowed from st. */

@@ -1,6 +1,10 @@
 /* mg_lua_diag: refusals that name what was removed, and entry lines. */
 #include "mg_lua_diag.h"
+#include "mg_lua.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -164,15 +168,11 @@ int mg_lua_diag_entry_line(const char *src, size_t len, int call_line,
             s.line++;
     /* the first '{' on that line opens the argument */
     for (;;) {
-        const char *at = s.p;
-        int line = s.line;
         char c = token(&s, &depth);
-        if (!c || s.line != call_line || line != call_line)
+        if (!c || s.line != call_line)
             return call_line;
-        if (c == '{' && at < s.end && depth >= 1)
+        if (c == '{')
             break;
-        if (c == '(' || c == '[')
-            continue;
     }
     int base = depth;
     size_t entry = 1;
@@ -188,4 +188,74 @@ int mg_lua_diag_entry_line(const char *src, size_t len, int call_line,
         if (depth == base && (c == ',' || c == ';'))
             entry++;
     }
+}
+
+/* ---- what a load collects ---- */
+
+void mg_lua_diag_begin(struct mg_lua_diag *d)
+{
+    mg_buf_reset(&d->errs);
+    mg_buf_reset(&d->warns);
+    d->collecting = 1;
+}
+
+void mg_lua_diag_add(struct mg_lua_diag *d, int warning, const char *where,
+                     const char *msg)
+{
+    struct mg_buf *b = warning ? &d->warns : &d->errs;
+    if (*where) {
+        mg_buf_adds(b, where);
+        mg_buf_adds(b, ": ");
+    }
+    mg_buf_add(b, msg, strcspn(msg, "\n"));
+    mg_buf_add(b, "\n", 2); /* the NUL stays past len */
+    if (!b->failed)
+        b->len--;
+}
+
+int mg_lua_diag_end(struct mg_lua_diag *d, char *why, size_t whylen)
+{
+    int rc = 0;
+    d->collecting = 0;
+    d->path = NULL;
+    if (d->errs.len || d->errs.failed) {
+        if (why && d->errs.failed)
+            snprintf(why, whylen, "out of memory");
+        else if (why)
+            snprintf(why, whylen, "%.*s", (int)(d->errs.len - 1), d->errs.p);
+        rc = -1;
+    }
+    mg_buf_reset(&d->errs);
+    return rc;
+}
+
+void mg_lua_diag_fini(struct mg_lua_diag *d)
+{
+    mg_buf_fini(&d->errs);
+    mg_buf_fini(&d->warns);
+}
+
+int mg_lua_report(lua_State *L, size_t k, int warning, const char *fmt, ...)
+{
+    struct mg_lua_diag *d = mg_lua_diag_of(L);
+    char where[LUA_IDSIZE + 64], msg[512];
+    va_list ap;
+
+    if (!d->collecting)
+        return -1;
+    mg_lua_where(L, where, sizeof where);
+    char *colon = strrchr(where, ':');
+    if (k && colon) {
+        int line = atoi(colon + 1);
+        snprintf(colon + 1, sizeof where - (size_t)(colon + 1 - where), "%d",
+                 mg_lua_diag_entry_line(d->src, d->srclen, line, k));
+    }
+    mg_lua_whole_path(where, sizeof where, d->path);
+    if (warning)
+        strncat(where, ": warning", sizeof where - strlen(where) - 1);
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    mg_lua_diag_add(d, warning, where, msg);
+    return 0;
 }

@@ -8,6 +8,28 @@
 
 #include <lua.h>
 
+#include "mg_buf.h"
+
+/* What one load (mg_lua_run_files) collects, embedded in its state. */
+struct mg_lua_diag {
+    int collecting;             /* a load runs: DSL errors are collected */
+    const char *src, *path;     /* the chunk running, for entry lines */
+    size_t srclen;
+    struct mg_buf errs, warns;  /* "file:line: message\n"..., NUL-ended */
+};
+
+/* Starts a load: errors and warnings emptied, collecting on. */
+void mg_lua_diag_begin(struct mg_lua_diag *d);
+/* Appends "where: msg" (msg's first line; where may be "") and a newline
+ * to the errors or the warnings. */
+void mg_lua_diag_add(struct mg_lua_diag *d, int warning, const char *where,
+                     const char *msg);
+/* Ends a load: collecting off. With errors, writes them into why (when
+ * not NULL), one a line, empties them and returns -1; otherwise 0. The
+ * warnings stay for mg_lua_warnings. */
+int mg_lua_diag_end(struct mg_lua_diag *d, char *why, size_t whylen);
+void mg_lua_diag_fini(struct mg_lua_diag *d);
+
 /* The __index of the sandbox's hidden tables (upvalue 1: the library's
  * name, "" for the globals): a name stock Lua has there but the sandbox
  * removed raises "io is not available in moongate scripts" (or
