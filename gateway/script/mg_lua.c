@@ -721,20 +721,30 @@ static int l_dsl(lua_State *L)
     struct mg_lua *st = state_of(L);
     struct mg_call *c = current(L);
     int n = lua_gettop(L);
+    lua_Debug ar;
 
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
-    if (!st->diag.collecting) {
-        lua_call(L, n, LUA_MULTRET);
-        return lua_gettop(L);
-    }
     int rc = lua_pcall(L, n, LUA_MULTRET, 0);
     if (rc == LUA_OK)
         return lua_gettop(L);
     if (rc == LUA_ERRMEM || (c && c->tripped) || lua_type(L, -1) != LUA_TSTRING)
         return lua_error(L);
+    /* called from C, the real function has no name for luaL_argerror:
+     * this frame has the one the script used */
+    if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) && ar.name) {
+        lua_pushfstring(L, "to '%s'", ar.name);
+        luaL_gsub(L, lua_tostring(L, -2), "to '?'", lua_tostring(L, -1));
+    }
     const char *msg = lua_tostring(L, -1);
-    if (has_position(msg))
+    if (!st->diag.collecting)
+        return lua_error(L);
+    /* a message placed in this file already ("file:12: ...") keeps its
+     * place; others ("promql: 1:11: ...") get the calling line */
+    char where[WHERE_LEN];
+    mg_lua_where(L, where, sizeof where);
+    size_t flen = (size_t)(strrchr(where, ':') ? strrchr(where, ':') - where : 0);
+    if (flen && has_position(msg) && strncmp(msg, where, flen + 1) == 0)
         mg_lua_diag_add(&st->diag, 0, "", msg);
     else
         mg_lua_report(L, 0, 0, "%s", msg);

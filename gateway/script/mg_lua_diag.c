@@ -203,11 +203,12 @@ void mg_lua_diag_add(struct mg_lua_diag *d, int warning, const char *where,
                      const char *msg)
 {
     struct mg_buf *b = warning ? &d->warns : &d->errs;
-    if (*where) {
-        mg_buf_adds(b, where);
-        mg_buf_adds(b, ": ");
-    }
-    mg_buf_add(b, msg, strcspn(msg, "\n"));
+    char line[1024];
+    /* the first line, "...tail:12:" put back to the whole path */
+    snprintf(line, sizeof(line), "%s%s%.*s", where, *where ? ": " : "",
+             (int)strcspn(msg, "\n"), msg);
+    mg_lua_whole_path(line, sizeof(line), d->path);
+    mg_buf_adds(b, line);
     mg_buf_add(b, "\n", 2); /* the NUL stays past len */
     if (!b->failed)
         b->len--;

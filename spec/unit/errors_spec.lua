@@ -79,6 +79,26 @@ aggregate { metric = "y", gauge = "median" }
     has(lines[4], b .. ":2: attempt to index")
   end)
 
+  it("are every error of a rules file, a bad rule name included", function()
+    local p = file([[
+record "not a name" { expr = function(q) return 1 end }
+record "job:ok" { expr = function(q) return 1 end, labels = { ["bad-label"] = "x" } }
+alert "" { expr = function(q) return 1 end }
+]])
+    local err = load_error(nil, { p })
+    has(err, p .. ":1: record: not a name is not a valid metric name")
+    has(err, p .. ":2: labels: bad-label is not a valid label name")
+    has(err, p .. ":3: alert: a name is required")
+    lacks(err, "nil value")
+  end)
+
+  it("name the DSL function a wrong argument went to", function()
+    local p = file('relabel "x"\ntransform(5)\n')
+    local err = load_error { p }
+    has(err, p .. ":1: bad argument #1 to 'relabel' (table expected, got string)")
+    has(err, p .. ":2: bad argument #1 to 'transform' (function expected, got number)")
+  end)
+
   it("say did you mean for a relabel config's key", function()
     local p = file('relabel { { sourc_labels = { "a" }, target_label = "b" } }\n')
     has(load_error { p },
