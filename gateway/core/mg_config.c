@@ -1,5 +1,6 @@
 /* mg_config: defaults, the Lua config file, flags. */
 #include "mg_config.h"
+#include "mg_suggest.h"
 
 #include <errno.h>
 #include <math.h>
@@ -216,7 +217,10 @@ static int pushgw_ttl(lua_State *L, struct mg_config *c, const char *path,
         lua_pop(L, 1);
         if (strcmp(k, "job") != 0 && strcmp(k, "ttl") != 0) {
             lua_pop(L, 1);
-            snprintf(why, whylen, "%s: pushgateway.ttl: unknown key %s", path, k);
+            static const char *const names[] = {"job", "ttl", NULL};
+            char msg[160];
+            snprintf(why, whylen, "%s: pushgateway.ttl: %s", path,
+                     mg_suggest_unknown(msg, sizeof(msg), k, strlen(k), names));
             return -1;
         }
     }
@@ -434,7 +438,14 @@ static int read_table(lua_State *L, struct mg_config *c, const struct key *keys,
         while (k->name && strcmp(k->name, name) != 0)
             k++;
         if (!k->name) {
-            snprintf(why, whylen, "%s: unknown key %s", path, name);
+            const char *names[64];
+            size_t n = 0;
+            char msg[160];
+            for (k = keys; k->name && n < 63; k++)
+                names[n++] = k->name;
+            names[n] = NULL;
+            snprintf(why, whylen, "%s: %s", path,
+                     mg_suggest_unknown(msg, sizeof(msg), name, strlen(name), names));
             return -1;
         }
         int rc;

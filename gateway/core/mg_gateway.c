@@ -864,6 +864,23 @@ static void input_sample(struct mg_gateway *gw, struct mg_input *in,
             gw->rl_source[s->nsource++] = gw->rl_labels[i];
 }
 
+/* Each "file:line: message" line of a load's warnings, logged once. */
+static void log_warnings(const char *w)
+{
+    while (*w) {
+        size_t n = strcspn(w, "\n");
+        char line[640];
+        snprintf(line, sizeof(line), "%.*s", (int)n, w);
+        mg_log(MG_LOG_WARN, "script warning", "warning", line, NULL);
+        w += n + (w[n] == '\n');
+    }
+}
+
+const char *mg_gateway_warnings(const struct mg_gateway *gw)
+{
+    return mg_pipeline_warnings(gw->pipe);
+}
+
 static int load(struct mg_gateway *gw, const char *const *files,
                 size_t nfiles, const char *const *rules, size_t nrules,
                 char *why, size_t whylen)
@@ -886,6 +903,7 @@ static int load(struct mg_gateway *gw, const char *const *files,
     }
     mg_pipeline_free(gw->pipe);
     gw->pipe = p;
+    log_warnings(mg_pipeline_warnings(p));
     struct mg_rules_env env = rules_env(gw, gw->notify);
     if (nr) {
         mg_rules_adopt(nr, gw->rules);

@@ -89,6 +89,10 @@ int mg_gateway_render(struct mg_gateway *gw, enum mg_format f,
 int mg_gateway_load(struct mg_gateway *gw, const char *const *files,
                     size_t nfiles, const char *const *rules, size_t nrules,
                     char *why, size_t whylen);
+/* The running scripts' load warnings (relabel traps), "file:line:
+ * message" one a line; "" when none. Borrowed until the next load. Each
+ * is also logged once when its load succeeds. */
+const char *mg_gateway_warnings(const struct mg_gateway *gw);
 /* The same for every *.lua file of the scripts and rules paths (each a
  * file or a directory, loaded in name order; NULL: none); a path that cannot
  * be listed fails the load like a file that cannot. */

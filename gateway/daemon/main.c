@@ -61,7 +61,7 @@ static void usage(FILE *f)
     fputs("usage: moongate [--config FILE] [--scripts DIR] [--rules DIR]\n"
           "                [--http ADDR] [--ingest ADDR]... [--log-format logfmt|json]\n"
           "                [--data-dir DIR] [--enable-lifecycle]\n"
-          "       moongate check [--scripts] FILE|DIR... [--rules FILE|DIR...]\n"
+          "       moongate check [--strict] [--scripts] FILE|DIR... [--rules FILE|DIR...]\n"
           "                [--input FILE|- [--format msgpack|jsonl|text] [--config FILE]]\n"
           "       moongate check --config FILE\n"
           "       moongate rules import FILE.yml   (a Prometheus rule file, to stdout)\n"
@@ -219,7 +219,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
     (void)sig;
     (void)what;
-    char why[512];
+    char why[4096];
     reload(arg, why, sizeof(why));
 }
 
@@ -540,7 +540,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 
 static int start(struct daemon *d)
 {
-    char why[512];
+    char why[4096];
     /* A connection that yields (messages_per_wakeup) makes itself active
      * again; libevent would run it again in the same pass, before polling,
      * for as long as its peer keeps sending. Poll for the others every 16

@@ -26,8 +26,10 @@
 
 /* Loads one file as a check: scripts and rules have their own DSLs, so
  * which one a file speaks is said by the flag before it, not guessed from
- * its errors. 0, or -1 with why. */
-static int check_file(const char *path, int rules, char *why, size_t whylen)
+ * its errors. Prints the file's warnings; 0, or -1 with every error in
+ * why (one a line); *nwarn counts the warnings. */
+static int check_file(const char *path, int rules, char *why, size_t whylen,
+                      int *nwarn)
 {
     struct mg_lua_limits lim = {0};
     const char *one[1] = {path};
@@ -37,6 +39,10 @@ static int check_file(const char *path, int rules, char *why, size_t whylen)
         return r ? 0 : -1;
     }
     struct mg_pipeline *p = mg_pipeline_new(one, 1, &lim, why, whylen);
+    const char *w = mg_pipeline_warnings(p);
+    fputs(w, stderr);
+    for (; *w; w++)
+        *nwarn += *w == '\n';
     mg_pipeline_free(p);
     return p ? 0 : -1;
 }
@@ -72,14 +78,16 @@ static void files_fini(struct files *f)
 }
 
 /* Each file of each path loads alone, as scripts or as rules after
- * --rules (--scripts switches back); every failure is printed as
- * file:line: message. Returns how many failed; the files go into *all. */
+ * --rules (--scripts switches back); every error is printed as
+ * file:line: message, every warning as file:line: warning: message, and
+ * with strict a file with warnings fails too. Returns how many failed;
+ * the files go into *all. */
 static int check_paths(char *const *paths, const int *rules, size_t n,
-                       struct files *all)
+                       int strict, struct files *all)
 {
     int failed = 0;
     for (size_t i = 0; i < n; i++) {
-        char why[512];
+        char why[8192];
         size_t nf;
         char **files = mg_pipeline_files(paths[i], &nf, why, sizeof(why));
         if (!files) {
@@ -88,8 +96,11 @@ static int check_paths(char *const *paths, const int *rules, size_t n,
             continue;
         }
         for (size_t k = 0; k < nf; k++) {
-            if (check_file(files[k], rules[i], why, sizeof(why))) {
+            int nwarn = 0;
+            if (check_file(files[k], rules[i], why, sizeof(why), &nwarn)) {
                 fprintf(stderr, "%s\n", why);
+                failed++;
+            } else if (strict && nwarn) {
                 failed++;
             }
             if (files_add(all, rules[i], files[k])) {
@@ -659,6 +670,7 @@ struct opts {
     size_t npaths;
     const char *input, *config;
     enum fmt fmt;
+    int strict; /* --strict: a warning fails the check */
 };
 
 /* 0, or -1 on a bad command line (said on stderr). */
@@ -674,6 +686,8 @@ static int parse(int argc, char **argv, struct opts *o)
         const char *a = argv[i];
         if (strcmp(a, "--rules") == 0 || strcmp(a, "--scripts") == 0) {
             rules = a[2] == 'r';
+        } else if (strcmp(a, "--strict") == 0) {
+            o->strict = 1;
         } else if (strcmp(a, "--input") == 0 || strcmp(a, "--format") == 0 ||
                    strcmp(a, "--config") == 0) {
             if (i + 1 == argc) {
@@ -719,7 +733,7 @@ static int parse(int argc, char **argv, struct opts *o)
 static struct mg_gateway *dry_gateway(const struct opts *o, struct files *fl,
                                       struct mg_config *cfg, int *status)
 {
-    char why[1024];
+    char why[8192]; /* every error of every file */
     *status = 1;
     if (o->config && mg_config_load(cfg, o->config, why, sizeof(why))) {
         fprintf(stderr, "%s\n", why);
@@ -731,7 +745,7 @@ static struct mg_gateway *dry_gateway(const struct opts *o, struct files *fl,
         int failed = 0;
         for (int k = 0; k < 2; k++)
             if (dirs[k])
-                failed += check_paths((char *const *)&dirs[k], &k, 1, fl);
+                failed += check_paths((char *const *)&dirs[k], &k, 1, o->strict, fl);
         if (failed)
             return NULL;
     }
@@ -815,7 +829,7 @@ int mg_check_main(int argc, char **argv, void (*usage)(FILE *f))
         status = check_config(o.config);
         goto out;
     }
-    if (check_paths(o.paths, o.rules, o.npaths, &fl)) {
+    if (check_paths(o.paths, o.rules, o.npaths, o.strict, &fl)) {
         status = 1;
         goto out;
     }

@@ -50,6 +50,42 @@ static int is_word(int c)
            c == '_';
 }
 
+/* Rewrites a `^(?s:...` quote in msg (the translator quotes what it
+ * parsed) into one of pat, so the user sees what they wrote. */
+static void unwrap_quote(char *msg, size_t len, const char *pat, size_t n)
+{
+    char *q = strstr(msg, "`^(?s:"), *end;
+    if (!q || !(end = strchr(q + 1, '`')))
+        return;
+    char tail[256];
+    snprintf(tail, sizeof(tail), "%s", end);
+    int show = (int)(n > 40 ? 40 : n);
+    snprintf(q, len - (size_t)(q - msg), "`%.*s%s%s", show, pat,
+             n > 40 ? "..." : "", tail);
+}
+
+int mg_regex_compile_anchored(const char *pat, size_t n,
+                              struct mg_regex **out, char *why,
+                              size_t whylen)
+{
+    static const char pre[] = "^(?s:", post[] = ")$";
+    size_t wn = sizeof(pre) - 1 + n + sizeof(post) - 1;
+    char *w = malloc(wn);
+    *out = NULL;
+    if (!w) {
+        snprintf(why, whylen, "out of memory");
+        return -ENOMEM;
+    }
+    memcpy(w, pre, sizeof(pre) - 1);
+    memcpy(w + sizeof(pre) - 1, pat, n);
+    memcpy(w + sizeof(pre) - 1 + n, post, sizeof(post) - 1);
+    int rc = mg_regex_compile(w, wn, out, why, whylen);
+    free(w);
+    if (rc == -EINVAL)
+        unwrap_quote(why, whylen, pat, n);
+    return rc;
+}
+
 int mg_regex_compile(const char *pat, size_t n, struct mg_regex **out,
                      char *why, size_t whylen)
 {

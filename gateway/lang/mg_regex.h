@@ -24,6 +24,13 @@ struct mg_retmpl;
  * -ENOMEM. pat is borrowed. */
 int mg_regex_compile(const char *pat, size_t n, struct mg_regex **out,
                      char *why, size_t whylen);
+/* Compiles pat as ^(?s:pat)$, the anchoring relabel and the DSL use (a
+ * ")" in pat closes the wrapper too, as in Prometheus). An error message
+ * quotes pat as written, never the wrapper. As mg_regex_compile
+ * otherwise. */
+int mg_regex_compile_anchored(const char *pat, size_t n,
+                              struct mg_regex **out, char *why,
+                              size_t whylen);
 /* NULL is a no-op. */
 void mg_regex_free(struct mg_regex *re);
 

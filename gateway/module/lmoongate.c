@@ -361,7 +361,7 @@ static int load_scripts(lua_State *L, struct lgw *g, int idx)
     int nr = file_list(L, idx, "rules", rules);
     if (nr < 0)
         return -1;
-    char why[512];
+    char why[8192];
     int rc = mg_gateway_load(g->gw, scripts, (size_t)ns, rules, (size_t)nr, why, sizeof(why));
     lua_settop(L, top);
     if (rc < 0) {
@@ -629,7 +629,23 @@ static int l_notifications(lua_State *L)
     return lm_sent_push(L, check_gw(L)->sent);
 }
 
+/* gw:warnings(): the running scripts' load warnings, a list of
+ * "file:line: warning: message" strings. */
+static int l_warnings(lua_State *L)
+{
+    const char *w = mg_gateway_warnings(check_gw(L)->gw);
+    lua_newtable(L);
+    for (int i = 1; *w; i++) {
+        size_t n = strcspn(w, "\n");
+        lua_pushlstring(L, w, n);
+        lua_rawseti(L, -2, i);
+        w += n + (w[n] == '\n');
+    }
+    return 1;
+}
+
 static const luaL_Reg gw_methods[] = {
+    {"warnings", l_warnings},
     {"rules", l_rules},
     {"evaluate_at", l_evaluate_at},
     {"notifications", l_notifications},

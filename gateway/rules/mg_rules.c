@@ -20,6 +20,7 @@
 #include "mg_promql_eval.h"
 #include "mg_query.h"
 #include "mg_rules_int.h"
+#include "mg_suggest.h"
 #include "mg_template.h"
 
 #define RESOLVED_RETENTION_MS 900000 /* resolved ones for 15 minutes */
@@ -154,17 +155,31 @@ static int l_rule_body(lua_State *L)
     return 0;
 }
 
+static int l_skip_body(lua_State *L)
+{
+    (void)L;
+    return 0;
+}
+
 static int rule_name(lua_State *L, int alert)
 {
     size_t n;
     const char *name = luaL_checklstring(L, 1, &n);
-    if (alert ? n == 0 : !mg_metric_name_valid(name, n))
-        return luaL_error(L, alert ? "alert: a name is required"
-                                   : "record: %s is not a valid metric name", name);
+    if (alert ? n == 0 : !mg_metric_name_valid(name, n)) {
+        /* While loading, the error is collected and the body that follows
+         * the name goes to a no-op, so the file goes on to its next rule. */
+        if ((alert ? mg_lua_report(L, 0, 0, "alert: a name is required")
+                   : mg_lua_report(L, 0, 0, "record: %s is not a valid metric name",
+                                   name)) < 0)
+            return luaL_error(L, alert ? "alert: a name is required"
+                                       : "record: %s is not a valid metric name", name);
+        lua_pushcfunction(L, l_skip_body);
+        return 1;
+    }
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushvalue(L, 1);
     lua_pushinteger(L, alert);
-    lua_pushcclosure(L, l_rule_body, 3);
+    mg_lua_push_dsl(L, l_rule_body, 3);
     return 1;
 }
 
@@ -199,8 +214,11 @@ static int l_group(lua_State *L)
         int i = 0;
         while (keys[i] && strcmp(keys[i], k) != 0)
             i++;
-        if (!keys[i])
-            return luaL_error(L, "group: unknown field %s", k);
+        if (!keys[i]) {
+            char msg[160];
+            return luaL_error(L, "group: %s",
+                              mg_suggest_unknown(msg, sizeof(msg), k, strlen(k), keys));
+        }
         lua_pop(L, 1);
     }
     duration_field(L, 1, "interval", &g->interval_ms);

@@ -8,6 +8,8 @@
 #include "mg_common.h"
 #include "mg_lua_lib.h"
 #include "mg_lua_str.h"
+#include "mg_lua_diag.h"
+#include "mg_suggest.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -51,6 +53,7 @@ struct mg_lua {
     int ref_env_mt;             /* metatable of every file's _ENV */
     int ref_load;               /* the real load; only l_load calls it */
     int ref_proxy_mt[NLIBS];    /* metatables of the library proxies */
+    struct mg_lua_diag diag;    /* what a load collects */
 };
 
 /* The running call, kept in lua_getextraspace while mg_lua_call runs. */
@@ -251,6 +254,23 @@ static struct mg_call *current(lua_State *L)
 }
 
 static void hook(lua_State *L, lua_Debug *ar);
+
+static struct mg_lua *state_of(lua_State *L)
+{
+    void *ud;
+    lua_getallocf(L, &ud);
+    return ud;
+}
+
+struct mg_lua_diag *mg_lua_diag_of(lua_State *L)
+{
+    return &state_of(L)->diag;
+}
+
+const char *mg_lua_warnings(const struct mg_lua *st)
+{
+    return st && st->diag.warns.len ? st->diag.warns.p : "";
+}
 
 static int trip(lua_State *L, struct mg_call *c)
 {
@@ -633,6 +653,19 @@ static void push_env(lua_State *L, struct mg_lua *st)
     lua_setmetatable(L, -2);
 }
 
+/* A miss in a hidden table (the globals, a library's copy) goes to
+ * mg_lua_diag_removed: a removed name raises and says so, others read nil.
+ * Hits never get here, so the hot path is unchanged. */
+static void refuse_removed(lua_State *L, int t, const char *lib)
+{
+    t = lua_absindex(L, t);
+    lua_createtable(L, 0, 1);
+    lua_pushstring(L, lib);
+    lua_pushcclosure(L, mg_lua_diag_removed, 1);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, t);
+}
+
 /* The hidden copy of a library (its allow-listed names) and the metatable
  * its proxies share: reads fall through, writes raise, getmetatable says
  * false, pairs walks the copy. */
@@ -651,6 +684,7 @@ static void build_lib(lua_State *L, struct mg_lua *st, int i)
     lua_createtable(L, 0, 32);
     copy = lua_gettop(L);
     fill(L, real, copy, lib->names, lib->own, lib->metered);
+    refuse_removed(L, copy, lib->name);
     if (i == LIB_STRING) {
         /* ("").dump and friends go through the string metatable: point it
          * at the copy, and keep getmetatable("") from handing it out. */
@@ -676,6 +710,51 @@ static void build_lib(lua_State *L, struct mg_lua *st, int i)
     lua_setfield(L, -2, "__metatable");
     st->ref_proxy_mt[i] = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_settop(L, real - 1);
+}
+
+/* Every DSL function runs through this (upvalue 1 is the real one): while
+ * files load, an error in one entry is collected and the file goes on, so
+ * a load reports every bad entry, not only the first. Running out of
+ * memory or budget still stops the file. */
+static int l_dsl(lua_State *L)
+{
+    struct mg_lua *st = state_of(L);
+    struct mg_call *c = current(L);
+    int n = lua_gettop(L);
+    lua_Debug ar;
+
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    int rc = lua_pcall(L, n, LUA_MULTRET, 0);
+    if (rc == LUA_OK)
+        return lua_gettop(L);
+    if (rc == LUA_ERRMEM || (c && c->tripped) || lua_type(L, -1) != LUA_TSTRING)
+        return lua_error(L);
+    /* called from C, the real function has no name for luaL_argerror:
+     * this frame has the one the script used */
+    if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) && ar.name) {
+        lua_pushfstring(L, "to '%s'", ar.name);
+        luaL_gsub(L, lua_tostring(L, -2), "to '?'", lua_tostring(L, -1));
+    }
+    const char *msg = lua_tostring(L, -1);
+    if (!st->diag.collecting)
+        return lua_error(L);
+    /* a message placed in this file already ("file:12: ...") keeps its
+     * place; others ("promql: 1:11: ...") get the calling line */
+    char where[WHERE_LEN];
+    mg_lua_where(L, where, sizeof where);
+    size_t flen = (size_t)(strrchr(where, ':') ? strrchr(where, ':') - where : 0);
+    if (flen && has_position(msg) && strncmp(msg, where, flen + 1) == 0)
+        mg_lua_diag_add(&st->diag, 0, "", msg);
+    else
+        mg_lua_report(L, 0, 0, "%s", msg);
+    return 0;
+}
+
+void mg_lua_push_dsl(lua_State *L, lua_CFunction f, int nup)
+{
+    lua_pushcclosure(L, f, nup);
+    lua_pushcclosure(L, l_dsl, 1);
 }
 
 struct setup {
@@ -705,9 +784,10 @@ static int l_setup(lua_State *L)
         mg_require(!listed(base_names, r->name));
         mg_require(!listed(env_names, r->name));
         lua_pushlightuserdata(L, su->ctx);
-        lua_pushcclosure(L, r->func, 1);
+        mg_lua_push_dsl(L, r->func, 1);
         lua_setfield(L, sandbox, r->name);
     }
+    refuse_removed(L, sandbox, "");
     lua_createtable(L, 0, 2);
     lua_pushvalue(L, sandbox);
     lua_setfield(L, -2, "__index");
@@ -758,6 +838,7 @@ void mg_lua_free(struct mg_lua *st)
     if (st == NULL)
         return;
     lua_close(st->L);
+    mg_lua_diag_fini(&st->diag);
     free(st);
 }
 
@@ -940,7 +1021,12 @@ int mg_lua_run_buffer(struct mg_lua *st, const char *buf, size_t len,
             lua_gc(L, LUA_GCCOLLECT);
         return -1;
     }
-    return mg_lua_call(st, 0, 0, why, whylen);
+    st->diag.src = buf;
+    st->diag.srclen = len;
+    rc = mg_lua_call(st, 0, 0, why, whylen);
+    st->diag.src = NULL;
+    st->diag.srclen = 0;
+    return rc;
 }
 
 int mg_lua_run_file(struct mg_lua *st, const char *path, char *why,
@@ -1002,23 +1088,28 @@ int mg_lua_run_files(struct mg_lua *st, const char *const *files, size_t nfiles,
                      char **paths, size_t *npaths, const char **loading,
                      char *why, size_t whylen)
 {
+    int rc = 0;
+
+    mg_lua_diag_begin(&st->diag);
     for (size_t i = 0; i < nfiles; i++) {
         if (!(paths[*npaths] = mg_strdup(files[i]))) {
             say(why, whylen, "out of memory");
-            goto fail;
+            rc = -1;
+            break;
         }
-        *loading = paths[(*npaths)++];
+        *loading = st->diag.path = paths[(*npaths)++];
+        /* a file that stops (syntax, a runtime error) is one more error;
+         * the next file still loads, so one check reports them all */
         if (mg_lua_run_file(st, files[i], why, whylen)) {
             why[strcspn(why, "\n")] = '\0'; /* file:line: message */
             mg_lua_whole_path(why, whylen, files[i]);
-            goto fail;
+            mg_lua_diag_add(&st->diag, 0, "", why);
         }
     }
     *loading = NULL;
-    return 0;
-fail:
-    *loading = NULL;
-    return -1;
+    if (mg_lua_diag_end(&st->diag, rc ? NULL : why, whylen))
+        rc = -1;
+    return rc;
 }
 
 int mg_lua_check_keys(lua_State *L, int idx, const char *const *allowed,
@@ -1035,7 +1126,11 @@ int mg_lua_check_keys(lua_State *L, int idx, const char *const *allowed,
             return -EINVAL;
         }
         if (!listed(allowed, lua_tostring(L, -1))) {
-            say(why, whylen, "%s: unknown field %s", what, lua_tostring(L, -1));
+            size_t kl;
+            const char *k = lua_tolstring(L, -1, &kl);
+            char msg[160];
+            say(why, whylen, "%s: %s", what,
+                mg_suggest_unknown(msg, sizeof(msg), k, kl, allowed));
             lua_pop(L, 1);
             return -EINVAL;
         }

@@ -11,6 +11,8 @@
 #include <lua.h>
 #include <lauxlib.h>
 
+#include "mg_lua_diag.h"
+
 struct mg_lua;
 
 struct mg_lua_limits {
@@ -42,12 +44,34 @@ int mg_lua_run_file(struct mg_lua *st, const char *path, char *why,
  * one after another. Each path is copied into paths[*npaths] (an array of at
  * least nfiles the caller owns and frees, element by element, even after a
  * failure), and *loading points at the copy while its file runs, so DSL
- * functions can say which file called them; NULL afterwards. Returns 0, or
- * -1 with the first line of "file:line: message" in why, the file named
- * whole. */
+ * functions can say which file called them; NULL afterwards. A file that
+ * fails does not stop the others, nor does a bad DSL entry stop its file.
+ * Returns 0, or -1 with every error as "file:line: message", one a line
+ * (no newline after the last), the files named whole. */
 int mg_lua_run_files(struct mg_lua *st, const char *const *files, size_t nfiles,
                      char **paths, size_t *npaths, const char **loading,
                      char *why, size_t whylen);
+
+/* While mg_lua_run_files loads (and only then: -1 otherwise, so the
+ * caller raises instead): records "file:line: message" as an error that
+ * will fail the load (warning = 0) or as a warning (1), and returns 0. The
+ * line is the calling line of the script, or with k > 0 the line of entry
+ * k of the table constructor given to the call (relabel { {..}, {..} }).
+ * Every error of a load comes back from mg_lua_run_files, one a line. */
+int mg_lua_report(lua_State *L, size_t k, int warning, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* The running load's collection, for mg_lua_report. */
+struct mg_lua_diag *mg_lua_diag_of(lua_State *L);
+
+/* The warnings of the last mg_lua_run_files, "file:line: message" one a
+ * line, each ending in a newline; "" when none. Borrowed from st. */
+const char *mg_lua_warnings(const struct mg_lua *st);
+
+/* Pushes C function f (with the nup values on top of the stack as its
+ * upvalues) as a DSL function: while files load, what it raises is
+ * collected as one error at the calling line and the script goes on. */
+void mg_lua_push_dsl(lua_State *L, lua_CFunction f, int nup);
 
 /* Lua shortens chunk names over LUA_IDSIZE to "...tail": when msg starts
  * with the tail of path, puts the whole path back, so a message names a

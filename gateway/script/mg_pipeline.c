@@ -17,6 +17,7 @@
 #include "mg_log.h"
 #include "mg_regex.h"
 #include "mg_relabel.h"
+#include "mg_suggest.h"
 
 #define WHERE_LEN 512
 #define MAX_DROP_LABELS 16
@@ -100,18 +101,30 @@ static struct step *add_step(lua_State *L, struct mg_pipeline *p,
     return s;
 }
 
-/* An anchored regex, as relabel's are: the whole string must match. */
+/* An anchored regex, as relabel's are: the whole string must match. The
+ * message quotes the regex as written. */
 static struct mg_regex *anchored(lua_State *L, const char *pat,
                                  const char *what)
 {
-    char buf[1024], why[MG_WHY_LEN];
-    int n = snprintf(buf, sizeof(buf), "^(?s:%s)$", pat);
-    if (n < 0 || (size_t)n >= sizeof(buf))
-        luaL_error(L, "%s: regex too long", what);
+    char why[MG_WHY_LEN];
     struct mg_regex *re;
-    if (mg_regex_compile(buf, (size_t)n, &re, why, sizeof(why)))
-        luaL_error(L, "%s: %s", what, why);
+    if (mg_regex_compile_anchored(pat, strlen(pat), &re, why, sizeof(why)))
+        luaL_error(L, "%s \"%s\": %s", what, pat, why);
     return re;
+}
+
+/* Each refused relabel config is an error at its own line; each trap a
+ * warning there. */
+struct rl_report {
+    lua_State *L;
+    int told;
+};
+
+static void rl_report(void *ctx, size_t k, int warning, const char *msg)
+{
+    struct rl_report *r = ctx;
+    if (mg_lua_report(r->L, k, warning, "%s", msg) == 0 && !warning)
+        r->told++;
 }
 
 /* relabel { {action=..., ...}, ... } */
@@ -120,9 +133,11 @@ static int l_relabel(lua_State *L)
     struct mg_pipeline *p = ctx(L);
     luaL_checktype(L, 1, LUA_TTABLE);
     char why[256];
+    struct rl_report rep = {L, 0};
     /* the step first: if the config fails, the load fails and frees it */
     struct step *s = add_step(L, p, STEP_RELABEL);
-    if (mg_relabel_compile(L, 1, &s->rl, why, sizeof(why)))
+    if (mg_relabel_compile_each(L, 1, &s->rl, rl_report, &rep, why, sizeof(why)) &&
+        !rep.told)
         return luaL_error(L, "%s", why);
     return 0;
 }
@@ -181,7 +196,11 @@ static int l_transform(lua_State *L)
 static int l_aggregate(lua_State *L)
 {
     struct mg_pipeline *p = ctx(L);
+    static const char *const keys[] = {"metric", "gauge", NULL};
+    char why[MG_WHY_LEN];
     luaL_checktype(L, 1, LUA_TTABLE);
+    if (mg_lua_check_keys(L, 1, keys, "aggregate", why, sizeof(why)))
+        return luaL_error(L, "%s", why);
     if (lua_getfield(L, 1, "metric") != LUA_TSTRING)
         return luaL_error(L, "aggregate: metric must be a regex string");
     if (lua_getfield(L, 1, "gauge") != LUA_TSTRING)
@@ -360,6 +379,11 @@ nomem:
     return NULL;
 }
 
+const char *mg_pipeline_warnings(const struct mg_pipeline *p)
+{
+    return p ? mg_lua_warnings(p->lua) : "";
+}
+
 struct mg_cap_def *const *mg_pipeline_caps(const struct mg_pipeline *p,
                                            size_t *n)
 {
@@ -420,6 +444,77 @@ static int terr(lua_State *L, const struct step *st, const char *fmt, ...)
     return lua_error(L);
 }
 
+/* The fields a transform may set on s, with the Lua type each takes;
+ * nil is allowed only where the field is optional. */
+static const char *const s_fields[] = {"name", "type", "labels", "source",
+                                       "scale", "ttl", "help", NULL};
+static const int s_types[] = {LUA_TSTRING, LUA_TSTRING, LUA_TTABLE, LUA_TTABLE,
+                              LUA_TNUMBER, LUA_TNUMBER, LUA_TSTRING};
+static const int s_optional[] = {0, 0, 0, 0, 1, 1, 1};
+
+/* s's __newindex (upvalue 1: the table behind s): a misspelt field or a
+ * value of the wrong type is an error at the line of the assignment, not
+ * a field the pipeline silently never reads. */
+static int l_s_set(lua_State *L)
+{
+    char msg[160];
+    size_t kl = 0;
+    const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &kl) : NULL;
+    int i = 0;
+    while (k && s_fields[i] && strcmp(s_fields[i], k) != 0)
+        i++;
+    if (!k)
+        return luaL_error(L, "transform: s has no %s keys", luaL_typename(L, 2));
+    if (!s_fields[i])
+        return luaL_error(L, "transform: s: %s",
+                          mg_suggest_unknown(msg, sizeof(msg), k, kl, s_fields));
+    int t = lua_type(L, 3);
+    if (t != s_types[i] && !(t == LUA_TNIL && s_optional[i]))
+        return luaL_error(L, "transform: s.%s must be a %s, got %s", k,
+                          lua_typename(L, s_types[i]), luaL_typename(L, 3));
+    lua_settop(L, 3);
+    lua_rawset(L, lua_upvalueindex(1));
+    return 0;
+}
+
+/* pairs(s) walks the table behind s (upvalue 1). */
+static int l_s_next(lua_State *L)
+{
+    lua_settop(L, 2);
+    if (lua_next(L, lua_upvalueindex(1)))
+        return 2;
+    lua_pushnil(L);
+    return 1;
+}
+
+static int l_s_pairs(lua_State *L)
+{
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushnil(L);
+    lua_pushnil(L);
+    return 3;
+}
+
+/* Replaces the table on top with an empty s whose reads fall through to
+ * it and whose writes l_s_set checks. Once per new series. */
+static void guard_s(lua_State *L)
+{
+    int t = lua_gettop(L);
+    lua_createtable(L, 0, 0);
+    lua_createtable(L, 0, 3);
+    lua_pushvalue(L, t);
+    lua_setfield(L, -2, "__index");
+    lua_pushvalue(L, t);
+    lua_pushcclosure(L, l_s_set, 1);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushvalue(L, t);
+    lua_pushcclosure(L, l_s_next, 1);
+    lua_pushcclosure(L, l_s_pairs, 1);
+    lua_setfield(L, -2, "__pairs");
+    lua_setmetatable(L, -2);
+    lua_replace(L, t);
+}
+
 /* Runs inside mg_lua_call: builds s, calls the transform, reads its answer
  * back with raw access. Upvalue-free: the pipeline and step come as light
  * userdata arguments. Returns true when the series is kept. */
@@ -454,6 +549,7 @@ static int l_run_transform(lua_State *L)
         lua_pushlstring(L, p->help, p->help_len);
         lua_setfield(L, -2, "help");
     }
+    guard_s(L);
     lua_call(L, 1, 1);
     if (!lua_toboolean(L, -1))
         return 1; /* nil or false: dropped */
@@ -490,8 +586,12 @@ static int l_run_transform(lua_State *L)
         return luaL_error(L, "out of memory");
     lua_pushnil(L);
     while (lua_next(L, -2)) {
-        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-            return terr(L, st, "labels must map strings to strings");
+        if (lua_type(L, -2) != LUA_TSTRING)
+            return terr(L, st, "s.labels must map strings to strings, not a %s key",
+                        luaL_typename(L, -2));
+        if (lua_type(L, -1) != LUA_TSTRING)
+            return terr(L, st, "s.labels.%s must be a string, got %s",
+                        lua_tostring(L, -2), luaL_typename(L, -1));
         size_t kl, vl;
         const char *k = lua_tolstring(L, -2, &kl);
         const char *v = lua_tolstring(L, -1, &vl);

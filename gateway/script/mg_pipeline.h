@@ -14,13 +14,16 @@
 struct mg_pipeline;
 
 /* Loads files (paths, in the order given) into a fresh sandboxed state and
- * compiles their steps. All load or none: returns NULL with
- * "file:line: message" in why. files may be empty: the identity. */
+ * compiles their steps. All load or none: returns NULL with every error
+ * as "file:line: message", one a line, in why. files may be empty: the identity. */
 struct mg_pipeline *mg_pipeline_new(const char *const *files, size_t nfiles,
                                     const struct mg_lua_limits *lim,
                                     char *why, size_t whylen);
 /* NULL is a no-op. */
 void mg_pipeline_free(struct mg_pipeline *p);
+/* The load's warnings (relabel traps), "file:line: message" one a line,
+ * each ending in a newline; "" when none or p is NULL. Owned by p. */
+const char *mg_pipeline_warnings(const struct mg_pipeline *p);
 
 /* Runs the plan for a new input series s. Fills r, whose strings borrow
  * from s and from the pipeline until its next route call. When a script

@@ -16,6 +16,7 @@
 
 #include "mg_md5.h"
 #include "mg_regex.h"
+#include "mg_suggest.h"
 
 /* How much of a config string a message quotes. */
 #define QUOTE_MAX 40
@@ -51,9 +52,9 @@ enum field {
     F_COUNT
 };
 
-static const char *const field_names[F_COUNT] = {
+static const char *const field_names[F_COUNT + 1] = {
     "source_labels", "separator",   "regex",  "modulus",
-    "target_label",  "replacement", "action",
+    "target_label",  "replacement", "action", NULL,
 };
 
 #define DEFAULT_SEPARATOR ";"
@@ -407,24 +408,18 @@ bad_target:
 }
 
 /* Compiles the regex as Prometheus's NewRegexp does: ^(?s:REGEX)$, parsed
- * whole, so a ")" in REGEX closes the wrapper there too. */
+ * whole, so a ")" in REGEX closes the wrapper there too. The message
+ * quotes the regex as the user wrote it. */
 static int compile_regex(struct step *st, size_t k, char *why, size_t whylen)
 {
-    static const char pre[] = "^(?s:", post[] = ")$";
     char msg[160];
-    size_t n = sizeof(pre) - 1 + st->regex.n + sizeof(post) - 1;
-    char *w = malloc(n);
-    if (!w)
-        return nomem(why, whylen);
-    memcpy(w, pre, sizeof(pre) - 1);
-    memcpy(w + sizeof(pre) - 1, st->regex.p, st->regex.n);
-    memcpy(w + sizeof(pre) - 1 + st->regex.n, post, sizeof(post) - 1);
-    int rc = mg_regex_compile(w, n, &st->re, msg, sizeof(msg));
-    free(w);
+    int rc = mg_regex_compile_anchored(st->regex.p, st->regex.n, &st->re, msg,
+                                       sizeof(msg));
     if (rc == -ENOMEM)
         return nomem(why, whylen);
     if (rc < 0)
-        return fail_at(why, whylen, k, F_REGEX, "%s", msg);
+        return fail_at(why, whylen, k, F_REGEX, "\"%.*s\": %s",
+                       quote_len(st->regex.n), st->regex.p, msg);
     return 0;
 }
 
@@ -452,9 +447,12 @@ static int compile_step(lua_State *L, int cfg, size_t k, struct step *st,
             if (strlen(field_names[f]) == kl &&
                 memcmp(field_names[f], key, kl) == 0)
                 break;
-        if (f == F_COUNT)
-            return fail_at(why, whylen, k, -1, ".%.*s: unknown field",
-                           quote_len(kl), key);
+        if (f == F_COUNT) {
+            char msg[160];
+            return fail_at(why, whylen, k, -1, ": %s",
+                           mg_suggest_unknown(msg, sizeof(msg), key, kl,
+                                              field_names));
+        }
         lua_copy(L, -1, base + 1 + f);
         lua_pop(L, 1);
     }
@@ -492,11 +490,53 @@ static int compile_step(lua_State *L, int cfg, size_t k, struct step *st,
     return 0;
 }
 
+/* The configs Prometheus accepts that rarely do what their author meant;
+ * each is a warning, never a refusal. */
+static void traps(const struct step *st, size_t k, mg_relabel_report_fn fn,
+                  void *ctx)
+{
+    enum action a = st->act;
+    char msg[256];
+
+    if (!fn)
+        return;
+    if ((a == A_DROP || a == A_KEEP) && st->nsrc && st->regex_default) {
+        snprintf(msg, sizeof(msg),
+                 "relabel[%zu]: %s with source_labels and the default regex "
+                 "(.*) matches every value, even a missing label, so it %s "
+                 "every series; set regex (\".+\" matches a label that is set)",
+                 k, action_names[a], a == A_DROP ? "drops" : "keeps");
+        fn(ctx, k, 1, msg);
+    }
+    if ((a == A_DROP || a == A_KEEP) && !st->nsrc && !st->regex_default) {
+        snprintf(msg, sizeof(msg),
+                 "relabel[%zu]: %s with a regex but no source_labels matches "
+                 "the regex against \"\" for every series; name the labels "
+                 "in source_labels (source_labels = {\"__name__\"} for the "
+                 "metric name)", k, action_names[a]);
+        fn(ctx, k, 1, msg);
+    }
+    if ((a == A_LABELDROP || a == A_LABELKEEP) && st->regex_default) {
+        snprintf(msg, sizeof(msg),
+                 "relabel[%zu]: %s with the default regex (.*) %s every "
+                 "label; set regex to the label names", k, action_names[a],
+                 a == A_LABELDROP ? "drops" : "keeps");
+        fn(ctx, k, 1, msg);
+    }
+}
+
 int mg_relabel_compile(lua_State *L, int idx, struct mg_relabel **out,
                        char *why, size_t whylen)
 {
+    return mg_relabel_compile_each(L, idx, out, NULL, NULL, why, whylen);
+}
+
+int mg_relabel_compile_each(lua_State *L, int idx, struct mg_relabel **out,
+                            mg_relabel_report_fn fn, void *ctx, char *why,
+                            size_t whylen)
+{
     struct mg_relabel *rl = NULL;
-    int top = lua_gettop(L), rc = 0, has_case = 0;
+    int top = lua_gettop(L), rc = 0, has_case = 0, failed = 0;
     size_t n;
 
     *out = NULL;
@@ -522,16 +562,26 @@ int mg_relabel_compile(lua_State *L, int idx, struct mg_relabel **out,
         struct step *st = &rl->steps[k - 1];
         rl->n = k; /* so that free releases a half-built step */
         lua_rawgeti(L, idx, (lua_Integer)k);
-        if (lua_type(L, -1) != LUA_TTABLE) {
+        if (lua_type(L, -1) != LUA_TTABLE)
             rc = fail_at(why, whylen, k, -1, ": must be a table, got %s",
                          lua_typename(L, lua_type(L, -1)));
-            goto fail;
-        }
-        rc = compile_step(L, lua_gettop(L), k, st, why, whylen);
+        else
+            rc = compile_step(L, lua_gettop(L), k, st, why, whylen);
         lua_settop(L, top);
-        if (rc)
+        if (rc == -ENOMEM || (rc && !fn))
             goto fail;
+        if (rc) {
+            /* the next config still compiles, so every bad one is told */
+            fn(ctx, k, 0, why);
+            failed = 1;
+            continue;
+        }
+        traps(st, k, fn, ctx);
         has_case |= st->act == A_LOWERCASE || st->act == A_UPPERCASE;
+    }
+    if (failed) {
+        rc = -EINVAL;
+        goto fail;
     }
     /* Go's strings.ToLower maps every Unicode letter; the C.UTF-8 locale's
      * tables do the same, with ASCII as the fallback if it is missing. */

@@ -21,6 +21,21 @@ struct mg_relabel;
  * (whylen bytes, NUL-terminated). On success *out owns the new plan. */
 int mg_relabel_compile(lua_State *L, int idx, struct mg_relabel **out,
                        char *why, size_t whylen);
+
+/* Called by mg_relabel_compile_each for config k (from 1): each config
+ * refused (warning 0, msg as mg_relabel_compile writes it) and each trap
+ * a config falls into (warning 1: a drop on source_labels with the default
+ * regex, which drops every series; a drop or keep with a regex but no
+ * source_labels; a labeldrop or labelkeep with the default regex). */
+typedef void (*mg_relabel_report_fn)(void *ctx, size_t k, int warning,
+                                     const char *msg);
+/* mg_relabel_compile that goes on past a bad config when fn is set: every
+ * refusal and trap goes to fn, and the result is -EINVAL if any config was
+ * refused (why then holds the last). A list that is not one, or running
+ * out of memory, is not reported through fn: only in why. */
+int mg_relabel_compile_each(lua_State *L, int idx, struct mg_relabel **out,
+                            mg_relabel_report_fn fn, void *ctx, char *why,
+                            size_t whylen);
 void mg_relabel_free(struct mg_relabel *rl);
 
 /* Runs the plan over lb, whose labels include __name__. Returns 1 when the

@@ -746,9 +746,9 @@ static void test_validation(void)
 
     /* Types, unknown keys, the list itself; the index is the Lua one. */
     refuses(__LINE__, "{{target_label='a'}, {target_label='b', regex='('}}",
-            "relabel[2].regex: missing closing )");
+            "relabel[2].regex: \"(\": missing closing )");
     refuses(__LINE__, "{{target_label='a', foo=1}}",
-            "relabel[1].foo: unknown field");
+            "relabel[1]: unknown key 'foo'");
     refuses(__LINE__, "{{target_label='a', [1]='x'}}",
             "relabel[1]: field names must be strings, got number");
     refuses(__LINE__, "{{target_label='a', regex=5}}",

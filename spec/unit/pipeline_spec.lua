@@ -193,7 +193,7 @@ describe("pipeline", function()
     gw:push { metrics = { { name = "r_total", type = "counter", value = 1, labels = { status = "404" } } } }
     local ok, err = gw:load { scripts = { dir .. "drops.lua", dir .. "bad_syntax.lua" } }
     assert.is_false(ok)
-    assert.truthy(err:find("bad_syntax.lua:1:", 1, true), err)
+    assert.truthy(err:find("bad_syntax.lua:2:", 1, true), err)
     assert.truthy(err:find("relabel[1].regex", 1, true), err)
     local text = gw:expose()
     assert.are.equal(0, value(text, "moongate_config_last_reload_successful"))
