@@ -465,6 +465,9 @@ static int l_s_set(lua_State *L)
         i++;
     if (!k)
         return luaL_error(L, "transform: s has no %s keys", luaL_typename(L, 2));
+    if (!s_fields[i] && strcmp(k, "value") == 0)
+        return luaL_error(L, "transform: s.value cannot be set: a transform runs once per "
+                          "new series, on_sample changes values");
     if (!s_fields[i])
         return luaL_error(L, "transform: s: %s",
                           mg_suggest_unknown(msg, sizeof(msg), k, kl, s_fields));

@@ -165,7 +165,7 @@ describe("moongate check --input", function()
   for _, case in ipairs {
     { set = 's.value = "x"', says = "transform: s.value cannot be set" },
     { set = "s.labels = 5", says = "labels" },
-    { set = 's.lables = {}', says = "unknown field lables" },
+    { set = 's.lables = {}', says = "unknown key 'lables' (did you mean 'labels'?)" },
     { set = 's.scale = "x"', says = "scale" },
   } do
     it("exits 1 on a field of s set wrong: " .. case.set, function()
@@ -173,7 +173,8 @@ describe("moongate check --input", function()
             ["in.jsonl"] = '{"metrics":[{"name":"a","type":"gauge","value":1}]}\n' }
       local code, out = check("scripts --input in.jsonl")
       assert.are.equal(1, code, out)
-      local msg = out:match("line 1: a{} %-> error: scripts/z%.lua:1: ([^\n]*)")
+      -- the error names the line of the assignment
+      local msg = out:match("line 1: a{} %-> error: scripts/z%.lua:2: ([^\n]*)")
       assert.is_truthy(msg, out)
       has(msg, case.says)
     end)

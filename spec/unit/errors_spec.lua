@@ -184,9 +184,10 @@ describe("a transform's s", function()
     assert.are.equal(1, value(text, ('moongate_script_errors_total{file="%s"}'):format(p)))
   end)
 
-  it("refuses a field that is not one of s's", function()
+  it("refuses s.value, saying where values change", function()
     local result, _, p = through("s.value = 'x'")
-    has(result, p .. ":2: transform: s: unknown key 'value'")
+    has(result, p .. ":2: transform: s.value cannot be set: a transform runs once per new series, "
+        .. "on_sample changes values")
   end)
 
   for _, case in ipairs {
