@@ -107,7 +107,9 @@ static const char *parse_str(struct parser *ps, size_t *n)
         case 't': *o++ = '\t'; break;
         case 'u': {
             unsigned u, lo;
-            if (ps->end - ps->p < 4 || hex4(ps->p, &u))
+            /* every string is NUL-terminated for its callers (names,
+             * label values): a NUL inside would cut it short unseen */
+            if (ps->end - ps->p < 4 || hex4(ps->p, &u) || u == 0)
                 return NULL;
             ps->p += 4;
             if (u >= 0xD800 && u < 0xDC00 && ps->end - ps->p >= 6 && ps->p[0] == '\\' &&
