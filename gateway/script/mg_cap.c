@@ -10,6 +10,7 @@
 #include "mg_lua.h"
 #include "mg_names.h"
 #include "mg_regex.h"
+#include "mg_slab.h"
 
 struct mg_cap_def {
     enum mg_cap_kind kind;
@@ -34,6 +35,7 @@ struct cap_state {
     char *key;
     const struct mg_cap_def *def;
     struct mg_names counts; /* key -> struct entry */
+    struct mg_slab entries; /* the entries: a label cap keeps one per value */
     uint64_t total;         /* MG_CAP_MAX_SERIES */
     uint64_t hits;
 };
@@ -293,10 +295,8 @@ static void state_free(struct cap_state *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; s->counts.slot && i <= s->counts.mask; i++)
-        if (s->counts.slot[i].name)
-            free(s->counts.slot[i].val);
     mg_names_fini(&s->counts);
+    mg_slab_fini(&s->entries);
     free(s->key);
     free(s);
 }
@@ -360,7 +360,8 @@ static void count(struct cap_state *s, const char *key, size_t klen, int delta)
     if (!e) {
         if (delta < 0)
             return;
-        e = malloc(sizeof(*e) + klen + 1);
+        /* from the state's slab: 16 bytes for a 6-digit id, not malloc's 32 */
+        e = mg_slab_alloc(&s->entries, sizeof(*e) + klen + 1);
         if (!e)
             return; /* under memory pressure the cap undercounts */
         e->count = 0;
@@ -368,7 +369,7 @@ static void count(struct cap_state *s, const char *key, size_t klen, int delta)
         memcpy(e->key, key, klen);
         e->key[klen] = '\0';
         if (mg_names_put(&s->counts, e->key, klen, e)) {
-            free(e);
+            mg_slab_free(&s->entries, e, sizeof(*e) + klen + 1);
             return;
         }
     }
@@ -377,7 +378,7 @@ static void count(struct cap_state *s, const char *key, size_t klen, int delta)
     } else if (--e->count == 0) {
         /* an expired series frees its room */
         mg_names_del(&s->counts, e->key, e->len);
-        free(e);
+        mg_slab_free(&s->entries, e, sizeof(*e) + e->len + 1);
     }
 }
 
@@ -428,6 +429,7 @@ int mg_caps_set(struct mg_caps *c, struct mg_cap_def *const *defs, size_t n,
                 return -ENOMEM;
             }
             mg_names_init(&nv[i]->counts);
+            mg_slab_init(&nv[i]->entries);
             nv[i]->def = defs[i];
             /* a new cap starts from what is already there */
             size_t cap = mg_store_output_capacity(st);
