@@ -22,7 +22,7 @@
 #   MG_BENCH_LOG_SERIES=100000         series count for the append-only log section
 #   MG_BENCH_MEM_SERIES=1000000        series for the memory section (no scripts, full pipeline)
 #   MG_BENCH_MEM_SECONDS=3             its update-phase time
-#   MG_BENCH_ONLY=snapshot             run one section (basic needs N: use the list)
+#   MG_BENCH_ONLY=snapshot             run one section (basic: for each of MG_BENCH_SERIES)
 #   MG_BENCH_KEEP=1                    keep the work directory (gateway logs)
 #   MG_BENCH_RW_SERIES=1000000         series for the remote-write section
 #   MG_BENCH_RW_INTERVAL=2s            its remote_write interval
@@ -788,7 +788,12 @@ bench_pushgateway() {
 main() {
     log "build $BUILD, work directory $WORK, $(nproc) CPUs"
     local failed=0
-    if [ -n "${MG_BENCH_ONLY:-}" ]; then
+    if [ "${MG_BENCH_ONLY:-}" = basic ]; then
+        for n in $SERIES_LIST; do
+            bench_basic basic "$n" || failed=1
+        done
+        return "$failed"
+    elif [ -n "${MG_BENCH_ONLY:-}" ]; then
         "bench_$MG_BENCH_ONLY"
         return
     fi
