@@ -269,7 +269,7 @@ struct mg_labelset *mg_labelset_new_src(struct mg_slab *slab,
     }
     if (size > UINT16_MAX || !(ls = mg_slab_alloc(slab, sizeof(*ls) + size)))
         goto done;
-    ls->hash = hash;
+    ls->hash = (uint32_t)hash;
     ls->refs = 1;
     ls->n = (uint16_t)n;
     ls->size = (uint16_t)size;

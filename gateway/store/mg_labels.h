@@ -37,7 +37,7 @@ uint64_t mg_labels_hash(const struct mg_label *v, size_t n);
  * reference per set that uses it); the strings mg_labelset_next gives
  * stay valid while the set lives. */
 struct mg_labelset {
-    uint64_t hash;
+    uint32_t hash; /* the low half of the hash given: all an index keeps */
     uint32_t refs;
     uint16_t n;
     uint16_t size;
