@@ -8,8 +8,8 @@
 
 #include "mg_json.h"
 #include "mg_lua.h"
-#include "mg_names.h"
 #include "mg_regex.h"
+#include "mg_kcount.h"
 
 struct mg_cap_def {
     enum mg_cap_kind kind;
@@ -24,17 +24,10 @@ struct mg_cap_def {
     char *where;         /* file:line of its cap{} or limits{}; NULL: unknown */
 };
 
-/* One admitted key (a metric name or a label value) and its series. */
-struct entry {
-    uint32_t count;
-    uint32_t len;
-    char key[];
-};
-
 struct cap_state {
     char *key;
     const struct mg_cap_def *def;
-    struct mg_names counts; /* key -> struct entry */
+    struct mg_kcount counts; /* admitted key (metric name, label value) -> its series */
     uint64_t total;         /* MG_CAP_MAX_SERIES */
     uint64_t hits;
 };
@@ -313,10 +306,7 @@ static void state_free(struct cap_state *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; s->counts.slot && i <= s->counts.mask; i++)
-        if (s->counts.slot[i].name)
-            free(s->counts.slot[i].val);
-    mg_names_fini(&s->counts);
+    mg_kcount_fini(&s->counts);
     free(s->key);
     free(s);
 }
@@ -376,29 +366,8 @@ static void count(struct cap_state *s, const char *key, size_t klen, int delta)
         s->total += (uint64_t)(int64_t)delta;
         return;
     }
-    struct entry *e = mg_names_get(&s->counts, key, klen);
-    if (!e) {
-        if (delta < 0)
-            return;
-        e = malloc(sizeof(*e) + klen + 1);
-        if (!e)
-            return; /* under memory pressure the cap undercounts */
-        e->count = 0;
-        e->len = (uint32_t)klen;
-        memcpy(e->key, key, klen);
-        e->key[klen] = '\0';
-        if (mg_names_put(&s->counts, e->key, klen, e)) {
-            free(e);
-            return;
-        }
-    }
-    if (delta > 0) {
-        e->count++;
-    } else if (--e->count == 0) {
-        /* an expired series frees its room */
-        mg_names_del(&s->counts, e->key, e->len);
-        free(e);
-    }
+    /* under memory pressure the cap undercounts */
+    (void)mg_kcount_add(&s->counts, key, klen, delta);
 }
 
 static void count_output(struct mg_caps *c, struct cap_state *s,
@@ -447,7 +416,7 @@ int mg_caps_set(struct mg_caps *c, struct mg_cap_def *const *defs, size_t n,
                 free(nv);
                 return -ENOMEM;
             }
-            mg_names_init(&nv[i]->counts);
+            mg_kcount_init(&nv[i]->counts);
             nv[i]->def = defs[i];
             /* a new cap starts from what is already there */
             size_t cap = mg_store_output_capacity(st);
@@ -481,7 +450,7 @@ static int over(const struct cap_state *s, const char *key, size_t klen)
     const struct mg_cap_def *d = s->def;
     if (d->kind == MG_CAP_MAX_SERIES)
         return s->total >= d->max;
-    const struct entry *e = mg_names_get(&s->counts, key, klen);
+    const struct mg_kcount_entry *e = mg_kcount_find(&s->counts, key, klen);
     if (d->kind == MG_CAP_LABEL)
         return !e && s->counts.n >= d->max;
     return e && e->count >= d->max;
@@ -605,12 +574,10 @@ static uint64_t use_of(const struct cap_state *s, const struct mg_store *st)
     if (d->kind == MG_CAP_LABEL)
         return s->counts.n;
     uint64_t max = 0; /* the fullest metric or producer */
-    for (size_t i = 0; s->counts.slot && i <= s->counts.mask; i++)
-        if (s->counts.slot[i].name) {
-            const struct entry *e = s->counts.slot[i].val;
-            if (e->count > max)
-                max = e->count;
-        }
+    size_t pos = 0;
+    for (const struct mg_kcount_entry *e; (e = mg_kcount_next(&s->counts, &pos));)
+        if (e->count > max)
+            max = e->count;
     return max;
 }
 

@@ -32,9 +32,12 @@ uint64_t mg_labels_hash(const struct mg_label *v, size_t n);
 
 
 /* An immutable, refcounted, sorted label set stored as one blob:
- * n times [source flag | name length u8][name][value length varint][value]. */
+ * n times [varint name id << 1 | source flag][varint value length][value].
+ * Names are interned for the process (each label name kept once, with a
+ * reference per set that uses it); the strings mg_labelset_next gives
+ * stay valid while the set lives. */
 struct mg_labelset {
-    uint64_t hash;
+    uint32_t hash; /* the low half of the hash given: all an index keeps */
     uint32_t refs;
     uint16_t n;
     uint16_t size;

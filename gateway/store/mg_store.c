@@ -344,7 +344,7 @@ static uint32_t output_get(struct mg_store *st, const struct mg_route *r,
         return MG_NIL;
     *rs = MG_REASON_LIMIT;
     snprintf(why, MG_WHY_LEN, "out of memory");
-    struct mg_labelset *ls = ls_hint && ls_hint->hash == h
+    struct mg_labelset *ls = ls_hint && ls_hint->hash == (uint32_t)h
                                  ? mg_labelset_ref(ls_hint)
                                  : mg_labelset_new_src(&st->slab, r->labels, r->nlabels, h, 0);
     if (!ls)
@@ -736,7 +736,7 @@ enum mg_reason mg_store_input_reroute(struct mg_store *st, uint32_t idx,
         struct mg_output *o = &st->out[in->out];
         uint64_t h = mg_store_input_hash(r->name, r->nlen, r->labels,
                                          r->nlabels);
-        if (r->drop == MG_OK && o->ls->hash == h &&
+        if (r->drop == MG_OK && o->ls->hash == (uint32_t)h &&
             st->scales[in->scale] == r->scale &&
             OUTFAM(st, o)->nlen == r->nlen &&
             memcmp(OUTFAM(st, o)->name, r->name, r->nlen) == 0 &&

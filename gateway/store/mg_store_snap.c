@@ -376,7 +376,7 @@ static int read_input(struct rctx *c, struct mg_snap_r *r)
         return 0;
     }
     struct mg_input *in = &st->in[idx];
-    mg_require((in->flags & F_LIVE) && in->ls->hash == h);
+    mg_require((in->flags & F_LIVE) && in->ls->hash == (uint32_t)h);
     in->seen = (uint32_t)seen;
     in->ttl = (uint32_t)ttl;
     if (out && in->out != MG_NIL)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mg_alloc.h"
 #include "mg_store.h"
 #include "mg_test.h"
 
@@ -244,6 +245,40 @@ static void test_help_pin(void)
     mg_store_free(st);
 }
 
+/* Label names are interned: two sets share one copy of each name, which
+ * lives until the last set using it goes; the source marks and values
+ * come back as given; a failed allocation part-way leaves nothing held. */
+static void test_labelset_names_shared(void)
+{
+    struct mg_label a[2] = {{"instance", "x", 8, 1}, {"job", "j1", 3, 2}};
+    struct mg_label b[2] = {{"instance", "y", 8, 1}, {"zone", "z", 4, 1}};
+    struct mg_labelset *la = mg_labelset_new_src(NULL, a, 2, 1, 2);
+    struct mg_labelset *lb = mg_labelset_new(b, 2, 2);
+    CHECK(la && lb);
+    if (!la || !lb)
+        return;
+    struct mg_label va[2], vb[2];
+    CHECK(mg_labelset_unpack(la, va) == 2 && mg_labelset_unpack(lb, vb) == 2);
+    CHECK(va[0].name == vb[0].name, "one copy of \"instance\"");
+    CHECK(va[1].vlen == 2 && memcmp(va[1].value, "j1", 2) == 0);
+    CHECK(mg_labelset_srcmask(la) == 2 && mg_labelset_srcmask(lb) == 0);
+    CHECK(mg_labelset_equal(la, a, 2) && !mg_labelset_equal(la, b, 2));
+    mg_labelset_unref(NULL, la);
+    /* "instance" outlives the first set: the second still reads it */
+    CHECK(mg_labelset_equal(lb, b, 2));
+    for (long k = 0; k < 4; k++) {
+        struct mg_label c[2] = {{"fresh", "1", 5, 1}, {"new", "2", 3, 1}};
+        mg_alloc_fail_after(k);
+        struct mg_labelset *lc = mg_labelset_new(c, 2, 3);
+        mg_alloc_fail_after(-1);
+        if (lc) {
+            CHECK(mg_labelset_equal(lc, c, 2));
+            mg_labelset_unref(NULL, lc);
+        }
+    }
+    mg_labelset_unref(NULL, lb);
+}
+
 int main(void)
 {
     test_counter_sum_exact();
@@ -254,5 +289,6 @@ int main(void)
     test_cursor_survives_removal();
     test_known_update_allocates_nothing();
     test_help_pin();
+    test_labelset_names_shared();
     return mg_test_summary("test_series");
 }

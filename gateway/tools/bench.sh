@@ -20,7 +20,9 @@
 #   MG_BENCH_SECURITY_SERIES=100000    series for the push-token and TLS section
 #   MG_BENCH_SNAPSHOT_SERIES="100000 1000000"  series counts for the snapshot section
 #   MG_BENCH_LOG_SERIES=100000         series count for the append-only log section
-#   MG_BENCH_ONLY=snapshot             run one section (basic needs N: use the list)
+#   MG_BENCH_MEM_SERIES=1000000        series for the memory section (no scripts, full pipeline)
+#   MG_BENCH_MEM_SECONDS=3             its update-phase time
+#   MG_BENCH_ONLY=snapshot             run one section (basic: for each of MG_BENCH_SERIES)
 #   MG_BENCH_KEEP=1                    keep the work directory (gateway logs)
 #   MG_BENCH_RW_SERIES=1000000         series for the remote-write section
 #   MG_BENCH_RW_INTERVAL=2s            its remote_write interval
@@ -366,6 +368,88 @@ LUA
             printf "section=caps series=%d admission_us_per_new_series=%.3f bytes_per_tracked_label_value=%.0f\n",
                    n, (1e6 / y[1] - 1e6 / x[1]), (y[2] - x[2]) }'
     fi
+}
+
+# pipeline_scripts DIR: the benchmark pipeline (5 relabel configs, one
+# transform, 3 caps that admit everything) into DIR; the committed copy
+# under tools/bench/pipeline/ when there is one, else the same inline.
+pipeline_scripts() {
+    local dir=$1 src
+    src=$(dirname "$0")/bench/pipeline
+    mkdir -p "$dir"
+    if [ -f "$src/10-relabel.lua" ]; then
+        cp "$src"/*.lua "$dir"/
+        return 0
+    fi
+    cat >"$dir/10-relabel.lua" <<'LUA'
+relabel {
+  { source_labels = { "zone" }, regex = "z(\\d+)", target_label = "zone", replacement = "zone-$1" },
+  { source_labels = { "shard" }, regex = "s(.*)", target_label = "shard_id", replacement = "$1" },
+  { action = "labeldrop", regex = "shard" },
+  { source_labels = { "instance", "job" }, separator = "/", target_label = "origin" },
+  { action = "drop", source_labels = { "job" }, regex = "never-.*" },
+}
+LUA
+    cat >"$dir/20-transform.lua" <<'LUA'
+transform(function(s)
+  s.labels.pipeline = "lua"
+  if s.name:match("_ms$") then s.name = s.name:gsub("_ms$", "_seconds"); s.scale = 0.001 end
+  return s
+end)
+LUA
+    cat >"$dir/30-caps.lua" <<'LUA'
+cap { label = "id", max_values = 100000000 }
+cap { per_label = "shard_id", max_series = 100000000 }
+cap { metric = "bench_.*", max_series = 100000000 }
+LUA
+}
+
+# mem_run SECTION N [moongate args...]: N series created (a short update
+# phase after), then the resident bytes per output and per input series as
+# the gateway counts them, and the gateway's CPU seconds for the load.
+mem_run() {
+    local section=$1 n=$2
+    shift 2
+    local prefix="section=memory run=$section series=$n" rss0 rss1 cpu0 cpu1
+    start_gateway "mem-$section-$n" "$@" || return 1
+    rss0=$(rss_bytes "$GW_PID")
+    cpu0=$(cpu_seconds "$GW_PID")
+    if ! load "$prefix" "$n" --seconds "${MG_BENCH_MEM_SECONDS:-3}"; then
+        log "memory: moongate-bench failed for $n series ($section)"
+        stop_gateway "$prefix"
+        return 1
+    fi
+    rss1=$(rss_bytes "$GW_PID")
+    cpu1=$(cpu_seconds "$GW_PID")
+    local counts in out
+    counts=$(gateway_counts "$prefix")
+    in=$(field input_series "$counts")
+    out=$(field output_series "$counts")
+    echo "$counts"
+    awk -v p="$prefix" -v a="$rss0" -v b="$rss1" -v i="$in" -v o="$out" \
+        -v c0="$cpu0" -v c1="$cpu1" -v la="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+        printf "%s rss_before_bytes=%d rss_after_bytes=%d rss_bytes_per_output_series=%.1f " \
+               "rss_bytes_per_input_series=%.1f gateway_cpu_seconds=%.3f loadavg_1m=%s\n",
+               p, a, b, (o > 0 ? (b - a) / o : 0), (i > 0 ? (b - a) / i : 0), c1 - c0, la }'
+    stop_gateway "$prefix"
+    MEM_PER=$(awk -v a="$rss0" -v b="$rss1" -v o="$out" 'BEGIN { printf "%.1f", (o > 0 ? (b - a) / o : 0) }')
+}
+
+# bench_memory: resident bytes per series at MG_BENCH_MEM_SERIES (1M) with
+# 5 labels, through the full benchmark pipeline (pipeline_scripts) and with
+# no scripts for comparison. Resident bytes do not depend on the machine's
+# load, unlike the rates.
+bench_memory() {
+    local n=${MG_BENCH_MEM_SERIES:-1000000} dir=$WORK/mem-pipeline plain pipe
+    pipeline_scripts "$dir"
+    mem_run none "$n" || return 1
+    plain=$MEM_PER
+    mem_run pipeline "$n" --scripts "$dir" || return 1
+    pipe=$MEM_PER
+    echo "section=memory series=$n bytes_per_output_series_no_scripts=$plain" \
+         "bytes_per_output_series_pipeline=$pipe"
+    SUMMARY+=("$(printf '%-8s %9s %14s %14s %10s %10s %10s' memory "$n" - - \
+        "$plain/$pipe" - -)")
 }
 
 # bench_rule_tick: 1,000 alert rules over N series (each a sum over one
@@ -801,7 +885,12 @@ bench_http_push() {
 main() {
     log "build $BUILD, work directory $WORK, $(nproc) CPUs"
     local failed=0
-    if [ -n "${MG_BENCH_ONLY:-}" ]; then
+    if [ "${MG_BENCH_ONLY:-}" = basic ]; then
+        for n in $SERIES_LIST; do
+            bench_basic basic "$n" || failed=1
+        done
+        return "$failed"
+    elif [ -n "${MG_BENCH_ONLY:-}" ]; then
         "bench_$MG_BENCH_ONLY"
         return
     fi
@@ -810,6 +899,7 @@ main() {
     done
     bench_lua_new_series || failed=1
     bench_cap_admission || failed=1
+    bench_memory || failed=1
     bench_rule_tick || failed=1
     bench_security || failed=1
     bench_promql_tick || failed=1

@@ -31,7 +31,7 @@ static size_t find(const struct mg_names *m, uint64_t h, const char *name,
     size_t i = h & m->mask;
     while (m->slot[i].name) {
         const struct mg_names_slot *s = &m->slot[i];
-        if (s->hash == h && s->nlen == nlen && memcmp(s->name, name, nlen) == 0) {
+        if (s->hash == (uint32_t)h && s->nlen == nlen && memcmp(s->name, name, nlen) == 0) {
             *found = 1;
             return i;
         }
@@ -85,7 +85,7 @@ int mg_names_put(struct mg_names *m, const char *name, size_t nlen, void *val)
     size_t i = find(m, h, name, nlen, &found);
     if (!found)
         m->n++;
-    m->slot[i] = (struct mg_names_slot){h, name, (uint32_t)nlen, val};
+    m->slot[i] = (struct mg_names_slot){name, val, (uint32_t)h, (uint32_t)nlen};
     return 0;
 }
 

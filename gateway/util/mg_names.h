@@ -7,11 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* 24 bytes: the low half of the hash is enough to place a slot and to
+ * reject most others (tables are kept under 2^32 slots). */
 struct mg_names_slot {
-    uint64_t hash;
     const char *name;
-    uint32_t nlen;
     void *val;
+    uint32_t hash;
+    uint32_t nlen;
 };
 
 struct mg_names {

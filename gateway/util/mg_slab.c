@@ -1,4 +1,6 @@
-/* mg_slab: size classes every 16 bytes up to 512, bump-allocated chunks. */
+/* mg_slab: size classes every 8 bytes up to 512, bump-allocated chunks.
+ * Every 8 rather than 16: a 5-label set is 51 bytes, 56 in a class of 8
+ * and 64 in one of 16. */
 #include "mg_slab.h"
 
 #include "mg_alloc.h"
@@ -7,7 +9,7 @@
 #include <string.h>
 
 #define CHUNK (64 * 1024)
-#define GRAIN 16
+#define GRAIN 8
 
 struct mg_slab_chunk {
     struct mg_slab_chunk *next;

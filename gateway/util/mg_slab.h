@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#define MG_SLAB_CLASSES 32
+#define MG_SLAB_CLASSES 64
 #define MG_SLAB_MAX 512 /* larger blocks come from malloc */
 
 struct mg_slab_chunk;
@@ -24,7 +24,7 @@ struct mg_slab {
 void mg_slab_init(struct mg_slab *s);
 /* Frees every chunk: every block of the slab is gone. */
 void mg_slab_fini(struct mg_slab *s);
-/* n bytes, 16-aligned; NULL on ENOMEM. s may be NULL: plain malloc. */
+/* n bytes, 8-aligned; NULL on ENOMEM. s may be NULL: plain malloc. */
 void *mg_slab_alloc(struct mg_slab *s, size_t n);
 /* p was allocated with n bytes from s (or malloc when s is NULL). */
 void mg_slab_free(struct mg_slab *s, void *p, size_t n);
