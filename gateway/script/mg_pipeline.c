@@ -460,7 +460,8 @@ static int l_run_transform(lua_State *L)
             return terr(L, st, "%s is not a valid label name", k);
         if (!mg_utf8_valid(v, vl))
             return terr(L, st, "label %s is not UTF-8", k);
-        if (mg_lbuild_set(&p->lb, k, kl, v, vl))
+        /* keys of one table, and never __name__: no lookup needed */
+        if (mg_lbuild_add(&p->lb, k, kl, v, vl))
             return luaL_error(L, "out of memory");
         lua_pop(L, 1);
     }
@@ -568,10 +569,12 @@ void mg_pipeline_route(struct mg_pipeline *p, const struct mg_sample *s,
     p->scale = 1;
     p->ttl_ms = -1;
     p->cur_type = mg_type_name(s->type);
-    int failed = mg_lbuild_set(&p->lb, "__name__", 8, s->name, s->nlen);
+    /* s outlives the route (r borrows from it too): its strings go in
+     * uncopied, and a step that sets a label copies only what it sets */
+    int failed = mg_lbuild_set_ref(&p->lb, "__name__", 8, s->name, s->nlen);
     for (size_t i = 0; i < s->nlabels && !failed; i++)
-        failed = mg_lbuild_set(&p->lb, s->labels[i].name, s->labels[i].nlen,
-                               s->labels[i].value, s->labels[i].vlen);
+        failed = mg_lbuild_set_ref(&p->lb, s->labels[i].name, s->labels[i].nlen,
+                                   s->labels[i].value, s->labels[i].vlen);
     if (failed) {
         snprintf(why, whylen, "out of memory");
         r->drop = MG_DROP_LIMIT;
