@@ -536,12 +536,19 @@ const char *mg_caps_admit(struct mg_caps *c, struct mg_store *st,
 {
     (void)t;
     const char *acted = NULL;
+    int checked = 0;
     for (size_t i = 0; c && i < c->n; i++) {
         struct cap_state *s = c->v[i];
         size_t klen;
         const char *key = key_of(c, s, r->name, r->nlen, r->labels, r->nlabels, &klen);
         if (!key || !over(s, key, klen))
             continue;
+        /* A series joining an output that exists adds nothing a cap
+         * counts; asked only once a cap is full, as most new series find
+         * none full and would pay a hash and a lookup for nothing. */
+        if (!checked++ &&
+            mg_store_output_exists(st, r->name, r->nlen, r->labels, r->nlabels))
+            return NULL;
         hit(s, stats);
         if (s->def->shadow)
             continue; /* counts what it would refuse, refuses nothing */
