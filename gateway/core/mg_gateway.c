@@ -375,8 +375,7 @@ static void route(struct mg_gateway *gw, const struct mg_sample *s,
 static const char *admit(struct mg_gateway *gw, struct mg_route *r,
                          enum mg_type t)
 {
-    if (r->drop != MG_OK ||
-        mg_store_output_exists(gw->store, r->name, r->nlen, r->labels, r->nlabels))
+    if (r->drop != MG_OK)
         return NULL;
     return mg_caps_admit(gw->caps, gw->store, r, t, &gw->cap_lb, &gw->stats);
 }

@@ -28,6 +28,7 @@
 struct mg_regex {
     pcre2_code *code;
     uint32_t ngroups;
+    int jit; /* JIT-compiled: an ASCII subject skips pcre2_match's checks */
     struct mg_re2 src; /* its names: RE2 allows a name twice */
 };
 
@@ -125,6 +126,9 @@ int mg_regex_compile(const char *pat, size_t n, struct mg_regex **out,
     /* Without JIT (not built, or no executable memory) the interpreter runs
      * the same pattern under the same limits. */
     pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
+    size_t jitsize = 0;
+    re->jit = pcre2_pattern_info(re->code, PCRE2_INFO_JITSIZE, &jitsize) == 0 &&
+              jitsize > 0;
     pcre2_pattern_info(re->code, PCRE2_INFO_CAPTURECOUNT, &re->ngroups);
     /* Only the names are needed from here on. */
     mg_rebuf_fini(&re->src.pcre);
@@ -183,6 +187,14 @@ void mg_rematch_free(struct mg_rematch *m)
     free(m);
 }
 
+static int ascii(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80)
+            return 0;
+    return 1;
+}
+
 int mg_regex_match(const struct mg_regex *re, struct mg_rematch *m,
                    const char *s, size_t n, size_t start, char *why,
                    size_t whylen)
@@ -198,7 +210,15 @@ int mg_regex_match(const struct mg_regex *re, struct mg_rematch *m,
         m->md = md;
         m->pairs = re->ngroups + 1;
     }
-    int rc = pcre2_match(re->code, (PCRE2_SPTR)(s ? s : ""), n, start, 0,
+    /* pcre2_jit_match runs the same machine code without pcre2_match's
+     * checks, the UTF-8 scan of the subject among them: ASCII needs none,
+     * anything else keeps pcre2_match and its error for bad UTF-8. */
+    int rc;
+    if (re->jit && start <= n && ascii(s, n))
+        rc = pcre2_jit_match(re->code, (PCRE2_SPTR)(s ? s : ""), n, start, 0,
+                             m->md, m->mc);
+    else
+        rc = pcre2_match(re->code, (PCRE2_SPTR)(s ? s : ""), n, start, 0,
                          m->md, m->mc);
     if (rc > 0) {
         m->rc = rc;

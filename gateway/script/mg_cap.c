@@ -30,6 +30,11 @@ struct cap_state {
     struct mg_kcount counts; /* admitted key (metric name, label value) -> its series */
     uint64_t total;         /* MG_CAP_MAX_SERIES */
     uint64_t hits;
+    /* The metric regex's verdict on the last name it saw: new series come
+     * in runs of one metric, and admission and counting ask twice. */
+    char memo[64];
+    uint32_t memo_len; /* 0: nothing memoised */
+    int memo_match;
 };
 
 struct mg_caps {
@@ -334,18 +339,35 @@ void mg_caps_free(struct mg_caps *c)
 
 /* The key an output series counts under for def: the metric name, the
  * label's value, "" for the global limit; NULL when def does not apply. */
-static const char *key_of(struct mg_caps *c, const struct mg_cap_def *d,
+/* Whether the cap's metric regex matches name: 1, 0, or -1 on a match
+ * error (not memoised). */
+static int metric_matches(struct mg_caps *c, struct cap_state *s,
+                          const char *name, size_t nlen)
+{
+    if (s->memo_len && s->memo_len == nlen && memcmp(s->memo, name, nlen) == 0)
+        return s->memo_match;
+    char why[160];
+    int rc = mg_regex_match(s->def->metric, c->m, name, nlen, 0, why, sizeof(why));
+    if (rc >= 0 && nlen > 0 && nlen <= sizeof(s->memo)) {
+        memcpy(s->memo, name, nlen);
+        s->memo_len = (uint32_t)nlen;
+        s->memo_match = rc;
+    }
+    return rc;
+}
+
+static const char *key_of(struct mg_caps *c, struct cap_state *s,
                           const char *name, size_t nlen,
                           const struct mg_label *labels, size_t n, size_t *klen)
 {
+    const struct mg_cap_def *d = s->def;
     if (d->kind == MG_CAP_MAX_INPUTS || d->kind == MG_CAP_MAX_INPUTS_PER_SOURCE)
         return NULL;
     if (d->kind == MG_CAP_MAX_SERIES) {
         *klen = 0;
         return "";
     }
-    char why[160];
-    if (d->metric && mg_regex_match(d->metric, c->m, name, nlen, 0, why, sizeof(why)) != 1)
+    if (d->metric && metric_matches(c, s, name, nlen) != 1)
         return NULL;
     if (d->kind == MG_CAP_METRIC) {
         *klen = nlen;
@@ -370,25 +392,35 @@ static void count(struct cap_state *s, const char *key, size_t klen, int delta)
     (void)mg_kcount_add(&s->counts, key, klen, delta);
 }
 
+static void count_labels(struct mg_caps *c, struct cap_state *s,
+                         const struct mg_family *f, const struct mg_label *v,
+                         size_t n, int delta)
+{
+    size_t klen;
+    const char *key = key_of(c, s, f->name, f->nlen, v, n, &klen);
+    if (key)
+        count(s, key, klen, delta);
+}
+
 static void count_output(struct mg_caps *c, struct cap_state *s,
                          const struct mg_family *f, const struct mg_labelset *ls,
                          int delta)
 {
     struct mg_label v[ls->n ? ls->n : 1];
-    size_t n = mg_labelset_unpack(ls, v), klen;
-    const char *key = key_of(c, s->def, f->name, f->nlen, v, n, &klen);
-    if (key)
-        count(s, key, klen, delta);
+    count_labels(c, s, f, v, mg_labelset_unpack(ls, v), delta);
 }
 
+/* The labels unpacked once for every cap. */
 void mg_caps_on_output(void *ctx, const struct mg_family *f,
                        const struct mg_labelset *ls, int delta)
 {
     struct mg_caps *c = ctx;
-    if (f->own)
+    if (f->own || c->n == 0)
         return;
+    struct mg_label v[ls->n ? ls->n : 1];
+    size_t n = mg_labelset_unpack(ls, v);
     for (size_t i = 0; i < c->n; i++)
-        count_output(c, c->v[i], f, ls, delta);
+        count_labels(c, c->v[i], f, v, n, delta);
 }
 
 int mg_caps_set(struct mg_caps *c, struct mg_cap_def *const *defs, size_t n,
@@ -428,6 +460,7 @@ int mg_caps_set(struct mg_caps *c, struct mg_cap_def *const *defs, size_t n,
             }
         }
         nv[i]->def = defs[i];
+        nv[i]->memo_len = 0; /* a reload compiled the regex anew */
     }
     for (size_t k = 0; k < c->n; k++)
         state_free(c->v[k]);
@@ -492,12 +525,19 @@ const char *mg_caps_admit(struct mg_caps *c, struct mg_store *st,
 {
     (void)t;
     const char *acted = NULL;
+    int checked = 0;
     for (size_t i = 0; c && i < c->n; i++) {
         struct cap_state *s = c->v[i];
         size_t klen;
-        const char *key = key_of(c, s->def, r->name, r->nlen, r->labels, r->nlabels, &klen);
+        const char *key = key_of(c, s, r->name, r->nlen, r->labels, r->nlabels, &klen);
         if (!key || !over(s, key, klen))
             continue;
+        /* A series joining an output that exists adds nothing a cap
+         * counts; asked only once a cap is full, as most new series find
+         * none full and would pay a hash and a lookup for nothing. */
+        if (!checked++ &&
+            mg_store_output_exists(st, r->name, r->nlen, r->labels, r->nlabels))
+            return NULL;
         hit(s, stats);
         if (s->def->shadow)
             continue; /* counts what it would refuse, refuses nothing */
@@ -643,11 +683,11 @@ void mg_caps_describe(struct mg_caps *c, const struct mg_store *st,
     size_t k = 0;
     buf[0] = '\0';
     for (size_t i = 0; c && i < c->n && k < len; i++) {
-        const struct cap_state *s = c->v[i];
+        struct cap_state *s = c->v[i];
         size_t klen;
         if (s->def->kind != MG_CAP_MAX_INPUTS &&
             s->def->kind != MG_CAP_MAX_INPUTS_PER_SOURCE &&
-            !key_of(c, s->def, name, nlen, labels, n, &klen))
+            !key_of(c, s, name, nlen, labels, n, &klen))
             continue;
         k += (size_t)snprintf(buf + k, len - k, "%s%s: %llu of %llu%s", k ? "; " : "",
                               s->def->name, (unsigned long long)use_of(s, st),

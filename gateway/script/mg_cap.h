@@ -62,8 +62,8 @@ int mg_caps_set(struct mg_caps *c, struct mg_cap_def *const *defs, size_t n,
 void mg_caps_on_output(void *ctx, const struct mg_family *f,
                        const struct mg_labelset *ls, int delta);
 
-/* Admits a new output series described by r (type t), whose output does not
- * exist yet. May rewrite r's labels into lb (fold, drop_label: r then
+/* Admits a new input's output series described by r (type t); an output
+ * that exists already is admitted as it is. May rewrite r's labels into lb (fold, drop_label: r then
  * borrows from lb) or set r->drop (MG_DROP_CARDINALITY_CAP, MG_DROP_LIMIT).
  * Counts hits in stats. Returns the name of the cap that acted, or NULL. */
 const char *mg_caps_admit(struct mg_caps *c, struct mg_store *st,

@@ -41,6 +41,18 @@ struct step {
     int ref; /* transform's function */
 };
 
+/* Label names pushed into transform's s.labels, held by registry refs:
+ * the same few names come with every new series, and a pinned string is
+ * pushed without hashing, interning or allocating it again. Direct-mapped
+ * and bounded, so a producer's stream of odd names only churns slots. */
+#define NAME_SLOTS 64
+#define NAME_SLOT_MAX 31
+struct name_slot {
+    int ref; /* 0: empty (LUA_REFNIL and LUA_NOREF are negative) */
+    uint8_t len;
+    char name[NAME_SLOT_MAX];
+};
+
 struct agg_rule {
     struct mg_regex *re;
     enum mg_agg agg;
@@ -79,6 +91,7 @@ struct mg_pipeline {
     int help_set;
     struct mg_trace *trace; /* explain: record each step */
     char why[MG_WHY_LEN];
+    struct name_slot names[NAME_SLOTS];
 };
 
 static struct mg_pipeline *ctx(lua_State *L)
@@ -419,14 +432,46 @@ static int drop_matches(struct mg_pipeline *p, const struct step *s,
     return 1;
 }
 
-static void push_labels(lua_State *L, const struct mg_lbuild *lb, int source)
+/* Pushes a label name, from its slot when it has one. */
+static void push_name(lua_State *L, struct mg_pipeline *p, const char *name,
+                      size_t n)
 {
+    if (n == 0 || n > NAME_SLOT_MAX) {
+        lua_pushlstring(L, name, n);
+        return;
+    }
+    uint32_t h = 2166136261u; /* FNV-1a: names are short */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)name[i]) * 16777619u;
+    h = (h ^ h >> 16) % NAME_SLOTS;
+    struct name_slot *sl = &p->names[h];
+    if (sl->ref > 0 && sl->len == n && memcmp(sl->name, name, n) == 0) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, sl->ref);
+        return;
+    }
+    lua_pushlstring(L, name, n);
+    if (sl->ref > 0)
+        luaL_unref(L, LUA_REGISTRYINDEX, sl->ref);
+    sl->ref = 0;
+    lua_pushvalue(L, -1);
+    int ref = luaL_ref(L, LUA_REGISTRYINDEX); /* raises on ENOMEM: a script error */
+    if (ref > 0) {
+        sl->ref = ref;
+        sl->len = (uint8_t)n;
+        memcpy(sl->name, name, n);
+    }
+}
+
+static void push_labels(lua_State *L, struct mg_pipeline *p,
+                        const struct mg_lbuild *lb, int source)
+{
+    /* room for a label the script adds without a rehash */
     lua_createtable(L, 0, (int)lb->n);
     for (size_t i = 0; i < lb->n; i++) {
         const struct mg_label *l = &lb->v[i];
         if ((l->nlen == 8 && memcmp(l->name, "__name__", 8) == 0) || source)
             continue;
-        lua_pushlstring(L, l->name, l->nlen);
+        push_name(L, p, l->name, l->nlen);
         lua_pushlstring(L, l->value, l->vlen);
         lua_rawset(L, -3);
     }
@@ -535,7 +580,7 @@ static int l_run_transform(lua_State *L)
     lua_setfield(L, -2, "name");
     lua_pushstring(L, p->cur_type);
     lua_setfield(L, -2, "type");
-    push_labels(L, &p->lb, 0);
+    push_labels(L, p, &p->lb, 0);
     lua_setfield(L, -2, "labels");
     lua_createtable(L, 0, (int)smp->nsource);
     for (size_t i = 0; i < smp->nsource; i++) {
@@ -605,7 +650,8 @@ static int l_run_transform(lua_State *L)
             return terr(L, st, "%s is not a valid label name", k);
         if (!mg_utf8_valid(v, vl))
             return terr(L, st, "label %s is not UTF-8", k);
-        if (mg_lbuild_set(&p->lb, k, kl, v, vl))
+        /* keys of one table, and never __name__: no lookup needed */
+        if (mg_lbuild_add(&p->lb, k, kl, v, vl))
             return luaL_error(L, "out of memory");
         lua_pop(L, 1);
     }
@@ -748,10 +794,12 @@ void mg_pipeline_route(struct mg_pipeline *p, const struct mg_sample *s,
     p->ttl_ms = -1;
     p->help_set = 0;
     p->cur_type = mg_type_name(s->type);
-    int failed = mg_lbuild_set(&p->lb, "__name__", 8, s->name, s->nlen);
+    /* s outlives the route (r borrows from it too): its strings go in
+     * uncopied, and a step that sets a label copies only what it sets */
+    int failed = mg_lbuild_set_ref(&p->lb, "__name__", 8, s->name, s->nlen);
     for (size_t i = 0; i < s->nlabels && !failed; i++)
-        failed = mg_lbuild_set(&p->lb, s->labels[i].name, s->labels[i].nlen,
-                               s->labels[i].value, s->labels[i].vlen);
+        failed = mg_lbuild_set_ref(&p->lb, s->labels[i].name, s->labels[i].nlen,
+                                   s->labels[i].value, s->labels[i].vlen);
     if (failed) {
         snprintf(why, whylen, "out of memory");
         r->drop = MG_DROP_LIMIT;

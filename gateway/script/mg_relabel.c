@@ -74,6 +74,8 @@ struct step {
     uint64_t modulus;
     int regex_default;
     int target_var, repl_var; /* the string holds a '$' */
+    int literal;              /* regex is plain text: matching is equality */
+    int copy;                 /* replace with "(.*)" and "$1": the value as is */
     struct mg_regex *re;      /* NULL for keepequal and dropequal */
     struct mg_retmpl *ttmpl;  /* replace with a $ in target_label */
     struct mg_retmpl *rtmpl;  /* replace and labelmap */
@@ -108,6 +110,31 @@ static int str_is(const struct str *s, const char *lit)
 static int has_var(const struct str *s)
 {
     return memchr(s->p, '$', s->n) != NULL;
+}
+
+/* A regex of only these characters matches, anchored, exactly itself. */
+static int is_literal(const struct str *s)
+{
+    if (s->n == 0)
+        return 0;
+    for (size_t i = 0; i < s->n; i++) {
+        unsigned char c = (unsigned char)s->p[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_' || c == ':' || c == '-' ||
+              c == '/'))
+            return 0;
+    }
+    return 1;
+}
+
+/* ASCII is valid UTF-8: where PCRE2 could refuse a subject as not UTF-8,
+ * the shortcuts below take only ASCII and leave the rest to the regex. */
+static int is_ascii(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80)
+            return 0;
+    return 1;
 }
 
 static int is_word(int c)
@@ -476,6 +503,9 @@ static int compile_step(lua_State *L, int cfg, size_t k, struct step *st,
     st->regex_default = str_is(&st->regex, DEFAULT_REGEX);
     st->target_var = has_var(&st->target);
     st->repl_var = has_var(&st->repl);
+    st->literal = is_literal(&st->regex);
+    st->copy = st->regex_default && !st->target_var &&
+               str_is(&st->repl, DEFAULT_REPLACEMENT);
     if (st->act != A_KEEPEQUAL && st->act != A_DROPEQUAL &&
         (rc = compile_regex(st, k, why, whylen)) != 0)
         return rc;
@@ -716,6 +746,9 @@ static int apply_replace(const struct step *st, struct scratch *sc,
     /* Prometheus's fast path for static labels: nothing to match. */
     if (vlen == 0 && st->regex_default && !st->target_var && !st->repl_var)
         return mg_lbuild_set(lb, tgt, tlen, res, rlen) < 0 ? -ENOMEM : 1;
+    /* the default regex and replacement copy the value: no match to run */
+    if (st->copy && is_ascii(val, vlen))
+        return mg_lbuild_set(lb, tgt, tlen, val, vlen) < 0 ? -ENOMEM : 1;
     int rc = mg_regex_match(st->re, sc->m, val, vlen, 0, why, whylen);
     if (rc <= 0)
         return rc < 0 ? -1 : 1;
@@ -775,8 +808,11 @@ static int apply_labeldrop(const struct step *st, struct scratch *sc,
     size_t i = 0;
     while (i < lb->n) {
         const struct mg_label *l = &lb->v[i];
-        int rc = mg_regex_match(st->re, sc->m, l->name, l->nlen, 0, why,
-                                whylen);
+        int rc;
+        if (st->literal && is_ascii(l->name, l->nlen))
+            rc = l->nlen == st->regex.n && memcmp(l->name, st->regex.p, l->nlen) == 0;
+        else
+            rc = mg_regex_match(st->re, sc->m, l->name, l->nlen, 0, why, whylen);
         if (rc < 0)
             return -1;
         if (rc == !keep)
@@ -801,7 +837,10 @@ static int apply_step(const struct step *st, struct scratch *sc,
     switch (st->act) {
     case A_KEEP:
     case A_DROP:
-        rc = mg_regex_match(st->re, sc->m, val, vlen, 0, why, whylen);
+        if (st->literal && is_ascii(val, vlen))
+            rc = vlen == st->regex.n && memcmp(val, st->regex.p, vlen) == 0;
+        else
+            rc = mg_regex_match(st->re, sc->m, val, vlen, 0, why, whylen);
         if (rc < 0)
             return -1;
         return rc == (st->act == A_KEEP);

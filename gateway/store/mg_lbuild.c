@@ -132,6 +132,42 @@ int mg_lbuild_set(struct mg_lbuild *lb, const char *name, size_t nlen,
     return 0;
 }
 
+int mg_lbuild_set_ref(struct mg_lbuild *lb, const char *name, size_t nlen,
+                      const char *value, size_t vlen)
+{
+    if (vlen == 0) {
+        mg_lbuild_del(lb, name, nlen);
+        return 0;
+    }
+    ptrdiff_t i = find(lb, name, nlen);
+    if (i >= 0) {
+        lb->v[i].value = value;
+        lb->v[i].vlen = (uint32_t)vlen;
+        return 0;
+    }
+    if (MG_GROW(lb->v, lb->cap, lb->n + 1)) {
+        lb->failed = 1;
+        return -ENOMEM;
+    }
+    lb->v[lb->n++] = (struct mg_label){name, value, (uint32_t)nlen, (uint32_t)vlen};
+    return 0;
+}
+
+int mg_lbuild_add(struct mg_lbuild *lb, const char *name, size_t nlen,
+                  const char *value, size_t vlen)
+{
+    if (vlen == 0)
+        return 0;
+    char *v = mg_lbuild_strdup(lb, value, vlen);
+    char *nm = v ? mg_lbuild_strdup(lb, name, nlen) : NULL;
+    if (!nm || MG_GROW(lb->v, lb->cap, lb->n + 1)) {
+        lb->failed = 1;
+        return -ENOMEM;
+    }
+    lb->v[lb->n++] = (struct mg_label){nm, v, (uint32_t)nlen, (uint32_t)vlen};
+    return 0;
+}
+
 void mg_lbuild_sort(struct mg_lbuild *lb)
 {
     mg_labels_sort(lb->v, lb->n);

@@ -25,6 +25,15 @@ void mg_lbuild_reset(struct mg_lbuild *lb);
  * Copies both strings. Returns 0 or -ENOMEM. */
 int mg_lbuild_set(struct mg_lbuild *lb, const char *name, size_t nlen,
                   const char *value, size_t vlen);
+/* As set, without copying: name and value are borrowed and must stay valid
+ * until the next reset (the pipeline's input sample does). */
+int mg_lbuild_set_ref(struct mg_lbuild *lb, const char *name, size_t nlen,
+                      const char *value, size_t vlen);
+/* Appends name = value, copying both, for a caller that knows name is not
+ * in the set yet (keys of one Lua table); an empty value adds nothing.
+ * Returns 0 or -ENOMEM. */
+int mg_lbuild_add(struct mg_lbuild *lb, const char *name, size_t nlen,
+                  const char *value, size_t vlen);
 /* Borrowed, valid until the next set, del or reset; NULL when absent. */
 const struct mg_label *mg_lbuild_get(const struct mg_lbuild *lb,
                                      const char *name, size_t nlen);

@@ -594,6 +594,33 @@ static void test_regex(void)
           LABELS("a", "9x"), LABELS("a", "9x", "l_9x", "v"));
 }
 
+/* The shortcuts that skip the regex: a plain-text regex is equality on the
+ * whole string (not a substring, not a prefix), the default regex and
+ * replacement copy the value, and a value outside ASCII still goes through
+ * the regex (whose UTF-8 check still refuses bad bytes). */
+static void test_shortcuts(void)
+{
+    check(__LINE__, "{{regex='shard', action='labeldrop'}}",
+          LABELS("shard", "1", "shard_id", "2", "xshard", "3"),
+          LABELS("shard_id", "2", "xshard", "3"));
+    check(__LINE__, "{{regex='shard', action='labelkeep'}}",
+          LABELS("shard", "1", "shard_id", "2"), LABELS("shard", "1"));
+    check(__LINE__, "{{source_labels={'a'}, regex='b-1', action='drop'}}",
+          LABELS("a", "b-1"), DROPPED);
+    check(__LINE__, "{{source_labels={'a'}, regex='b-1', action='drop'}}",
+          LABELS("a", "b-12"), LABELS("a", "b-12"));
+    check(__LINE__, "{{source_labels={'a'}, regex='b', action='keep'}}",
+          LABELS("a", "B"), DROPPED);
+    check(__LINE__, "{{source_labels={'a', 'b'}, separator='/', target_label='t'}}",
+          LABELS("a", "x", "b", "y"), LABELS("a", "x", "b", "y", "t", "x/y"));
+    check(__LINE__, "{{source_labels={'a'}, target_label='t'}}",
+          LABELS("a", "h\xc3\xa9", "t", "old"), LABELS("a", "h\xc3\xa9", "t", "h\xc3\xa9"));
+    check(__LINE__, "{{source_labels={'a'}, target_label='t'}}",
+          LABELS("a", "x", "t", "old"), LABELS("a", "x", "t", "x"));
+    check(__LINE__, "{{source_labels={'b'}, target_label='t'}}",
+          LABELS("a", "x", "t", "old"), LABELS("a", "x"));
+}
+
 /* relabel_test.go TestRelabelValidate and TestTargetLabelLegacyValidity,
  * config_test.go's *.bad.yml relabel files, and the Lua-side checks. */
 static void test_validation(void)
@@ -850,6 +877,7 @@ int main(void)
     test_actions_and_defaults();
     test_hashmod();
     test_regex();
+    test_shortcuts();
     test_validation();
     test_limits();
     lua_close(L);

@@ -29,6 +29,7 @@
 #   MG_BENCH_RW_IDLE=10                seconds it sends with no ingest
 #   MG_BENCH_RW=0                      skip the remote-write section
 #   MG_BENCH_ONLY=remote_write         run that section alone
+#   MG_BENCH_CREATE_SERIES="100000 1000000"  series counts for the create section
 #   MG_BENCH_PGW=0                     skip the Pushgateway section
 #   MG_BENCH_ONLY=pushgateway          run it alone (MG_PGW_SECONDS=15 per phase)
 #   MG_BENCH_SCRAPE_SERIES=1000000     series held in the scrape-under-load section
@@ -450,6 +451,40 @@ bench_memory() {
          "bytes_per_output_series_pipeline=$pipe"
     SUMMARY+=("$(printf '%-8s %9s %14s %14s %10s %10s %10s' memory "$n" - - \
         "$plain/$pipe" - -)")
+}
+
+# bench_create: the new-series create path through the benchmark pipeline
+# (gateway/tools/bench/pipeline: 5 relabels, a transform, 3 caps), create
+# phase only, at each N: new series/s with the gateway's and the loader's CPU
+# seconds, and new series per gateway CPU second, which holds up on a shared
+# machine. Then the same path in process (moongate-create-bench: no socket, no
+# loader), whose CPU time per series is the gateway's alone.
+bench_create() {
+    local dir n prefix cpu0 cpu1 line
+    dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/bench/pipeline" && pwd)
+    for n in ${MG_BENCH_CREATE_SERIES:-100000 1000000}; do
+        prefix="section=create series=$n"
+        start_gateway "create-$n" --scripts "$dir" || return 1
+        cpu0=$(cpu_seconds "$GW_PID")
+        if ! load "$prefix" "$n" --samples 0; then
+            log "create: moongate-bench failed for $n series"
+            stop_gateway "$prefix"
+            return 1
+        fi
+        cpu1=$(cpu_seconds "$GW_PID")
+        line=$(grep '^phase=create' "$WORK/gen.out")
+        echo "$prefix new_series_per_second=$(field samples_per_second "$line")" \
+             "loader_cpu_seconds=$(field cpu_seconds "$line")" \
+             "$(awk -v a="$cpu0" -v b="$cpu1" -v n="$n" 'BEGIN {
+                 printf "gateway_cpu_seconds=%.3f new_series_per_gateway_cpu_second=%.0f",
+                        b - a, (b > a ? n / (b - a) : 0) }')" \
+             "loadavg_1m=$(cut -d' ' -f1 /proc/loadavg)"
+        gateway_counts "$prefix"
+        stop_gateway "$prefix"
+        if [ -x "$BUILD/gateway/moongate-create-bench" ]; then
+            echo "$prefix in_process $("$BUILD/gateway/moongate-create-bench" "$n" "$dir")"
+        fi
+    done
 }
 
 # bench_rule_tick: 1,000 alert rules over N series (each a sum over one
@@ -900,6 +935,7 @@ main() {
     bench_lua_new_series || failed=1
     bench_cap_admission || failed=1
     bench_memory || failed=1
+    bench_create || failed=1
     bench_rule_tick || failed=1
     bench_security || failed=1
     bench_promql_tick || failed=1

@@ -206,4 +206,21 @@ describe("caps", function()
     -- series (still no room), 1 for the new one
     assert.are.equal(5 + 5 + 1, value(gw:expose(), 'moongate_cap_hits_total{cap="per-workspace"}'))
   end)
+  it("a new input joining an output that exists passes a full cap, with no hit", function()
+    local gw = gw_with("join_existing.lua")
+    local acc, rej, errs = gw:push { metrics = {
+      { name = "jobs", type = "gauge", value = 1, labels = { pod = "a" } },
+      { name = "jobs", type = "gauge", value = 2, labels = { pod = "b" } },
+      { name = "jobs", type = "gauge", value = 3, labels = { pod = "c", queue = "q" } },
+    } }
+    assert.are.equal(3, acc)
+    assert.are.equal(0, rej)
+    -- only the third, a second output, meets the full cap
+    assert.are.equal(1, #errs)
+    assert.are.equal(3, errs[1].index)
+    local text = gw:expose()
+    assert.are.equal(1 + 2, value(text, "jobs")) -- two inputs, one output: summed
+    assert.is_nil(text:find('queue="q"', 1, true))
+    assert.are.equal(1, value(text, 'moongate_cap_hits_total{cap="one"}'))
+  end)
 end)
