@@ -1,7 +1,7 @@
 -- The docs say what the code does: every config key the parser accepts
 -- and every own metric family a daemon exposes is documented, no file
 -- points outside the repository, every marked Lua example loads or runs,
--- and every Prometheus config passes promtool.
+-- every Prometheus config passes promtool, and every tokens file loads.
 --
 -- Marking a ```lua block in README.md or docs/*.md (its first line):
 --   -- scripts/NAME.lua   a pipeline script: loaded with moongate.new{scripts=...}
@@ -78,6 +78,25 @@ local function lua_blocks(text)
       b.text = table.concat(b.body, "\n") .. "\n"
       b.marker = b.body[1] or ""
       out[#out + 1] = b
+    end
+  end
+  return out
+end
+
+-- The fenced blocks with no language (file contents, output) of a text.
+local function plain_blocks(text)
+  local out, cur, lang = {}, nil, nil
+  for l in (text .. "\n"):gmatch("(.-)\n") do
+    local fence = l:match("^%s*```(%w*)")
+    if lang then
+      if fence then
+        if lang == "" then out[#out + 1] = table.concat(cur, "\n") end
+        lang, cur = nil, nil
+      else
+        cur[#cur + 1] = l
+      end
+    elseif fence then
+      lang, cur = fence, {}
     end
   end
   return out
@@ -185,6 +204,27 @@ return { data_dir = %q, rule_interval = 1,
     os.execute("rm -rf " .. gw.quote(dir))
     assert.are.same({}, failed)
     assert.is_true(checked >= 2, "too few Prometheus configs: " .. checked)
+  end)
+
+  it("give tokens files that moongate check --config accepts", function()
+    local dir = gw.tmpdir()
+    local checked, failed = 0, {}
+    for _, body in ipairs(plain_blocks(read("docs/security.md"))) do
+      local first = body:match("^[^\n]*")
+      if first:find("TOKEN", 1, true) or first:find("%.tokens$") then
+        gw.write_file(dir .. "/push.tokens", body .. "\n")
+        gw.write_file(dir .. "/conf.lua", ("return { auth = { push = { tokens_file = %q } } }\n")
+          :format(dir .. "/push.tokens"))
+        local p = io.popen(gw.quote(gw.bin) .. " check --config " .. gw.quote(dir .. "/conf.lua") .. " 2>&1")
+        local out = p:read("a")
+        local ok = p:close()
+        checked = checked + 1
+        if not ok then failed[#failed + 1] = first .. ": " .. out end
+      end
+    end
+    os.execute("rm -rf " .. gw.quote(dir))
+    assert.are.same({}, failed)
+    assert.is_true(checked >= 2, "too few tokens files: " .. checked)
   end)
 
   it("load every marked Lua example through the module", function()
