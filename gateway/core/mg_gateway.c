@@ -1,5 +1,6 @@
-/* mg_gateway: push, route, render, tick. */
-#include "mg_gateway.h"
+/* mg_gateway: push, route, render, tick. A message's envelope is
+ * mg_message.c's, the dry run mg_explain.c's. */
+#include "mg_gateway_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -15,52 +16,6 @@
 #include "mg_promql_eval.h"
 #include "mg_query.h"
 #include "mg_rules.h"
-#include "mg_selector.h"
-
-/* Metrics decoded ahead of the one being stored, so the cache misses of
- * their lookups overlap (a batch of 1,000 updates to a million series
- * spends most of its time waiting on memory otherwise). */
-#define AHEAD 4
-
-struct mg_gateway {
-    struct mg_config cfg; /* borrowed strings: only the numbers are used */
-    struct mg_store *store;
-    struct mg_stats stats;
-    struct mg_wire_scratch *ws;   /* = ring[0]: a message's own keys */
-    struct mg_wire_scratch *ring[AHEAD];
-    msgpack_zone zone;
-    int virtual_clock;
-    int64_t clock_ms;
-    int64_t next_sweep_ms;
-    struct mg_auth *auth;         /* the role model; reloads swap it */
-    struct mg_principal *who;     /* the producer of the message being pushed */
-    uint32_t owner_series[256];   /* live input series per budget slot */
-    struct mg_label *bound_src;   /* a message's source with bound labels */
-    struct mg_pipeline *pipe;     /* NULL: every series is itself */
-    struct mg_caps *caps;         /* outlives pipelines: reloads keep state */
-    struct mg_rules *rules;       /* NULL: no rules */
-    struct mg_query *query;
-    struct mg_notify *notify;     /* borrowed from the daemon; NULL: none */
-    int64_t next_tick_ms;
-    struct mg_lbuild cap_lb;      /* labels a cap folded */
-    struct mg_label *rl_labels;   /* scratch for re-routing at a reload */
-    struct mg_label *rl_source;
-    struct mg_log_limit script_log;
-    /* what alerts carry: generatorURL's base and the external labels */
-    char *external_url;
-    struct mg_label ext[MG_MAX_EXTERNAL_LABELS];
-    size_t next;
-    void (*sent)(void *arg, const struct mg_notify_alert *a, size_t n);
-    void *sent_arg;
-    struct mg_aof *aof;           /* borrowed from the daemon; NULL: no log */
-    struct mg_pushgw *pushgw;     /* borrowed from the daemon; NULL: none */
-    void *pushgw_snap;            /* a restored Pushgateway section, kept */
-    size_t pushgw_snap_len;       /* until the groups exist to take it */
-    int64_t replay_ms;            /* replaying the log: the clock it says */
-    /* hears each script error as it is counted (the dry run); NULL: none */
-    void (*script_err)(void *arg, const char *file, const char *why);
-    void *script_err_arg;
-};
 
 static void owner_gone(void *ctx, uint8_t owner)
 {
@@ -409,17 +364,8 @@ static enum mg_reason on_sample(struct mg_gateway *gw, struct mg_sample *s)
     return r;
 }
 
-/* A metric decoded ahead: its sample (borrowing its ring scratch), its
- * identity hash, or why it was refused. */
-struct ahead {
-    struct mg_sample s;
-    enum mg_reason r;
-    uint64_t h;
-    char why[MG_WHY_LEN];
-};
-
-static void push_metric(struct mg_gateway *gw, struct ahead *a, int32_t index,
-                        int64_t now, struct mg_push_result *res)
+void mg_gateway_push_metric(struct mg_gateway *gw, struct mg_ahead *a, int32_t index,
+                            int64_t now, struct mg_push_result *res)
 {
     char why[MG_WHY_LEN];
     struct mg_sample s = a->s;
@@ -508,320 +454,14 @@ uint32_t mg_gateway_push_sample(struct mg_gateway *gw,
                                 const struct mg_sample *s, int32_t index,
                                 struct mg_push_result *res)
 {
-    struct ahead a = {.s = *s, .r = MG_OK};
+    struct mg_ahead a = {.s = *s, .r = MG_OK};
     a.h = mg_store_input_hash(s->name, s->nlen, s->labels, s->nlabels);
     uint32_t rejected = res->rejected;
-    push_metric(gw, &a, index, mg_gateway_now(gw), res);
+    mg_gateway_push_metric(gw, &a, index, mg_gateway_now(gw), res);
     if (res->rejected != rejected)
         return MG_NIL;
     struct mg_input *in = mg_store_input_find(gw->store, s, a.h);
     return in ? mg_store_input_index(gw->store, in) : MG_NIL;
-}
-
-/* Distinct reasons a message may report; the rest add to "other". */
-#define MAX_CLIENT_REASONS 63
-
-/* One reported drop count as an input series: pushed like a metric of the
- * message, so the pipeline, caps and budgets apply. Its outcome stays out
- * of the reply's counts, which count the message's metrics; a refusal is
- * counted and named in the reply as an error of the message. */
-static void client_drop(struct mg_gateway *gw, const struct mg_message *m,
-                        const char *reason, size_t rlen, double count,
-                        int64_t now, struct mg_push_result *res)
-{
-    struct ahead a;
-    struct mg_push_result scratch;
-    a.r = mg_wire_client_drop(m, reason, rlen, count, &gw->cfg.wire, gw->ws, &a.s, a.why);
-    if (a.r == MG_OK)
-        a.h = mg_store_input_hash(a.s.name, a.s.nlen, a.s.labels, a.s.nlabels);
-    mg_push_result_reset(&scratch);
-    push_metric(gw, &a, -1, now, &scratch);
-    for (uint32_t i = 0; i < scratch.nerr; i++) {
-        char why[MG_WHY_LEN];
-        snprintf(why, sizeof(why), "dropped: %s", scratch.err[i].detail);
-        mg_push_result_error(res, -1, scratch.err[i].reason, why);
-    }
-}
-
-/* A reported reason and its count, or why they are refused. */
-static const char *client_entry(const msgpack_object *k, const msgpack_object *v,
-                                double *count, enum mg_reason *r)
-{
-    *r = MG_REASON_INVALID_LABEL_VALUE;
-    if (k->type != MSGPACK_OBJECT_STR || k->via.str.size == 0)
-        return "dropped: a reason is not a non-empty string";
-    if (memchr(k->via.str.ptr, '\0', k->via.str.size) ||
-        !mg_utf8_valid(k->via.str.ptr, k->via.str.size))
-        return "dropped: a reason holds a NUL byte or is not UTF-8";
-    *r = MG_REASON_INVALID_VALUE;
-    if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-        *count = (double)v->via.u64;
-    else if (v->type == MSGPACK_OBJECT_FLOAT32 || v->type == MSGPACK_OBJECT_FLOAT64)
-        *count = v->via.f64;
-    else
-        return "dropped: a count is not a number";
-    if (!(*count >= 0) || *count > 9e15)
-        return "dropped: a count is negative, NaN or too large";
-    return NULL;
-}
-
-/* The message's dropped map, reason -> count: series of
- * moongate_client_dropped_total{source labels, reason}. */
-static void client_drops(struct mg_gateway *gw, const struct mg_message *m,
-                         int64_t now, struct mg_push_result *res)
-{
-    const msgpack_object_map *d = m->dropped;
-    const msgpack_object *seen[MAX_CLIENT_REASONS];
-    size_t nseen = 0;
-    double other = 0;
-    int any_other = 0;
-    for (uint32_t i = 0; i < d->size; i++) {
-        const msgpack_object *k = &d->ptr[i].key;
-        double count;
-        enum mg_reason r;
-        const char *bad = client_entry(k, &d->ptr[i].val, &count, &r);
-        if (bad) {
-            gw->stats.reasons[r]++;
-            mg_push_result_error(res, -1, r, bad);
-            continue;
-        }
-        size_t s = 0;
-        while (s < nseen && !(seen[s]->via.str.size == k->via.str.size &&
-                              memcmp(seen[s]->via.str.ptr, k->via.str.ptr,
-                                     k->via.str.size) == 0))
-            s++;
-        if (s == nseen && nseen == MAX_CLIENT_REASONS) {
-            other += count;
-            any_other = 1;
-            continue;
-        }
-        if (s == nseen)
-            seen[nseen++] = k;
-        client_drop(gw, m, k->via.str.ptr, k->via.str.size, count, now, res);
-    }
-    if (any_other)
-        client_drop(gw, m, "other", 5, other, now, res);
-}
-
-/* Refuses the whole message: its metrics are counted under r. */
-static void refuse_message(struct mg_gateway *gw, const struct mg_message *m,
-                           enum mg_reason r, const char *why,
-                           struct mg_push_result *res)
-{
-    mg_gateway_reject(gw, res, -1, r, m->nmetrics ? (uint32_t)m->nmetrics : 1, why);
-}
-
-/* The producer's bound labels go into the message's source, whatever it
- * said; a message that claims other values for them is refused. */
-static int bind_labels(struct mg_gateway *gw, const struct mg_principal *who,
-                       struct mg_message *m, char *why)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < who->nlabels; i++) {
-        const struct mg_label *b = &who->labels[i];
-        for (size_t k = 0; k < m->nsource; k++) {
-            const struct mg_label *s = &m->source[k];
-            if (s->nlen == b->nlen && memcmp(s->name, b->name, b->nlen) == 0 &&
-                (s->vlen != b->vlen || memcmp(s->value, b->value, b->vlen) != 0)) {
-                snprintf(why, MG_WHY_LEN, "source label %.64s is bound to this producer's "
-                         "credential and cannot be set to another value", b->name);
-                return -1;
-            }
-        }
-    }
-    for (size_t k = 0; k < m->nsource; k++) {
-        int bound = 0;
-        for (size_t i = 0; i < who->nlabels && !bound; i++)
-            bound = m->source[k].nlen == who->labels[i].nlen &&
-                    memcmp(m->source[k].name, who->labels[i].name, who->labels[i].nlen) == 0;
-        if (!bound)
-            gw->bound_src[n++] = m->source[k];
-    }
-    for (size_t i = 0; i < who->nlabels; i++) {
-        if (n == gw->cfg.wire.max_labels) {
-            snprintf(why, MG_WHY_LEN, "more than max_labels source labels with the bound ones");
-            return -1;
-        }
-        gw->bound_src[n++] = who->labels[i];
-    }
-    mg_labels_sort(gw->bound_src, n);
-    m->source = gw->bound_src;
-    m->nsource = n;
-    return 0;
-}
-
-/* Who pushes this message and whether they may: the transport's principal
- * when it authenticated the sender (preauth), else the message's token
- * key. Then the producer's bound labels and its rate. 0 or -1 (refused). */
-static int authorize(struct mg_gateway *gw, struct mg_message *m, enum mg_transport t,
-                     int preauth, struct mg_principal *who, struct mg_push_result *res)
-{
-    char why[MG_WHY_LEN];
-    if (!preauth) {
-        struct mg_cred c = {.token = m->token, .tlen = m->token_len};
-        enum mg_verdict v = mg_auth_decide(gw->auth, MG_ROLE_PUSH, &c, &who);
-        if (v != MG_AUTH_OK) {
-            gw->stats.unauthorized[t]++;
-            refuse_message(gw, m, MG_REASON_UNAUTHORIZED,
-                           v == MG_AUTH_MISSING ? "a push token is required"
-                           : v == MG_AUTH_BAD   ? "bad push token"
-                                                : mg_verdict_text(v), res);
-            return -1;
-        }
-    }
-    gw->who = who;
-    if (!who)
-        return 0;
-    if (who->nlabels && bind_labels(gw, who, m, why)) {
-        gw->stats.unauthorized[t]++;
-        refuse_message(gw, m, MG_REASON_UNAUTHORIZED, why, res);
-        return -1;
-    }
-    double wait;
-    if (mg_auth_take(who, (double)mg_gateway_now(gw) / 1000.0, (double)m->nmetrics, &wait)) {
-        snprintf(why, sizeof(why), "over this producer's rate of %g samples/s; retry in %.0f s",
-                 who->rate, wait);
-        refuse_message(gw, m, MG_REASON_OVER_BUDGET, why, res);
-        res->retry_after = wait;
-        return -1;
-    }
-    return 0;
-}
-
-static void push_message(struct mg_gateway *gw, const char *p, size_t len,
-                         enum mg_transport t, int preauth, struct mg_principal *who,
-                         struct mg_push_result *res);
-
-void mg_gateway_push_message(struct mg_gateway *gw, const char *p, size_t len,
-                             enum mg_transport t, const char *token,
-                             struct mg_push_result *res)
-{
-    (void)token; /* the message's token key decides */
-    push_message(gw, p, len, t, 0, NULL, res);
-}
-
-void mg_gateway_push_message_as(struct mg_gateway *gw, const char *p, size_t len,
-                                enum mg_transport t, struct mg_principal *who,
-                                struct mg_push_result *res)
-{
-    push_message(gw, p, len, t, 1, who, res);
-}
-
-static void push_message(struct mg_gateway *gw, const char *p, size_t len,
-                         enum mg_transport t, int preauth, struct mg_principal *who,
-                         struct mg_push_result *res)
-{
-    char why[MG_WHY_LEN];
-    int32_t base = (int32_t)(res->accepted + res->rejected);
-    msgpack_object root;
-    gw->who = NULL; /* until this message's credential is judged */
-    size_t off = 0;
-    msgpack_zone_clear(&gw->zone);
-    int rc = msgpack_unpack(p, len, &off, &gw->zone, &root);
-    if (rc != MSGPACK_UNPACK_SUCCESS && rc != MSGPACK_UNPACK_EXTRA_BYTES) {
-        gw->stats.received[t]++;
-        reject(gw, res, -1, MG_REASON_DECODE_ERROR, "message is not msgpack");
-        return;
-    }
-    struct mg_message m;
-    enum mg_reason r = mg_wire_message(&root, &gw->cfg.wire, gw->ws, &m, why);
-    if (m.has_ack) {
-        res->has_ack = 1;
-        res->ack = m.ack;
-    }
-    if (r != MG_OK) {
-        /* every metric of a message refused whole is counted */
-        uint32_t n = m.nmetrics ? (uint32_t)m.nmetrics : 1;
-        gw->stats.received[t] += n;
-        mg_gateway_reject(gw, res, -1, r, n, why);
-        res->fatal = m.not_a_map;
-        return;
-    }
-    gw->stats.received[t] += m.nmetrics;
-    /* a replayed message passed auth when it first came */
-    if (gw->replay_ms) {
-        gw->who = NULL;
-    } else if (authorize(gw, &m, t, preauth, who, res)) {
-        return;
-    }
-    int64_t now = mg_gateway_now(gw); /* one clock read a message */
-    if (m.dropped)
-        client_drops(gw, &m, now, res);
-    if (gw->aof && !gw->replay_ms)
-        mg_aof_append(gw->aof, now, (int)t, p, len);
-    struct ahead ring[AHEAD];
-    size_t n = m.nmetrics;
-    for (size_t i = 0; i < n + AHEAD - 1; i++) {
-        /* store metric i - (AHEAD - 1), then decode metric i into the slot
-         * it freed: the metrics between are in flight */
-        if (i >= AHEAD - 1) {
-            size_t k = i - (AHEAD - 1);
-            if (k + 1 < n && ring[(k + 1) % AHEAD].r == MG_OK)
-                mg_store_prefetch_input(gw->store, ring[(k + 1) % AHEAD].h);
-            push_metric(gw, &ring[k % AHEAD], base + (int32_t)k, now, res);
-        }
-        if (i < n) {
-            struct ahead *a = &ring[i % AHEAD];
-            a->r = mg_wire_metric(&m, i, &gw->cfg.wire, gw->ring[i % AHEAD], &a->s, a->why);
-            if (a->r == MG_OK) {
-                a->h = mg_store_input_hash(a->s.name, a->s.nlen, a->s.labels, a->s.nlabels);
-                mg_store_prefetch(gw->store, a->h);
-            }
-        }
-    }
-}
-
-static int push_body(struct mg_gateway *gw, const char *p, size_t len,
-                     enum mg_transport t, int preauth, struct mg_principal *who,
-                     struct mg_push_result *res);
-
-int mg_gateway_push_body(struct mg_gateway *gw, const char *p, size_t len,
-                         enum mg_transport t, const char *token,
-                         struct mg_push_result *res)
-{
-    (void)token; /* each message's token key decides */
-    return push_body(gw, p, len, t, 0, NULL, res);
-}
-
-int mg_gateway_push_body_as(struct mg_gateway *gw, const char *p, size_t len,
-                            enum mg_transport t, struct mg_principal *who,
-                            struct mg_push_result *res)
-{
-    return push_body(gw, p, len, t, 1, who, res);
-}
-
-static int push_body(struct mg_gateway *gw, const char *p, size_t len,
-                     enum mg_transport t, int preauth, struct mg_principal *who,
-                     struct mg_push_result *res)
-{
-    size_t off = 0;
-    char why[MG_WHY_LEN];
-    if (len == 0) {
-        reject(gw, res, -1, MG_REASON_DECODE_ERROR, "empty body");
-        res->fatal = 1;
-        return -1;
-    }
-    while (off < len) {
-        struct mg_scan sc;
-        memset(&sc, 0, sizeof(sc));
-        enum mg_reason r;
-        int rc = mg_wire_scan(&sc, p + off, len - off, &gw->cfg.wire, &r, why);
-        if (rc == 0) {
-            r = MG_REASON_DECODE_ERROR;
-            snprintf(why, sizeof(why), "truncated message at byte %zu", off);
-        }
-        if (rc <= 0) {
-            gw->stats.received[t]++;
-            reject(gw, res, -1, r, why);
-            res->fatal = 1;
-            return -1;
-        }
-        push_message(gw, p + off, sc.off, t, preauth, who, res);
-        off += sc.off;
-        if (res->fatal)
-            return -1; /* bytes that are not messages: the rest is noise */
-    }
-    return 0;
 }
 
 void mg_gateway_publish(struct mg_gateway *gw)
@@ -846,8 +486,8 @@ int mg_gateway_render(struct mg_gateway *gw, enum mg_format f,
 
 /* Rebuilds the sample a live input was created from: its name, type,
  * labels and which of them the source gave. */
-static void input_sample(struct mg_gateway *gw, struct mg_input *in,
-                         struct mg_sample *s)
+void mg_gateway_input_sample(struct mg_gateway *gw, struct mg_input *in,
+                             struct mg_sample *s)
 {
     memset(s, 0, sizeof(*s));
     const struct mg_family *f = mg_store_input_family(gw->store, in);
@@ -934,7 +574,7 @@ static int load(struct mg_gateway *gw, const char *const *files,
         struct mg_sample s;
         struct mg_route r;
         char rwhy[MG_WHY_LEN];
-        input_sample(gw, in, &s);
+        mg_gateway_input_sample(gw, in, &s);
         route(gw, &s, &r);
         admit(gw, &r, s.type);
         if (mg_store_input_reroute(gw->store, i, &r, rwhy) != MG_OK) {
@@ -1000,70 +640,6 @@ void mg_gateway_set_script_error_hook(struct mg_gateway *gw,
     gw->script_err_arg = arg;
 }
 
-/* Explains one live input: the pipeline again, traced (it is a pure
- * function of the series), then what the store holds for it. */
-static void explain_one(struct mg_gateway *gw, struct mg_input *in,
-                        struct mg_explain *e)
-{
-    struct mg_sample s;
-    struct mg_route r;
-    input_sample(gw, in, &s);
-    memset(e, 0, sizeof(*e));
-    mg_labels_render(e->input, sizeof(e->input), s.name, s.nlen, s.labels, s.nlabels);
-    mg_pipeline_set_trace(gw->pipe, &e->trace);
-    const char *file;
-    char why[MG_WHY_LEN];
-    mg_pipeline_route(gw->pipe, &s, &r, &file, why, sizeof(why));
-    mg_pipeline_set_trace(gw->pipe, NULL);
-    e->aggregate = mg_agg_name(r.agg);
-    if (r.drop == MG_OK)
-        mg_caps_describe(gw->caps, gw->store, r.name, r.nlen, r.labels, r.nlabels,
-                         e->caps, sizeof(e->caps));
-    if (in->out == MG_NIL) {
-        e->dropped = mg_reason_name((enum mg_reason)in->drop);
-        return;
-    }
-    const struct mg_output *o = mg_store_output_at(gw->store, in->out);
-    const struct mg_family *f = mg_store_output_family(gw->store, o);
-    struct mg_label v[o->ls->n ? o->ls->n : 1];
-    size_t n = mg_labelset_unpack(o->ls, v);
-    mg_labels_render(e->output, sizeof(e->output), f->name, f->nlen, v, n);
-    e->aggregate = mg_agg_name(f->agg);
-    e->inputs = o->ninputs;
-}
-
-int mg_gateway_explain(struct mg_gateway *gw, const char *selector,
-                       size_t len, struct mg_explain *out, size_t max,
-                       size_t *n, char *why, size_t whylen)
-{
-    struct mg_selector *sel;
-    *n = 0;
-    if (mg_selector_parse(selector, len, &sel, why, whylen))
-        return -1;
-    struct mg_rematch *m = mg_rematch_new();
-    if (!m) {
-        mg_selector_free(sel);
-        snprintf(why, whylen, "out of memory");
-        return -1;
-    }
-    mg_gateway_sweep(gw);
-    size_t cap = mg_store_input_capacity(gw->store);
-    for (uint32_t i = 0; i < cap && *n < max; i++) {
-        struct mg_input *in = mg_store_input_at(gw->store, i);
-        if (!in)
-            continue;
-        struct mg_sample s;
-        input_sample(gw, in, &s);
-        char mwhy[MG_WHY_LEN];
-        if (mg_selector_match(sel, m, s.name, s.nlen, s.labels, s.nlabels, mwhy,
-                              sizeof(mwhy)) == 1)
-            explain_one(gw, in, &out[(*n)++]);
-    }
-    mg_rematch_free(m);
-    mg_selector_free(sel);
-    return 0;
-}
-
 int mg_gateway_query(struct mg_gateway *gw, const char *expr, size_t len,
                      int64_t time_ms, struct mg_buf *out, char *why,
                      size_t whylen)
@@ -1079,61 +655,6 @@ int mg_gateway_query(struct mg_gateway *gw, const char *expr, size_t len,
     mg_gateway_sweep(gw);
     return mg_pqe_query_json(gw->query, gw->store, expr, len,
                              time_ms ? time_ms : now, out, why, whylen);
-}
-
-static void explain_step(struct mg_explain *e, const char *step, const char *result)
-{
-    if (e->trace.n == MG_TRACE_MAX)
-        return;
-    struct mg_trace_step *t = &e->trace.v[e->trace.n++];
-    t->step = step;
-    t->at[0] = 0;
-    snprintf(t->result, sizeof(t->result), "%s", result);
-}
-
-void mg_gateway_explain_sample(struct mg_gateway *gw, const struct mg_sample *s,
-                               struct mg_explain *e)
-{
-    char why[MG_WHY_LEN];
-    memset(e, 0, sizeof(*e));
-    mg_labels_render(e->input, sizeof(e->input), s->name, s->nlen, s->labels, s->nlabels);
-    e->aggregate = "";
-    enum mg_reason rr = mg_wire_check_identity(s, &gw->cfg.wire, why);
-    if (rr != MG_OK) {
-        explain_step(e, "validate", why);
-        e->dropped = mg_reason_name(rr);
-        return;
-    }
-    uint64_t h = mg_store_input_hash(s->name, s->nlen, s->labels, s->nlabels);
-    int live = mg_store_input_find(gw->store, s, h) != NULL;
-    /* the limits count their hits: into scratch stats, not the gateway's */
-    struct mg_stats scratch;
-    const char *cap = NULL;
-    mg_stats_init(&scratch);
-    int full = !live &&
-               (mg_caps_inputs_full(gw->caps, mg_store_input_count(gw->store), &scratch, &cap) ||
-                mg_caps_source_full(gw->caps, gw->store, s->source, s->nsource, &scratch, &cap));
-    mg_stats_fini(&scratch);
-    if (full) {
-        snprintf(why, sizeof(why), "%s is full: a new input series is dropped", cap);
-        explain_step(e, "limits", why);
-        e->dropped = mg_reason_name(MG_DROP_LIMIT);
-        return;
-    }
-    struct mg_route r;
-    const char *file;
-    char rwhy[MG_WHY_LEN];
-    mg_pipeline_set_trace(gw->pipe, &e->trace);
-    mg_pipeline_route(gw->pipe, s, &r, &file, rwhy, sizeof(rwhy));
-    mg_pipeline_set_trace(gw->pipe, NULL);
-    e->aggregate = mg_agg_name(r.agg);
-    if (r.drop != MG_OK) {
-        e->dropped = mg_reason_name((enum mg_reason)r.drop);
-        return;
-    }
-    mg_labels_render(e->output, sizeof(e->output), r.name, r.nlen, r.labels, r.nlabels);
-    mg_caps_describe(gw->caps, gw->store, r.name, r.nlen, r.labels, r.nlabels, e->caps,
-                     sizeof(e->caps));
 }
 
 void mg_gateway_set_notify(struct mg_gateway *gw, struct mg_notify *n)
