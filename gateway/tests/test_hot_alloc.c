@@ -15,11 +15,11 @@
 #include "mg_gateway.h"
 #include "mg_test.h"
 
+static size_t allocs; /* stays 0 under a sanitizer */
 #if defined(__SANITIZE_ADDRESS__)
 #define COUNTING 0
 #else
 #define COUNTING 1
-static size_t allocs;
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
