@@ -423,17 +423,17 @@ int mg_lua_call(struct mg_lua *st, int nargs, int nres, char *why,
         say(why, whylen, "?: re-entrant call into Lua refused");
         return -1;
     }
-    if (!lua_checkstack(L, 2)) {
+    if (!lua_checkstack(L, 3)) {
         lua_settop(L, base - 1);
         say(why, whylen, "?: Lua stack exhausted");
         return -1;
     }
-    /* Where the function was defined: the position for errors that carry
-     * none (memory, errors in the handler) if no hook has run yet. */
+    /* A copy of the function stays below the handler: where it was
+     * defined is the position for errors that carry none (memory, errors
+     * in the handler) if no hook has run yet, looked up only on an error. */
     lua_pushvalue(L, base);
-    lua_getinfo(L, ">S", &ar);
     lua_pushcfunction(L, l_msghandler);
-    lua_insert(L, base);
+    lua_rotate(L, base, 2);
 
     c.used = 0;
     c.budget = st->instructions;
@@ -449,20 +449,27 @@ int mg_lua_call(struct mg_lua *st, int nargs, int nres, char *why,
     st->busy = 1;
     st->refused = 0;
 
-    rc = lua_pcall(L, nargs, nres, base);
+    rc = lua_pcall(L, nargs, nres, base + 1);
 
     lua_sethook(L, NULL, 0, 0);
     *(struct mg_call **)lua_getextraspace(L) = NULL;
     st->call = NULL;
     st->busy = 0;
-    lua_remove(L, base);
-    if (rc == LUA_OK)
+    if (rc == LUA_OK) {
+        lua_remove(L, base);
+        lua_remove(L, base);
         return 0;
-    if (c.where[0] != '\0')
+    }
+    if (c.where[0] != '\0') {
         snprintf(where, sizeof where, "%s", c.where);
-    else
+    } else {
+        lua_pushvalue(L, base); /* the third slot checked above */
+        lua_getinfo(L, ">S", &ar);
         snprintf(where, sizeof where, "%s:%d", ar.short_src,
                  ar.linedefined > 0 ? ar.linedefined : 1);
+    }
+    lua_remove(L, base);
+    lua_remove(L, base);
     /* A big allocation refused at the deadline is a memory error with no
      * word of why: say the limit that tripped instead. */
     if (rc == LUA_ERRMEM && c.tripped != NULL)

@@ -497,9 +497,32 @@ static const int s_types[] = {LUA_TSTRING, LUA_TSTRING, LUA_TTABLE, LUA_TTABLE,
                               LUA_TNUMBER, LUA_TNUMBER, LUA_TSTRING};
 static const int s_optional[] = {0, 0, 0, 0, 1, 1, 1};
 
-/* s's __newindex (upvalue 1: the table behind s): a misspelt field or a
- * value of the wrong type is an error at the line of the assignment, not
- * a field the pipeline silently never reads. */
+/* s is an empty-looking proxy: the table behind it sits in the proxy
+ * under this private light-userdata key (read with rawget, hidden from
+ * pairs), and every proxy shares one metatable kept in the registry under
+ * s_meta, so guarding s costs one small table a series, not a table, a
+ * metatable and three closures. */
+static const char s_key, s_meta;
+
+/* The table behind the proxy at index 1. */
+static void s_backing(lua_State *L)
+{
+    if (lua_rawgetp(L, 1, &s_key) != LUA_TTABLE)
+        luaL_error(L, "transform: s is not a series");
+}
+
+/* s's __index: reads fall through to the table behind s. */
+static int l_s_get(lua_State *L)
+{
+    s_backing(L);
+    lua_pushvalue(L, 2);
+    lua_rawget(L, -2);
+    return 1;
+}
+
+/* s's __newindex: a misspelt field or a value of the wrong type is an
+ * error at the line of the assignment, not a field the pipeline silently
+ * never reads. */
 static int l_s_set(lua_State *L)
 {
     char msg[160];
@@ -521,15 +544,20 @@ static int l_s_set(lua_State *L)
         return luaL_error(L, "transform: s.%s must be a %s, got %s", k,
                           lua_typename(L, s_types[i]), luaL_typename(L, 3));
     lua_settop(L, 3);
-    lua_rawset(L, lua_upvalueindex(1));
+    s_backing(L);
+    lua_insert(L, 2);
+    lua_rawset(L, 2);
     return 0;
 }
 
-/* pairs(s) walks the table behind s (upvalue 1). */
+/* pairs(s) walks the table behind s; the state is s itself, so no
+ * script can reach the table behind it and write it unchecked. */
 static int l_s_next(lua_State *L)
 {
     lua_settop(L, 2);
-    if (lua_next(L, lua_upvalueindex(1)))
+    s_backing(L);
+    lua_insert(L, 2);
+    if (lua_next(L, 2))
         return 2;
     lua_pushnil(L);
     return 1;
@@ -537,30 +565,62 @@ static int l_s_next(lua_State *L)
 
 static int l_s_pairs(lua_State *L)
 {
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_pushnil(L);
+    lua_pushcfunction(L, l_s_next);
+    lua_pushvalue(L, 1);
     lua_pushnil(L);
     return 3;
 }
 
-/* Replaces the table on top with an empty s whose reads fall through to
- * it and whose writes l_s_set checks. Once per new series. */
+/* Replaces the table on top with an empty-looking s whose reads fall
+ * through to it and whose writes l_s_set checks. Once per new series; the
+ * shared metatable is made on the first, and getmetatable(s) cannot reach
+ * it, so one script cannot unguard every later series. */
 static void guard_s(lua_State *L)
 {
     int t = lua_gettop(L);
-    lua_createtable(L, 0, 0);
-    lua_createtable(L, 0, 3);
+    lua_createtable(L, 0, 1);
     lua_pushvalue(L, t);
-    lua_setfield(L, -2, "__index");
-    lua_pushvalue(L, t);
-    lua_pushcclosure(L, l_s_set, 1);
-    lua_setfield(L, -2, "__newindex");
-    lua_pushvalue(L, t);
-    lua_pushcclosure(L, l_s_next, 1);
-    lua_pushcclosure(L, l_s_pairs, 1);
-    lua_setfield(L, -2, "__pairs");
+    lua_rawsetp(L, -2, &s_key);
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &s_meta) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_createtable(L, 0, 4);
+        lua_pushcfunction(L, l_s_get);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, l_s_set);
+        lua_setfield(L, -2, "__newindex");
+        lua_pushcfunction(L, l_s_pairs);
+        lua_setfield(L, -2, "__pairs");
+        lua_pushboolean(L, 0);
+        lua_setfield(L, -2, "__metatable");
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &s_meta);
+    }
     lua_setmetatable(L, -2);
     lua_replace(L, t);
+}
+
+/* When the transform returned a guarded s, the table behind it replaces
+ * it at r, read back raw, and 1 is returned: l_s_set checked every write
+ * to it and no script can reach it otherwise, so its keys need no second
+ * look. A key put on s itself with rawset is refused: the pipeline would
+ * never read it. */
+static int unguard_s(lua_State *L, const struct step *st, int r)
+{
+    if (lua_rawgetp(L, r, &s_key) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    lua_pushnil(L);
+    while (lua_next(L, r)) {
+        int ours = lua_type(L, -2) == LUA_TLIGHTUSERDATA &&
+                   lua_touserdata(L, -2) == (void *)&s_key;
+        lua_pop(L, 1);
+        if (!ours)
+            return terr(L, st, "s was changed with rawset: set its fields by "
+                        "assignment");
+    }
+    lua_replace(L, r);
+    return 1;
 }
 
 /* Runs inside mg_lua_call: builds s, calls the transform, reads its answer
@@ -605,19 +665,21 @@ static int l_run_transform(lua_State *L)
         return terr(L, st, "must return the series table or nil, not a %s",
                     luaL_typename(L, -1));
     int r = lua_gettop(L);
-    /* A field the gateway does not read back would be ignored without a
-     * word: s.value = "x" or a misspelt s.lables. Say so instead. */
-    static const char *const fields[] = {"name", "type", "labels", "source", "scale",
-                                         "ttl", "help", NULL};
-    char kwhy[MG_WHY_LEN];
-    lua_pushliteral(L, "value");
-    int tv = lua_rawget(L, r);
-    lua_pop(L, 1);
-    if (tv != LUA_TNIL)
-        return terr(L, st, "s.value cannot be set: a transform runs once per new series, "
-                    "on_sample changes values");
-    if (mg_lua_check_keys(L, r, fields, "s", kwhy, sizeof(kwhy)))
-        return terr(L, st, "%s (a transform sets name, labels, scale, ttl)", kwhy);
+    if (!unguard_s(L, st, r)) {
+        /* A field the gateway does not read back would be ignored without a
+         * word: s.value = "x" or a misspelt s.lables. Say so instead. */
+        static const char *const fields[] = {"name", "type", "labels", "source",
+                                             "scale", "ttl", "help", NULL};
+        char kwhy[MG_WHY_LEN];
+        lua_pushliteral(L, "value");
+        int tv = lua_rawget(L, r);
+        lua_pop(L, 1);
+        if (tv != LUA_TNIL)
+            return terr(L, st, "s.value cannot be set: a transform runs once per new "
+                        "series, on_sample changes values");
+        if (mg_lua_check_keys(L, r, fields, "s", kwhy, sizeof(kwhy)))
+            return terr(L, st, "%s (a transform sets name, labels, scale, ttl)", kwhy);
+    }
     if (lua_getfield(L, r, "name") != LUA_TSTRING)
         return terr(L, st, "name must be a string");
     size_t nl;

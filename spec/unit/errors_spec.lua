@@ -217,6 +217,33 @@ s.name = s.name .. "_x"
 s.help = nil]])
     assert.are.equal(1, value(text, 'm_x{a="1",n="4"}'))
   end)
+
+  it("keeps each series' s its own and guarded when a script stashes it", function()
+    -- s's metatable is shared by every series: a script cannot reach it to
+    -- unguard later ones, and an s kept from the series before still reads
+    -- and writes its own fields
+    local p = file([[
+local prev
+transform(function(s)
+  assert(getmetatable(s) == false)
+  if prev then s.labels.prev = prev.name; prev.name = "gone" end
+  prev = s
+  return s
+end)
+]])
+    local gw = moongate.new { scripts = { p } }
+    gw:push { metrics = { { name = "m1", type = "gauge", value = 1 } } }
+    gw:push { metrics = { { name = "m2", type = "gauge", value = 1 } } }
+    gw:push { metrics = { { name = "m3", type = "gauge", value = 1 } } }
+    local text = gw:expose()
+    assert.are.equal(1, value(text, 'm2{prev="m1"}'))
+    assert.are.equal(1, value(text, 'm3{prev="m2"}'))
+  end)
+
+  it("refuses a field put on s with rawset, which would never be read", function()
+    local result = through("rawset(s, 'lables', {})")
+    has(result, "transform: s was changed with rawset: set its fields by assignment")
+  end)
 end)
 
 describe("relabel trap warnings", function()
