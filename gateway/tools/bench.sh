@@ -49,6 +49,8 @@ fi
 BUILD=$(cd "$1" && pwd)
 GW_BIN=$BUILD/gateway/moongate
 GEN_BIN=$BUILD/gateway/moongate-bench
+# the benchmark pipeline: 5 relabel configs, a transform, 3 caps
+PIPELINE=$(cd "$(dirname "${BASH_SOURCE[0]}")/bench/pipeline" && pwd)
 
 SERIES_LIST=${MG_BENCH_SERIES:-"100000 1000000"}
 SAMPLES=${MG_BENCH_SAMPLES:-20M}
@@ -327,22 +329,7 @@ bench_basic() {
 bench_lua_new_series() {
     local n=${MG_BENCH_LUA_SERIES:-100000} dir=$WORK/lua-scripts
     mkdir -p "$dir"
-    cat >"$dir/10-relabel.lua" <<'LUA'
-relabel {
-  { source_labels = { "zone" }, regex = "z(\\d+)", target_label = "zone", replacement = "zone-$1" },
-  { source_labels = { "shard" }, regex = "s(.*)", target_label = "shard_id", replacement = "$1" },
-  { action = "labeldrop", regex = "shard" },
-  { source_labels = { "instance", "job" }, separator = "/", target_label = "origin" },
-  { action = "drop", source_labels = { "job" }, regex = "never-.*" },
-}
-LUA
-    cat >"$dir/20-transform.lua" <<'LUA'
-transform(function(s)
-  s.labels.pipeline = "lua"
-  if s.name:match("_ms$") then s.name = s.name:gsub("_ms$", "_seconds"); s.scale = 0.001 end
-  return s
-end)
-LUA
+    cp "$PIPELINE/10-relabel.lua" "$PIPELINE/20-transform.lua" "$dir"/
     bench_basic lua "$n" --scripts "$dir"
 }
 
@@ -372,37 +359,10 @@ LUA
 }
 
 # pipeline_scripts DIR: the benchmark pipeline (5 relabel configs, one
-# transform, 3 caps that admit everything) into DIR; the committed copy
-# under tools/bench/pipeline/ when there is one, else the same inline.
+# transform, 3 caps that admit everything) copied into DIR.
 pipeline_scripts() {
-    local dir=$1 src
-    src=$(dirname "$0")/bench/pipeline
-    mkdir -p "$dir"
-    if [ -f "$src/10-relabel.lua" ]; then
-        cp "$src"/*.lua "$dir"/
-        return 0
-    fi
-    cat >"$dir/10-relabel.lua" <<'LUA'
-relabel {
-  { source_labels = { "zone" }, regex = "z(\\d+)", target_label = "zone", replacement = "zone-$1" },
-  { source_labels = { "shard" }, regex = "s(.*)", target_label = "shard_id", replacement = "$1" },
-  { action = "labeldrop", regex = "shard" },
-  { source_labels = { "instance", "job" }, separator = "/", target_label = "origin" },
-  { action = "drop", source_labels = { "job" }, regex = "never-.*" },
-}
-LUA
-    cat >"$dir/20-transform.lua" <<'LUA'
-transform(function(s)
-  s.labels.pipeline = "lua"
-  if s.name:match("_ms$") then s.name = s.name:gsub("_ms$", "_seconds"); s.scale = 0.001 end
-  return s
-end)
-LUA
-    cat >"$dir/30-caps.lua" <<'LUA'
-cap { label = "id", max_values = 100000000 }
-cap { per_label = "shard_id", max_series = 100000000 }
-cap { metric = "bench_.*", max_series = 100000000 }
-LUA
+    mkdir -p "$1"
+    cp "$PIPELINE"/*.lua "$1"/
 }
 
 # mem_run SECTION N [moongate args...]: N series created (a short update
@@ -461,7 +421,7 @@ bench_memory() {
 # loader), whose CPU time per series is the gateway's alone.
 bench_create() {
     local dir n prefix cpu0 cpu1 line
-    dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/bench/pipeline" && pwd)
+    dir=$PIPELINE
     for n in ${MG_BENCH_CREATE_SERIES:-100000 1000000}; do
         prefix="section=create series=$n"
         start_gateway "create-$n" --scripts "$dir" || return 1
