@@ -160,16 +160,11 @@ int mg_store_families_sorted(struct mg_store *st, struct mg_family ***fams,
 int mg_store_group(struct mg_store *st, struct mg_family ***fams,
                    size_t *nfam, uint32_t **order, uint32_t **start)
 {
-    size_t nf = st->outfams.n;
-    if (mg_grow((void **)&st->gfams, &st->gfams_cap, nf + 1, sizeof(void *)) ||
-        mg_grow((void **)&st->gorder, &st->gorder_cap, st->nout + 2 * (nf + 1) + 1,
-                sizeof(uint32_t)))
+    size_t nf = st->outfams.n, k;
+    if (mg_grow((void **)&st->gorder, &st->gorder_cap, st->nout + 2 * (nf + 1) + 1,
+                sizeof(uint32_t)) ||
+        mg_store_families_sorted(st, fams, &k))
         return -ENOMEM;
-    size_t k = 0;
-    for (uint32_t i = 0; i < st->outfams.n; i++)
-        if (st->outfams.v[i] && st->outfams.v[i]->nseries)
-            st->gfams[k++] = st->outfams.v[i];
-    qsort(st->gfams, k, sizeof(*st->gfams), fam_cmp);
     /* rank by family id, then a counting sort of the outputs */
     uint32_t *rank = st->gorder + st->nout;
     uint32_t *cnt = rank + nf + 1;
@@ -194,7 +189,6 @@ int mg_store_group(struct mg_store *st, struct mg_family ***fams,
     for (uint32_t i = 0; i < st->nout; i++)
         if (st->out[i].flags & F_LIVE)
             st->gorder[cnt[rank[st->out[i].fam]]++] = i;
-    *fams = st->gfams;
     *nfam = k;
     *order = st->gorder;
     *start = st->gstart;
