@@ -373,27 +373,12 @@ static int open_target(struct mg_bench *b)
     return 0;
 }
 
-static int write_all(struct mg_bench *b, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = mg_bench_write(b->ssl, b->fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* One message: a TCP write or a datagram. A full socket buffer on UDP is the
  * kernel telling us to slow down, not a failure: retry briefly. */
 static int send_msg(struct mg_bench *b, const char *p, size_t n)
 {
     if (!b->o.udp)
-        return write_all(b, p, n);
+        return mg_bench_write_all(b->ssl, b->fd, p, n);
     for (;;) {
         ssize_t w = send(b->fd, p, n, 0);
         if (w >= 0)
@@ -426,9 +411,9 @@ static int send_ack_msg(struct mg_bench *b, size_t m, uint64_t id)
         head[k] = (unsigned char)id;
         id >>= 8;
     }
-    if ((rc = write_all(b, (const char *)head, sizeof(head))) < 0)
+    if ((rc = mg_bench_write_all(b->ssl, b->fd, (const char *)head, sizeof(head))) < 0)
         return rc;
-    if ((rc = write_all(b, p + 1, n - 1)) < 0)
+    if ((rc = mg_bench_write_all(b->ssl, b->fd, p + 1, n - 1)) < 0)
         return rc;
     return (int)sizeof(head) - 1;
 }

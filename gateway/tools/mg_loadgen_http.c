@@ -10,21 +10,6 @@
 
 #include "mg_loadgen_tls.h"
 
-static int write_all(SSL *ssl, int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = mg_bench_write(ssl, fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Reads at least one more byte into buf[*len .. cap). */
 static int read_more(SSL *ssl, int fd, char *buf, size_t *len, size_t cap,
                      int timeout_ms)
@@ -56,8 +41,8 @@ int mg_bench_http_push(SSL *ssl, int fd, const char *body, size_t n,
                       "POST /api/v1/push HTTP/1.1\r\nHost: moongate\r\n"
                       "Content-Type: application/msgpack\r\nContent-Length: %zu\r\n\r\n", n);
     int rc, tmo = (int)(timeout_s * 1000);
-    if ((rc = write_all(ssl, fd, head, (size_t)hl)) < 0 ||
-        (rc = write_all(ssl, fd, body, n)) < 0)
+    if ((rc = mg_bench_write_all(ssl, fd, head, (size_t)hl)) < 0 ||
+        (rc = mg_bench_write_all(ssl, fd, body, n)) < 0)
         return rc;
     size_t len = 0;
     char *end;

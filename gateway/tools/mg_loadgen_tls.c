@@ -56,3 +56,18 @@ ssize_t mg_bench_write(SSL *ssl, int fd, const void *p, size_t n)
         errno = EPIPE; /* the peer closed: no write can go on */
     return r == 0 ? -1 : r;
 }
+
+int mg_bench_write_all(SSL *ssl, int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = mg_bench_write(ssl, fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}

@@ -16,5 +16,8 @@ SSL *mg_bench_tls_connect(int fd, const char *ca, const char *target);
  * when TLS wants more. */
 ssize_t mg_bench_read(SSL *ssl, int fd, void *p, size_t n);
 ssize_t mg_bench_write(SSL *ssl, int fd, const void *p, size_t n);
+/* All n bytes written; 0, -ETIMEDOUT when the socket's send timeout ran
+ * out, or -errno. */
+int mg_bench_write_all(SSL *ssl, int fd, const char *p, size_t n);
 
 #endif
