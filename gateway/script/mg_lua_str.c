@@ -548,6 +548,43 @@ static void reprepstate(struct match_state *ms)
 
 /* ---- find, match, gmatch, gsub --------------------------------------- */
 
+/* 1 when p[0..l) is plain text (a NUL is plain in a pattern too). */
+static int is_literal(const char *p, size_t l)
+{
+    for (size_t i = 0; i < l; i++)
+        if (p[i] != '\0' && strchr(SPECIALS, p[i]))
+            return 0;
+    return 1;
+}
+
+/* "text$" and "^text$", the suffix tests scripts write most: only one
+ * place can match, so compare it instead of trying every start. Returns
+ * the results pushed, or -1 when the pattern is not of that shape. */
+static int find_literal_end(struct match_state *ms, const char *s, size_t ls,
+                            size_t init, const char *p, size_t lp, int find)
+{
+    int anchor = lp > 0 && *p == '^';
+    if (lp < 1 + (size_t)anchor || p[lp - 1] != '$')
+        return -1;
+    const char *lit = p + anchor;
+    size_t ll = lp - 1 - (size_t)anchor;
+    if (!is_literal(lit, ll))
+        return -1;
+    scan(ms, ll);
+    size_t at = ls >= ll ? ls - ll : 0;
+    if (ls < ll || at < init || (anchor && at != init) || memcmp(s + at, lit, ll) != 0) {
+        luaL_pushfail(ms->L);
+        return 1;
+    }
+    if (!find) {
+        lua_pushlstring(ms->L, s + at, ll);
+        return 1;
+    }
+    lua_pushinteger(ms->L, (lua_Integer)at + 1);
+    lua_pushinteger(ms->L, (lua_Integer)(at + ll));
+    return 2;
+}
+
 static int str_find_aux(lua_State *L, struct match_state *ms, int find)
 {
     size_t ls, lp;
@@ -560,6 +597,11 @@ static int str_find_aux(lua_State *L, struct match_state *ms, int find)
         return 1;
     }
     prepstate(ms, L, s, ls, p, lp);
+    if (!(find && lua_toboolean(L, 4))) {
+        int n = find_literal_end(ms, s, ls, init, p, lp, find);
+        if (n >= 0)
+            return n;
+    }
     /* explicit request or no special characters? */
     if (find && (lua_toboolean(L, 4) || nospecials(ms, p, lp))) {
         /* do a plain search */
