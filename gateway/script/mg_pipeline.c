@@ -18,10 +18,10 @@
 #include "mg_regex.h"
 #include "mg_relabel.h"
 #include "mg_suggest.h"
+#include "mg_sview.h"
 
 #define WHERE_LEN 512
 #define MAX_DROP_LABELS 16
-#define MAX_HELP 4096 /* as the wire keeps of a pushed HELP */
 
 enum step_kind { STEP_RELABEL, STEP_DROP, STEP_TRANSFORM };
 
@@ -39,18 +39,6 @@ struct step {
     struct drop_label labels[MAX_DROP_LABELS];
     size_t nlabels;
     int ref; /* transform's function */
-};
-
-/* Label names pushed into transform's s.labels, held by registry refs:
- * the same few names come with every new series, and a pinned string is
- * pushed without hashing, interning or allocating it again. Direct-mapped
- * and bounded, so a producer's stream of odd names only churns slots. */
-#define NAME_SLOTS 64
-#define NAME_SLOT_MAX 31
-struct name_slot {
-    int ref; /* 0: empty (LUA_REFNIL and LUA_NOREF are negative) */
-    uint8_t len;
-    char name[NAME_SLOT_MAX];
 };
 
 struct agg_rule {
@@ -82,16 +70,9 @@ struct mg_pipeline {
     const char *loading; /* the file being loaded */
     struct mg_lbuild lb;
     struct mg_rematch *m;
-    /* what the transform call leaves for route to read */
-    double scale;
-    int64_t ttl_ms;
-    const char *cur_type;
-    char help[MAX_HELP + 1]; /* s.help a transform left, when help_set */
-    size_t help_len;
-    int help_set;
+    struct mg_sview sv; /* the s transforms see, and what they leave */
     struct mg_trace *trace; /* explain: record each step */
     char why[MG_WHY_LEN];
-    struct name_slot names[NAME_SLOTS];
 };
 
 static struct mg_pipeline *ctx(lua_State *L)
@@ -234,20 +215,6 @@ static int l_aggregate(lua_State *L)
     return 0;
 }
 
-/* A HELP text: what a family's # HELP line can carry, no NUL. */
-static const char *help_invalid(const char *t, size_t n)
-{
-    if (n == 0)
-        return "must not be empty";
-    if (n > MAX_HELP)
-        return "longer than 4096 bytes";
-    if (memchr(t, '\0', n))
-        return "holds a NUL byte";
-    if (!mg_utf8_valid(t, n))
-        return "is not UTF-8";
-    return NULL;
-}
-
 /* help { metric = RE, text = "..." }: the HELP of every output family
  * whose name matches (anchored); the first matching rule wins. */
 static int l_help(lua_State *L)
@@ -264,7 +231,7 @@ static int l_help(lua_State *L)
         return luaL_error(L, "help: text must be a string");
     size_t n;
     const char *t = lua_tolstring(L, -1, &n);
-    const char *bad = help_invalid(t, n);
+    const char *bad = mg_help_invalid(t, n);
     if (bad)
         return luaL_error(L, "help: text %s", bad);
     struct help_rule *nh = realloc(p->helps, (p->nhelps + 1) * sizeof(*nh));
@@ -380,6 +347,8 @@ struct mg_pipeline *mg_pipeline_new(const char *const *files, size_t nfiles,
     p->lua = mg_lua_new(lim, dsl, p);
     if (!p->lua)
         goto nomem;
+    p->sv.lb = &p->lb;
+    mg_sview_init(mg_lua_state(p->lua), &p->sv);
     if (mg_lua_run_files(p->lua, files, nfiles, p->files, &p->nfiles, &p->loading,
                          why, whylen)) {
         mg_pipeline_free(p);
@@ -432,325 +401,25 @@ static int drop_matches(struct mg_pipeline *p, const struct step *s,
     return 1;
 }
 
-/* Pushes a label name, from its slot when it has one. */
-static void push_name(lua_State *L, struct mg_pipeline *p, const char *name,
-                      size_t n)
-{
-    if (n == 0 || n > NAME_SLOT_MAX) {
-        lua_pushlstring(L, name, n);
-        return;
-    }
-    uint32_t h = 2166136261u; /* FNV-1a: names are short */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)name[i]) * 16777619u;
-    h = (h ^ h >> 16) % NAME_SLOTS;
-    struct name_slot *sl = &p->names[h];
-    if (sl->ref > 0 && sl->len == n && memcmp(sl->name, name, n) == 0) {
-        lua_rawgeti(L, LUA_REGISTRYINDEX, sl->ref);
-        return;
-    }
-    lua_pushlstring(L, name, n);
-    if (sl->ref > 0)
-        luaL_unref(L, LUA_REGISTRYINDEX, sl->ref);
-    sl->ref = 0;
-    lua_pushvalue(L, -1);
-    int ref = luaL_ref(L, LUA_REGISTRYINDEX); /* raises on ENOMEM: a script error */
-    if (ref > 0) {
-        sl->ref = ref;
-        sl->len = (uint8_t)n;
-        memcpy(sl->name, name, n);
-    }
-}
-
-static void push_labels(lua_State *L, struct mg_pipeline *p,
-                        const struct mg_lbuild *lb, int source)
-{
-    /* room for a label the script adds without a rehash */
-    lua_createtable(L, 0, (int)lb->n);
-    for (size_t i = 0; i < lb->n; i++) {
-        const struct mg_label *l = &lb->v[i];
-        if ((l->nlen == 8 && memcmp(l->name, "__name__", 8) == 0) || source)
-            continue;
-        push_name(L, p, l->name, l->nlen);
-        lua_pushlstring(L, l->value, l->vlen);
-        lua_rawset(L, -3);
-    }
-}
-
-/* An error about what a transform returned, placed at the transform. */
-static int terr(lua_State *L, const struct step *st, const char *fmt, ...)
-{
-    char msg[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    lua_pushfstring(L, "%s: transform: %s", st->where, msg);
-    return lua_error(L);
-}
-
-/* The fields a transform may set on s, with the Lua type each takes;
- * nil is allowed only where the field is optional. */
-static const char *const s_fields[] = {"name", "type", "labels", "source",
-                                       "scale", "ttl", "help", NULL};
-static const int s_types[] = {LUA_TSTRING, LUA_TSTRING, LUA_TTABLE, LUA_TTABLE,
-                              LUA_TNUMBER, LUA_TNUMBER, LUA_TSTRING};
-static const int s_optional[] = {0, 0, 0, 0, 1, 1, 1};
-
-/* s is an empty-looking proxy: the table behind it sits in the proxy
- * under this private light-userdata key (read with rawget, hidden from
- * pairs), and every proxy shares one metatable kept in the registry under
- * s_meta, so guarding s costs one small table a series, not a table, a
- * metatable and three closures. */
-static const char s_key, s_meta;
-
-/* The table behind the proxy at index 1. */
-static void s_backing(lua_State *L)
-{
-    if (lua_rawgetp(L, 1, &s_key) != LUA_TTABLE)
-        luaL_error(L, "transform: s is not a series");
-}
-
-/* s's __index: reads fall through to the table behind s. */
-static int l_s_get(lua_State *L)
-{
-    s_backing(L);
-    lua_pushvalue(L, 2);
-    lua_rawget(L, -2);
-    return 1;
-}
-
-/* s's __newindex: a misspelt field or a value of the wrong type is an
- * error at the line of the assignment, not a field the pipeline silently
- * never reads. */
-static int l_s_set(lua_State *L)
-{
-    char msg[160];
-    size_t kl = 0;
-    const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &kl) : NULL;
-    int i = 0;
-    while (k && s_fields[i] && strcmp(s_fields[i], k) != 0)
-        i++;
-    if (!k)
-        return luaL_error(L, "transform: s has no %s keys", luaL_typename(L, 2));
-    if (!s_fields[i] && strcmp(k, "value") == 0)
-        return luaL_error(L, "transform: s.value cannot be set: a transform runs once per "
-                          "new series, on_sample changes values");
-    if (!s_fields[i])
-        return luaL_error(L, "transform: s: %s",
-                          mg_suggest_unknown(msg, sizeof(msg), k, kl, s_fields));
-    int t = lua_type(L, 3);
-    if (t != s_types[i] && !(t == LUA_TNIL && s_optional[i]))
-        return luaL_error(L, "transform: s.%s must be a %s, got %s", k,
-                          lua_typename(L, s_types[i]), luaL_typename(L, 3));
-    lua_settop(L, 3);
-    s_backing(L);
-    lua_insert(L, 2);
-    lua_rawset(L, 2);
-    return 0;
-}
-
-/* pairs(s) walks the table behind s; the state is s itself, so no
- * script can reach the table behind it and write it unchecked. */
-static int l_s_next(lua_State *L)
-{
-    lua_settop(L, 2);
-    s_backing(L);
-    lua_insert(L, 2);
-    if (lua_next(L, 2))
-        return 2;
-    lua_pushnil(L);
-    return 1;
-}
-
-static int l_s_pairs(lua_State *L)
-{
-    lua_pushcfunction(L, l_s_next);
-    lua_pushvalue(L, 1);
-    lua_pushnil(L);
-    return 3;
-}
-
-/* Replaces the table on top with an empty-looking s whose reads fall
- * through to it and whose writes l_s_set checks. Once per new series; the
- * shared metatable is made on the first, and getmetatable(s) cannot reach
- * it, so one script cannot unguard every later series. */
-static void guard_s(lua_State *L)
-{
-    int t = lua_gettop(L);
-    lua_createtable(L, 0, 1);
-    lua_pushvalue(L, t);
-    lua_rawsetp(L, -2, &s_key);
-    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &s_meta) != LUA_TTABLE) {
-        lua_pop(L, 1);
-        lua_createtable(L, 0, 4);
-        lua_pushcfunction(L, l_s_get);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, l_s_set);
-        lua_setfield(L, -2, "__newindex");
-        lua_pushcfunction(L, l_s_pairs);
-        lua_setfield(L, -2, "__pairs");
-        lua_pushboolean(L, 0);
-        lua_setfield(L, -2, "__metatable");
-        lua_pushvalue(L, -1);
-        lua_rawsetp(L, LUA_REGISTRYINDEX, &s_meta);
-    }
-    lua_setmetatable(L, -2);
-    lua_replace(L, t);
-}
-
-/* When the transform returned a guarded s, the table behind it replaces
- * it at r, read back raw, and 1 is returned: l_s_set checked every write
- * to it and no script can reach it otherwise, so its keys need no second
- * look. A key put on s itself with rawset is refused: the pipeline would
- * never read it. */
-static int unguard_s(lua_State *L, const struct step *st, int r)
-{
-    if (lua_rawgetp(L, r, &s_key) != LUA_TTABLE) {
-        lua_pop(L, 1);
-        return 0;
-    }
-    lua_pushnil(L);
-    while (lua_next(L, r)) {
-        int ours = lua_type(L, -2) == LUA_TLIGHTUSERDATA &&
-                   lua_touserdata(L, -2) == (void *)&s_key;
-        lua_pop(L, 1);
-        if (!ours)
-            return terr(L, st, "s was changed with rawset: set its fields by "
-                        "assignment");
-    }
-    lua_replace(L, r);
-    return 1;
-}
-
-/* Runs inside mg_lua_call: builds s, calls the transform, reads its answer
- * back with raw access. Upvalue-free: the pipeline and step come as light
+/* Runs inside mg_lua_call: calls the transform with this call's s and
+ * reads its answer. Upvalue-free: the pipeline and step come as light
  * userdata arguments. Returns true when the series is kept. */
 static int l_run_transform(lua_State *L)
 {
     struct mg_pipeline *p = lua_touserdata(L, 1);
     const struct step *st = lua_touserdata(L, 2);
-    const struct mg_sample *smp = lua_touserdata(L, 3);
     lua_settop(L, 0);
     luaL_checkstack(L, 8, "transform");
     lua_rawgeti(L, LUA_REGISTRYINDEX, st->ref);
-    lua_createtable(L, 0, 6);
-    const struct mg_label *n = mg_lbuild_get(&p->lb, "__name__", 8);
-    lua_pushlstring(L, n ? n->value : "", n ? n->vlen : 0);
-    lua_setfield(L, -2, "name");
-    lua_pushstring(L, p->cur_type);
-    lua_setfield(L, -2, "type");
-    push_labels(L, p, &p->lb, 0);
-    lua_setfield(L, -2, "labels");
-    lua_createtable(L, 0, (int)smp->nsource);
-    for (size_t i = 0; i < smp->nsource; i++) {
-        lua_pushlstring(L, smp->source[i].name, smp->source[i].nlen);
-        lua_pushlstring(L, smp->source[i].value, smp->source[i].vlen);
-        lua_rawset(L, -3);
-    }
-    lua_setfield(L, -2, "source");
-    if (p->scale != 1) {
-        lua_pushnumber(L, p->scale);
-        lua_setfield(L, -2, "scale");
-    }
-    if (p->help_set) { /* what an earlier transform set */
-        lua_pushlstring(L, p->help, p->help_len);
-        lua_setfield(L, -2, "help");
-    }
-    guard_s(L);
+    mg_sview_begin(L, &p->sv);
     lua_call(L, 1, 1);
-    if (!lua_toboolean(L, -1))
-        return 1; /* nil or false: dropped */
-    if (!lua_istable(L, -1))
-        return terr(L, st, "must return the series table or nil, not a %s",
-                    luaL_typename(L, -1));
-    int r = lua_gettop(L);
-    if (!unguard_s(L, st, r)) {
-        /* A field the gateway does not read back would be ignored without a
-         * word: s.value = "x" or a misspelt s.lables. Say so instead. */
-        static const char *const fields[] = {"name", "type", "labels", "source",
-                                             "scale", "ttl", "help", NULL};
-        char kwhy[MG_WHY_LEN];
-        lua_pushliteral(L, "value");
-        int tv = lua_rawget(L, r);
-        lua_pop(L, 1);
-        if (tv != LUA_TNIL)
-            return terr(L, st, "s.value cannot be set: a transform runs once per new "
-                        "series, on_sample changes values");
-        if (mg_lua_check_keys(L, r, fields, "s", kwhy, sizeof(kwhy)))
-            return terr(L, st, "%s (a transform sets name, labels, scale, ttl)", kwhy);
-    }
-    if (lua_getfield(L, r, "name") != LUA_TSTRING)
-        return terr(L, st, "name must be a string");
-    size_t nl;
-    const char *name = lua_tolstring(L, -1, &nl);
-    if (!mg_metric_name_valid(name, nl))
-        return terr(L, st, "%s is not a valid metric name", name);
-    if (lua_getfield(L, r, "type") != LUA_TSTRING || strcmp(lua_tostring(L, -1), p->cur_type))
-        return terr(L, st, "cannot change a series' type");
-    if (lua_getfield(L, r, "labels") != LUA_TTABLE)
-        return terr(L, st, "labels must be a table");
-    /* replace every label with what the script left */
-    mg_lbuild_reset(&p->lb);
-    if (mg_lbuild_set(&p->lb, "__name__", 8, name, nl))
-        return luaL_error(L, "out of memory");
-    lua_pushnil(L);
-    while (lua_next(L, -2)) {
-        if (lua_type(L, -2) != LUA_TSTRING)
-            return terr(L, st, "s.labels must map strings to strings, not a %s key",
-                        luaL_typename(L, -2));
-        if (lua_type(L, -1) != LUA_TSTRING)
-            return terr(L, st, "s.labels.%s must be a string, got %s",
-                        lua_tostring(L, -2), luaL_typename(L, -1));
-        size_t kl, vl;
-        const char *k = lua_tolstring(L, -2, &kl);
-        const char *v = lua_tolstring(L, -1, &vl);
-        /* __ labels are scratch a relabel may have left: they go at the
-         * end of the pipeline, not here */
-        if (!mg_label_name_valid(k, kl) || kl > MG_LABEL_NAME_MAX ||
-            (kl == 8 && memcmp(k, "__name__", 8) == 0))
-            return terr(L, st, "%s is not a valid label name", k);
-        if (!mg_utf8_valid(v, vl))
-            return terr(L, st, "label %s is not UTF-8", k);
-        /* keys of one table, and never __name__: no lookup needed */
-        if (mg_lbuild_add(&p->lb, k, kl, v, vl))
-            return luaL_error(L, "out of memory");
-        lua_pop(L, 1);
-    }
-    int t = lua_getfield(L, r, "scale");
-    if (t != LUA_TNIL) {
-        double sc = lua_tonumber(L, -1);
-        if (t != LUA_TNUMBER || !(sc > 0) || isinf(sc))
-            return terr(L, st, "scale must be a positive number");
-        p->scale = sc;
-    }
-    t = lua_getfield(L, r, "ttl");
-    if (t != LUA_TNIL) {
-        double ttl = lua_tonumber(L, -1);
-        if (t != LUA_TNUMBER || !(ttl >= 0) || ttl > 4e8)
-            return terr(L, st, "ttl must be seconds >= 0");
-        p->ttl_ms = (int64_t)(ttl * 1000);
-    }
-    t = lua_getfield(L, r, "help");
-    if (t != LUA_TNIL) {
-        size_t hl = 0;
-        const char *h = t == LUA_TSTRING ? lua_tolstring(L, -1, &hl) : NULL;
-        const char *bad = h ? help_invalid(h, hl) : "must be a string";
-        if (bad)
-            return terr(L, st, "help %s", bad);
-        memcpy(p->help, h, hl);
-        p->help_len = hl;
-        p->help_set = 1;
-    } else {
-        p->help_set = 0; /* the script cleared it */
-    }
-    lua_pushboolean(L, 1);
+    lua_pushboolean(L, mg_sview_finish(L, &p->sv, 1, st->where));
     return 1;
 }
 
 /* Runs one step: 1 keep, 0 drop, -1 error (why). */
-static int run_step(struct mg_pipeline *p, const struct step *s,
-                    const struct mg_sample *smp, char *why, size_t whylen)
+static int run_step(struct mg_pipeline *p, const struct step *s, char *why,
+                    size_t whylen)
 {
     switch (s->kind) {
     case STEP_RELABEL:
@@ -764,8 +433,9 @@ static int run_step(struct mg_pipeline *p, const struct step *s,
         lua_pushcfunction(L, l_run_transform);
         lua_pushlightuserdata(L, p);
         lua_pushlightuserdata(L, (void *)s);
-        lua_pushlightuserdata(L, (void *)smp);
-        if (mg_lua_call(p->lua, 3, 1, why, whylen))
+        int rc = mg_lua_call(p->lua, 2, 1, why, whylen);
+        mg_sview_end(&p->sv);
+        if (rc)
             return -1;
         int keep = lua_toboolean(L, -1);
         lua_pop(L, 1);
@@ -789,9 +459,9 @@ static enum mg_agg agg_for(struct mg_pipeline *p, const char *name, size_t n)
 static void help_for(struct mg_pipeline *p, struct mg_route *r)
 {
     char why[MG_WHY_LEN];
-    if (p->help_set) {
-        r->help = p->help;
-        r->hlen = (uint32_t)p->help_len;
+    if (p->sv.cur.help_set) {
+        r->help = p->sv.cur.help;
+        r->hlen = (uint32_t)p->sv.cur.help_len;
         r->pin_help = 1;
         return;
     }
@@ -852,10 +522,12 @@ void mg_pipeline_route(struct mg_pipeline *p, const struct mg_sample *s,
     if (!p || (p->nsteps == 0 && p->naggs == 0 && p->nhelps == 0))
         return;
     mg_lbuild_reset(&p->lb);
-    p->scale = 1;
-    p->ttl_ms = -1;
-    p->help_set = 0;
-    p->cur_type = mg_type_name(s->type);
+    p->sv.cur.scale = 1;
+    p->sv.cur.ttl_ms = -1;
+    p->sv.cur.help_set = 0;
+    p->sv.type = mg_type_name(s->type);
+    p->sv.source = s->source;
+    p->sv.nsource = s->nsource;
     /* s outlives the route (r borrows from it too): its strings go in
      * uncopied, and a step that sets a label copies only what it sets */
     int failed = mg_lbuild_set_ref(&p->lb, "__name__", 8, s->name, s->nlen);
@@ -869,7 +541,7 @@ void mg_pipeline_route(struct mg_pipeline *p, const struct mg_sample *s,
     }
     for (size_t i = 0; i < p->nsteps; i++) {
         const struct step *st = &p->steps[i];
-        int rc = run_step(p, st, s, why, whylen);
+        int rc = run_step(p, st, why, whylen);
         trace_step(p, st, rc, why);
         if (rc < 0) {
             why[strcspn(why, "\n")] = '\0'; /* the first line, not the traceback */
@@ -921,8 +593,8 @@ void mg_pipeline_route(struct mg_pipeline *p, const struct mg_sample *s,
     mg_lbuild_sort(&p->lb);
     r->labels = p->lb.v;
     r->nlabels = p->lb.n;
-    r->scale = p->scale;
-    r->ttl_ms = p->ttl_ms;
+    r->scale = p->sv.cur.scale;
+    r->ttl_ms = p->sv.cur.ttl_ms;
     r->agg = agg_for(p, r->name, r->nlen);
     help_for(p, r);
 }

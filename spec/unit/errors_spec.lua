@@ -203,8 +203,13 @@ describe("a transform's s", function()
     end)
   end
 
-  it("refuses a label value that is not a string, naming the label", function()
+  it("refuses a label value that is not a string, naming the label, at the assignment's line", function()
     local result, _, p = through("s.labels.b = 5")
+    has(result, p .. ":2: transform: s.labels.b must be a string, got number")
+  end)
+
+  it("checks the labels of a table the script assigns when s comes back", function()
+    local result, _, p = through("s.labels = { b = 5 }")
     has(result, p .. ":1: transform: s.labels.b must be a string, got number")
   end)
 
@@ -218,26 +223,40 @@ s.help = nil]])
     assert.are.equal(1, value(text, 'm_x{a="1",n="4"}'))
   end)
 
-  it("keeps each series' s its own and guarded when a script stashes it", function()
-    -- s's metatable is shared by every series: a script cannot reach it to
-    -- unguard later ones, and an s kept from the series before still reads
-    -- and writes its own fields
+  it("walks s.labels while the script clears what it walks", function()
+    local _, text = through([[
+s.labels.b = "2"
+for k, v in pairs(s.labels) do s.labels[k] = nil; s.labels["x_" .. k] = v end]])
+    assert.are.equal(1, value(text, 'm{x_a="1",x_b="2"}'))
+  end)
+
+  it("refuses an s kept past its call, failing that call and no other", function()
+    -- s and s.labels show the series of their own call only: a script that
+    -- keeps one gets an error saying so, never another series' fields
     local p = file([[
-local prev
+local prev, prev_labels
 transform(function(s)
   assert(getmetatable(s) == false)
-  if prev then s.labels.prev = prev.name; prev.name = "gone" end
-  prev = s
+  if s.name == "m2" then local _ = prev.name end
+  if s.name == "m3" then prev_labels.x = "1" end
+  prev, prev_labels = s, s.labels
   return s
 end)
 ]])
     local gw = moongate.new { scripts = { p } }
-    gw:push { metrics = { { name = "m1", type = "gauge", value = 1 } } }
-    gw:push { metrics = { { name = "m2", type = "gauge", value = 1 } } }
-    gw:push { metrics = { { name = "m3", type = "gauge", value = 1 } } }
+    for _, name in ipairs { "m1", "m2", "m3", "m4" } do
+      gw:push { metrics = { { name = name, type = "gauge", value = 1 } } }
+    end
     local text = gw:expose()
-    assert.are.equal(1, value(text, 'm2{prev="m1"}'))
-    assert.are.equal(1, value(text, 'm3{prev="m2"}'))
+    assert.are.equal(1, value(text, "m1"))
+    assert.is_nil(value(text, "m2"))
+    assert.is_nil(value(text, "m3"))
+    assert.are.equal(1, value(text, "m4"))
+    assert.are.equal(2, value(text, 'moongate_samples_dropped_total{reason="script_error"}'))
+    local e = assert(gw:explain("m2"))
+    has(e[1].steps[1].result, p .. ":4: transform: this s is from a transform call that has returned")
+    e = assert(gw:explain("m3"))
+    has(e[1].steps[1].result, p .. ":5: transform: this s.labels is from a transform call that has returned")
   end)
 
   it("refuses a field put on s with rawset, which would never be read", function()

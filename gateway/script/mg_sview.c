@@ -1,0 +1,573 @@
+/* mg_sview: s and s.labels as proxies over the pipeline's label builder. */
+#include "mg_sview.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "mg_common.h"
+#include "mg_labels.h"
+#include "mg_lua.h"
+#include "mg_suggest.h"
+#include "mg_utf8.h"
+
+/* What s.labels is in this call: not read yet, the proxy, or a table the
+ * script assigned (read back when s is returned). */
+enum { SV_NONE, SV_PROXY, SV_TABLE };
+
+/* Registry keys: the two metatables, and the slots table whose array holds
+ * this call's s.labels (proxy or assigned table), s.source and a staged
+ * s.help string. Writing its array never allocates. */
+static const char s_meta, l_meta, slots_key;
+enum { SLOT_LABELS = 1, SLOT_SOURCE, SLOT_HELP, NSLOTS = SLOT_HELP };
+
+/* The fields of s, in the order pairs(s) gives them. */
+enum { F_NAME, F_TYPE, F_LABELS, F_SOURCE, F_SCALE, F_TTL, F_HELP, NFIELDS };
+static const char *const fields[] = {"name",  "type", "labels", "source",
+                                     "scale", "ttl",  "help",   NULL};
+static const size_t field_len[] = {4, 4, 6, 6, 5, 3, 4};
+static const int field_type[] = {LUA_TSTRING, LUA_TSTRING, LUA_TTABLE, LUA_TTABLE,
+                                 LUA_TNUMBER, LUA_TNUMBER, LUA_TSTRING};
+static const int field_optional[] = {0, 0, 0, 0, 1, 1, 1};
+
+/* What this call set on s: 0 untouched, STAGED_VALUE, STAGED_NIL. */
+enum { STAGED_VALUE = 1, STAGED_NIL };
+
+const char *mg_help_invalid(const char *t, size_t n)
+{
+    if (n == 0)
+        return "must not be empty";
+    if (n > MG_HELP_MAX)
+        return "longer than 4096 bytes";
+    if (memchr(t, '\0', n))
+        return "holds a NUL byte";
+    if (!mg_utf8_valid(t, n))
+        return "is not UTF-8";
+    return NULL;
+}
+
+static struct mg_sview *view(lua_State *L)
+{
+    return lua_touserdata(L, lua_upvalueindex(1));
+}
+
+/* Pushes slot i of the slots table (upvalue 2 of every metamethod). */
+static void slot_get(lua_State *L, int i)
+{
+    lua_rawgeti(L, lua_upvalueindex(2), i);
+}
+
+/* Sets slot i to the value on top, popping it. */
+static void slot_set(lua_State *L, int i)
+{
+    lua_rawseti(L, lua_upvalueindex(2), i);
+}
+
+static int field_of(const char *k, size_t kl)
+{
+    for (int i = 0; i < NFIELDS; i++)
+        if (field_len[i] == kl && memcmp(fields[i], k, kl) == 0)
+            return i;
+    return -1;
+}
+
+/* A proxy kept past its call would show another series, or none: refuse. */
+static void check_live(lua_State *L, const void *live, const char *what)
+{
+    if (live == NULL || lua_topointer(L, 1) != live)
+        luaL_error(L, "transform: this %s is from a transform call that has "
+                   "returned: keep the values you need, not %s", what, what);
+}
+
+static int is_name_label(const char *k, size_t kl)
+{
+    return kl == 8 && memcmp(k, "__name__", 8) == 0;
+}
+
+static void push_name(lua_State *L, const struct mg_sview *v)
+{
+    const struct mg_label *n = mg_lbuild_get(v->lb, "__name__", 8);
+    lua_pushlstring(L, n ? n->value : "", n ? n->vlen : 0);
+}
+
+/* s.labels: the proxy, made on the first read of a call. */
+static void push_labels(lua_State *L, struct mg_sview *v)
+{
+    if (v->labels_kind != SV_NONE) {
+        slot_get(L, SLOT_LABELS);
+        return;
+    }
+    lua_createtable(L, 0, 0);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &l_meta);
+    lua_setmetatable(L, -2);
+    v->labels = lua_topointer(L, -1);
+    v->labels_kind = SV_PROXY;
+    lua_pushvalue(L, -1);
+    slot_set(L, SLOT_LABELS);
+}
+
+/* s.source: a plain table of the producer's labels, made on first read. */
+static void push_source(lua_State *L, struct mg_sview *v)
+{
+    if (v->source_made) {
+        slot_get(L, SLOT_SOURCE);
+        return;
+    }
+    lua_createtable(L, 0, (int)v->nsource);
+    for (size_t i = 0; i < v->nsource; i++) {
+        lua_pushlstring(L, v->source[i].name, v->source[i].nlen);
+        lua_pushlstring(L, v->source[i].value, v->source[i].vlen);
+        lua_rawset(L, -3);
+    }
+    v->source_made = 1;
+    lua_pushvalue(L, -1);
+    slot_set(L, SLOT_SOURCE);
+}
+
+static void push_field(lua_State *L, struct mg_sview *v, int f)
+{
+    switch (f) {
+    case F_NAME:
+        push_name(L, v);
+        return;
+    case F_TYPE:
+        lua_pushstring(L, v->type);
+        return;
+    case F_LABELS:
+        push_labels(L, v);
+        return;
+    case F_SOURCE:
+        push_source(L, v);
+        return;
+    case F_SCALE:
+        if (v->stage_scale)
+            v->stage_scale == STAGED_VALUE ? lua_pushnumber(L, v->staged.scale)
+                                           : lua_pushnil(L);
+        else
+            v->cur.scale != 1 ? lua_pushnumber(L, v->cur.scale) : lua_pushnil(L);
+        return;
+    case F_TTL:
+        if (v->stage_ttl)
+            v->stage_ttl == STAGED_VALUE ? lua_pushnumber(L, (double)v->staged.ttl_ms / 1000)
+                                         : lua_pushnil(L);
+        else
+            v->cur.ttl_ms >= 0 ? lua_pushnumber(L, (double)v->cur.ttl_ms / 1000)
+                               : lua_pushnil(L);
+        return;
+    case F_HELP:
+        if (v->stage_help == STAGED_VALUE)
+            slot_get(L, SLOT_HELP);
+        else if (!v->stage_help && v->cur.help_set)
+            lua_pushlstring(L, v->cur.help, v->cur.help_len);
+        else
+            lua_pushnil(L);
+        return;
+    }
+    lua_pushnil(L);
+}
+
+/* s's __index: unknown keys read nil. */
+static int l_s_index(lua_State *L)
+{
+    struct mg_sview *v = view(L);
+    check_live(L, v->s, "s");
+    size_t kl = 0;
+    const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &kl) : NULL;
+    push_field(L, v, k ? field_of(k, kl) : -1);
+    return 1;
+}
+
+/* Checks the value of s.f at index 3 (its type is checked) and stages or
+ * applies it. */
+static void set_field(lua_State *L, struct mg_sview *v, int f)
+{
+    int isnil = lua_isnil(L, 3);
+    switch (f) {
+    case F_NAME: {
+        size_t nl;
+        const char *name = lua_tolstring(L, 3, &nl);
+        if (!mg_metric_name_valid(name, nl))
+            luaL_error(L, "transform: %s is not a valid metric name", name);
+        if (mg_lbuild_set(v->lb, "__name__", 8, name, nl))
+            luaL_error(L, "out of memory");
+        return;
+    }
+    case F_TYPE:
+        if (strcmp(lua_tostring(L, 3), v->type) != 0)
+            luaL_error(L, "transform: cannot change a series' type");
+        return;
+    case F_LABELS:
+        if (lua_topointer(L, 3) == v->labels)
+            return; /* s.labels = s.labels */
+        if (lua_getmetatable(L, 3)) {
+            lua_rawgetp(L, LUA_REGISTRYINDEX, &l_meta);
+            if (lua_rawequal(L, -1, -2))
+                check_live(L, NULL, "s.labels");
+            lua_pop(L, 2);
+        }
+        lua_pushvalue(L, 3);
+        slot_set(L, SLOT_LABELS);
+        v->labels_kind = SV_TABLE;
+        return;
+    case F_SOURCE: /* read-only in effect: kept for reads, never applied */
+        lua_pushvalue(L, 3);
+        slot_set(L, SLOT_SOURCE);
+        v->source_made = 1;
+        return;
+    case F_SCALE: {
+        double sc = lua_tonumber(L, 3);
+        if (!isnil && (!(sc > 0) || isinf(sc)))
+            luaL_error(L, "transform: scale must be a positive number");
+        v->staged.scale = sc;
+        v->stage_scale = isnil ? STAGED_NIL : STAGED_VALUE;
+        return;
+    }
+    case F_TTL: {
+        double ttl = lua_tonumber(L, 3);
+        if (!isnil && (!(ttl >= 0) || ttl > 4e8))
+            luaL_error(L, "transform: ttl must be seconds >= 0");
+        v->staged.ttl_ms = (int64_t)(ttl * 1000);
+        v->stage_ttl = isnil ? STAGED_NIL : STAGED_VALUE;
+        return;
+    }
+    case F_HELP: {
+        size_t hl = 0;
+        const char *h = isnil ? NULL : lua_tolstring(L, 3, &hl);
+        const char *bad = h ? mg_help_invalid(h, hl) : NULL;
+        if (bad)
+            luaL_error(L, "transform: help %s", bad);
+        lua_pushvalue(L, 3);
+        slot_set(L, SLOT_HELP);
+        v->stage_help = isnil ? STAGED_NIL : STAGED_VALUE;
+        return;
+    }
+    }
+}
+
+/* s's __newindex: a misspelt field or a value of the wrong type is an
+ * error at the line of the assignment, not a field the pipeline silently
+ * never reads. */
+static int l_s_newindex(lua_State *L)
+{
+    char msg[160];
+    struct mg_sview *v = view(L);
+    check_live(L, v->s, "s");
+    size_t kl = 0;
+    const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &kl) : NULL;
+    if (!k)
+        return luaL_error(L, "transform: s has no %s keys", luaL_typename(L, 2));
+    int f = field_of(k, kl);
+    if (f < 0 && strcmp(k, "value") == 0)
+        return luaL_error(L, "transform: s.value cannot be set: a transform runs once per "
+                          "new series, on_sample changes values");
+    if (f < 0)
+        return luaL_error(L, "transform: s: %s",
+                          mg_suggest_unknown(msg, sizeof(msg), k, kl, fields));
+    int t = lua_type(L, 3);
+    if (t != field_type[f] && !(t == LUA_TNIL && field_optional[f]))
+        return luaL_error(L, "transform: s.%s must be a %s, got %s", k,
+                          lua_typename(L, field_type[f]), luaL_typename(L, 3));
+    set_field(L, v, f);
+    return 0;
+}
+
+/* For pairs on a proxy: walks a snapshot table, so a script may set or
+ * clear fields of the proxy while it walks. */
+static int l_next(lua_State *L)
+{
+    lua_settop(L, 2);
+    if (lua_next(L, 1))
+        return 2;
+    lua_pushnil(L);
+    return 1;
+}
+
+static int return_walk(lua_State *L)
+{
+    lua_pushcfunction(L, l_next);
+    lua_insert(L, -2);
+    lua_pushnil(L);
+    return 3;
+}
+
+static int l_s_pairs(lua_State *L)
+{
+    struct mg_sview *v = view(L);
+    check_live(L, v->s, "s");
+    lua_createtable(L, 0, NFIELDS);
+    for (int f = 0; f < NFIELDS; f++) {
+        push_field(L, v, f);
+        lua_setfield(L, -2, fields[f]);
+    }
+    return return_walk(L);
+}
+
+/* s.labels' __index: __name__ is s.name, not a label. */
+static int l_l_index(lua_State *L)
+{
+    struct mg_sview *v = view(L);
+    check_live(L, v->labels, "s.labels");
+    size_t kl = 0;
+    const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &kl) : NULL;
+    const struct mg_label *l =
+        k && !is_name_label(k, kl) ? mg_lbuild_get(v->lb, k, kl) : NULL;
+    if (l)
+        lua_pushlstring(L, l->value, l->vlen);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+/* Checks one label a script sets (name at ki, value at vi) and applies it;
+ * NULL, or what is wrong with it in msg. Labels starting with __ are
+ * scratch a relabel may have left: they go at the end of the pipeline, not
+ * here. */
+static const char *set_label(lua_State *L, struct mg_sview *v, int ki, int vi,
+                             char *msg, size_t len)
+{
+    if (lua_type(L, ki) != LUA_TSTRING) {
+        snprintf(msg, len, "s.labels must map strings to strings, not a %s key",
+                 luaL_typename(L, ki));
+        return msg;
+    }
+    size_t kl, vl = 0;
+    const char *k = lua_tolstring(L, ki, &kl);
+    if (!mg_label_name_valid(k, kl) || kl > MG_LABEL_NAME_MAX || is_name_label(k, kl)) {
+        snprintf(msg, len, "%.*s is not a valid label name", (int)(kl > 80 ? 80 : kl), k);
+        return msg;
+    }
+    int t = lua_type(L, vi);
+    if (t != LUA_TSTRING && t != LUA_TNIL) {
+        snprintf(msg, len, "s.labels.%s must be a string, got %s", k,
+                 luaL_typename(L, vi));
+        return msg;
+    }
+    const char *val = t == LUA_TNIL ? "" : lua_tolstring(L, vi, &vl);
+    if (!mg_utf8_valid(val, vl)) {
+        snprintf(msg, len, "label %s is not UTF-8", k);
+        return msg;
+    }
+    if (mg_lbuild_set(v->lb, k, kl, val, vl)) /* "" deletes */
+        luaL_error(L, "out of memory");
+    return NULL;
+}
+
+static int l_l_newindex(lua_State *L)
+{
+    struct mg_sview *v = view(L);
+    char msg[256];
+    check_live(L, v->labels, "s.labels");
+    if (set_label(L, v, 2, 3, msg, sizeof(msg)))
+        return luaL_error(L, "transform: %s", msg);
+    return 0;
+}
+
+static int l_l_pairs(lua_State *L)
+{
+    struct mg_sview *v = view(L);
+    check_live(L, v->labels, "s.labels");
+    lua_createtable(L, 0, (int)v->lb->n);
+    for (size_t i = 0; i < v->lb->n; i++) {
+        const struct mg_label *l = &v->lb->v[i];
+        if (is_name_label(l->name, l->nlen))
+            continue;
+        lua_pushlstring(L, l->name, l->nlen);
+        lua_pushlstring(L, l->value, l->vlen);
+        lua_rawset(L, -3);
+    }
+    return return_walk(L);
+}
+
+static void make_meta(lua_State *L, const void *key, lua_CFunction index,
+                      lua_CFunction newindex, lua_CFunction pairs,
+                      struct mg_sview *v)
+{
+    static const char *const names[] = {"__index", "__newindex", "__pairs"};
+    lua_CFunction fns[] = {index, newindex, pairs};
+    lua_createtable(L, 0, 4);
+    for (int i = 0; i < 3; i++) {
+        lua_pushlightuserdata(L, v);
+        lua_rawgetp(L, LUA_REGISTRYINDEX, &slots_key);
+        lua_pushcclosure(L, fns[i], 2);
+        lua_setfield(L, -2, names[i]);
+    }
+    /* getmetatable(s) cannot reach it: no script unguards later series */
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_rawsetp(L, LUA_REGISTRYINDEX, key);
+}
+
+void mg_sview_init(lua_State *L, struct mg_sview *v)
+{
+    lua_createtable(L, NSLOTS, 0);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &slots_key);
+    make_meta(L, &s_meta, l_s_index, l_s_newindex, l_s_pairs, v);
+    make_meta(L, &l_meta, l_l_index, l_l_newindex, l_l_pairs, v);
+}
+
+void mg_sview_begin(lua_State *L, struct mg_sview *v)
+{
+    lua_createtable(L, 0, 0);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &s_meta);
+    lua_setmetatable(L, -2);
+    v->s = lua_topointer(L, -1);
+    v->labels = NULL;
+    v->labels_kind = SV_NONE;
+    v->source_made = 0;
+    v->stage_scale = v->stage_ttl = v->stage_help = 0;
+}
+
+void mg_sview_end(struct mg_sview *v)
+{
+    v->s = NULL;
+    v->labels = NULL;
+}
+
+/* An error about what a transform returned, placed at the transform. */
+static int terr(lua_State *L, const char *where, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    lua_pushfstring(L, "%s: transform: %s", where, msg);
+    return lua_error(L);
+}
+
+/* A proxy holds nothing of its own: a key put there with rawset would
+ * never be read. */
+static void check_empty(lua_State *L, int idx, const char *where, const char *what)
+{
+    lua_pushnil(L);
+    if (lua_next(L, idx))
+        terr(L, where, "%s was changed with rawset: set its fields by assignment", what);
+}
+
+/* Replaces every label but the name with the table at t's. */
+static void read_labels(lua_State *L, struct mg_sview *v, int t, const char *where)
+{
+    t = lua_absindex(L, t);
+    push_name(L, v); /* the reset below frees the builder's copy */
+    size_t nl;
+    const char *name = lua_tolstring(L, -1, &nl);
+    mg_lbuild_reset(v->lb);
+    if (mg_lbuild_set(v->lb, "__name__", 8, name, nl))
+        luaL_error(L, "out of memory");
+    lua_pop(L, 1);
+    char msg[256];
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        int top = lua_gettop(L);
+        if (set_label(L, v, top - 1, top, msg, sizeof(msg)))
+            terr(L, where, "%s", msg);
+        lua_pop(L, 1);
+    }
+}
+
+static void commit(lua_State *L, struct mg_sview *v)
+{
+    if (v->stage_scale == STAGED_VALUE)
+        v->cur.scale = v->staged.scale;
+    if (v->stage_ttl == STAGED_VALUE)
+        v->cur.ttl_ms = v->staged.ttl_ms;
+    if (v->stage_help == STAGED_NIL)
+        v->cur.help_set = 0;
+    if (v->stage_help == STAGED_VALUE) {
+        lua_rawgetp(L, LUA_REGISTRYINDEX, &slots_key);
+        lua_rawgeti(L, -1, SLOT_HELP);
+        const char *h = lua_tolstring(L, -1, &v->cur.help_len);
+        memcpy(v->cur.help, h, v->cur.help_len);
+        v->cur.help_set = 1;
+        lua_pop(L, 2);
+    }
+}
+
+/* s itself came back: its writes were checked as they happened. */
+static int finish_proxy(lua_State *L, struct mg_sview *v, int idx, const char *where)
+{
+    check_empty(L, idx, where, "s");
+    if (v->labels_kind != SV_NONE) {
+        lua_rawgetp(L, LUA_REGISTRYINDEX, &slots_key);
+        lua_rawgeti(L, -1, SLOT_LABELS);
+        if (v->labels_kind == SV_PROXY)
+            check_empty(L, lua_gettop(L), where, "s.labels");
+        else
+            read_labels(L, v, -1, where);
+        lua_pop(L, 2);
+    }
+    commit(L, v);
+    return 1;
+}
+
+/* A table of the script's own came back: every field is read and checked. */
+static int finish_table(lua_State *L, struct mg_sview *v, int r, const char *where)
+{
+    char kwhy[MG_WHY_LEN];
+    lua_pushliteral(L, "value");
+    int tv = lua_rawget(L, r);
+    lua_pop(L, 1);
+    if (tv != LUA_TNIL)
+        return terr(L, where, "s.value cannot be set: a transform runs once per new "
+                    "series, on_sample changes values");
+    if (mg_lua_check_keys(L, r, fields, "s", kwhy, sizeof(kwhy)))
+        return terr(L, where, "%s (a transform sets name, labels, scale, ttl)", kwhy);
+    if (lua_getfield(L, r, "name") != LUA_TSTRING)
+        return terr(L, where, "name must be a string");
+    size_t nl;
+    const char *name = lua_tolstring(L, -1, &nl);
+    if (!mg_metric_name_valid(name, nl))
+        return terr(L, where, "%s is not a valid metric name", name);
+    if (mg_lbuild_set(v->lb, "__name__", 8, name, nl))
+        return luaL_error(L, "out of memory");
+    if (lua_getfield(L, r, "type") != LUA_TSTRING || strcmp(lua_tostring(L, -1), v->type))
+        return terr(L, where, "cannot change a series' type");
+    if (lua_getfield(L, r, "labels") != LUA_TTABLE)
+        return terr(L, where, "labels must be a table");
+    if (lua_topointer(L, -1) != v->labels) /* s.labels: already in the builder */
+        read_labels(L, v, -1, where);
+    int t = lua_getfield(L, r, "scale");
+    if (t != LUA_TNIL) {
+        double sc = lua_tonumber(L, -1);
+        if (t != LUA_TNUMBER || !(sc > 0) || isinf(sc))
+            return terr(L, where, "scale must be a positive number");
+        v->cur.scale = sc;
+    }
+    t = lua_getfield(L, r, "ttl");
+    if (t != LUA_TNIL) {
+        double ttl = lua_tonumber(L, -1);
+        if (t != LUA_TNUMBER || !(ttl >= 0) || ttl > 4e8)
+            return terr(L, where, "ttl must be seconds >= 0");
+        v->cur.ttl_ms = (int64_t)(ttl * 1000);
+    }
+    t = lua_getfield(L, r, "help");
+    if (t == LUA_TNIL) {
+        v->cur.help_set = 0; /* the script cleared it */
+        return 1;
+    }
+    size_t hl = 0;
+    const char *h = t == LUA_TSTRING ? lua_tolstring(L, -1, &hl) : NULL;
+    const char *bad = h ? mg_help_invalid(h, hl) : "must be a string";
+    if (bad)
+        return terr(L, where, "help %s", bad);
+    memcpy(v->cur.help, h, hl);
+    v->cur.help_len = hl;
+    v->cur.help_set = 1;
+    return 1;
+}
+
+int mg_sview_finish(lua_State *L, struct mg_sview *v, int idx, const char *where)
+{
+    idx = lua_absindex(L, idx);
+    if (!lua_toboolean(L, idx))
+        return 0; /* nil or false: dropped */
+    if (!lua_istable(L, idx))
+        return terr(L, where, "must return the series table or nil, not a %s",
+                    luaL_typename(L, idx));
+    if (v->s && lua_topointer(L, idx) == v->s)
+        return finish_proxy(L, v, idx, where);
+    return finish_table(L, v, idx, where);
+}
