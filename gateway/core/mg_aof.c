@@ -53,13 +53,14 @@ static uint64_t rd(const unsigned char *p, int n)
     return v;
 }
 
-/* The check of a record: the store's 64-bit multiply hash, several times
- * faster than CRC-32 here, where every accepted byte passes through it;
- * it finds torn and stale tails, which is its whole job. */
+/* The check of a record: a 64-bit multiply hash, several times faster
+ * than CRC-32 here, where every accepted byte passes through it; it finds
+ * torn and stale tails, which is its whole job. The frozen one, so logs
+ * written before an upgrade still check. */
 static uint32_t check(const unsigned char *h, const void *msg, size_t len)
 {
-    uint64_t c = mg_hash_bytes(h + 8, HDR - 8, 0x616f66);
-    return (uint32_t)mg_hash_bytes(msg, len, c);
+    uint64_t c = mg_hash_frozen(h + 8, HDR - 8, 0x616f66);
+    return (uint32_t)mg_hash_frozen(msg, len, c);
 }
 
 static int open_log(const char *path)
