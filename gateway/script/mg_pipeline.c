@@ -348,7 +348,8 @@ struct mg_pipeline *mg_pipeline_new(const char *const *files, size_t nfiles,
     if (!p->lua)
         goto nomem;
     p->sv.lb = &p->lb;
-    mg_sview_init(mg_lua_state(p->lua), &p->sv);
+    if (mg_sview_init(mg_lua_state(p->lua), &p->sv))
+        goto nomem;
     if (mg_lua_run_files(p->lua, files, nfiles, p->files, &p->nfiles, &p->loading,
                          why, whylen)) {
         mg_pipeline_free(p);

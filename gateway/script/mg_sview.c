@@ -18,10 +18,10 @@
  * script assigned (read back when s is returned). */
 enum { SV_NONE, SV_PROXY, SV_TABLE };
 
-/* Registry keys: the two metatables, and the slots table whose array holds
- * this call's s.labels (proxy or assigned table), s.source and a staged
- * s.help string. Writing its array never allocates. */
-static const char s_meta, l_meta, slots_key;
+/* The two metatables and the slots table are held by registry refs (an
+ * array read, not a hash lookup, on every new series). The slots table's
+ * array holds this call's s.labels (proxy or assigned table), s.source and
+ * a staged s.help string; writing its array never allocates. */
 enum { SLOT_LABELS = 1, SLOT_SOURCE, SLOT_HELP, NSLOTS = SLOT_HELP };
 
 /* The fields of s, in the order pairs(s) gives them. */
@@ -101,7 +101,7 @@ static void push_labels(lua_State *L, struct mg_sview *v)
         return;
     }
     lua_createtable(L, 0, 0);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &l_meta);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, v->l_meta);
     lua_setmetatable(L, -2);
     v->labels = lua_topointer(L, -1);
     v->labels_kind = SV_PROXY;
@@ -203,7 +203,7 @@ static void set_field(lua_State *L, struct mg_sview *v, int f)
         if (lua_topointer(L, 3) == v->labels)
             return; /* s.labels = s.labels */
         if (lua_getmetatable(L, 3)) {
-            lua_rawgetp(L, LUA_REGISTRYINDEX, &l_meta);
+            lua_rawgeti(L, LUA_REGISTRYINDEX, v->l_meta);
             if (lua_rawequal(L, -1, -2))
                 check_live(L, NULL, "s.labels");
             lua_pop(L, 2);
@@ -381,37 +381,48 @@ static int l_l_pairs(lua_State *L)
     return return_walk(L);
 }
 
-static void make_meta(lua_State *L, const void *key, lua_CFunction index,
-                      lua_CFunction newindex, lua_CFunction pairs,
-                      struct mg_sview *v)
+static int make_meta(lua_State *L, lua_CFunction index, lua_CFunction newindex,
+                     lua_CFunction pairs, struct mg_sview *v)
 {
     static const char *const names[] = {"__index", "__newindex", "__pairs"};
     lua_CFunction fns[] = {index, newindex, pairs};
     lua_createtable(L, 0, 4);
     for (int i = 0; i < 3; i++) {
         lua_pushlightuserdata(L, v);
-        lua_rawgetp(L, LUA_REGISTRYINDEX, &slots_key);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, v->slots);
         lua_pushcclosure(L, fns[i], 2);
         lua_setfield(L, -2, names[i]);
     }
     /* getmetatable(s) cannot reach it: no script unguards later series */
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
-    lua_rawsetp(L, LUA_REGISTRYINDEX, key);
+    return luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
-void mg_sview_init(lua_State *L, struct mg_sview *v)
+static int l_init(lua_State *L)
 {
+    struct mg_sview *v = lua_touserdata(L, 1);
     lua_createtable(L, NSLOTS, 0);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &slots_key);
-    make_meta(L, &s_meta, l_s_index, l_s_newindex, l_s_pairs, v);
-    make_meta(L, &l_meta, l_l_index, l_l_newindex, l_l_pairs, v);
+    v->slots = luaL_ref(L, LUA_REGISTRYINDEX);
+    v->s_meta = make_meta(L, l_s_index, l_s_newindex, l_s_pairs, v);
+    v->l_meta = make_meta(L, l_l_index, l_l_newindex, l_l_pairs, v);
+    return 0;
+}
+
+int mg_sview_init(lua_State *L, struct mg_sview *v)
+{
+    lua_pushcfunction(L, l_init);
+    lua_pushlightuserdata(L, v);
+    if (lua_pcall(L, 1, 0, 0) == LUA_OK)
+        return 0;
+    lua_pop(L, 1);
+    return -1;
 }
 
 void mg_sview_begin(lua_State *L, struct mg_sview *v)
 {
     lua_createtable(L, 0, 0);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &s_meta);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, v->s_meta);
     lua_setmetatable(L, -2);
     v->s = lua_topointer(L, -1);
     v->labels = NULL;
@@ -477,7 +488,7 @@ static void commit(lua_State *L, struct mg_sview *v)
     if (v->stage_help == STAGED_NIL)
         v->cur.help_set = 0;
     if (v->stage_help == STAGED_VALUE) {
-        lua_rawgetp(L, LUA_REGISTRYINDEX, &slots_key);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, v->slots);
         lua_rawgeti(L, -1, SLOT_HELP);
         const char *h = lua_tolstring(L, -1, &v->cur.help_len);
         memcpy(v->cur.help, h, v->cur.help_len);
@@ -491,7 +502,7 @@ static int finish_proxy(lua_State *L, struct mg_sview *v, int idx, const char *w
 {
     check_empty(L, idx, where, "s");
     if (v->labels_kind != SV_NONE) {
-        lua_rawgetp(L, LUA_REGISTRYINDEX, &slots_key);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, v->slots);
         lua_rawgeti(L, -1, SLOT_LABELS);
         if (v->labels_kind == SV_PROXY)
             check_empty(L, lua_gettop(L), where, "s.labels");

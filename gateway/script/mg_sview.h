@@ -36,6 +36,7 @@ struct mg_sview {
     int stage_scale, stage_ttl, stage_help; /* 0: untouched this call */
     const void *s, *labels;        /* this call's proxies; NULL outside */
     int labels_kind;               /* SV_* in mg_sview.c */
+    int s_meta, l_meta, slots;     /* registry refs, made by mg_sview_init */
     int source_made;
 };
 
@@ -43,8 +44,8 @@ struct mg_sview {
 const char *mg_help_invalid(const char *t, size_t n);
 
 /* Makes the proxies' metatables in L (once, when the scripts' state is
- * made); v must outlive L. */
-void mg_sview_init(lua_State *L, struct mg_sview *v);
+ * made); v must outlive L. 0, or -1 when L is out of memory. */
+int mg_sview_init(lua_State *L, struct mg_sview *v);
 /* Starts a call: pushes this call's s. */
 void mg_sview_begin(lua_State *L, struct mg_sview *v);
 /* Reads what the transform returned at idx into v->lb and v->cur; raises a
