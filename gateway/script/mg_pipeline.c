@@ -531,10 +531,11 @@ void mg_pipeline_route(struct mg_pipeline *p, const struct mg_sample *s,
     p->sv.nsource = s->nsource;
     /* s outlives the route (r borrows from it too): its strings go in
      * uncopied, and a step that sets a label copies only what it sets */
-    int failed = mg_lbuild_set_ref(&p->lb, "__name__", 8, s->name, s->nlen);
+    /* a sample's labels are unique and never __name__: appended unlooked */
+    int failed = mg_lbuild_append_ref(&p->lb, "__name__", 8, s->name, s->nlen);
     for (size_t i = 0; i < s->nlabels && !failed; i++)
-        failed = mg_lbuild_set_ref(&p->lb, s->labels[i].name, s->labels[i].nlen,
-                                   s->labels[i].value, s->labels[i].vlen);
+        failed = mg_lbuild_append_ref(&p->lb, s->labels[i].name, s->labels[i].nlen,
+                                      s->labels[i].value, s->labels[i].vlen);
     if (failed) {
         snprintf(why, whylen, "out of memory");
         r->drop = MG_DROP_LIMIT;

@@ -82,8 +82,10 @@ char *mg_lbuild_strdup(struct mg_lbuild *lb, const char *s, size_t n)
 static ptrdiff_t find(const struct mg_lbuild *lb, const char *name,
                       size_t nlen)
 {
+    /* names of one length mostly differ at the first byte: no call */
     for (size_t i = 0; i < lb->n; i++)
-        if (lb->v[i].nlen == nlen && memcmp(lb->v[i].name, name, nlen) == 0)
+        if (lb->v[i].nlen == nlen && (nlen == 0 || lb->v[i].name[0] == name[0]) &&
+            memcmp(lb->v[i].name, name, nlen) == 0)
             return (ptrdiff_t)i;
     return -1;
 }
@@ -145,6 +147,19 @@ int mg_lbuild_set_ref(struct mg_lbuild *lb, const char *name, size_t nlen,
         lb->v[i].vlen = (uint32_t)vlen;
         return 0;
     }
+    if (MG_GROW(lb->v, lb->cap, lb->n + 1)) {
+        lb->failed = 1;
+        return -ENOMEM;
+    }
+    lb->v[lb->n++] = (struct mg_label){name, value, (uint32_t)nlen, (uint32_t)vlen};
+    return 0;
+}
+
+int mg_lbuild_append_ref(struct mg_lbuild *lb, const char *name, size_t nlen,
+                         const char *value, size_t vlen)
+{
+    if (vlen == 0)
+        return 0;
     if (MG_GROW(lb->v, lb->cap, lb->n + 1)) {
         lb->failed = 1;
         return -ENOMEM;

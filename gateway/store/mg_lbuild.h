@@ -29,6 +29,10 @@ int mg_lbuild_set(struct mg_lbuild *lb, const char *name, size_t nlen,
  * until the next reset (the pipeline's input sample does). */
 int mg_lbuild_set_ref(struct mg_lbuild *lb, const char *name, size_t nlen,
                       const char *value, size_t vlen);
+/* As set_ref, for a caller that knows name is not in the set yet (the
+ * labels of one sample: unique), so nothing is looked up. */
+int mg_lbuild_append_ref(struct mg_lbuild *lb, const char *name, size_t nlen,
+                         const char *value, size_t vlen);
 /* Appends name = value, copying both, for a caller that knows name is not
  * in the set yet (keys of one Lua table); an empty value adds nothing.
  * Returns 0 or -ENOMEM. */
