@@ -11,38 +11,43 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int is_alpha_(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
+/* Bit 1: may start a label name; bit 2: may follow; bit 4 and 8: the same
+ * for a metric name (':' too). One load a byte, where the checks were a
+ * chain of compares. */
+static const unsigned char name_class[256] = {
+    [':'] = 4 | 8,
+    ['_'] = 1 | 2 | 4 | 8,
+#define R(c) [c] = 1 | 2 | 4 | 8
+    R('a'), R('b'), R('c'), R('d'), R('e'), R('f'), R('g'), R('h'), R('i'),
+    R('j'), R('k'), R('l'), R('m'), R('n'), R('o'), R('p'), R('q'), R('r'),
+    R('s'), R('t'), R('u'), R('v'), R('w'), R('x'), R('y'), R('z'),
+    R('A'), R('B'), R('C'), R('D'), R('E'), R('F'), R('G'), R('H'), R('I'),
+    R('J'), R('K'), R('L'), R('M'), R('N'), R('O'), R('P'), R('Q'), R('R'),
+    R('S'), R('T'), R('U'), R('V'), R('W'), R('X'), R('Y'), R('Z'),
+#undef R
+#define D(c) [c] = 2 | 8
+    D('0'), D('1'), D('2'), D('3'), D('4'), D('5'), D('6'), D('7'), D('8'), D('9'),
+#undef D
+};
 
-static int is_digit(unsigned char c)
+static int name_valid(const char *s, size_t n, unsigned first, unsigned rest)
 {
-    return c >= '0' && c <= '9';
+    if (n == 0 || !(name_class[(unsigned char)s[0]] & first))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!(name_class[(unsigned char)s[i]] & rest))
+            return 0;
+    return 1;
 }
 
 int mg_metric_name_valid(const char *s, size_t n)
 {
-    if (n == 0 || !(is_alpha_((unsigned char)s[0]) || s[0] == ':'))
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!is_alpha_(c) && !is_digit(c) && c != ':')
-            return 0;
-    }
-    return 1;
+    return name_valid(s, n, 4, 8);
 }
 
 int mg_label_name_valid(const char *s, size_t n)
 {
-    if (n == 0 || !is_alpha_((unsigned char)s[0]))
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!is_alpha_(c) && !is_digit(c))
-            return 0;
-    }
-    return 1;
+    return name_valid(s, n, 1, 2);
 }
 
 static int name_cmp(const struct mg_label *a, const struct mg_label *b)

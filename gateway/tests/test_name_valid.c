@@ -1,0 +1,39 @@
+/* test_name_valid: metric and label names are checked by a byte table;
+ * every byte, first and later, is judged as the grammar says:
+ * metric [a-zA-Z_:][a-zA-Z0-9_:]*, label [a-zA-Z_][a-zA-Z0-9_]*. */
+#include <stdio.h>
+
+#include "mg_labels.h"
+#include "mg_test.h"
+
+static int alpha_(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static int digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static void test_every_byte(void)
+{
+    for (int c = 0; c < 256; c++) {
+        char first[2] = {(char)c, 'a'}, later[2] = {'a', (char)c};
+        CHECK(mg_label_name_valid(first, 1) == alpha_(c), "label first %d", c);
+        CHECK(mg_label_name_valid(later, 2) == (alpha_(c) || digit(c)), "label later %d", c);
+        CHECK(mg_metric_name_valid(first, 1) == (alpha_(c) || c == ':'), "metric first %d", c);
+        CHECK(mg_metric_name_valid(later, 2) == (alpha_(c) || digit(c) || c == ':'),
+              "metric later %d", c);
+    }
+    CHECK(!mg_label_name_valid("", 0));
+    CHECK(!mg_metric_name_valid("", 0));
+    CHECK(mg_metric_name_valid("a:b_c9", 6));
+    CHECK(!mg_label_name_valid("a:b", 3));
+}
+
+int main(void)
+{
+    test_every_byte();
+    return mg_test_summary("test_name_valid");
+}
