@@ -17,6 +17,8 @@ struct mg_source_slot {
 static size_t source_of(const struct mg_labelset *ls, struct mg_label *v)
 {
     uint64_t mask = mg_labelset_srcmask(ls);
+    if (!mask)
+        return 0; /* a producer that sent no source labels: no walk */
     size_t pos = 0, i = 0, n = 0;
     struct mg_label l;
     while (mg_labelset_next(ls, &pos, &l)) {
