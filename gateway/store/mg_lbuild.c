@@ -134,6 +134,19 @@ int mg_lbuild_set(struct mg_lbuild *lb, const char *name, size_t nlen,
     return 0;
 }
 
+int mg_lbuild_append_ref(struct mg_lbuild *lb, const char *name, size_t nlen,
+                         const char *value, size_t vlen)
+{
+    if (vlen == 0)
+        return 0;
+    if (MG_GROW(lb->v, lb->cap, lb->n + 1)) {
+        lb->failed = 1;
+        return -ENOMEM;
+    }
+    lb->v[lb->n++] = (struct mg_label){name, value, (uint32_t)nlen, (uint32_t)vlen};
+    return 0;
+}
+
 int mg_lbuild_set_ref(struct mg_lbuild *lb, const char *name, size_t nlen,
                       const char *value, size_t vlen)
 {
@@ -147,25 +160,7 @@ int mg_lbuild_set_ref(struct mg_lbuild *lb, const char *name, size_t nlen,
         lb->v[i].vlen = (uint32_t)vlen;
         return 0;
     }
-    if (MG_GROW(lb->v, lb->cap, lb->n + 1)) {
-        lb->failed = 1;
-        return -ENOMEM;
-    }
-    lb->v[lb->n++] = (struct mg_label){name, value, (uint32_t)nlen, (uint32_t)vlen};
-    return 0;
-}
-
-int mg_lbuild_append_ref(struct mg_lbuild *lb, const char *name, size_t nlen,
-                         const char *value, size_t vlen)
-{
-    if (vlen == 0)
-        return 0;
-    if (MG_GROW(lb->v, lb->cap, lb->n + 1)) {
-        lb->failed = 1;
-        return -ENOMEM;
-    }
-    lb->v[lb->n++] = (struct mg_label){name, value, (uint32_t)nlen, (uint32_t)vlen};
-    return 0;
+    return mg_lbuild_append_ref(lb, name, nlen, value, vlen);
 }
 
 int mg_lbuild_add(struct mg_lbuild *lb, const char *name, size_t nlen,

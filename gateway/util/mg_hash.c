@@ -17,6 +17,20 @@ static inline uint64_t read32(const unsigned char *p)
     return v;
 }
 
+/* Mixes whole words into h while more than tail bytes remain. */
+static inline uint64_t words(uint64_t h, const unsigned char **p, size_t *n,
+                             size_t tail)
+{
+    while (*n > tail) {
+        uint64_t k = read64(*p) * 0xbf58476d1ce4e5b9ULL;
+        k ^= k >> 31;
+        h = (h ^ k) * 0x94d049bb133111ebULL;
+        *p += 8;
+        *n -= 8;
+    }
+    return h;
+}
+
 /* A multiply-xorshift hash over 8-byte words: fast on short strings, and
  * the table compares keys anyway, so it need not be cryptographic. The
  * last 1 to 8 bytes are read as two overlapping words (three bytes below
@@ -25,14 +39,7 @@ static inline uint64_t read32(const unsigned char *p)
 uint64_t mg_hash_bytes(const void *data, size_t n, uint64_t seed)
 {
     const unsigned char *p = data;
-    uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ULL);
-    while (n > 8) {
-        uint64_t k = read64(p) * 0xbf58476d1ce4e5b9ULL;
-        k ^= k >> 31;
-        h = (h ^ k) * 0x94d049bb133111ebULL;
-        p += 8;
-        n -= 8;
-    }
+    uint64_t h = words(seed ^ (n * 0x9e3779b97f4a7c15ULL), &p, &n, 8);
     uint64_t k = 0;
     if (n >= 4)
         k = read32(p) | read32(p + n - 4) << 32;
@@ -48,14 +55,7 @@ uint64_t mg_hash_bytes(const void *data, size_t n, uint64_t seed)
 uint64_t mg_hash_frozen(const void *data, size_t n, uint64_t seed)
 {
     const unsigned char *p = data;
-    uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ULL);
-    while (n >= 8) {
-        uint64_t k = read64(p) * 0xbf58476d1ce4e5b9ULL;
-        k ^= k >> 31;
-        h = (h ^ k) * 0x94d049bb133111ebULL;
-        p += 8;
-        n -= 8;
-    }
+    uint64_t h = words(seed ^ (n * 0x9e3779b97f4a7c15ULL), &p, &n, 7);
     uint64_t k = 0;
     for (size_t i = 0; i < n; i++)
         k |= (uint64_t)p[i] << (8 * i);
