@@ -345,8 +345,9 @@ static uint32_t output_get(struct mg_store *st, const struct mg_route *r,
     *rs = MG_REASON_LIMIT;
     snprintf(why, MG_WHY_LEN, "out of memory");
     struct mg_labelset *ls = ls_hint && ls_hint->hash == (uint32_t)h
-                                 ? mg_labelset_ref(ls_hint)
-                                 : mg_labelset_new_src(&st->slab, r->labels, r->nlabels, h, 0);
+                                 ? mg_labelset_ref(ls_hint) : NULL;
+    if (!ls)
+        ls = mg_labelset_new_src(&st->slab, r->labels, r->nlabels, h, 0);
     if (!ls)
         goto fail;
     struct mg_hvals *hv = NULL;

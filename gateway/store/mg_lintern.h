@@ -1,0 +1,75 @@
+/* mg_lintern: the process's interned label names and label pairs (a name
+ * with one of its values), each kept once with a reference count and
+ * named by a small id, so a label set stores ids instead of bytes. Owns
+ * the two tables; knows nothing of label sets' layout. Used by one thread
+ * (the event loop's), like the label sets that hold the references. */
+#ifndef MG_LINTERN_H
+#define MG_LINTERN_H
+
+#include <stdint.h>
+
+/* One interned string. A name: key is the name, name == key. A pair: key
+ * is the name's id (4 bytes) then the value; name points at the name's
+ * bytes (the pair holds a reference on it). */
+struct mg_lintern {
+    uint32_t refs;
+    uint32_t klen;
+    uint64_t hash;
+    const char *name;
+    uint32_t nlen;
+    uint32_t npairs; /* a name: its live pairs */
+    char key[];
+};
+
+/* A name interns at most this many of its values at once; the rest stay
+ * inline in each set. A name with this many distinct values is an id of
+ * sorts (a request id, a pod UID): its values repeat too little to pay
+ * for an entry. */
+#define MG_LINTERN_VALUES_MAX 1024
+
+extern struct mg_lintern **mg_lintern_names_v, **mg_lintern_pairs_v;
+
+static inline const struct mg_lintern *mg_lintern_name_at(uint32_t id)
+{
+    return mg_lintern_names_v[id];
+}
+
+static inline const struct mg_lintern *mg_lintern_pair_at(uint32_t id)
+{
+    return mg_lintern_pairs_v[id];
+}
+
+/* The pair's value. */
+static inline const char *mg_lintern_value(const struct mg_lintern *p)
+{
+    return p->key + 4;
+}
+
+static inline uint32_t mg_lintern_vlen(const struct mg_lintern *p)
+{
+    return p->klen - 4;
+}
+
+/* The id of name s with one more reference: 0 or -ENOMEM. */
+int mg_lintern_name_get(const char *s, uint32_t len, uint32_t *id);
+/* Drops one reference to name id; the name goes at zero. */
+void mg_lintern_name_put(uint32_t id);
+/* The id of the pair (name id, value) with one more reference: 1; 0 when
+ * the name has MG_LINTERN_VALUES_MAX pairs already and this value is not
+ * one of them (keep it inline); -ENOMEM. The caller holds a reference to
+ * name id for the call. */
+int mg_lintern_pair_get(uint32_t name, const char *v, uint32_t vlen,
+                        uint32_t *id);
+/* Drops one reference to pair id; the pair (and its name reference) goes
+ * at zero. */
+void mg_lintern_pair_put(uint32_t id);
+
+/* What the tables hold: live names and pairs, and their bytes (entries,
+ * ids and buckets). All three are 0 when no label set is left. */
+struct mg_lintern_stats {
+    uint32_t names, pairs;
+    uint64_t bytes;
+};
+void mg_lintern_stats(struct mg_lintern_stats *st);
+
+#endif
