@@ -4,7 +4,9 @@
  * measure the gateway alone. Series carry the loader's labels (job,
  * instance, zone, shard, id), 1000 to a message. With -u every message is
  * pushed once more: the known-series update path, which callgrind counts
- * alone with --toggle-collect='push_known*'. Prints key=value lines. */
+ * alone with --toggle-collect='push_known*'; with -s the series are then
+ * rendered once as a text scrape (--toggle-collect='scrape_once*').
+ * Prints key=value lines. */
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +70,16 @@ __attribute__((noinline)) static void push_known(struct mg_gateway *gw,
     mg_gateway_push_message(gw, m->data, m->size, MG_TRANSPORT_TCP, NULL, res);
 }
 
+/* Its own function, so callgrind can count the scrape alone. */
+__attribute__((noinline)) static size_t scrape_once(struct mg_gateway *gw)
+{
+    struct mg_buf b = {0};
+    int rc = mg_expose(mg_gateway_store(gw), MG_FORMAT_TEXT, 0, &b);
+    size_t n = rc ? 0 : b.len;
+    mg_buf_fini(&b);
+    return n;
+}
+
 static double cpu_now(void)
 {
     struct timespec ts;
@@ -77,11 +89,13 @@ static double cpu_now(void)
 
 int main(int argc, char **argv)
 {
-    int known = argc > 1 && strcmp(argv[1], "-u") == 0;
-    argc -= known;
-    argv += known;
+    int known = 0, scrape = 0;
+    for (; argc > 1 && argv[1][0] == '-'; argc--, argv++) {
+        known |= strcmp(argv[1], "-u") == 0;
+        scrape |= strcmp(argv[1], "-s") == 0;
+    }
     if (argc < 2 || argc > 3) {
-        fprintf(stderr, "usage: moongate-create-bench [-u] SERIES [SCRIPTS_DIR]\n");
+        fprintf(stderr, "usage: moongate-create-bench [-u] [-s] SERIES [SCRIPTS_DIR]\n");
         return 2;
     }
     unsigned long n = strtoul(argv[1], NULL, 10);
@@ -130,6 +144,12 @@ int main(int argc, char **argv)
         double t2 = cpu_now();
         printf("known_updates=%lu cpu_seconds=%.3f known_updates_per_cpu_second=%.0f\n",
                updated, t2 - t1, t2 > t1 ? (double)updated / (t2 - t1) : 0.0);
+    }
+    if (scrape) {
+        double t3 = cpu_now();
+        size_t bytes = scrape_once(gw);
+        double t4 = cpu_now();
+        printf("scrape_bytes=%zu cpu_seconds=%.3f\n", bytes, t4 - t3);
     }
     for (size_t m = 0; m < nmsg; m++)
         msgpack_sbuffer_destroy(&msgs[m]);
