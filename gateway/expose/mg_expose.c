@@ -78,17 +78,19 @@ static void add_series(struct mg_buf *b, const char *name, size_t nlen,
     if (ls->n == 0 && !extra)
         return;
     mg_buf_addc(b, '{');
-    size_t pos = 0;
-    struct mg_label l;
+    size_t pos = 0, k;
+    struct mg_label v[16];
     int first = 1;
-    while (mg_labelset_next(ls, &pos, &l)) {
-        if (!first)
-            mg_buf_addc(b, ',');
-        first = 0;
-        mg_buf_add(b, l.name, l.nlen);
-        mg_buf_add(b, "=\"", 2);
-        add_escaped(b, l.value, l.vlen, 1);
-        mg_buf_addc(b, '"');
+    while ((k = mg_labelset_read(ls, &pos, v, 16)) > 0) {
+        for (size_t i = 0; i < k; i++) {
+            if (!first)
+                mg_buf_addc(b, ',');
+            first = 0;
+            mg_buf_add(b, v[i].name, v[i].nlen);
+            mg_buf_add(b, "=\"", 2);
+            add_escaped(b, v[i].value, v[i].vlen, 1);
+            mg_buf_addc(b, '"');
+        }
     }
     if (extra) {
         if (!first)

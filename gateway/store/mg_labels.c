@@ -97,8 +97,17 @@ static size_t varint_put(unsigned char *p, uint32_t v)
     return i;
 }
 
-static size_t varint_get(const unsigned char *p, uint32_t *v)
+/* One and two bytes first: every label's tag and most lengths. */
+static inline size_t varint_get(const unsigned char *p, uint32_t *v)
 {
+    if (p[0] < 0x80) {
+        *v = p[0];
+        return 1;
+    }
+    if (p[1] < 0x80) {
+        *v = (p[0] & 0x7fu) | (uint32_t)p[1] << 7;
+        return 2;
+    }
     uint32_t r = 0;
     size_t i = 0;
     int shift = 0;
@@ -170,22 +179,29 @@ static size_t label_size(uint32_t tag, const struct mg_label *l)
     return n;
 }
 
+/* The tables a walk reads, loaded once: stores through the labels it
+ * writes could alias the globals, so the compiler would reload them. */
+struct tabs {
+    struct mg_lintern *const *names, *const *pairs;
+};
+
+static inline struct tabs tabs_now(void)
+{
+    return (struct tabs){mg_lintern_names_v, mg_lintern_pairs_v};
+}
+
 /* Reads the label at p into out (and its tag); returns the bytes read. */
-static inline size_t label_get(const unsigned char *p, uint32_t *tag,
-                               struct mg_label *out)
+static inline size_t label_get(struct tabs t, const unsigned char *p,
+                               uint32_t *tag, struct mg_label *out)
 {
     size_t k = varint_get(p, tag);
     if (*tag & TAG_INTERNED) {
-        const struct mg_lintern *e = mg_lintern_pair_at(*tag >> 2);
-        out->name = e->name;
-        out->nlen = e->nlen;
-        out->value = mg_lintern_value(e);
-        out->vlen = mg_lintern_vlen(e);
+        *out = t.pairs[*tag >> 2]->label;
         return k;
     }
-    const struct mg_lintern *e = mg_lintern_name_at(*tag >> 2);
-    out->name = e->name;
-    out->nlen = e->nlen;
+    const struct mg_lintern *e = t.names[*tag >> 2];
+    out->name = e->label.name;
+    out->nlen = e->label.nlen;
     k += varint_get(p + k, &out->vlen);
     out->value = (const char *)p + k;
     return k + out->vlen;
@@ -254,7 +270,8 @@ void mg_labelset_unref(struct mg_slab *slab, struct mg_labelset *ls)
     for (size_t i = 0; i < ls->n; i++) {
         uint32_t tag;
         struct mg_label l;
-        p += label_get(p, &tag, &l);
+        /* a release may empty a table and free it: read the tables anew */
+        p += label_get(tabs_now(), p, &tag, &l);
         label_release(tag);
     }
     mg_slab_free(slab, ls, sizeof(*ls) + (size_t)(p - ls->data));
@@ -269,7 +286,7 @@ int mg_labelset_next(const struct mg_labelset *ls, size_t *pos,
     if (i >= ls->n)
         return 0;
     uint32_t tag;
-    off += label_get(ls->data + off, &tag, out);
+    off += label_get(tabs_now(), ls->data + off, &tag, out);
     *pos = off << 16 | (i + 1);
     return 1;
 }
@@ -278,24 +295,34 @@ uint64_t mg_labelset_srcmask(const struct mg_labelset *ls)
 {
     uint64_t mask = 0;
     const unsigned char *p = ls->data;
+    struct tabs t = tabs_now();
     for (size_t i = 0; i < ls->n; i++) {
         uint32_t tag;
         struct mg_label l;
-        p += label_get(p, &tag, &l);
+        p += label_get(t, p, &tag, &l);
         if (tag & TAG_SRC && i < 64)
             mask |= (uint64_t)1 << i;
     }
     return mask;
 }
 
+size_t mg_labelset_read(const struct mg_labelset *ls, size_t *pos,
+                        struct mg_label *v, size_t max)
+{
+    size_t i = *pos & 0xffff, off = *pos >> 16, n = ls->n, k = 0;
+    struct tabs t = tabs_now();
+    for (; k < max && i < n; k++, i++) {
+        uint32_t tag;
+        off += label_get(t, ls->data + off, &tag, &v[k]);
+    }
+    *pos = off << 16 | i;
+    return k;
+}
+
 size_t mg_labelset_unpack(const struct mg_labelset *ls, struct mg_label *v)
 {
-    const unsigned char *p = ls->data;
-    for (size_t i = 0; i < ls->n; i++) {
-        uint32_t tag;
-        p += label_get(p, &tag, &v[i]);
-    }
-    return ls->n;
+    size_t pos = 0;
+    return mg_labelset_read(ls, &pos, v, ls->n);
 }
 
 int mg_labelset_equal(const struct mg_labelset *ls, const struct mg_label *v,
@@ -304,10 +331,11 @@ int mg_labelset_equal(const struct mg_labelset *ls, const struct mg_label *v,
     if (ls->n != n)
         return 0;
     const unsigned char *p = ls->data;
+    struct tabs t = tabs_now();
     for (size_t i = 0; i < n; i++) {
         uint32_t tag;
         struct mg_label l;
-        p += label_get(p, &tag, &l);
+        p += label_get(t, p, &tag, &l);
         if (l.nlen != v[i].nlen || l.vlen != v[i].vlen ||
             memcmp(l.name, v[i].name, l.nlen) != 0 ||
             memcmp(l.value, v[i].value, l.vlen) != 0)

@@ -72,6 +72,10 @@ int mg_labelset_equal(const struct mg_labelset *ls, const struct mg_label *v,
  * from ls. */
 int mg_labelset_next(const struct mg_labelset *ls, size_t *pos,
                      struct mg_label *out);
+/* The next labels from *pos on (as mg_labelset_next), at most max of them,
+ * into v: how many, 0 at the end. One call for a whole small set. */
+size_t mg_labelset_read(const struct mg_labelset *ls, size_t *pos,
+                        struct mg_label *v, size_t max);
 /* Unpacks into v (room for ls->n); returns ls->n. */
 size_t mg_labelset_unpack(const struct mg_labelset *ls, struct mg_label *v);
 

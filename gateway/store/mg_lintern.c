@@ -146,8 +146,8 @@ int mg_lintern_name_get(const char *s, uint32_t len, uint32_t *id)
     if ((i = tab_add(&names, h, NULL, 0, s, len)) < 0)
         return (int)i;
     struct mg_lintern *e = names.v[i];
-    e->name = e->key;
-    e->nlen = len;
+    e->label.name = e->key;
+    e->label.nlen = len;
     *id = (uint32_t)i;
     return 0;
 }
@@ -174,8 +174,7 @@ int mg_lintern_pair_get(uint32_t name, const char *v, uint32_t vlen,
     if ((i = tab_add(&pairs, h, &name, 4, v, vlen)) < 0)
         return (int)i;
     struct mg_lintern *e = pairs.v[i];
-    e->name = ln->name;
-    e->nlen = ln->nlen;
+    e->label = (struct mg_label){ln->label.name, e->key + 4, ln->label.nlen, vlen};
     ln->refs++;
     ln->npairs++;
     *id = (uint32_t)i;

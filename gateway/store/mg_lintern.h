@@ -8,15 +8,17 @@
 
 #include <stdint.h>
 
-/* One interned string. A name: key is the name, name == key. A pair: key
- * is the name's id (4 bytes) then the value; name points at the name's
- * bytes (the pair holds a reference on it). */
+#include "mg_labels.h"
+
+/* One interned string. A name: key is the name. A pair: key is the
+ * name's id (4 bytes) then the value, and the pair holds a reference on
+ * the name. label is the entry as a label (a name's has no value), so a
+ * set's reader copies it whole. */
 struct mg_lintern {
     uint32_t refs;
     uint32_t klen;
     uint64_t hash;
-    const char *name;
-    uint32_t nlen;
+    struct mg_label label;
     uint32_t npairs; /* a name: its live pairs */
     char key[];
 };
@@ -37,17 +39,6 @@ static inline const struct mg_lintern *mg_lintern_name_at(uint32_t id)
 static inline const struct mg_lintern *mg_lintern_pair_at(uint32_t id)
 {
     return mg_lintern_pairs_v[id];
-}
-
-/* The pair's value. */
-static inline const char *mg_lintern_value(const struct mg_lintern *p)
-{
-    return p->key + 4;
-}
-
-static inline uint32_t mg_lintern_vlen(const struct mg_lintern *p)
-{
-    return p->klen - 4;
 }
 
 /* The id of name s with one more reference: 0 or -ENOMEM. */
