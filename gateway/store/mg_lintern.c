@@ -58,24 +58,24 @@ static int tab_rehash(struct tab *t, uint32_t nb)
     return 0;
 }
 
-/* The id of the entry whose key is pre (plen bytes) then s, or -1. */
-static int64_t tab_find(const struct tab *t, uint64_t h, const void *pre,
-                        uint32_t plen, const char *s, uint32_t len)
+/* The id of the entry of name id nid (0 for names) whose key is s, or -1. */
+static int64_t tab_find(const struct tab *t, uint64_t h, uint32_t nid,
+                        const char *s, uint32_t len)
 {
     if (!t->nb)
         return -1;
     for (uint32_t i = t->bucket[h & (t->nb - 1)]; i; i = t->link[i - 1]) {
         const struct mg_lintern *e = t->v[i - 1];
-        if (e->hash == h && e->klen == plen + len &&
-            memcmp(e->key, pre, plen) == 0 && memcmp(e->key + plen, s, len) == 0)
+        if (e->hash == h && e->klen == len && e->nid == nid &&
+            memcmp(e->key, s, len) == 0)
             return i - 1;
     }
     return -1;
 }
 
-/* A new entry for key pre + s with refs = 1: its id, or -ENOMEM. */
-static int64_t tab_add(struct tab *t, uint64_t h, const void *pre,
-                       uint32_t plen, const char *s, uint32_t len)
+/* A new entry for key s with refs = 1: its id, or -ENOMEM. */
+static int64_t tab_add(struct tab *t, uint64_t h, uint32_t nid, const char *s,
+                       uint32_t len)
 {
     if (t->live >= t->nb && tab_rehash(t, t->nb ? t->nb * 2 : 64))
         return -ENOMEM;
@@ -92,15 +92,15 @@ static int64_t tab_add(struct tab *t, uint64_t h, const void *pre,
         t->link = link;
         t->cap = cap;
     }
-    struct mg_lintern *e = mg_malloc(sizeof(*e) + plen + len);
+    struct mg_lintern *e = mg_malloc(sizeof(*e) + len);
     if (!e)
         return -ENOMEM;
     memset(e, 0, sizeof(*e));
     e->refs = 1;
-    e->klen = plen + len;
+    e->klen = len;
     e->hash = h;
-    memcpy(e->key, pre, plen);
-    memcpy(e->key + plen, s, len);
+    e->nid = nid;
+    memcpy(e->key, s, len);
     uint32_t i;
     if (t->free1) {
         i = t->free1 - 1;
@@ -134,20 +134,47 @@ static void tab_del(struct tab *t, uint32_t id)
         tab_reset(t);
 }
 
+/* Label names are few and asked for again with every new series: a
+ * direct-mapped cache by length and end bytes finds most of them without
+ * the hash and the chain. A slot holds an id + 1, checked before use (an
+ * id may have gone, or been given to another name, since). */
+#define NAME_CACHE 64
+static uint32_t name_cache[NAME_CACHE];
+
+static unsigned name_slot(const char *s, uint32_t len)
+{
+    if (!len)
+        return 0;
+    unsigned a = (unsigned char)s[0], z = (unsigned char)s[len - 1];
+    return (a * 7 + z * 3 + len * 16) & (NAME_CACHE - 1);
+}
+
 int mg_lintern_name_get(const char *s, uint32_t len, uint32_t *id)
 {
+    unsigned slot = name_slot(s, len);
+    uint32_t c = name_cache[slot];
+    if (c && c <= names.n && names.v[c - 1]) {
+        struct mg_lintern *e = names.v[c - 1];
+        if (e->klen == len && memcmp(e->key, s, len) == 0) {
+            e->refs++;
+            *id = c - 1;
+            return 0;
+        }
+    }
     uint64_t h = mg_hash_bytes(s, len, 0x6c6e);
-    int64_t i = tab_find(&names, h, NULL, 0, s, len);
+    int64_t i = tab_find(&names, h, 0, s, len);
     if (i >= 0) {
         names.v[i]->refs++;
+        name_cache[slot] = (uint32_t)i + 1;
         *id = (uint32_t)i;
         return 0;
     }
-    if ((i = tab_add(&names, h, NULL, 0, s, len)) < 0)
+    if ((i = tab_add(&names, h, 0, s, len)) < 0)
         return (int)i;
     struct mg_lintern *e = names.v[i];
     e->label.name = e->key;
     e->label.nlen = len;
+    name_cache[slot] = (uint32_t)i + 1;
     *id = (uint32_t)i;
     return 0;
 }
@@ -161,22 +188,31 @@ void mg_lintern_name_put(uint32_t id)
 int mg_lintern_pair_get(uint32_t name, const char *v, uint32_t vlen,
                         uint32_t *id)
 {
-    uint64_t h = mg_hash_bytes(v, vlen, 0x6c70 + (uint64_t)name);
-    int64_t i = tab_find(&pairs, h, &name, 4, v, vlen);
-    if (i >= 0) {
-        pairs.v[i]->refs++;
-        *id = (uint32_t)i;
-        return 1;
-    }
     struct mg_lintern *ln = names.v[name];
+    /* series come in runs that share most values: the last one first */
+    if (ln->last) {
+        struct mg_lintern *e = pairs.v[ln->last - 1];
+        if (e->klen == vlen && memcmp(e->key, v, vlen) == 0) {
+            e->refs++;
+            *id = ln->last - 1;
+            return 1;
+        }
+    }
     if (ln->npairs >= MG_LINTERN_VALUES_MAX)
         return 0;
-    if ((i = tab_add(&pairs, h, &name, 4, v, vlen)) < 0)
-        return (int)i;
-    struct mg_lintern *e = pairs.v[i];
-    e->label = (struct mg_label){ln->label.name, e->key + 4, ln->label.nlen, vlen};
-    ln->refs++;
-    ln->npairs++;
+    uint64_t h = mg_hash_bytes(v, vlen, 0x6c70 + (uint64_t)name);
+    int64_t i = tab_find(&pairs, h, name, v, vlen);
+    if (i >= 0) {
+        pairs.v[i]->refs++;
+    } else {
+        if ((i = tab_add(&pairs, h, name, v, vlen)) < 0)
+            return (int)i;
+        struct mg_lintern *e = pairs.v[i];
+        e->label = (struct mg_label){ln->label.name, e->key, ln->label.nlen, vlen};
+        ln->refs++;
+        ln->npairs++;
+    }
+    ln->last = (uint32_t)i + 1;
     *id = (uint32_t)i;
     return 1;
 }
@@ -186,10 +222,12 @@ void mg_lintern_pair_put(uint32_t id)
     struct mg_lintern *e = pairs.v[id];
     if (--e->refs)
         return;
-    uint32_t name;
-    memcpy(&name, e->key, 4);
+    struct mg_lintern *ln = names.v[e->nid];
+    uint32_t name = e->nid;
+    if (ln->last == id + 1)
+        ln->last = 0;
+    ln->npairs--;
     tab_del(&pairs, id);
-    names.v[name]->npairs--;
     mg_lintern_name_put(name);
 }
 

@@ -10,16 +10,17 @@
 
 #include "mg_labels.h"
 
-/* One interned string. A name: key is the name. A pair: key is the
- * name's id (4 bytes) then the value, and the pair holds a reference on
- * the name. label is the entry as a label (a name's has no value), so a
- * set's reader copies it whole. */
+/* One interned string: a name, or a pair's value (the pair holds a
+ * reference on its name). label is the entry as a label (a name's has no
+ * value), so a set's reader copies it whole. */
 struct mg_lintern {
     uint32_t refs;
     uint32_t klen;
     uint64_t hash;
     struct mg_label label;
+    uint32_t nid;    /* a pair: its name's id */
     uint32_t npairs; /* a name: its live pairs */
+    uint32_t last;   /* a name: the id + 1 of its pair last asked for */
     char key[];
 };
 
@@ -46,9 +47,11 @@ int mg_lintern_name_get(const char *s, uint32_t len, uint32_t *id);
 /* Drops one reference to name id; the name goes at zero. */
 void mg_lintern_name_put(uint32_t id);
 /* The id of the pair (name id, value) with one more reference: 1; 0 when
- * the name has MG_LINTERN_VALUES_MAX pairs already and this value is not
- * one of them (keep it inline); -ENOMEM. The caller holds a reference to
- * name id for the call. */
+ * the name has MG_LINTERN_VALUES_MAX pairs already and the value is not
+ * the pair last asked for (keep it inline: past the bound the table is
+ * not searched, so a value may be inline in one set and interned in
+ * another); -ENOMEM. The caller holds a reference to name id for the
+ * call. */
 int mg_lintern_pair_get(uint32_t name, const char *v, uint32_t vlen,
                         uint32_t *id);
 /* Drops one reference to pair id; the pair (and its name reference) goes

@@ -2,7 +2,8 @@
  * process and named by id in each set; a name with too many values keeps
  * the rest inline; every reference goes with the last set that held it,
  * so the tables come back empty (no bytes left) once the series expire;
- * a failed allocation part-way leaves nothing held. */
+ * the lookup caches never answer for a name or value that went; a failed
+ * allocation part-way leaves nothing held. */
 #include <stdio.h>
 #include <string.h>
 
@@ -106,6 +107,37 @@ static void test_bound_frees_up(void)
     CHECK(st.names == 0 && st.pairs == 0 && st.bytes == 0);
 }
 
+/* A freed id given to another name or value: the caches must check. */
+static void test_reused_ids(void)
+{
+    struct mg_label keep = {"keep", "k", 4, 1};
+    struct mg_labelset *hold = mg_labelset_new(&keep, 1, 0);
+    const char *names[] = {"x1", "y1", "x1", "z1", "y1"};
+    const char *values[] = {"v1", "w1", "v1", "v2", "w1"};
+    for (size_t i = 0; i < 5; i++) {
+        struct mg_label l = {names[i], values[i], 2, 2};
+        struct mg_labelset *ls = mg_labelset_new(&l, 1, i);
+        struct mg_label got;
+        CHECK(ls && mg_labelset_unpack(ls, &got) == 1 && got.nlen == 2 &&
+                  memcmp(got.name, names[i], 2) == 0 && got.vlen == 2 &&
+                  memcmp(got.value, values[i], 2) == 0,
+              "set %zu reads back %s=%s", i, names[i], values[i]);
+        mg_labelset_unref(NULL, ls);
+    }
+    /* the same name with values coming and going */
+    for (unsigned i = 0; i < 50; i++) {
+        char v[8];
+        struct mg_label l = {"keep", v, 4, (uint32_t)snprintf(v, sizeof(v), "n%u", i % 7)};
+        struct mg_labelset *ls = mg_labelset_new(&l, 1, i);
+        CHECK(ls && mg_labelset_equal(ls, &l, 1));
+        mg_labelset_unref(NULL, ls);
+    }
+    mg_labelset_unref(NULL, hold);
+    struct mg_lintern_stats st;
+    mg_lintern_stats(&st);
+    CHECK(st.names == 0 && st.pairs == 0 && st.bytes == 0);
+}
+
 static void test_allocation_failure(void)
 {
     struct mg_label held = {"job", "kept", 3, 4};
@@ -134,6 +166,7 @@ int main(void)
 {
     test_values_shared_and_returned();
     test_bound_frees_up();
+    test_reused_ids();
     test_allocation_failure();
     return mg_test_summary("test_lintern");
 }
