@@ -53,13 +53,19 @@ static void add_double(struct mg_buf *b, double v)
     b->len += mg_format_double(b->p + b->len, v);
 }
 
+/* Bit 1: escaped everywhere (HELP text too); bit 2: in label values only. */
+static const unsigned char esc_class[256] = {['\\'] = 1, ['\n'] = 1, ['"'] = 2};
+
 static void add_escaped(struct mg_buf *b, const char *s, size_t n, int quote)
 {
+    /* one table load a byte: values are mostly plain and read whole */
+    unsigned mask = quote ? 3 : 1;
+    const unsigned char *u = (const unsigned char *)s;
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c != '\\' && c != '\n' && !(quote && c == '"'))
+        if (!(esc_class[u[i]] & mask))
             continue;
+        char c = s[i];
         mg_buf_add(b, s + start, i - start);
         mg_buf_add(b, c == '\n' ? "\\n" : c == '"' ? "\\\"" : "\\\\", 2);
         start = i + 1;
@@ -78,17 +84,19 @@ static void add_series(struct mg_buf *b, const char *name, size_t nlen,
     if (ls->n == 0 && !extra)
         return;
     mg_buf_addc(b, '{');
-    size_t pos = 0;
-    struct mg_label l;
+    size_t pos = 0, k;
+    struct mg_label v[16];
     int first = 1;
-    while (mg_labelset_next(ls, &pos, &l)) {
-        if (!first)
-            mg_buf_addc(b, ',');
-        first = 0;
-        mg_buf_add(b, l.name, l.nlen);
-        mg_buf_add(b, "=\"", 2);
-        add_escaped(b, l.value, l.vlen, 1);
-        mg_buf_addc(b, '"');
+    while ((k = mg_labelset_read(ls, &pos, v, 16)) > 0) {
+        for (size_t i = 0; i < k; i++) {
+            if (!first)
+                mg_buf_addc(b, ',');
+            first = 0;
+            mg_buf_add(b, v[i].name, v[i].nlen);
+            mg_buf_add(b, "=\"", 2);
+            add_escaped(b, v[i].value, v[i].vlen, 1);
+            mg_buf_addc(b, '"');
+        }
     }
     if (extra) {
         if (!first)

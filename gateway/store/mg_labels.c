@@ -1,6 +1,7 @@
 /* mg_labels: validation, hashing, label sets and the scratch builder. */
 #include "mg_labels.h"
 #include "mg_json.h"
+#include "mg_lintern.h"
 #include "mg_hash.h"
 #include "mg_slab.h"
 #include "mg_alloc.h"
@@ -104,8 +105,17 @@ static size_t varint_put(unsigned char *p, uint32_t v)
     return i;
 }
 
-static size_t varint_get(const unsigned char *p, uint32_t *v)
+/* One and two bytes first: every label's tag and most lengths. */
+static inline size_t varint_get(const unsigned char *p, uint32_t *v)
 {
+    if (p[0] < 0x80) {
+        *v = p[0];
+        return 1;
+    }
+    if (p[1] < 0x80) {
+        *v = (p[0] & 0x7fu) | (uint32_t)p[1] << 7;
+        return 2;
+    }
     uint32_t r = 0;
     size_t i = 0;
     int shift = 0;
@@ -129,123 +139,80 @@ static size_t varint_len(uint32_t v)
     return n;
 }
 
-/* ---- interned label names ----
+/* ---- label sets ----
  *
- * A set's blob names each label by an id into this table, so "instance"
- * is kept once for the process rather than once per series (a 5-label
- * set is 35 bytes of blob instead of 57). Every label set holds one
- * reference per label; a name goes when its last set does, and the table
- * itself when it holds no name, so a gateway's life ends with nothing
- * left here. Label sets are used by one thread (the event loop's). */
-struct lname {
-    uint32_t refs;
-    uint32_t len;
-    uint64_t hash;
-    char s[];
+ * A set's blob holds, for each label, a varint tag (x << 2 | interned << 1
+ * | came from source). Interned: x is the id of the label's pair (name and
+ * value, mg_lintern), so a label whose value repeats across series costs
+ * one or two bytes. Inline: x is the name's id, then the value's length
+ * (varint) and bytes: the values of a name with too many of them (an id)
+ * are kept per set. Every label holds one reference on its name or pair. */
+
+#define TAG_INTERNED 2u
+#define TAG_SRC 1u
+
+/* Takes the references label l needs and sets its tag: 0 or -ENOMEM. */
+static int label_intern(const struct mg_label *l, uint32_t src, uint32_t *tag)
+{
+    uint32_t name, pair;
+    if (mg_lintern_name_get(l->name, l->nlen, &name))
+        return -ENOMEM;
+    int rc = mg_lintern_pair_get(name, l->value, l->vlen, &pair);
+    if (rc < 0) {
+        mg_lintern_name_put(name);
+        return rc;
+    }
+    if (rc == 0) {
+        *tag = name << 2 | src;
+        return 0;
+    }
+    mg_lintern_name_put(name); /* the pair holds the name */
+    *tag = pair << 2 | TAG_INTERNED | src;
+    return 0;
+}
+
+static void label_release(uint32_t tag)
+{
+    if (tag & TAG_INTERNED)
+        mg_lintern_pair_put(tag >> 2);
+    else
+        mg_lintern_name_put(tag >> 2);
+}
+
+static size_t label_size(uint32_t tag, const struct mg_label *l)
+{
+    size_t n = varint_len(tag);
+    if (!(tag & TAG_INTERNED))
+        n += varint_len(l->vlen) + l->vlen;
+    return n;
+}
+
+/* The tables a walk reads, loaded once: stores through the labels it
+ * writes could alias the globals, so the compiler would reload them. */
+struct tabs {
+    struct mg_lintern *const *names, *const *pairs;
 };
 
-static struct {
-    struct lname **v;  /* by id; NULL: free */
-    uint32_t *link;    /* live: the next id + 1 in its bucket; free: the next free id + 1 */
-    uint32_t *bucket;  /* first id + 1 of each chain */
-    uint32_t n, cap;   /* ids handed out so far, room in v and link */
-    uint32_t nb, live; /* buckets (a power of two), live names */
-    uint32_t free1;    /* first free id + 1 */
-} names;
-
-static void names_reset(void)
+static inline struct tabs tabs_now(void)
 {
-    free(names.v);
-    free(names.link);
-    free(names.bucket);
-    memset(&names, 0, sizeof(names));
+    return (struct tabs){mg_lintern_names_v, mg_lintern_pairs_v};
 }
 
-static int names_rehash(uint32_t nb)
+/* Reads the label at p into out (and its tag); returns the bytes read. */
+static inline size_t label_get(struct tabs t, const unsigned char *p,
+                               uint32_t *tag, struct mg_label *out)
 {
-    uint32_t *b = mg_calloc(nb, sizeof(*b));
-    if (!b)
-        return -ENOMEM;
-    for (uint32_t id = 0; id < names.n; id++) {
-        struct lname *ln = names.v[id];
-        if (!ln)
-            continue;
-        uint32_t h = (uint32_t)ln->hash & (nb - 1);
-        names.link[id] = b[h];
-        b[h] = id + 1;
+    size_t k = varint_get(p, tag);
+    if (*tag & TAG_INTERNED) {
+        *out = t.pairs[*tag >> 2]->label;
+        return k;
     }
-    free(names.bucket);
-    names.bucket = b;
-    names.nb = nb;
-    return 0;
-}
-
-/* The id of name s (one more reference), 0 or -ENOMEM. */
-static int name_get(const char *s, uint32_t len, uint32_t *id)
-{
-    uint64_t h = mg_hash_bytes(s, len, 0x6c6e);
-    if (names.nb) {
-        for (uint32_t i = names.bucket[h & (names.nb - 1)]; i; i = names.link[i - 1]) {
-            struct lname *ln = names.v[i - 1];
-            if (ln->hash == h && ln->len == len && memcmp(ln->s, s, len) == 0) {
-                ln->refs++;
-                *id = i - 1;
-                return 0;
-            }
-        }
-    }
-    if (names.live >= names.nb && names_rehash(names.nb ? names.nb * 2 : 64))
-        return -ENOMEM;
-    if (!names.free1 && names.n == names.cap) {
-        uint32_t cap = names.cap ? names.cap * 2 : 64;
-        struct lname **v = mg_realloc(names.v, cap * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        names.v = v;
-        uint32_t *link = mg_realloc(names.link, cap * sizeof(*link));
-        if (!link)
-            return -ENOMEM;
-        names.link = link;
-        names.cap = cap;
-    }
-    struct lname *ln = mg_malloc(sizeof(*ln) + len);
-    if (!ln)
-        return -ENOMEM;
-    ln->refs = 1;
-    ln->len = len;
-    ln->hash = h;
-    memcpy(ln->s, s, len);
-    uint32_t i;
-    if (names.free1) {
-        i = names.free1 - 1;
-        names.free1 = names.link[i];
-    } else {
-        i = names.n++;
-    }
-    names.v[i] = ln;
-    uint32_t b = (uint32_t)h & (names.nb - 1);
-    names.link[i] = names.bucket[b];
-    names.bucket[b] = i + 1;
-    names.live++;
-    *id = i;
-    return 0;
-}
-
-static void name_put(uint32_t id)
-{
-    struct lname *ln = names.v[id];
-    if (--ln->refs)
-        return;
-    uint32_t *p = &names.bucket[ln->hash & (names.nb - 1)];
-    while (*p != id + 1)
-        p = &names.link[*p - 1];
-    *p = names.link[id];
-    free(ln);
-    names.v[id] = NULL;
-    names.link[id] = names.free1;
-    names.free1 = id + 1;
-    if (--names.live == 0)
-        names_reset();
+    const struct mg_lintern *e = t.names[*tag >> 2];
+    out->name = e->label.name;
+    out->nlen = e->label.nlen;
+    k += varint_get(p + k, &out->vlen);
+    out->value = (const char *)p + k;
+    return k + out->vlen;
 }
 
 struct mg_labelset *mg_labelset_new(const struct mg_label *v, size_t n,
@@ -254,37 +221,34 @@ struct mg_labelset *mg_labelset_new(const struct mg_label *v, size_t n,
     return mg_labelset_new_src(NULL, v, n, hash, 0);
 }
 
-/* Each label in the blob: varint (name id << 1 | came from source),
- * varint value length, the value. */
 struct mg_labelset *mg_labelset_new_src(struct mg_slab *slab,
                                         const struct mg_label *v, size_t n,
                                         uint64_t hash, uint64_t srcmask)
 {
     if (n > UINT16_MAX)
         return NULL;
-    uint32_t idbuf[32], *ids = idbuf;
-    if (n > 32 && !(ids = mg_malloc(n * sizeof(*ids))))
+    uint32_t tagbuf[32], *tags = tagbuf;
+    if (n > 32 && !(tags = mg_malloc(n * sizeof(*tags))))
         return NULL;
     struct mg_labelset *ls = NULL;
     size_t size = 0, got = 0;
     for (; got < n; got++) {
+        uint32_t src = got < 64 && (srcmask >> got) & 1 ? TAG_SRC : 0;
         if (v[got].nlen > MG_LABEL_NAME_MAX ||
-            name_get(v[got].name, v[got].nlen, &ids[got]))
+            label_intern(&v[got], src, &tags[got]))
             goto done;
-        int src = got < 64 && (srcmask >> got) & 1;
-        size += varint_len(ids[got] << 1 | (uint32_t)src) +
-                varint_len(v[got].vlen) + v[got].vlen;
+        size += label_size(tags[got], &v[got]);
     }
     if (size > UINT16_MAX || !(ls = mg_slab_alloc(slab, sizeof(*ls) + size)))
         goto done;
     ls->hash = (uint32_t)hash;
     ls->refs = 1;
     ls->n = (uint16_t)n;
-    ls->size = (uint16_t)size;
     unsigned char *p = ls->data;
     for (size_t i = 0; i < n; i++) {
-        int src = i < 64 && (srcmask >> i) & 1;
-        p += varint_put(p, ids[i] << 1 | (uint32_t)src);
+        p += varint_put(p, tags[i]);
+        if (tags[i] & TAG_INTERNED)
+            continue;
         p += varint_put(p, v[i].vlen);
         memcpy(p, v[i].value, v[i].vlen);
         p += v[i].vlen;
@@ -292,9 +256,17 @@ struct mg_labelset *mg_labelset_new_src(struct mg_slab *slab,
 done:
     if (!ls)
         while (got)
-            name_put(ids[--got]);
-    if (ids != idbuf)
-        free(ids);
+            label_release(tags[--got]);
+    if (tags != tagbuf)
+        free(tags);
+    return ls;
+}
+
+struct mg_labelset *mg_labelset_ref(struct mg_labelset *ls)
+{
+    if (ls->refs == UINT16_MAX)
+        return NULL;
+    ls->refs++;
     return ls;
 }
 
@@ -302,56 +274,63 @@ void mg_labelset_unref(struct mg_slab *slab, struct mg_labelset *ls)
 {
     if (!ls || --ls->refs)
         return;
-    const unsigned char *p = ls->data, *end = ls->data + ls->size;
-    while (p < end) {
-        uint32_t id, vlen;
-        p += varint_get(p, &id);
-        p += varint_get(p, &vlen);
-        p += vlen;
-        name_put(id >> 1);
+    const unsigned char *p = ls->data;
+    for (size_t i = 0; i < ls->n; i++) {
+        uint32_t tag;
+        struct mg_label l;
+        /* a release may empty a table and free it: read the tables anew */
+        p += label_get(tabs_now(), p, &tag, &l);
+        label_release(tag);
     }
-    mg_slab_free(slab, ls, sizeof(*ls) + ls->size);
+    mg_slab_free(slab, ls, sizeof(*ls) + (size_t)(p - ls->data));
 }
 
+/* *pos: the blob's bytes read so far << 16 | the labels read (a blob is at
+ * most 65535 bytes and a set at most 65535 labels). */
 int mg_labelset_next(const struct mg_labelset *ls, size_t *pos,
                      struct mg_label *out)
 {
-    if (*pos >= ls->size)
+    size_t i = *pos & 0xffff, off = *pos >> 16;
+    if (i >= ls->n)
         return 0;
-    const unsigned char *p = ls->data + *pos;
-    uint32_t id;
-    p += varint_get(p, &id);
-    const struct lname *ln = names.v[id >> 1];
-    out->name = ln->s;
-    out->nlen = ln->len;
-    p += varint_get(p, &out->vlen);
-    out->value = (const char *)p;
-    p += out->vlen;
-    *pos = (size_t)(p - ls->data);
+    uint32_t tag;
+    off += label_get(tabs_now(), ls->data + off, &tag, out);
+    *pos = off << 16 | (i + 1);
     return 1;
 }
 
 uint64_t mg_labelset_srcmask(const struct mg_labelset *ls)
 {
     uint64_t mask = 0;
-    const unsigned char *p = ls->data, *end = ls->data + ls->size;
-    for (size_t i = 0; p < end; i++) {
-        uint32_t id, vlen;
-        p += varint_get(p, &id);
-        p += varint_get(p, &vlen);
-        p += vlen;
-        if (id & 1 && i < 64)
+    const unsigned char *p = ls->data;
+    struct tabs t = tabs_now();
+    for (size_t i = 0; i < ls->n; i++) {
+        uint32_t tag;
+        struct mg_label l;
+        p += label_get(t, p, &tag, &l);
+        if (tag & TAG_SRC && i < 64)
             mask |= (uint64_t)1 << i;
     }
     return mask;
 }
 
+size_t mg_labelset_read(const struct mg_labelset *ls, size_t *pos,
+                        struct mg_label *v, size_t max)
+{
+    size_t i = *pos & 0xffff, off = *pos >> 16, n = ls->n, k = 0;
+    struct tabs t = tabs_now();
+    for (; k < max && i < n; k++, i++) {
+        uint32_t tag;
+        off += label_get(t, ls->data + off, &tag, &v[k]);
+    }
+    *pos = off << 16 | i;
+    return k;
+}
+
 size_t mg_labelset_unpack(const struct mg_labelset *ls, struct mg_label *v)
 {
-    size_t pos = 0, i = 0;
-    while (mg_labelset_next(ls, &pos, &v[i]))
-        i++;
-    return i;
+    size_t pos = 0;
+    return mg_labelset_read(ls, &pos, v, ls->n);
 }
 
 int mg_labelset_equal(const struct mg_labelset *ls, const struct mg_label *v,
@@ -360,16 +339,15 @@ int mg_labelset_equal(const struct mg_labelset *ls, const struct mg_label *v,
     if (ls->n != n)
         return 0;
     const unsigned char *p = ls->data;
+    struct tabs t = tabs_now();
     for (size_t i = 0; i < n; i++) {
-        uint32_t id, vlen;
-        p += varint_get(p, &id);
-        const struct lname *ln = names.v[id >> 1];
-        if (ln->len != v[i].nlen || memcmp(ln->s, v[i].name, ln->len) != 0)
+        uint32_t tag;
+        struct mg_label l;
+        p += label_get(t, p, &tag, &l);
+        if (l.nlen != v[i].nlen || l.vlen != v[i].vlen ||
+            memcmp(l.name, v[i].name, l.nlen) != 0 ||
+            memcmp(l.value, v[i].value, l.vlen) != 0)
             return 0;
-        p += varint_get(p, &vlen);
-        if (vlen != v[i].vlen || memcmp(p, v[i].value, vlen) != 0)
-            return 0;
-        p += vlen;
     }
     return 1;
 }

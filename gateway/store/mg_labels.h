@@ -31,16 +31,15 @@ int mg_labels_have_duplicate(const struct mg_label *v, size_t n);
 uint64_t mg_labels_hash(const struct mg_label *v, size_t n);
 
 
-/* An immutable, refcounted, sorted label set stored as one blob:
- * n times [varint name id << 1 | source flag][varint value length][value].
- * Names are interned for the process (each label name kept once, with a
- * reference per set that uses it); the strings mg_labelset_next gives
- * stay valid while the set lives. */
+/* An immutable, refcounted, sorted label set: a header of 8 bytes, then
+ * per label a varint tag and, where the value is not interned, its length
+ * and bytes. Names, and the values that repeat across series, are
+ * interned for the process (mg_lintern); the strings mg_labelset_next
+ * gives stay valid while the set lives. */
 struct mg_labelset {
     uint32_t hash; /* the low half of the hash given: all an index keeps */
-    uint32_t refs;
+    uint16_t refs;
     uint16_t n;
-    uint16_t size;
     unsigned char data[];
 };
 
@@ -60,11 +59,9 @@ struct mg_labelset *mg_labelset_new_src(struct mg_slab *slab,
                                         uint64_t hash, uint64_t srcmask);
 /* Bit i set: label i came from the producer's source. */
 uint64_t mg_labelset_srcmask(const struct mg_labelset *ls);
-static inline struct mg_labelset *mg_labelset_ref(struct mg_labelset *ls)
-{
-    ls->refs++;
-    return ls;
-}
+/* One more reference to ls; NULL when it has 65535 already (make a new
+ * set instead). */
+struct mg_labelset *mg_labelset_ref(struct mg_labelset *ls);
 /* Drops one reference; frees at zero into slab, the one it came from
  * (NULL: malloc). ls NULL is a no-op. */
 void mg_labelset_unref(struct mg_slab *slab, struct mg_labelset *ls);
@@ -75,6 +72,10 @@ int mg_labelset_equal(const struct mg_labelset *ls, const struct mg_label *v,
  * from ls. */
 int mg_labelset_next(const struct mg_labelset *ls, size_t *pos,
                      struct mg_label *out);
+/* The next labels from *pos on (as mg_labelset_next), at most max of them,
+ * into v: how many, 0 at the end. One call for a whole small set. */
+size_t mg_labelset_read(const struct mg_labelset *ls, size_t *pos,
+                        struct mg_label *v, size_t max);
 /* Unpacks into v (room for ls->n); returns ls->n. */
 size_t mg_labelset_unpack(const struct mg_labelset *ls, struct mg_label *v);
 

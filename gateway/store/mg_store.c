@@ -303,14 +303,17 @@ static void output_remove(struct mg_store *st, uint32_t idx)
 
 /* Finds or creates the output of route r for an input of type t (its
  * histogram layout in b/nb, already scaled). ls_hint is a label set equal
- * to r's labels to share, or NULL. */
+ * to r's labels to share, or NULL; known, r's hash when the caller has it
+ * (NULL: computed here). */
 static uint32_t output_get(struct mg_store *st, const struct mg_route *r,
                            enum mg_type t, const double *b, size_t nb,
                            double scale, struct mg_labelset *ls_hint,
-                           const char *help, size_t hlen, enum mg_reason *rs,
+                           const uint64_t *known, const char *help,
+                           size_t hlen, enum mg_reason *rs,
                            char why[MG_WHY_LEN])
 {
-    uint64_t h = mg_store_input_hash(r->name, r->nlen, r->labels, r->nlabels);
+    uint64_t h = known ? *known
+                       : mg_store_input_hash(r->name, r->nlen, r->labels, r->nlabels);
     uint32_t idx = mg_store_output_find(st, r->name, r->nlen, r->labels, r->nlabels, h);
     if (idx != MG_NIL) {
         struct mg_output *o = &st->out[idx];
@@ -345,8 +348,9 @@ static uint32_t output_get(struct mg_store *st, const struct mg_route *r,
     *rs = MG_REASON_LIMIT;
     snprintf(why, MG_WHY_LEN, "out of memory");
     struct mg_labelset *ls = ls_hint && ls_hint->hash == (uint32_t)h
-                                 ? mg_labelset_ref(ls_hint)
-                                 : mg_labelset_new_src(&st->slab, r->labels, r->nlabels, h, 0);
+                                 ? mg_labelset_ref(ls_hint) : NULL;
+    if (!ls)
+        ls = mg_labelset_new_src(&st->slab, r->labels, r->nlabels, h, 0);
     if (!ls)
         goto fail;
     struct mg_hvals *hv = NULL;
@@ -587,9 +591,11 @@ static void detach(struct mg_store *st, uint32_t idx)
 }
 
 /* The route's output for input idx: attach, and give the output the
- * input's current raw value as its first contribution. */
+ * input's current raw value as its first contribution. known: r's hash,
+ * or NULL. */
 static enum mg_reason route_input(struct mg_store *st, uint32_t idx,
                                   const struct mg_route *r,
+                                  const uint64_t *known,
                                   const char *help, size_t hlen,
                                   char why[MG_WHY_LEN])
 {
@@ -613,8 +619,8 @@ static enum mg_reason route_input(struct mg_store *st, uint32_t idx,
         nb = in->v.h->layout->n;
     }
     enum mg_reason rs;
-    uint32_t oidx = output_get(st, r, t, b, nb, r->scale, in->ls, help, hlen,
-                               &rs, why);
+    uint32_t oidx = output_get(st, r, t, b, nb, r->scale, in->ls, known,
+                               help, hlen, &rs, why);
     if (oidx == MG_NIL)
         return rs;
     attach(st, idx, oidx);
@@ -709,8 +715,13 @@ enum mg_reason mg_store_input_add(struct mg_store *st,
     /* Write the raw value first, then route: the output takes the input's
      * whole value as its first contribution. */
     enum mg_reason rs = write_value(st, in, s, why);
+    /* a route that kept the sample's name and labels (no scripts) has its
+     * hash: the same strings, not copies, so no need to compare them */
+    int same = r->name == s->name && r->nlen == s->nlen &&
+               r->labels == s->labels && r->nlabels == s->nlabels;
     if (rs == MG_OK)
-        rs = route_input(st, idx, r, r->help && !r->pin_help ? r->help : s->help,
+        rs = route_input(st, idx, r, same ? &hash : NULL,
+                         r->help && !r->pin_help ? r->help : s->help,
                          r->help && !r->pin_help ? r->hlen : s->hlen, why);
     if (rs != MG_OK) {
         input_remove(st, idx);
@@ -753,7 +764,7 @@ enum mg_reason mg_store_input_reroute(struct mg_store *st, uint32_t idx,
     } else {
         in->flags &= (uint8_t)~F_TTL_FIXED;
     }
-    return route_input(st, idx, r, r->pin_help ? NULL : r->help,
+    return route_input(st, idx, r, NULL, r->pin_help ? NULL : r->help,
                        r->help && !r->pin_help ? r->hlen : 0, why);
 }
 
@@ -816,8 +827,8 @@ static struct mg_output *own_get(struct mg_store *st, const char *name,
     enum mg_reason rs;
     char why[MG_WHY_LEN];
     st->creating_own = 1; /* our own series are nobody's cardinality */
-    idx = output_get(st, &r, t, b, nb, 1.0, NULL, help, strlen(help), &rs,
-                     why);
+    idx = output_get(st, &r, t, b, nb, 1.0, NULL, NULL, help, strlen(help),
+                     &rs, why);
     st->creating_own = 0;
     if (idx == MG_NIL)
         return NULL;

@@ -1,4 +1,6 @@
-/* mg_kcount: string keys to counts; linear probing, backward-shift delete. */
+/* mg_kcount: key hashes to counts; linear probing, backward-shift delete.
+ * The table's size is any number (it grows by half, not by doubling), so
+ * a hash maps to its home slot by multiplying, not by masking. */
 #include "mg_kcount.h"
 
 #include <errno.h>
@@ -11,77 +13,87 @@
 void mg_kcount_init(struct mg_kcount *k)
 {
     memset(k, 0, sizeof(*k));
-    mg_slab_init(&k->slab);
 }
 
 void mg_kcount_fini(struct mg_kcount *k)
 {
     free(k->slot);
-    mg_slab_fini(&k->slab);
     mg_kcount_init(k);
 }
 
-static size_t hash_of(const char *key, size_t len)
+static uint64_t hash_of(const char *key, size_t len)
 {
-    return (size_t)mg_hash_bytes(key, len, 0x6b636f756e74ULL);
+    return mg_hash_bytes(key, len, 0x6b636f756e74ULL);
 }
 
-/* The slot holding key, or the empty one where it would go. The entries
- * keep no hash: a probe compares lengths, then bytes. */
-static size_t find(const struct mg_kcount *k, const char *key, size_t len)
+static uint64_t hash_at(const struct mg_kcount_entry *e)
 {
-    size_t i = hash_of(key, len) & k->mask;
-    for (; k->slot[i]; i = (i + 1) & k->mask) {
-        const struct mg_kcount_entry *e = k->slot[i];
-        if (e->len == len && memcmp(e->key, key, len) == 0)
-            break;
-    }
+    return (uint64_t)e->hash[1] << 32 | e->hash[0];
+}
+
+static size_t home(uint64_t h, size_t cap)
+{
+    return (size_t)(((h >> 32) * (uint64_t)cap) >> 32);
+}
+
+/* The slot holding hash h, or the empty one where it would go. */
+static size_t find(const struct mg_kcount *k, uint64_t h)
+{
+    size_t i = home(h, k->cap);
+    while (k->slot[i].count && hash_at(&k->slot[i]) != h)
+        i = i + 1 == k->cap ? 0 : i + 1;
     return i;
 }
 
 const struct mg_kcount_entry *mg_kcount_find(const struct mg_kcount *k,
                                              const char *key, size_t len)
 {
-    return k->slot ? k->slot[find(k, key, len)] : NULL;
+    if (!k->slot)
+        return NULL;
+    const struct mg_kcount_entry *e = &k->slot[find(k, hash_of(key, len))];
+    return e->count ? e : NULL;
 }
 
 static int grow(struct mg_kcount *k)
 {
-    size_t cap = k->slot ? (k->mask + 1) * 2 : 64;
-    struct mg_kcount_entry **ns = mg_calloc(cap, sizeof(*ns));
+    size_t cap = k->cap ? k->cap + k->cap / 2 : 64;
+    if (cap > UINT32_MAX)
+        return -ENOMEM;
+    struct mg_kcount_entry *ns = mg_calloc(cap, sizeof(*ns));
     if (!ns)
         return -ENOMEM;
-    for (size_t i = 0; k->slot && i <= k->mask; i++) {
-        struct mg_kcount_entry *e = k->slot[i];
-        if (!e)
+    for (size_t i = 0; i < k->cap; i++) {
+        if (!k->slot[i].count)
             continue;
-        size_t j = hash_of(e->key, e->len) & (cap - 1);
-        while (ns[j])
-            j = (j + 1) & (cap - 1);
-        ns[j] = e;
+        size_t j = home(hash_at(&k->slot[i]), cap);
+        while (ns[j].count)
+            j = j + 1 == cap ? 0 : j + 1;
+        ns[j] = k->slot[i];
     }
     free(k->slot);
     k->slot = ns;
-    k->mask = cap - 1;
+    k->cap = cap;
     return 0;
+}
+
+/* 1 when slot j, whose home is h, may not move back to the hole at i
+ * (its home lies cyclically after the hole, up to j). */
+static int stays(size_t i, size_t j, size_t h)
+{
+    return i <= j ? (h > i && h <= j) : (h > i || h <= j);
 }
 
 static void del(struct mg_kcount *k, size_t i)
 {
-    struct mg_kcount_entry *e = k->slot[i];
-    mg_slab_free(&k->slab, e, sizeof(*e) + e->len);
     k->n--;
-    /* Backward shift: pull later entries of the run into the hole unless
-     * their home lies cyclically after the hole. */
     size_t j = i;
     for (;;) {
-        k->slot[i] = NULL;
+        k->slot[i].count = 0;
         for (;;) {
-            j = (j + 1) & k->mask;
-            if (!k->slot[j])
+            j = j + 1 == k->cap ? 0 : j + 1;
+            if (!k->slot[j].count)
                 return;
-            size_t home = hash_of(k->slot[j]->key, k->slot[j]->len) & k->mask;
-            if (i <= j ? (home <= i || home > j) : (home <= i && home > j))
+            if (!stays(i, j, home(hash_at(&k->slot[j]), k->cap)))
                 break;
         }
         k->slot[i] = k->slot[j];
@@ -91,11 +103,10 @@ static void del(struct mg_kcount *k, size_t i)
 
 int mg_kcount_add(struct mg_kcount *k, const char *key, size_t len, int delta)
 {
-    if (len > UINT32_MAX)
-        return -EINVAL;
-    size_t i = k->slot ? find(k, key, len) : 0;
-    struct mg_kcount_entry *e = k->slot ? k->slot[i] : NULL;
-    if (e) {
+    uint64_t h = hash_of(key, len);
+    size_t i = k->slot ? find(k, h) : 0;
+    struct mg_kcount_entry *e = k->slot ? &k->slot[i] : NULL;
+    if (e && e->count) {
         e->count += (uint32_t)delta;
         if (e->count == 0)
             del(k, i);
@@ -103,18 +114,15 @@ int mg_kcount_add(struct mg_kcount *k, const char *key, size_t len, int delta)
     }
     if (delta <= 0)
         return 0;
-    if (!k->slot || (k->n + 1) * 4 > (k->mask + 1) * 3) {
+    if (!k->slot || (k->n + 1) * 5 > k->cap * 4) {
         if (grow(k))
             return -ENOMEM;
-        i = find(k, key, len);
+        i = find(k, h);
     }
-    e = mg_slab_alloc(&k->slab, sizeof(*e) + len);
-    if (!e)
-        return -ENOMEM;
+    e = &k->slot[i];
+    e->hash[0] = (uint32_t)h;
+    e->hash[1] = (uint32_t)(h >> 32);
     e->count = (uint32_t)delta;
-    e->len = (uint32_t)len;
-    memcpy(e->key, key, len);
-    k->slot[i] = e;
     k->n++;
     return 0;
 }
@@ -122,8 +130,8 @@ int mg_kcount_add(struct mg_kcount *k, const char *key, size_t len, int delta)
 const struct mg_kcount_entry *mg_kcount_next(const struct mg_kcount *k,
                                              size_t *pos)
 {
-    for (; k->slot && *pos <= k->mask; (*pos)++)
-        if (k->slot[*pos])
-            return k->slot[(*pos)++];
+    for (; *pos < k->cap; (*pos)++)
+        if (k->slot[*pos].count)
+            return &k->slot[(*pos)++];
     return NULL;
 }

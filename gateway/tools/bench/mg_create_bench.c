@@ -2,10 +2,11 @@
  * socket and no loader, so instruction counts (valgrind --tool=callgrind
  * --toggle-collect=mg_gateway_push_message) and CPU time per new series
  * measure the gateway alone. Series carry the loader's labels (job,
- * instance, zone, shard, id), 1000 to a message. With UPDATE_ROUNDS, the
- * same messages are pushed that many times more, all known series: the
- * update path, counted alone with --toggle-collect=known_pass. Prints
- * key=value lines. */
+ * instance, zone, shard, id), 1000 to a message. With -u every message is
+ * pushed once more: the known-series update path, which callgrind counts
+ * alone with --toggle-collect='push_known*'; with -s the series are then
+ * rendered once as a text scrape (--toggle-collect='scrape_once*').
+ * Prints key=value lines. */
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +62,24 @@ static void pack_msg(msgpack_sbuffer *sb, unsigned long first, unsigned long n)
     }
 }
 
+/* Its own function, so callgrind can count the update pass alone. */
+__attribute__((noinline)) static void push_known(struct mg_gateway *gw,
+                                                 const msgpack_sbuffer *m,
+                                                 struct mg_push_result *res)
+{
+    mg_gateway_push_message(gw, m->data, m->size, MG_TRANSPORT_TCP, NULL, res);
+}
+
+/* Its own function, so callgrind can count the scrape alone. */
+__attribute__((noinline)) static size_t scrape_once(struct mg_gateway *gw)
+{
+    struct mg_buf b = {0};
+    int rc = mg_expose(mg_gateway_store(gw), MG_FORMAT_TEXT, 0, &b);
+    size_t n = rc ? 0 : b.len;
+    mg_buf_fini(&b);
+    return n;
+}
+
 static double cpu_now(void)
 {
     struct timespec ts;
@@ -68,30 +87,19 @@ static double cpu_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* One round of known-series updates; its own function so that callgrind
- * can count it alone. */
-__attribute__((noinline)) static unsigned long
-known_pass(struct mg_gateway *gw, msgpack_sbuffer *msgs, size_t nmsg,
-           struct mg_push_result *res)
-{
-    unsigned long accepted = 0;
-    for (size_t m = 0; m < nmsg; m++) {
-        mg_push_result_reset(res);
-        mg_gateway_push_message(gw, msgs[m].data, msgs[m].size, MG_TRANSPORT_TCP, NULL, res);
-        accepted += res->accepted;
-    }
-    return accepted;
-}
-
 int main(int argc, char **argv)
 {
-    if (argc < 2 || argc > 4) {
-        fprintf(stderr, "usage: moongate-create-bench SERIES [SCRIPTS_DIR|-] [UPDATE_ROUNDS]\n");
+    int known = 0, scrape = 0;
+    for (; argc > 1 && argv[1][0] == '-'; argc--, argv++) {
+        known |= strcmp(argv[1], "-u") == 0;
+        scrape |= strcmp(argv[1], "-s") == 0;
+    }
+    if (argc < 2 || argc > 3) {
+        fprintf(stderr, "usage: moongate-create-bench [-u] [-s] SERIES [SCRIPTS_DIR]\n");
         return 2;
     }
     unsigned long n = strtoul(argv[1], NULL, 10);
-    const char *scripts = argc >= 3 && strcmp(argv[2], "-") != 0 ? argv[2] : NULL;
-    unsigned long rounds = argc == 4 ? strtoul(argv[3], NULL, 10) : 0;
+    const char *scripts = argc == 3 ? argv[2] : NULL;
     struct mg_config cfg;
     char why[256];
     mg_config_init(&cfg);
@@ -125,14 +133,23 @@ int main(int argc, char **argv)
     printf("series=%lu accepted=%lu dropped=%lu rejected=%lu cpu_seconds=%.3f "
            "new_series_per_cpu_second=%.0f\n", n, accepted, dropped, rejected, t1 - t0,
            t1 > t0 ? (double)n / (t1 - t0) : 0.0);
-    if (rounds) {
+    if (known) {
         unsigned long updated = 0;
-        t0 = cpu_now();
-        for (unsigned long r = 0; r < rounds; r++)
-            updated += known_pass(gw, msgs, nmsg, res);
-        t1 = cpu_now();
-        printf("known_updates=%lu cpu_seconds=%.3f updates_per_cpu_second=%.0f\n", updated,
-               t1 - t0, t1 > t0 ? (double)updated / (t1 - t0) : 0.0);
+        for (size_t m = 0; m < nmsg; m++) {
+            mg_push_result_reset(res);
+            push_known(gw, &msgs[m], res);
+            updated += res->accepted;
+            rejected += res->rejected;
+        }
+        double t2 = cpu_now();
+        printf("known_updates=%lu cpu_seconds=%.3f known_updates_per_cpu_second=%.0f\n",
+               updated, t2 - t1, t2 > t1 ? (double)updated / (t2 - t1) : 0.0);
+    }
+    if (scrape) {
+        double t3 = cpu_now();
+        size_t bytes = scrape_once(gw);
+        double t4 = cpu_now();
+        printf("scrape_bytes=%zu cpu_seconds=%.3f\n", bytes, t4 - t3);
     }
     for (size_t m = 0; m < nmsg; m++)
         msgpack_sbuffer_destroy(&msgs[m]);
