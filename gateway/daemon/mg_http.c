@@ -63,6 +63,7 @@ struct mg_http {
     struct mg_listen_guard guard;
     struct mg_log_limit log_limit;
     struct mg_buf scrape, gz; /* reused by every scrape */
+    struct mg_buf reply;      /* reused by every push reply */
     struct mg_pushgw_http *pushgw; /* the Pushgateway API's routes */
     struct mg_tls *tls;       /* NULL: plain HTTP */
     struct mg_principal *who; /* the request's push principal (mg_http_auth) */
@@ -271,10 +272,9 @@ static void reply_now(struct mg_http *h, struct evhttp_request *req, int code,
 static void push_reply(struct mg_http *h, struct evhttp_request *req, int code,
                        const char *reason, const struct mg_push_result *res)
 {
-    struct mg_buf b = {0};
-    mg_push_result_json(res, &b);
-    evbuffer_add(evhttp_request_get_output_buffer(req), b.p, b.len);
-    mg_buf_fini(&b);
+    mg_buf_reset(&h->reply);
+    mg_push_result_json(res, &h->reply);
+    evbuffer_add(evhttp_request_get_output_buffer(req), h->reply.p, h->reply.len);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "application/json");
     reply_now(h, req, code, reason);
@@ -956,5 +956,6 @@ void mg_http_free(struct mg_http *h)
     mg_web_free(h->web);
     mg_buf_fini(&h->scrape);
     mg_buf_fini(&h->gz);
+    mg_buf_fini(&h->reply);
     free(h);
 }
