@@ -673,23 +673,33 @@ static void track_fired(evutil_socket_t fd, short what, void *arg)
     track_release(t, why);
 }
 
+/* The connection is to be answered and closed in this pass. Its bytes stop
+ * counting now: until then another connection's request would find them
+ * still held and be cut for them. */
 static void track_act(struct track *t, enum mg_close why)
 {
     if (t->action)
         return;
     t->action = why;
+    t->h->inflight -= t->inflight;
+    t->inflight = 0;
     event_active(&t->ev, EV_TIMEOUT, 0);
 }
 
 /* Reads what else waits in the socket into buf, in slices of PULL_BYTES,
  * while they come back full (a short one says the socket is empty, without
- * the EAGAIN a further read would cost). An error or the end of the stream
+ * the EAGAIN a further read would cost), and no further than
+ * max_http_buffered_bytes leaves: libevent's next read crosses that line,
+ * by at most its 4096 bytes as before. An error or the end of the stream
  * is left for libevent's next read to find and report. Each commit runs
- * on_input again, which counts the bytes and may act on the limit. */
+ * on_input again, which counts the bytes. */
 static void pull_rest(struct track *t, struct evbuffer *buf)
 {
+    struct mg_http *h = t->h;
     int fd = bufferevent_getfd(t->bev);
-    for (size_t got = 0; got < PULL_MAX && !t->action;) {
+    for (size_t got = 0; got < PULL_MAX;) {
+        if (t->action || h->inflight + PULL_BYTES > h->cfg->max_http_buffered_bytes)
+            return;
         struct evbuffer_iovec v[2];
         struct iovec iov[2];
         int n = evbuffer_reserve_space(buf, PULL_BYTES, v, 2);
@@ -718,7 +728,7 @@ static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
 {
     struct track *t = arg;
     struct mg_http *h = t->h;
-    if (!info->n_added)
+    if (!info->n_added || t->action)
         return;
     if (!t->reading) {
         t->reading = 1;
