@@ -11,6 +11,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/bufferevent_struct.h>
 #include <event2/event_struct.h>
 #include <event2/http.h>
@@ -227,13 +228,12 @@ static void on_metrics(struct evhttp_request *req, void *arg)
  * room. Its write event made active runs that same write after this
  * callback, as epoll's report would have; a full socket still waits.
  * Plain sockets only: a TLS bufferevent's write event means other things. */
-static void reply_now(struct mg_http *h, struct evhttp_request *req, int code,
-                      const char *reason)
+static void reply_now(struct evhttp_request *req, int code, const char *reason)
 {
     struct evhttp_connection *conn = evhttp_request_get_connection(req);
-    struct bufferevent *bev = conn && !h->tls ? evhttp_connection_get_bufferevent(conn) : NULL;
+    struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
     evhttp_send_reply(req, code, reason, NULL);
-    if (bev)
+    if (bev && !bufferevent_openssl_get_ssl(bev))
         event_active(&bev->ev_write, EV_WRITE, 1);
 }
 
@@ -245,7 +245,7 @@ static void push_reply(struct mg_http *h, struct evhttp_request *req, int code,
     evbuffer_add(evhttp_request_get_output_buffer(req), h->reply.p, h->reply.len);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "application/json");
-    reply_now(h, req, code, reason);
+    reply_now(req, code, reason);
 }
 
 /* Logs the refusals of a push, with the peer's address. */
