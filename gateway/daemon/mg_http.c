@@ -11,12 +11,15 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
 #include <event2/event_struct.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
 #include "mg_addr.h"
 #include "mg_http_auth.h"
+#include "mg_http_conn.h"
 #include "mg_json.h"
 #include "mg_listen.h"
 #include "mg_log.h"
@@ -26,7 +29,6 @@
 #include "mg_status.h"
 #include "mg_web.h"
 
-struct track;
 struct scrape;
 
 /* A /metrics reply goes out in slices of about this many bytes (before
@@ -46,13 +48,10 @@ struct mg_http {
     mg_reload_fn reload;
     void *reload_ctx;
     int ready;
-    size_t nconns;
-    size_t inflight;             /* bytes of unfinished requests, all connections */
-    struct track *tracks;        /* one per open connection */
-    struct event sweep;          /* finds the connections evhttp has freed */
+    struct mg_http_conns conns;  /* deadlines, bytes in flight, max_connections */
     struct mg_listen_guard guard;
-    struct mg_log_limit log_limit;
     struct mg_buf scrape, gz; /* reused by every scrape */
+    struct mg_buf reply;      /* reused by every push reply */
     struct mg_pushgw_http *pushgw; /* the Pushgateway API's routes */
     struct mg_tls *tls;       /* NULL: plain HTTP */
     struct mg_principal *who; /* the request's push principal (mg_http_auth) */
@@ -72,23 +71,6 @@ struct scrape {
     struct evbuffer *chunk;       /* a slice on its way to the connection */
     double seconds;               /* rendering so far */
     struct scrape *next, *prev;
-};
-
-/* What we keep of each HTTP connection, from evhttp's bevcb to its close.
- * libevent's own timeout only measures idle time, so a client sending one
- * byte a second would hold a connection forever: each request must arrive
- * whole within header_timeout of its first byte (the first, of the
- * connect). The bytes of unfinished requests are counted across all
- * connections against max_http_buffered_bytes. */
-struct track {
-    struct event ev;              /* the request deadline, or an action to take */
-    struct bufferevent *bev;      /* a reference of ours */
-    struct evbuffer_cb_entry *cb; /* on the input: counts request bytes */
-    struct mg_http *h;
-    struct track *next, *prev;
-    size_t inflight;              /* bytes of the request being read */
-    int reading;                  /* a request has begun and not been dispatched */
-    enum mg_close action;         /* why ev was made active; normal = deadline */
 };
 
 static void send_text(struct evhttp_request *req, int code, const char *reason,
@@ -240,16 +222,30 @@ static void on_metrics(struct evhttp_request *req, void *arg)
     scrape_send(sc);
 }
 
-static void push_reply(struct evhttp_request *req, int code, const char *reason,
-                       const struct mg_push_result *res)
+/* evhttp_send_reply, written in this pass of the loop. A 2.1 socket
+ * bufferevent writes only once epoll reports the socket writable: an
+ * epoll_wait and two epoll_ctl a reply, on a socket that nearly always has
+ * room. Its write event made active runs that same write after this
+ * callback, as epoll's report would have; a full socket still waits.
+ * Plain sockets only: a TLS bufferevent's write event means other things. */
+static void reply_now(struct evhttp_request *req, int code, const char *reason)
 {
-    struct mg_buf b = {0};
-    mg_push_result_json(res, &b);
-    evbuffer_add(evhttp_request_get_output_buffer(req), b.p, b.len);
-    mg_buf_fini(&b);
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+    evhttp_send_reply(req, code, reason, NULL);
+    if (bev && !bufferevent_openssl_get_ssl(bev))
+        event_active(&bev->ev_write, EV_WRITE, 1);
+}
+
+static void push_reply(struct mg_http *h, struct evhttp_request *req, int code,
+                       const char *reason, const struct mg_push_result *res)
+{
+    mg_buf_reset(&h->reply);
+    mg_push_result_json(res, &h->reply);
+    evbuffer_add(evhttp_request_get_output_buffer(req), h->reply.p, h->reply.len);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "application/json");
-    evhttp_send_reply(req, code, reason, NULL);
+    reply_now(req, code, reason);
 }
 
 /* Logs the refusals of a push, with the peer's address. */
@@ -275,7 +271,7 @@ static void on_push(struct evhttp_request *req, void *arg)
         mg_gateway_reject(h->gw, &res, -1, MG_REASON_DECODE_ERROR, 1,
                           "Content-Type must be application/msgpack");
         log_refused(req, &res);
-        push_reply(req, 415, "Unsupported Media Type", &res);
+        push_reply(h, req, 415, "Unsupported Media Type", &res);
         return;
     }
     struct evbuffer *body = evhttp_request_get_input_buffer(req);
@@ -286,7 +282,7 @@ static void on_push(struct evhttp_request *req, void *arg)
                  len, h->cfg->max_http_body_bytes);
         mg_gateway_reject(h->gw, &res, -1, MG_REASON_TOO_LARGE, 1, why);
         log_refused(req, &res);
-        push_reply(req, 413, "Payload Too Large", &res);
+        push_reply(h, req, 413, "Payload Too Large", &res);
         return;
     }
     const char *p = (const char *)evbuffer_pullup(body, -1);
@@ -298,12 +294,12 @@ static void on_push(struct evhttp_request *req, void *arg)
     if (rc < 0 && res.accepted == 0) {
         enum mg_reason r = res.nerr ? res.err[res.nerr - 1].reason : MG_REASON_DECODE_ERROR;
         if (r == MG_REASON_TOO_LARGE)
-            push_reply(req, 413, "Payload Too Large", &res);
+            push_reply(h, req, 413, "Payload Too Large", &res);
         else
-            push_reply(req, 400, "Bad Request", &res);
+            push_reply(h, req, 400, "Bad Request", &res);
         return;
     }
-    push_reply(req, rc < 0 ? 400 : 200, rc < 0 ? "Bad Request" : "OK", &res);
+    push_reply(h, req, rc < 0 ? 400 : 200, rc < 0 ? "Bad Request" : "OK", &res);
 }
 
 static void on_cardinality(struct evhttp_request *req, void *arg)
@@ -550,190 +546,12 @@ static void on_root(struct evhttp_request *req, void *arg)
     send_text(req, 200, "OK", "text/html; charset=utf-8", page);
 }
 
-static struct timeval secs(double t)
-{
-    return (struct timeval){(time_t)t, (suseconds_t)((t - (double)(time_t)t) * 1e6)};
-}
-
-static void track_release(struct track *t, enum mg_close why)
-{
-    struct mg_http *h = t->h;
-    struct mg_stats *stats = mg_gateway_stats(h->gw);
-    event_del(&t->ev);
-    evbuffer_remove_cb_entry(bufferevent_get_input(t->bev), t->cb);
-    if (t->prev)
-        t->prev->next = t->next;
-    else
-        h->tracks = t->next;
-    if (t->next)
-        t->next->prev = t->prev;
-    h->nconns--;
-    h->inflight -= t->inflight;
-    stats->open[MG_TRANSPORT_HTTP]--;
-    stats->closed[why]++;
-    bufferevent_decref(t->bev);
-    free(t);
-}
-
-/* evhttp frees a connection without telling us (2.1 has no hook for a
- * connection it accepted), but clears its callbacks and closes its socket,
- * which our reference lets us see. */
-static int track_gone(struct track *t)
-{
-    bufferevent_event_cb ecb = NULL;
-    bufferevent_getcb(t->bev, NULL, NULL, &ecb, NULL);
-    return ecb == NULL || bufferevent_getfd(t->bev) < 0;
-}
-
-static void sweep_closed(struct mg_http *h)
-{
-    struct track *next;
-    for (struct track *t = h->tracks; t; t = next) {
-        next = t->next;
-        if (track_gone(t))
-            track_release(t, MG_CLOSE_NORMAL);
-    }
-}
-
-static void on_sweep(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    sweep_closed(arg);
-}
-
-/* Answers on the socket itself (evhttp has no request to answer with
- * before one is whole), then fails the connection as evhttp fails a
- * broken one. */
-static void track_fired(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct track *t = arg;
-    struct mg_http *h = t->h;
-    enum mg_close why = t->action ? t->action : MG_CLOSE_REQUEST_TIMEOUT;
-    if (track_gone(t)) {
-        track_release(t, MG_CLOSE_NORMAL);
-        return;
-    }
-    static const char *const answers[MG_CLOSE_COUNT] = {
-        [MG_CLOSE_REFUSED] = "503 Service Unavailable\r\nRetry-After: 1",
-        [MG_CLOSE_REQUEST_TIMEOUT] = "408 Request Timeout",
-        [MG_CLOSE_BUFFER_FULL] = "503 Service Unavailable\r\nRetry-After: 1"};
-    static const char *const bodies[MG_CLOSE_COUNT] = {
-        [MG_CLOSE_REFUSED] = "max_connections reached\n",
-        [MG_CLOSE_REQUEST_TIMEOUT] = "the request was not whole within header_timeout\n",
-        [MG_CLOSE_BUFFER_FULL] = "unfinished requests hold max_http_buffered_bytes\n"};
-    if (answers[why] && evbuffer_get_length(bufferevent_get_output(t->bev)) == 0) {
-        char msg[256];
-        int n = snprintf(msg, sizeof(msg),
-                         "HTTP/1.1 %s\r\nConnection: close\r\nContent-Type: text/plain\r\n"
-                         "Content-Length: %zu\r\n\r\n%s",
-                         answers[why], strlen(bodies[why]), bodies[why]);
-        /* a few bytes into an empty socket buffer; if they do not fit, the
-         * close says enough */
-        if (send(bufferevent_getfd(t->bev), msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-            (void)0;
-    }
-    if (mg_log_allow(&h->log_limit, 10))
-        mg_log(MG_LOG_WARN, why == MG_CLOSE_REFUSED ? "HTTP connection refused: max_connections reached"
-                            : why == MG_CLOSE_BUFFER_FULL
-                                ? "closing an HTTP connection: max_http_buffered_bytes reached"
-                                : "closing an HTTP connection past header_timeout",
-               NULL);
-    bufferevent_trigger_event(t->bev, BEV_EVENT_ERROR | BEV_EVENT_READING, 0);
-    track_release(t, why);
-}
-
-static void track_act(struct track *t, enum mg_close why)
-{
-    if (t->action)
-        return;
-    t->action = why;
-    event_active(&t->ev, EV_TIMEOUT, 0);
-}
-
-/* Bytes arriving on a connection: the start of a request arms its deadline;
- * all of them count against the bytes in flight until it is dispatched. */
-static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
-{
-    (void)buf;
-    struct track *t = arg;
-    struct mg_http *h = t->h;
-    if (!info->n_added)
-        return;
-    if (!t->reading) {
-        t->reading = 1;
-        struct timeval tv = secs(h->cfg->header_timeout);
-        evtimer_add(&t->ev, &tv);
-    }
-    t->inflight += info->n_added;
-    h->inflight += info->n_added;
-    if (h->inflight > h->cfg->max_http_buffered_bytes)
-        track_act(t, MG_CLOSE_BUFFER_FULL);
-}
-
-/* evhttp asks us for each new connection's bufferevent: the one hook 2.1
- * gives per connection. Count it, track it, and arm the deadline of its
- * first request. Over max_connections, it is answered 503 and closed
- * before anything is read from it: the action is made active now, so it
- * runs in this turn of the loop, ahead of any read. */
+/* evhttp asks for each new connection's bufferevent. */
 static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 {
     struct mg_http *h = arg;
     mg_listen_guard_ok(&h->guard);
-    if (h->nconns >= h->cfg->max_connections)
-        sweep_closed(h); /* places freed since the last sweep */
-    struct bufferevent *bev = h->tls ? mg_tls_bufferevent(base, h->tls)
-                                    : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-    struct track *t = bev ? calloc(1, sizeof(*t)) : NULL;
-    if (!t)
-        return bev;
-    t->cb = evbuffer_add_cb(bufferevent_get_input(bev), on_input, t);
-    if (!t->cb) {
-        free(t);
-        return bev;
-    }
-    bufferevent_incref(bev);
-    t->bev = bev;
-    t->h = h;
-    t->next = h->tracks;
-    if (h->tracks)
-        h->tracks->prev = t;
-    h->tracks = t;
-    int over_cap = h->nconns >= h->cfg->max_connections;
-    h->nconns++;
-    struct mg_stats *stats = mg_gateway_stats(h->gw);
-    stats->connections[MG_TRANSPORT_HTTP]++;
-    stats->open[MG_TRANSPORT_HTTP]++;
-    evtimer_assign(&t->ev, base, track_fired, t);
-    if (over_cap) {
-        track_act(t, MG_CLOSE_REFUSED);
-        return bev;
-    }
-    t->reading = 1;
-    struct timeval tv = secs(h->cfg->header_timeout);
-    evtimer_add(&t->ev, &tv);
-    return bev;
-}
-
-/* A request is whole: its deadline and its bytes in flight end. 0 when the
- * connection is being refused. */
-static int mark_dispatched(struct mg_http *h, struct evhttp_request *req)
-{
-    struct evhttp_connection *conn = evhttp_request_get_connection(req);
-    struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
-    for (struct track *t = h->tracks; bev && t; t = t->next)
-        if (t->bev == bev) {
-            if (t->action)
-                return 0;
-            event_del(&t->ev);
-            h->inflight -= t->inflight;
-            t->inflight = 0;
-            t->reading = 0;
-            return 1;
-        }
-    return 1;
+    return mg_http_conns_accept(&h->conns, base);
 }
 
 /* The methods some route answers; every other one gets 405 with Allow
@@ -764,7 +582,7 @@ static const struct route routes[] = {
 static void dispatch(struct evhttp_request *req, void *arg)
 {
     struct mg_http *h = arg;
-    if (!mark_dispatched(h, req)) {
+    if (!mg_http_conns_dispatched(&h->conns, req)) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
         send_text(req, 503, "Service Unavailable", "text/plain", "max_connections reached\n");
         return;
@@ -808,6 +626,7 @@ struct mg_http *mg_http_new(struct event_base *base, struct mg_gateway *gw,
     h->reload = reload;
     h->reload_ctx = reload_ctx;
     h->ready = 1;
+    mg_http_conns_init(&h->conns, base, gw, cfg);
     h->http = evhttp_new(base);
     if (!h->http) {
         snprintf(why, whylen, "out of memory");
@@ -855,9 +674,6 @@ struct mg_http *mg_http_new(struct event_base *base, struct mg_gateway *gw,
     }
     mg_listen_guard_init(&h->guard, base, evhttp_bound_socket_get_listener(bound),
                          mg_gateway_stats(gw), "http");
-    event_assign(&h->sweep, base, -1, EV_PERSIST, on_sweep, h);
-    struct timeval sweep_tv = {0, 100000};
-    event_add(&h->sweep, &sweep_tv);
     char name[128];
     mg_log(MG_LOG_INFO, "listening", "transport", "http", "addr",
            mg_sock_name(fd, name, sizeof(name)), NULL);
@@ -870,6 +686,7 @@ fail:
 void mg_http_set_tls(struct mg_http *h, struct mg_tls *tls)
 {
     h->tls = tls;
+    h->conns.tls = tls;
 }
 
 void mg_http_set_ready(struct mg_http *h, int ready)
@@ -882,15 +699,13 @@ void mg_http_free(struct mg_http *h)
     if (!h)
         return;
     mg_listen_guard_fini(&h->guard);
-    if (event_initialized(&h->sweep))
-        event_del(&h->sweep);
     if (h->http)
         evhttp_free(h->http);
-    while (h->tracks) /* evhttp_free closed them all */
-        track_release(h->tracks, MG_CLOSE_SHUTDOWN);
+    mg_http_conns_fini(&h->conns); /* evhttp_free closed them all */
     mg_pushgw_http_free(h->pushgw);
     mg_web_free(h->web);
     mg_buf_fini(&h->scrape);
     mg_buf_fini(&h->gz);
+    mg_buf_fini(&h->reply);
     free(h);
 }

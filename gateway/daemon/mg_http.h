@@ -1,8 +1,8 @@
 /* mg_http: the HTTP endpoints on evhttp: /metrics, /api/v1/push, the -/
- * the status page. Owns the evhttp instance and what it keeps of each
- * connection (the count against max_connections, each request's deadline,
- * the bytes of unfinished requests); routes only, every behaviour lives in
- * the gateway. */
+ * the status page. Owns the evhttp instance and, through mg_http_conn, what
+ * it keeps of each connection (the count against max_connections, each
+ * request's deadline, the bytes of unfinished requests); routes only, every
+ * behaviour lives in the gateway. */
 #ifndef MG_HTTP_H
 #define MG_HTTP_H
 

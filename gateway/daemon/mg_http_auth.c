@@ -120,7 +120,8 @@ int mg_http_authorize(struct mg_gateway *gw, struct mg_tls *tls,
         c.cn = cn;
     struct mg_auth *a = mg_gateway_auth(gw);
     enum mg_verdict v = mg_auth_decide(a, (enum mg_role)role, &c, who);
-    OPENSSL_cleanse(userpass, sizeof(userpass));
+    if (c.user) /* a password was decoded into userpass */
+        OPENSSL_cleanse(userpass, sizeof(userpass));
     if (v == MG_AUTH_OK)
         return 0;
     mg_gateway_stats(gw)->unauthorized[MG_TRANSPORT_HTTP]++;

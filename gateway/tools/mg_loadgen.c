@@ -56,6 +56,8 @@ struct mg_bench {
     SSL *ssl;                /* with --tls */
     msgpack_unpacker unp;
     int unp_ready;
+    struct mg_bench_http rx; /* with --http: replies read so far */
+    unsigned http_inflight;  /* requests sent, replies not yet read */
 };
 
 static const char *type_name(enum mg_bench_type t)
@@ -603,6 +605,8 @@ static void report(const struct mg_bench *b, const struct mg_bench_phase *p)
            (unsigned long long)p->messages, (unsigned long long)p->samples,
            (unsigned long long)p->bytes, p->seconds, (double)p->samples / s,
            (double)p->bytes / s / 1048576.0, p->cpu, p->acked);
+    if (o->http)
+        printf(" pipeline=%u", o->pipeline);
     if (p->acked)
         printf(" ack_accepted=%llu ack_rejected=%llu ack_dropped=%llu",
                (unsigned long long)p->ack.accepted,
@@ -640,18 +644,17 @@ static void pace(double due)
         ;
 }
 
-/* Message m as one HTTP request; its reply read before the next (the
- * counts of the last are kept as the phase's ack). Returns the bytes sent
- * beyond the message's own (not counted), or -errno. */
-static int http_msg(struct mg_bench *b, size_t m, struct mg_bench_phase *p)
+/* Reads the reply to the oldest request in flight; its counts are kept as
+ * the phase's ack (the last reply read is the last message's). */
+static int http_reply(struct mg_bench *b, struct mg_bench_phase *p)
 {
     char reply[512];
     int status = 0;
-    int rc = mg_bench_http_push(b->ssl, b->fd, b->buf.data + b->msg_off[m],
-                                b->msg_off[m + 1] - b->msg_off[m], &status,
-                                reply, sizeof(reply), b->o.timeout);
+    int rc = mg_bench_http_reply(b->ssl, b->fd, &b->rx, &status, reply, sizeof(reply),
+                                 b->o.timeout);
     if (rc < 0)
         return rc;
+    b->http_inflight--;
     if (status != 200) {
         fprintf(stderr, "moongate-bench: HTTP %d: %s\n", status, reply);
         return -EPROTO;
@@ -666,6 +669,25 @@ static int http_msg(struct mg_bench *b, size_t m, struct mg_bench_phase *p)
         p->ack.dropped = strtoull(k + 10, NULL, 10);
     p->acked = 1;
     return 0;
+}
+
+/* Message m as one HTTP request. Up to --pipeline requests are in flight:
+ * a reply is read before a request beyond them is sent, and after the
+ * phase's last request every reply is. Returns the bytes sent beyond the
+ * message's own (not counted), or -errno. */
+static int http_msg(struct mg_bench *b, size_t m, struct mg_bench_phase *p, int last)
+{
+    int rc = 0;
+    while (b->http_inflight >= b->o.pipeline && rc == 0)
+        rc = http_reply(b, p);
+    if (rc == 0)
+        rc = mg_bench_http_send(b->ssl, b->fd, b->buf.data + b->msg_off[m],
+                                b->msg_off[m + 1] - b->msg_off[m]);
+    if (rc == 0)
+        b->http_inflight++;
+    while (last && b->http_inflight && rc == 0)
+        rc = http_reply(b, p);
+    return rc;
 }
 
 /* One phase. Create sends each message once, as encoded (round 1). Update
@@ -699,7 +721,7 @@ static int run_phase(struct mg_bench *b, struct mg_bench_phase *p, uint64_t ack_
         if (!create)
             patch_msg(b, m, (const unsigned char (*)[8])enc);
         if (o->http)
-            rc = http_msg(b, m, p);
+            rc = http_msg(b, m, p, last);
         else if (last && o->ack)
             rc = send_ack_msg(b, m, ack_id);
         else

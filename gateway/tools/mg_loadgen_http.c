@@ -33,26 +33,29 @@ static int read_more(SSL *ssl, int fd, char *buf, size_t *len, size_t cap,
     }
 }
 
-int mg_bench_http_push(SSL *ssl, int fd, const char *body, size_t n,
-                       int *status, char *reply, size_t cap, double timeout_s)
+int mg_bench_http_send(SSL *ssl, int fd, const char *body, size_t n)
 {
-    char head[256], buf[8192];
+    char head[256];
     int hl = snprintf(head, sizeof(head),
                       "POST /api/v1/push HTTP/1.1\r\nHost: moongate\r\n"
                       "Content-Type: application/msgpack\r\nContent-Length: %zu\r\n\r\n", n);
+    int rc = mg_bench_write_all(ssl, fd, head, (size_t)hl);
+    return rc < 0 ? rc : mg_bench_write_all(ssl, fd, body, n);
+}
+
+int mg_bench_http_reply(SSL *ssl, int fd, struct mg_bench_http *rx, int *status,
+                        char *reply, size_t cap, double timeout_s)
+{
+    char *buf = rx->buf, *end;
+    size_t size = sizeof(rx->buf) - 1;
     int rc, tmo = (int)(timeout_s * 1000);
-    if ((rc = mg_bench_write_all(ssl, fd, head, (size_t)hl)) < 0 ||
-        (rc = mg_bench_write_all(ssl, fd, body, n)) < 0)
-        return rc;
-    size_t len = 0;
-    char *end;
     for (;;) {
-        buf[len] = '\0';
+        buf[rx->len] = '\0';
         if ((end = strstr(buf, "\r\n\r\n")))
             break;
-        if (len + 1 >= sizeof(buf))
+        if (rx->len >= size)
             return -EPROTO;
-        if ((rc = read_more(ssl, fd, buf, &len, sizeof(buf) - 1, tmo)) < 0)
+        if ((rc = read_more(ssl, fd, buf, &rx->len, size, tmo)) < 0)
             return rc;
     }
     if (sscanf(buf, "HTTP/1.%*d %d", status) != 1)
@@ -61,15 +64,17 @@ int mg_bench_http_push(SSL *ssl, int fd, const char *body, size_t n,
     for (char *l = strstr(buf, "\r\n"); l && l < end; l = strstr(l + 2, "\r\n"))
         if (strncasecmp(l + 2, "Content-Length:", 15) == 0)
             clen = strtoul(l + 17, NULL, 10);
-    size_t have = len - (size_t)(end + 4 - buf);
-    if (clen >= sizeof(buf) / 2)
+    size_t head = (size_t)(end + 4 - buf);
+    if (head + clen > size)
         return -EPROTO;
-    memmove(buf, end + 4, have);
-    while (have < clen)
-        if ((rc = read_more(ssl, fd, buf, &have, sizeof(buf) - 1, tmo)) < 0)
+    while (rx->len < head + clen)
+        if ((rc = read_more(ssl, fd, buf, &rx->len, size, tmo)) < 0)
             return rc;
     size_t k = clen < cap - 1 ? clen : cap - 1;
-    memcpy(reply, buf, k);
+    memcpy(reply, buf + head, k);
     reply[k] = '\0';
+    /* what follows is the next reply's */
+    rx->len -= head + clen;
+    memmove(buf, buf + head + clen, rx->len);
     return 0;
 }

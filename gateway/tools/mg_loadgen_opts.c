@@ -54,7 +54,9 @@ static void usage(FILE *f)
 "  -u, --udp                one datagram per message (needs a small --batch; no --ack)\n"
 "      --http               POST each message to /api/v1/push on one kept-alive\n"
 "                           connection (--target is the HTTP address), each reply\n"
-"                           read before the next request\n"
+"                           read before the next request unless --pipeline\n"
+"      --pipeline N         with --http: up to N requests in flight (HTTP/1.1\n"
+"                           pipelining), replies read in order (default 1)\n"
 "  -n, --series N           distinct series (default 100000; counts take k, M, G)\n"
 "  -k, --labels K           labels per series (default 5: job, instance, zone,\n"
 "                           shard, id; more add l5.. with widening value sets)\n"
@@ -125,6 +127,7 @@ int mg_bench_parse_opts(struct mg_bench_opts *o, int argc, char **argv)
         { "target", required_argument, NULL, 't' },
         { "udp", no_argument, NULL, 'u' },
         { "http", no_argument, NULL, 'P' },
+        { "pipeline", required_argument, NULL, 'Q' },
         { "series", required_argument, NULL, 'n' },
         { "labels", required_argument, NULL, 'k' },
         { "batch", required_argument, NULL, 'b' },
@@ -154,6 +157,7 @@ int mg_bench_parse_opts(struct mg_bench_opts *o, int argc, char **argv)
     o->samples = 20000000;
     o->prefix = "bench_metric";
     o->timeout = 120;
+    o->pipeline = 1;
     while ((c = getopt_long(argc, argv, "t:un:k:b:m:o:s:T:y:ap:w:r:L:h", lopts, NULL)) != -1) {
         switch (c) {
         case 't': o->target = optarg; break;
@@ -191,7 +195,7 @@ int mg_bench_parse_opts(struct mg_bench_opts *o, int argc, char **argv)
                 o->rate = d;
             break;
         }
-        case 'n': case 'k': case 'b': case 'm': case 'o': case 's':
+        case 'n': case 'k': case 'b': case 'm': case 'o': case 's': case 'Q':
             if (parse_u64(optarg, &v) < 0)
                 goto bad;
             if (c == 'n') o->series = v;
@@ -203,6 +207,9 @@ int mg_bench_parse_opts(struct mg_bench_opts *o, int argc, char **argv)
             if (c == 'k') o->labels = (unsigned)v;
             if (c == 'b') o->batch = (unsigned)v;
             if (c == 'm') o->metrics = (unsigned)v;
+            if (c == 'Q' && (v == 0 || v > 1024))
+                goto bad;
+            if (c == 'Q') o->pipeline = (unsigned)v;
             break;
         default:
             usage(stderr);

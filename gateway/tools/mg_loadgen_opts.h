@@ -13,6 +13,8 @@ struct mg_bench_opts {
     const char *target;      /* HOST:PORT */
     int udp;                 /* datagrams instead of a TCP stream */
     int http;                /* POST /api/v1/push, one message a request */
+    unsigned pipeline;       /* HTTP requests in flight at once (1: each
+                              * reply read before the next request) */
     uint64_t series;
     unsigned labels;
     unsigned batch;

@@ -1,6 +1,7 @@
 -- Every transport of docs/wire.md against a real daemon: TCP (acks),
 -- UDP, unix socket (acks), HTTP push; source, ttl and dropped keys.
 local gw = require "support.gateway"
+local socket = require "socket"
 
 describe("transports", function()
   local g, sock
@@ -85,6 +86,51 @@ describe("transports", function()
     local code, r = g:push_http(body)
     assert.are.equal(200, code)
     assert.are.equal(2, r.accepted)
+  end)
+
+  -- HTTP/1.1 pipelining: requests sent back to back on one connection are
+  -- answered in order. The middle one's body (about 1.5 MB) takes more than
+  -- one wake-up's reads and shares its last read with the next request.
+  it("HTTP: pipelined POSTs on one connection, a large body among them", function()
+    local moongate = require "moongate"
+    local cjson = require "cjson"
+    local function msg(prefix, n)
+      local m = {}
+      for i = 1, n do
+        m[i] = { name = prefix, type = "gauge", value = i, labels = { i = tostring(i) } }
+      end
+      return moongate.encode { metrics = m }
+    end
+    local function post(body)
+      return "POST /api/v1/push HTTP/1.1\r\nHost: moongate\r\n"
+             .. "Content-Type: application/msgpack\r\nContent-Length: " .. #body
+             .. "\r\n\r\n" .. body
+    end
+    local big = {}
+    for k = 1, 3 do big[k] = msg("pipelined_big_" .. k, 10000) end
+    big = table.concat(big)
+    assert.is_true(#big > 1500000, #big)
+    local bodies = { msg("pipelined_a", 3), big, msg("pipelined_c", 2) }
+    local want = { 3, 30000, 2 }
+    local h, port = g.http:match("^(.*):(%d+)$")
+    local c = assert(socket.connect(h, tonumber(port)))
+    c:settimeout(10)
+    assert(c:send(post(bodies[1]) .. post(bodies[2]) .. post(bodies[3])))
+    for k = 1, 3 do
+      local status = assert(c:receive("*l"))
+      assert.are.equal("HTTP/1.1 200 OK", status)
+      local len
+      repeat
+        local line = assert(c:receive("*l"))
+        len = len or tonumber(line:lower():match("^content%-length:%s*(%d+)"))
+      until line == ""
+      local body = assert(c:receive(len))
+      local r = cjson.decode(body)
+      assert.are.equal(want[k], r.accepted)
+    end
+    c:close()
+    assert.are.equal(2, g:value('pipelined_c{i="2"}'))
+    assert.are.equal(9999, g:value('pipelined_big_3{i="9999"}'))
   end)
 
   it("source labels win and the metric's own becomes exported_", function()
