@@ -389,6 +389,7 @@ static int l_l_pairs(lua_State *L)
 {
     struct mg_sview *v = view(L);
     check_live(L, v->labels, "s.labels");
+    mg_lua_charge_work(L, "pairs", v->lb->n, 0); /* a copy the hook never sees */
     lua_createtable(L, 0, (int)v->lb->n);
     for (size_t i = 0; i < v->lb->n; i++) {
         const struct mg_label *l = &v->lb->v[i];
@@ -573,8 +574,10 @@ static int finish_table(lua_State *L, struct mg_sview *v, int r, const char *whe
         return terr(L, where, "cannot change a series' type");
     if (rawfield(L, r, "labels") != LUA_TTABLE)
         return terr(L, where, "labels must be a table");
-    if (lua_topointer(L, -1) != v->labels) /* s.labels: already in the builder */
+    if (lua_topointer(L, -1) != v->labels)
         read_labels(L, v, -1, where);
+    else /* s.labels: already in the builder */
+        check_empty(L, lua_gettop(L), where, "s.labels");
     int t = rawfield(L, r, "scale");
     if (t != LUA_TNIL) {
         double sc = lua_tonumber(L, -1);

@@ -166,6 +166,15 @@ end)
 ]], 1, "transform: s.labels was changed with rawset")
   end)
 
+  it("refuse a key put with rawset on the s.labels of a table returned", function()
+    fails_first([[
+transform(function(s)
+  if s.name == "m1" then rawset(s.labels, "b", "2") end
+  return { name = s.name, type = s.type, labels = s.labels }
+end)
+]], 1, "transform: s.labels was changed with rawset")
+  end)
+
   it("refuse s.labels returned as the series", function()
     fails_first([[
 transform(function(s)
@@ -310,6 +319,21 @@ end)
     has(result(gw, "m1"), p .. ":4: s.labels: result too large for the call's budget")
     assert.are.equal(2, value(text, 'm2{a="1"}'))
     assert.truthy(#text < 100000)
+  end)
+
+  it("pays a walk's snapshot from the call's budget", function()
+    local gw, text, p = run([[
+transform(function(s)
+  if s.name == "m1" then
+    for i = 1, 200 do s.labels["l" .. i] = "x" end
+    for i = 1, 1e7 do local _ = pairs(s.labels) end
+  end
+  return s
+end)
+]], 2, { lua = { instructions = 100000 } })
+    assert.are.equal(1, value(text, DROPPED))
+    has(result(gw, "m1"), p .. ":4: pairs: too many elements for the call's budget")
+    assert.are.equal(2, value(text, 'm2{a="1"}'))
   end)
 
   it("fails a series whose script outgrows the memory cap, and serves the next", function()
