@@ -548,11 +548,13 @@ static void reprepstate(struct match_state *ms)
 
 /* ---- find, match, gmatch, gsub --------------------------------------- */
 
-/* 1 when p[0..l) is plain text (a NUL is plain in a pattern too). */
+/* 1 when p[0..l) is plain text (a NUL is plain in a pattern too). A ')'
+ * is not one of SPECIALS, which serve the plain find, but the matcher
+ * refuses it unopened: leave it to the matcher to raise that error. */
 static int is_literal(const char *p, size_t l)
 {
     for (size_t i = 0; i < l; i++)
-        if (p[i] != '\0' && strchr(SPECIALS, p[i]))
+        if (p[i] == ')' || (p[i] != '\0' && strchr(SPECIALS, p[i])))
             return 0;
     return 1;
 }

@@ -82,6 +82,22 @@ static void check_live(lua_State *L, const void *live, const char *what)
                    "returned: keep the values you need, not %s", what, what);
 }
 
+/* Which view the table at idx is: 0 none, 's' s, 'l' an s.labels. */
+static int view_kind(lua_State *L, const struct mg_sview *v, int idx)
+{
+    int kind = 0;
+    if (!lua_getmetatable(L, idx))
+        return 0;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, v->s_meta);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, v->l_meta);
+    if (lua_rawequal(L, -1, -3))
+        kind = 'l';
+    else if (lua_rawequal(L, -2, -3))
+        kind = 's';
+    lua_pop(L, 3);
+    return kind;
+}
+
 static int is_name_label(const char *k, size_t kl)
 {
     return kl == 8 && memcmp(k, "__name__", 8) == 0;
@@ -199,19 +215,18 @@ static void set_field(lua_State *L, struct mg_sview *v, int f)
         if (strcmp(lua_tostring(L, 3), v->type) != 0)
             luaL_error(L, "transform: cannot change a series' type");
         return;
-    case F_LABELS:
-        if (lua_topointer(L, 3) == v->labels)
-            return; /* s.labels = s.labels */
-        if (lua_getmetatable(L, 3)) {
-            lua_rawgeti(L, LUA_REGISTRYINDEX, v->l_meta);
-            if (lua_rawequal(L, -1, -2))
-                check_live(L, NULL, "s.labels");
-            lua_pop(L, 2);
-        }
+    case F_LABELS: {
+        int live = lua_topointer(L, 3) == v->labels; /* the proxy, back */
+        int kind = live ? 0 : view_kind(L, v, 3);
+        if (kind == 'l')
+            check_live(L, NULL, "s.labels");
+        if (kind == 's')
+            luaL_error(L, "transform: s.labels must be a table of labels, not a view of s");
         lua_pushvalue(L, 3);
         slot_set(L, SLOT_LABELS);
-        v->labels_kind = SV_TABLE;
+        v->labels_kind = live ? SV_PROXY : SV_TABLE;
         return;
+    }
     case F_SOURCE: /* read-only in effect: kept for reads, never applied */
         lua_pushvalue(L, 3);
         slot_set(L, SLOT_SOURCE);
@@ -278,6 +293,7 @@ static int l_s_newindex(lua_State *L)
  * clear fields of the proxy while it walks. */
 static int l_next(lua_State *L)
 {
+    luaL_checktype(L, 1, LUA_TTABLE); /* a script may call it on anything */
     lua_settop(L, 2);
     if (lua_next(L, 1))
         return 2;
@@ -350,6 +366,10 @@ static const char *set_label(lua_State *L, struct mg_sview *v, int ki, int vi,
         snprintf(msg, len, "label %s is not UTF-8", k);
         return msg;
     }
+    /* the builder is outside the state's memory cap: its copies and its
+     * scan are paid from the call's budget, or one series could hold
+     * gigabytes of labels (and take seconds past the deadline) */
+    mg_lua_charge_work(L, "s.labels", v->lb->n, kl + vl);
     if (mg_lbuild_set(v->lb, k, kl, val, vl)) /* "" deletes */
         luaL_error(L, "out of memory");
     return NULL;
@@ -369,6 +389,7 @@ static int l_l_pairs(lua_State *L)
 {
     struct mg_sview *v = view(L);
     check_live(L, v->labels, "s.labels");
+    mg_lua_charge_work(L, "pairs", v->lb->n, 0); /* a copy the hook never sees */
     lua_createtable(L, 0, (int)v->lb->n);
     for (size_t i = 0; i < v->lb->n; i++) {
         const struct mg_label *l = &v->lb->v[i];
@@ -462,6 +483,13 @@ static void check_empty(lua_State *L, int idx, const char *where, const char *wh
 static void read_labels(lua_State *L, struct mg_sview *v, int t, const char *where)
 {
     t = lua_absindex(L, t);
+    /* a view holds nothing raw: read as a table it would clear the labels */
+    int kind = view_kind(L, v, t);
+    if (kind == 'l')
+        terr(L, where, "this s.labels is from a transform call that has returned: "
+             "keep the values you need, not s.labels");
+    if (kind == 's')
+        terr(L, where, "s.labels must be a table of labels, not a view of s");
     push_name(L, v); /* the reset below frees the builder's copy */
     size_t nl;
     const char *name = lua_tolstring(L, -1, &nl);
@@ -514,6 +542,14 @@ static int finish_proxy(lua_State *L, struct mg_sview *v, int idx, const char *w
     return 1;
 }
 
+/* Pushes r[k] read raw, as the keys were checked: a metamethod would run
+ * script code outside the script, and errors there would have no line. */
+static int rawfield(lua_State *L, int r, const char *k)
+{
+    lua_pushstring(L, k);
+    return lua_rawget(L, r);
+}
+
 /* A table of the script's own came back: every field is read and checked. */
 static int finish_table(lua_State *L, struct mg_sview *v, int r, const char *where)
 {
@@ -526,7 +562,7 @@ static int finish_table(lua_State *L, struct mg_sview *v, int r, const char *whe
                     "series, on_sample changes values");
     if (mg_lua_check_keys(L, r, fields, "s", kwhy, sizeof(kwhy)))
         return terr(L, where, "%s (a transform sets name, labels, scale, ttl)", kwhy);
-    if (lua_getfield(L, r, "name") != LUA_TSTRING)
+    if (rawfield(L, r, "name") != LUA_TSTRING)
         return terr(L, where, "name must be a string");
     size_t nl;
     const char *name = lua_tolstring(L, -1, &nl);
@@ -534,27 +570,29 @@ static int finish_table(lua_State *L, struct mg_sview *v, int r, const char *whe
         return terr(L, where, "%s is not a valid metric name", name);
     if (mg_lbuild_set(v->lb, "__name__", 8, name, nl))
         return luaL_error(L, "out of memory");
-    if (lua_getfield(L, r, "type") != LUA_TSTRING || strcmp(lua_tostring(L, -1), v->type))
+    if (rawfield(L, r, "type") != LUA_TSTRING || strcmp(lua_tostring(L, -1), v->type))
         return terr(L, where, "cannot change a series' type");
-    if (lua_getfield(L, r, "labels") != LUA_TTABLE)
+    if (rawfield(L, r, "labels") != LUA_TTABLE)
         return terr(L, where, "labels must be a table");
-    if (lua_topointer(L, -1) != v->labels) /* s.labels: already in the builder */
+    if (lua_topointer(L, -1) != v->labels)
         read_labels(L, v, -1, where);
-    int t = lua_getfield(L, r, "scale");
+    else /* s.labels: already in the builder */
+        check_empty(L, lua_gettop(L), where, "s.labels");
+    int t = rawfield(L, r, "scale");
     if (t != LUA_TNIL) {
         double sc = lua_tonumber(L, -1);
         if (t != LUA_TNUMBER || !(sc > 0) || isinf(sc))
             return terr(L, where, "scale must be a positive number");
         v->cur.scale = sc;
     }
-    t = lua_getfield(L, r, "ttl");
+    t = rawfield(L, r, "ttl");
     if (t != LUA_TNIL) {
         double ttl = lua_tonumber(L, -1);
         if (t != LUA_TNUMBER || !(ttl >= 0) || ttl > 4e8)
             return terr(L, where, "ttl must be seconds >= 0");
         v->cur.ttl_ms = (int64_t)(ttl * 1000);
     }
-    t = lua_getfield(L, r, "help");
+    t = rawfield(L, r, "help");
     if (t == LUA_TNIL) {
         v->cur.help_set = 0; /* the script cleared it */
         return 1;
@@ -580,5 +618,8 @@ int mg_sview_finish(lua_State *L, struct mg_sview *v, int idx, const char *where
                     luaL_typename(L, idx));
     if (v->s && lua_topointer(L, idx) == v->s)
         return finish_proxy(L, v, idx, where);
+    if (view_kind(L, v, idx) == 's')
+        return terr(L, where, "this s is from a transform call that has returned: "
+                    "keep the values you need, not s");
     return finish_table(L, v, idx, where);
 }
