@@ -5,20 +5,10 @@
 local moongate = require "moongate"
 local value = require("support.exposition").value
 
-local files = {}
+local scratch = require "support.scratch"
 -- A file with this text; removed after the run.
-local function file(text)
-  local path = os.tmpname() .. ".lua"
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-  files[#files + 1] = path
-  return path
-end
-
-teardown(function()
-  for _, p in ipairs(files) do os.remove(p) end
-end)
+local function file(text) return scratch.file(text, ".lua") end
+teardown(scratch.cleanup)
 
 -- The load error of scripts (paths) and rules, as one string.
 local function load_error(scripts, rules, config)

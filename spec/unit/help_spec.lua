@@ -3,25 +3,15 @@
 local moongate = require "moongate"
 local value = require("support.exposition").value
 
-local files = {}
-local function script(src)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write(src)
-  f:close()
-  files[#files + 1] = path
-  return path
-end
+local scratch = require "support.scratch"
+local script = scratch.file
 
 local function help_of(text, name)
   return text:match("# HELP " .. name:gsub("%p", "%%%0") .. " ([^\n]*)")
 end
 
 describe("pipeline HELP", function()
-  after_each(function()
-    for _, p in ipairs(files) do os.remove(p) end
-    files = {}
-  end)
+  after_each(scratch.cleanup)
 
   for _, bad in ipairs {
     { 'help { metric = "x" }', "help: text must be a string" },

@@ -4,20 +4,10 @@
 local moongate = require "moongate"
 local value = require("support.exposition").value
 
-local files = {}
+local scratch = require "support.scratch"
 -- A rules file with this text; removed after the run.
-local function rules_file(text)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-  files[#files + 1] = path
-  return path
-end
-
-teardown(function()
-  for _, p in ipairs(files) do os.remove(p) end
-end)
+local rules_file = scratch.file
+teardown(scratch.cleanup)
 
 local function gw_with(paths, config)
   config = config or {}

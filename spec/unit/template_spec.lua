@@ -3,19 +3,9 @@
 -- what Prometheus's template package gives for the same input.
 local moongate = require "moongate"
 
-local files = {}
-teardown(function()
-  for _, p in ipairs(files) do os.remove(p) end
-end)
-
-local function rules_file(text)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-  files[#files + 1] = path
-  return path
-end
+local scratch = require "support.scratch"
+teardown(scratch.cleanup)
+local rules_file = scratch.file
 
 local function lua_string(s)
   return ("%q"):format(s)

@@ -5,19 +5,9 @@
 local moongate = require "moongate"
 local value = require("support.exposition").value
 
-local files = {}
-local function file(text)
-  local path = os.tmpname() .. ".lua"
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-  files[#files + 1] = path
-  return path
-end
-
-teardown(function()
-  for _, p in ipairs(files) do os.remove(p) end
-end)
+local scratch = require "support.scratch"
+local function file(text) return scratch.file(text, ".lua") end
+teardown(scratch.cleanup)
 
 local function has(s, needle)
   assert.truthy(s and s:find(needle, 1, true), ("%q not in:\n%s"):format(needle, tostring(s)))
