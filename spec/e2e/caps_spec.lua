@@ -10,30 +10,18 @@ local cjson = require "cjson"
 local socket = require "socket"
 
 local FIX = gw.root .. "/spec/e2e/fixtures/caps/"
-local quote = gw.quote
 
 local function fixture(name)
   return assert(gw.read_file(FIX .. name), "missing fixture " .. name)
 end
 
 -- Temp dirs made by a test, removed after it.
-local dirs = {}
-
-local function cleanup_dirs()
-  for _, d in ipairs(dirs) do gw.sh("rm -rf " .. quote(d)) end
-  dirs = {}
-end
+local cleanup_dirs = gw.cleanup_dirs
 
 -- A fresh scripts dir holding pipeline.lua = the fixture; returns the dir
 -- and the file's path.
 local function scripts_dir(name)
-  local d = gw.tmpdir()
-  dirs[#dirs + 1] = d
-  d = d .. "/scripts"
-  assert(gw.sh("mkdir " .. quote(d)) == 0)
-  local path = d .. "/pipeline.lua"
-  gw.write_file(path, fixture(name))
-  return d, path
+  return gw.scripts_dir(fixture(name))
 end
 
 -- A gateway running the fixture as its only script; also the script's path.

@@ -7,14 +7,7 @@ local gw = require "support.gateway"
 local FIX = gw.root .. "/spec/e2e/fixtures/errors"
 local quote = gw.quote
 
-local function abspath(p)
-  if p:sub(1, 1) == "/" then return p end
-  local h = io.popen("pwd")
-  local cwd = h:read("*l")
-  h:close()
-  return cwd .. "/" .. p
-end
-local BIN = abspath(gw.bin)
+local BIN = gw.bin_abs
 
 -- moongate check args, run in the fixtures' dir under timeout(1): the exit
 -- status and stderr's lines.

@@ -5,17 +5,8 @@
 -- the family refuses new series, bad reason keys are refused and counted.
 local gw = require "support.gateway"
 
-local quote = gw.quote
-local dirs = {}
-
-local function scripts_dir(src)
-  local d = gw.tmpdir()
-  dirs[#dirs + 1] = d
-  d = d .. "/scripts"
-  assert(gw.sh("mkdir " .. quote(d)) == 0)
-  gw.write_file(d .. "/pipeline.lua", src)
-  return d
-end
+-- The scripts dir alone (gw.scripts_dir gives the file's path too).
+local function scripts_dir(src) return (gw.scripts_dir(src)) end
 
 local PIPELINE = [[
 relabel { { action = "labeldrop", regex = "workspace_id" } }
@@ -42,8 +33,7 @@ describe("moongate_client_dropped_total", function()
   after_each(function()
     if g then g:stop() end
     g = nil
-    for _, d in ipairs(dirs) do gw.sh("rm -rf " .. quote(d)) end
-    dirs = {}
+    gw.cleanup_dirs()
   end)
 
   it("carries the producer's labels as the pipeline leaves them, summed across workspaces", function()
@@ -97,8 +87,7 @@ describe("moongate_client_dropped_total", function()
 
   it("survives a restart from a snapshot, labels and counts", function()
     local dir = scripts_dir(PIPELINE)
-    local data = dirs[#dirs] .. "/data"
-    assert(gw.sh("mkdir " .. quote(data)) == 0)
+    local data = gw.scratch_dir()
     g = gw.start { "--scripts", dir, "--data-dir", data }
     report(g, "i1", "ws-1", { buffer_full = 3 })
     report(g, "i1", "ws-2", { buffer_full = 4 })

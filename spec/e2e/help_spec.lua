@@ -6,18 +6,8 @@
 local gw = require "support.gateway"
 
 local quote = gw.quote
-local dirs = {}
-
 -- A scripts dir holding pipeline.lua = src; returns the dir and the path.
-local function scripts_dir(src)
-  local d = gw.tmpdir()
-  dirs[#dirs + 1] = d
-  d = d .. "/scripts"
-  assert(gw.sh("mkdir " .. quote(d)) == 0)
-  local path = d .. "/pipeline.lua"
-  gw.write_file(path, src)
-  return d, path
-end
+local scripts_dir = gw.scripts_dir
 
 local function replace(path, src)
   gw.write_file(path .. ".new", src)
@@ -63,8 +53,7 @@ describe("HELP from the pipeline", function()
   after_each(function()
     if g then g:stop() end
     g = nil
-    for _, d in ipairs(dirs) do gw.sh("rm -rf " .. quote(d)) end
-    dirs = {}
+    gw.cleanup_dirs()
   end)
 
   for _, case in ipairs {
@@ -123,8 +112,7 @@ describe("HELP from the pipeline", function()
 
   it("a restart from a snapshot keeps the scripts' HELP over the pushed one, which it keeps too", function()
     local dir, path = scripts_dir(TRANSFORM)
-    local data = dirs[#dirs] .. "/data"
-    assert(gw.sh("mkdir " .. quote(data)) == 0)
+    local data = gw.scratch_dir()
     g = gw.start { "--scripts", dir, "--data-dir", data }
     push(g, "agent_requests_total", "v1", "pushed by v1")
     assert.are.equal("Requests the agent served.", help_of(g:scrape(), "agent_requests_total"))
@@ -139,8 +127,7 @@ describe("HELP from the pipeline", function()
 
   it("moongate check refuses a bad help{} and a bad s.help is a script error", function()
     local dir, path = scripts_dir('help { metric = "agent_.*", text = 7 }\n')
-    local d = gw.tmpdir()
-    dirs[#dirs + 1] = d
+    local d = gw.scratch_dir()
     local code = gw.sh(quote(gw.bin) .. " check " .. quote(path) .. " 2>" .. d .. "/err")
     assert.are_not.equal(0, code)
     assert.is_truthy(gw.read_file(d .. "/err"):find("help: text must be a string", 1, true))

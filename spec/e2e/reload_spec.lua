@@ -17,22 +17,12 @@ end
 local quote = gw.quote
 
 -- Temp dirs made by a test, removed after it.
-local dirs = {}
-
-local function tmpdir()
-  local d = gw.tmpdir()
-  dirs[#dirs + 1] = d
-  return d
-end
+local tmpdir = gw.scratch_dir
 
 -- A fresh scripts dir holding pipeline.lua = the fixture; returns the dir
 -- and the file's path.
 local function scripts_dir(name)
-  local d = tmpdir() .. "/scripts"
-  assert(gw.sh("mkdir " .. quote(d)) == 0)
-  local path = d .. "/pipeline.lua"
-  gw.write_file(path, fixture(name))
-  return d, path
+  return gw.scripts_dir(fixture(name))
 end
 
 -- Replaces the file at path by the fixture the way an editor or a
@@ -43,14 +33,7 @@ local function replace(path, name)
   assert(os.rename(path .. ".new", path))
 end
 
-local function abspath(p)
-  if p:sub(1, 1) == "/" then return p end
-  local h = io.popen("pwd")
-  local cwd = h:read("*l")
-  h:close()
-  return cwd .. "/" .. p
-end
-local BIN = abspath(gw.bin)
+local BIN = gw.bin_abs
 
 -- Runs the moongate binary directly (in cwd when given), bounded by
 -- timeout(1) so that a daemon that fails to exit cannot hang the spec (and
@@ -110,8 +93,7 @@ describe("reload", function()
   after_each(function()
     if g then g:stop() end
     g = nil
-    for _, d in ipairs(dirs) do gw.sh("rm -rf " .. quote(d)) end
-    dirs = {}
+    gw.cleanup_dirs()
   end)
 
   it("a labeldrop of workspace_id: the scrape shows the aggregate", function()

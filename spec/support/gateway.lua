@@ -14,6 +14,13 @@ local M = {}
 M.build = os.getenv("MOONGATE_BUILD") or "build"
 M.root = os.getenv("MOONGATE_ROOT") or "."
 M.bin = M.build .. "/gateway/moongate"
+-- The binary's absolute path, for specs that run it from another dir.
+M.bin_abs = M.bin
+if M.bin:sub(1, 1) ~= "/" then
+  local h = io.popen("pwd")
+  M.bin_abs = h:read("*l") .. "/" .. M.bin
+  h:close()
+end
 -- Sanitized builds run slower: ctest sets MG_TIME_SCALE there, and every
 -- wall-clock limit of the specs is multiplied by it.
 M.time_scale = tonumber(os.getenv("MG_TIME_SCALE")) or 1
@@ -37,6 +44,31 @@ function M.tmpdir()
   local d = p:read("*l")
   p:close()
   return d
+end
+
+-- Scratch dirs a test makes with M.scratch_dir, removed by M.cleanup_dirs
+-- (call it from after_each).
+local scratch_dirs = {}
+
+function M.scratch_dir()
+  local d = M.tmpdir()
+  scratch_dirs[#scratch_dirs + 1] = d
+  return d
+end
+
+function M.cleanup_dirs()
+  for _, d in ipairs(scratch_dirs) do sh("rm -rf " .. M.quote(d)) end
+  scratch_dirs = {}
+end
+
+-- A fresh scripts dir (in a scratch dir) holding pipeline.lua = src;
+-- returns the dir and the file's path.
+function M.scripts_dir(src)
+  local d = M.scratch_dir() .. "/scripts"
+  assert(sh("mkdir " .. M.quote(d)) == 0)
+  local path = d .. "/pipeline.lua"
+  M.write_file(path, src)
+  return d, path
 end
 
 function M.read_file(path)
