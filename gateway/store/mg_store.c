@@ -3,6 +3,7 @@
 #include "mg_store.h"
 
 #include "mg_alloc.h"
+#include "mg_bigalloc.h"
 
 #include <errno.h>
 #include <math.h>
@@ -80,11 +81,11 @@ void mg_store_free(struct mg_store *st)
     mg_families_fini(&st->outfams);
     mg_sources_fini(&st->sources);
     mg_slab_fini(&st->slab);
-    free(st->ts);
-    free(st->in);
-    free(st->out);
-    free(st->intab.s);
-    free(st->outtab.s);
+    mg_big_free(st->ts);
+    mg_big_free(st->in);
+    mg_big_free(st->out);
+    mg_big_free(st->intab.s);
+    mg_big_free(st->outtab.s);
     free(st->gfams);
     free(st->gorder);
     free(st->gstart);
@@ -187,7 +188,7 @@ static uint32_t input_alloc(struct mg_store *st)
     }
     if (st->nin == st->capin) {
         uint32_t cap = st->capin ? st->capin * 2 : 1024;
-        struct mg_input *n = mg_realloc(st->in, (size_t)cap * sizeof(*n));
+        struct mg_input *n = mg_big_realloc(st->in, (size_t)cap * sizeof(*n));
         if (!n)
             return MG_NIL;
         st->in = n;
@@ -206,12 +207,12 @@ static uint32_t output_alloc(struct mg_store *st)
     }
     if (st->nout == st->capout) {
         uint32_t cap = st->capout ? st->capout * 2 : 1024;
-        struct mg_output *n = mg_realloc(st->out, (size_t)cap * sizeof(*n));
+        struct mg_output *n = mg_big_realloc(st->out, (size_t)cap * sizeof(*n));
         if (!n)
             return MG_NIL;
         st->out = n;
         if (st->ts) {
-            int64_t *nts = mg_realloc(st->ts, (size_t)cap * sizeof(int64_t));
+            int64_t *nts = mg_big_realloc(st->ts, (size_t)cap * sizeof(int64_t));
             if (!nts)
                 return MG_NIL;
             memset(nts + st->capout, 0, (size_t)(cap - st->capout) * sizeof(int64_t));
@@ -409,7 +410,7 @@ fail:
 static void set_ts(struct mg_store *st, uint32_t oidx, int64_t ts)
 {
     if (!st->ts) {
-        st->ts = mg_calloc(st->capout, sizeof(int64_t));
+        st->ts = mg_big_calloc(st->capout, sizeof(int64_t));
         if (!st->ts)
             return;
     }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mg_bigalloc.h"
 #include "mg_store_int.h"
 #include "mg_store_snap.h"
 
@@ -386,7 +387,7 @@ static int read_input(struct rctx *c, struct mg_snap_r *r)
 
 static int set_ts(struct mg_store *st, uint32_t idx, int64_t ts)
 {
-    if (!st->ts && !(st->ts = calloc(st->capout, sizeof(int64_t))))
+    if (!st->ts && !(st->ts = mg_big_calloc(st->capout, sizeof(int64_t))))
         return -ENOMEM;
     st->ts[idx] = ts;
     return 0;
@@ -441,7 +442,7 @@ static int itab_reserve(struct itab *t, uint64_t n)
         size *= 2;
     if (size > ((uint64_t)1 << 31) || (t->s && size <= (uint64_t)t->mask + 1))
         return 0;
-    struct islot *ns = calloc((size_t)size, sizeof(*ns));
+    struct islot *ns = mg_big_calloc((size_t)size, sizeof(*ns));
     if (!ns)
         return -ENOMEM;
     for (uint32_t i = 0; t->s && i <= t->mask; i++) {
@@ -452,7 +453,7 @@ static int itab_reserve(struct itab *t, uint64_t n)
             j = (j + 1) & (uint32_t)(size - 1);
         ns[j] = t->s[i];
     }
-    free(t->s);
+    mg_big_free(t->s);
     t->s = ns;
     t->mask = (uint32_t)size - 1;
     return 0;
@@ -465,7 +466,7 @@ static int reserve(struct mg_store *st, uint64_t nin, uint64_t nout)
     if (st->nin || nin > UINT32_MAX / 2 || nout > UINT32_MAX / 2)
         return 0;
     if (nin > st->capin) {
-        struct mg_input *v = realloc(st->in, (size_t)nin * sizeof(*v));
+        struct mg_input *v = mg_big_realloc(st->in, (size_t)nin * sizeof(*v));
         if (!v)
             return -ENOMEM;
         st->in = v;
@@ -474,7 +475,7 @@ static int reserve(struct mg_store *st, uint64_t nin, uint64_t nout)
     if (nout + 256 > st->capout && !st->ts) {
         /* own series are already there: keep their room */
         uint64_t cap = nout + st->capout;
-        struct mg_output *v = realloc(st->out, (size_t)cap * sizeof(*v));
+        struct mg_output *v = mg_big_realloc(st->out, (size_t)cap * sizeof(*v));
         if (!v)
             return -ENOMEM;
         st->out = v;

@@ -2,7 +2,7 @@
  * deletion. */
 #include "mg_itab.h"
 
-#include "mg_alloc.h"
+#include "mg_bigalloc.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -12,7 +12,7 @@
 static int grow(struct itab *t)
 {
     uint32_t cap = t->s ? (t->mask + 1) * 2 : 1024;
-    struct islot *ns = mg_calloc(cap, sizeof(*ns));
+    struct islot *ns = mg_big_calloc(cap, sizeof(*ns));
     if (!ns)
         return -ENOMEM;
     for (uint32_t i = 0; t->s && i <= t->mask; i++) {
@@ -23,7 +23,7 @@ static int grow(struct itab *t)
             j = (j + 1) & (cap - 1);
         ns[j] = t->s[i];
     }
-    free(t->s);
+    mg_big_free(t->s);
     t->s = ns;
     t->mask = cap - 1;
     return 0;

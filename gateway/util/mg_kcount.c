@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mg_alloc.h"
+#include "mg_bigalloc.h"
 #include "mg_hash.h"
 
 void mg_kcount_init(struct mg_kcount *k)
@@ -17,7 +17,7 @@ void mg_kcount_init(struct mg_kcount *k)
 
 void mg_kcount_fini(struct mg_kcount *k)
 {
-    free(k->slot);
+    mg_big_free(k->slot);
     mg_kcount_init(k);
 }
 
@@ -59,7 +59,7 @@ static int grow(struct mg_kcount *k)
     size_t cap = k->cap ? k->cap + k->cap / 2 : 64;
     if (cap > UINT32_MAX)
         return -ENOMEM;
-    struct mg_kcount_entry *ns = mg_calloc(cap, sizeof(*ns));
+    struct mg_kcount_entry *ns = mg_big_calloc(cap, sizeof(*ns));
     if (!ns)
         return -ENOMEM;
     for (size_t i = 0; i < k->cap; i++) {
@@ -70,7 +70,7 @@ static int grow(struct mg_kcount *k)
             j = j + 1 == cap ? 0 : j + 1;
         ns[j] = k->slot[i];
     }
-    free(k->slot);
+    mg_big_free(k->slot);
     k->slot = ns;
     k->cap = cap;
     return 0;

@@ -4,12 +4,17 @@
 #include "mg_slab.h"
 
 #include "mg_alloc.h"
+#include "mg_bigalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define CHUNK (64 * 1024)
 #define GRAIN 8
+/* A slab starts in 64 KiB chunks, so a small store stays small; once it
+ * holds 2 MiB it takes chunks of 2 MiB, each one huge page. */
+#define SMALL_CHUNK ((size_t)64 * 1024)
+#define SMALL_CHUNKS 32
+#define BIG_CHUNK MG_BIG_MAP_MIN
 
 struct mg_slab_chunk {
     struct mg_slab_chunk *next;
@@ -25,7 +30,7 @@ void mg_slab_fini(struct mg_slab *s)
     struct mg_slab_chunk *c = s->chunks;
     while (c) {
         struct mg_slab_chunk *next = c->next;
-        free(c);
+        mg_big_free(c);
         c = next;
     }
     memset(s, 0, sizeof(*s));
@@ -48,13 +53,15 @@ void *mg_slab_alloc(struct mg_slab *s, size_t n)
     }
     if (s->left < size) {
         /* the rest of the old chunk is lost: at most 511 bytes in 64 KiB */
-        struct mg_slab_chunk *ch = mg_malloc(CHUNK);
+        size_t len = s->nchunks < SMALL_CHUNKS ? SMALL_CHUNK : BIG_CHUNK;
+        struct mg_slab_chunk *ch = mg_big_realloc(NULL, len);
         if (!ch)
             return NULL;
         ch->next = s->chunks;
         s->chunks = ch;
+        s->nchunks++;
         s->cur = (char *)ch + GRAIN;
-        s->left = CHUNK - GRAIN;
+        s->left = len - GRAIN;
     }
     void *p = s->cur;
     s->cur += size;

@@ -1,5 +1,6 @@
 /* mg_slab: a size-class allocator for the small objects a store keeps one
- * of per series (label sets). Blocks come from 64 KiB chunks of its own, so
+ * of per series (label sets). Blocks come from chunks of its own (64 KiB,
+ * then 2 MiB huge pages: mg_bigalloc.h), so
  * series stay packed together in memory whatever else the process
  * allocates (a Lua state's garbage would otherwise interleave with them and
  * cost the hot path cache misses), and carry no malloc header. Freed blocks
@@ -19,6 +20,7 @@ struct mg_slab {
     char *cur;
     size_t left;
     struct mg_slab_chunk *chunks;
+    size_t nchunks;
 };
 
 void mg_slab_init(struct mg_slab *s);

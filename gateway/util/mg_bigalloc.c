@@ -1,0 +1,116 @@
+/* mg_bigalloc: malloc below 2 MiB, aligned huge-page mappings above. */
+#include "mg_bigalloc.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "mg_alloc.h"
+
+#define HUGE ((size_t)2 << 20)
+#define PAGE ((size_t)4096)
+/* Room for the header; 64 keeps a malloc block's 16-byte alignment. */
+#define HDR ((size_t)64)
+/* What mg_alloc's seam writes over fresh bytes (see mg_alloc.c). */
+#define POISON 0xa5
+
+struct big_hdr {
+    size_t mapped; /* bytes of the mapping, 0 when the block is malloc's */
+    size_t size;   /* bytes asked for */
+};
+
+static struct big_hdr *hdr_of(void *p)
+{
+    return (struct big_hdr *)((char *)p - HDR);
+}
+
+static size_t page_up(size_t n)
+{
+    return (n + PAGE - 1) & ~(PAGE - 1);
+}
+
+/* A mapping whose block starts on a 2 MiB boundary, after one small page
+ * that holds the header: a header inside the block would push a table of
+ * 16 MiB onto a ninth huge page. The block's end is rounded to 4 KiB only:
+ * the kernel backs a partial last 2 MiB with small pages, as touched. */
+static struct big_hdr *map_block(size_t n)
+{
+    size_t len = PAGE + page_up(n);
+    char *raw = mmap(NULL, len + HUGE, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    uintptr_t at = ((uintptr_t)raw + PAGE + HUGE - 1) & ~(uintptr_t)(HUGE - 1);
+    char *start = (char *)at - PAGE, *end = raw + len + HUGE;
+    if (start > raw)
+        munmap(raw, (size_t)(start - raw));
+    if (start + len < end)
+        munmap(start + len, (size_t)(end - (start + len)));
+    /* advice only: where THP is off the mapping still works in 4 KiB */
+    (void)madvise(start + PAGE, len - PAGE, MADV_HUGEPAGE);
+    struct big_hdr *h = (struct big_hdr *)(start + PAGE - HDR);
+    h->mapped = len;
+    return h;
+}
+
+/* An uninitialised block of n bytes; mapped blocks read as zero. */
+static void *big_alloc(size_t n, int zero)
+{
+    if (n > SIZE_MAX - PAGE - HUGE || mg_alloc_fails())
+        return NULL;
+    struct big_hdr *h;
+    if (n >= MG_BIG_MAP_MIN) {
+        h = map_block(n);
+    } else if ((h = zero ? calloc(1, n + HDR) : malloc(n + HDR))) {
+        h->mapped = 0;
+    }
+    if (!h)
+        return NULL;
+    h->size = n;
+    return (char *)h + HDR;
+}
+
+void *mg_big_calloc(size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size)
+        return NULL;
+    return big_alloc(n * size, 1);
+}
+
+void mg_big_free(void *p)
+{
+    if (!p)
+        return;
+    struct big_hdr *h = hdr_of(p);
+    if (h->mapped)
+        munmap((char *)p - PAGE, h->mapped);
+    else
+        free(h);
+}
+
+void *mg_big_realloc(void *p, size_t n)
+{
+    if (!p)
+        return big_alloc(n, 0);
+    struct big_hdr *h = hdr_of(p);
+    size_t old = h->size;
+    if (h->mapped && n <= h->mapped - PAGE) {
+        h->size = n; /* the mapping already holds it */
+    } else if (!h->mapped && n < MG_BIG_MAP_MIN) {
+        if (mg_alloc_fails() || !(h = realloc(h, n + HDR)))
+            return NULL;
+        h->size = n;
+        p = (char *)h + HDR;
+    } else {
+        void *q = big_alloc(n, 0);
+        if (!q)
+            return NULL;
+        memcpy(q, p, old < n ? old : n);
+        mg_big_free(p);
+        p = q;
+    }
+    if (n > old && mg_alloc_budget >= 0)
+        memset((char *)p + old, POISON, n - old);
+    return p;
+}
