@@ -29,6 +29,10 @@
 #   MG_BENCH_RW_IDLE=10                seconds it sends with no ingest
 #   MG_BENCH_RW=0                      skip the remote-write section
 #   MG_BENCH_ONLY=remote_write         run that section alone
+#   MG_BENCH_PIN=0                     do not pin: by default, with 2 CPUs or more,
+#                                      the gateway runs on CPU 0 and moongate-bench
+#                                      on CPU 1, so neither's figure moves with
+#                                      where the scheduler put the other
 #   MG_BENCH_CREATE_SERIES="100000 1000000"  series counts for the create section
 #   MG_BENCH_PGW=0                     skip the Pushgateway section
 #   MG_BENCH_ONLY=pushgateway          run it alone (MG_PGW_SECONDS=15 per phase)
@@ -53,6 +57,12 @@ GEN_BIN=$BUILD/gateway/moongate-bench
 PIPELINE=$(cd "$(dirname "${BASH_SOURCE[0]}")/bench/pipeline" && pwd)
 
 SERIES_LIST=${MG_BENCH_SERIES:-"100000 1000000"}
+PIN_GW=()
+PIN_GEN=()
+if [ "${MG_BENCH_PIN:-1}" != 0 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+    PIN_GW=(taskset -c 0)
+    PIN_GEN=(taskset -c 1)
+fi
 SAMPLES=${MG_BENCH_SAMPLES:-20M}
 RUN_SECONDS=${MG_BENCH_SECONDS:-10}
 START_TIMEOUT=${MG_BENCH_START_TIMEOUT:-15}
@@ -144,7 +154,7 @@ start_gateway() {
     GW_LOG=$dir/gateway.log
     # created here: the job's own redirection may come after our first read
     : >"$GW_LOG"
-    (cd "$dir" && exec "$GW_BIN" --http 127.0.0.1:0 --ingest 127.0.0.1:0 "$@") \
+    (cd "$dir" && exec "${PIN_GW[@]}" "$GW_BIN" --http 127.0.0.1:0 --ingest 127.0.0.1:0 "$@") \
         2>"$GW_LOG" >"$dir/gateway.out" &
     GW_PID=$!
     HTTP_ADDR=""
@@ -222,7 +232,7 @@ load() {
     local rc=0
     # in the background so a signal to this script is handled at once (bash
     # runs traps only between foreground commands); timeout bounds it anyway
-    timeout "$RUN_TIMEOUT" "$GEN_BIN" --target "$INGEST_ADDR" --series "$n" \
+    timeout "$RUN_TIMEOUT" "${PIN_GEN[@]}" "$GEN_BIN" --target "$INGEST_ADDR" --series "$n" \
         --batch 1000 --ack --samples "$SAMPLES" --seconds "$RUN_SECONDS" "$@" \
         >"$WORK/gen.out" &
     GEN_PID=$!
@@ -442,7 +452,7 @@ bench_create() {
         gateway_counts "$prefix"
         stop_gateway "$prefix"
         if [ -x "$BUILD/gateway/moongate-create-bench" ]; then
-            echo "$prefix in_process $("$BUILD/gateway/moongate-create-bench" "$n" "$dir")"
+            echo "$prefix in_process $("${PIN_GW[@]}" "$BUILD/gateway/moongate-create-bench" "$n" "$dir")"
         fi
     done
 }
