@@ -30,14 +30,13 @@ static size_t page_up(size_t n)
     return (n + PAGE - 1) & ~(PAGE - 1);
 }
 
-/* A mapping whose block starts on a 2 MiB boundary, after one small page
- * that holds the header: a header inside the block would push a table of
- * 16 MiB onto a ninth huge page. The block's end is rounded to 4 KiB only:
- * the kernel backs a partial last 2 MiB with small pages, as touched. */
-static struct big_hdr *map_block(size_t n)
+/* Room for len bytes starting one small page before a 2 MiB boundary:
+ * the block starts on the boundary, after the page that holds the header
+ * (a header inside the block would push a table of 16 MiB onto a ninth
+ * huge page). Maps len + 2 MiB with prot and gives back the rest. */
+static char *reserve(size_t len, int prot)
 {
-    size_t len = PAGE + page_up(n);
-    char *raw = mmap(NULL, len + HUGE, PROT_READ | PROT_WRITE,
+    char *raw = mmap(NULL, len + HUGE, prot,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (raw == MAP_FAILED)
         return NULL;
@@ -47,11 +46,47 @@ static struct big_hdr *map_block(size_t n)
         munmap(raw, (size_t)(start - raw));
     if (start + len < end)
         munmap(start + len, (size_t)(end - (start + len)));
+    return start;
+}
+
+/* The header of a mapping at start, of len bytes, marked for huge pages.
+ * The block's end is rounded to 4 KiB only: the kernel backs a partial
+ * last 2 MiB with small pages, as touched. The header's page is advised
+ * too, so the mapping stays one area that mremap can move whole. */
+static struct big_hdr *place(char *start, size_t len)
+{
     /* advice only: where THP is off the mapping still works in 4 KiB */
-    (void)madvise(start + PAGE, len - PAGE, MADV_HUGEPAGE);
+    (void)madvise(start, len, MADV_HUGEPAGE);
     struct big_hdr *h = (struct big_hdr *)(start + PAGE - HDR);
     h->mapped = len;
     return h;
+}
+
+static struct big_hdr *map_block(size_t n)
+{
+    size_t len = PAGE + page_up(n);
+    char *start = reserve(len, PROT_READ | PROT_WRITE);
+    return start ? place(start, len) : NULL;
+}
+
+/* A mapped block grown to n bytes by moving its pages, not copying them:
+ * onto a reserved aligned range, so huge pages move as they are and only
+ * the new tail is fresh (zeroed) memory. NULL, with p intact, on failure. */
+static void *grow_mapped(void *p, size_t n)
+{
+    struct big_hdr *h = hdr_of(p);
+    size_t len = PAGE + page_up(n), size = h->size;
+    char *start = reserve(len, PROT_NONE);
+    if (!start)
+        return NULL;
+    void *q = mremap((char *)p - PAGE, h->mapped, len, MREMAP_MAYMOVE | MREMAP_FIXED, start);
+    if (q == MAP_FAILED) {
+        munmap(start, len);
+        return NULL;
+    }
+    h = place(start, len);
+    h->size = size;
+    return (char *)h + HDR;
 }
 
 /* An uninitialised block of n bytes; mapped blocks read as zero. */
@@ -102,6 +137,10 @@ void *mg_big_realloc(void *p, size_t n)
             return NULL;
         h->size = n;
         p = (char *)h + HDR;
+    } else if (h->mapped) {
+        if (mg_alloc_fails() || !(p = grow_mapped(p, n)))
+            return NULL;
+        hdr_of(p)->size = n;
     } else {
         void *q = big_alloc(n, 0);
         if (!q)
