@@ -57,6 +57,16 @@ struct mg_slab;
 struct mg_labelset *mg_labelset_new_src(struct mg_slab *slab,
                                         const struct mg_label *v, size_t n,
                                         uint64_t hash, uint64_t srcmask);
+/* As mg_labelset_new_src with no source marks, for a set made while like
+ * lives, like made from the sorted array likev (both borrowed): a label of
+ * v whose strings are likev's very strings (the same pointers, as a
+ * pipeline's untouched labels are) takes like's id for it instead of a
+ * lookup. like or likev NULL: mg_labelset_new_src. */
+struct mg_labelset *mg_labelset_new_like(struct mg_slab *slab,
+                                         const struct mg_label *v, size_t n,
+                                         uint64_t hash,
+                                         const struct mg_labelset *like,
+                                         const struct mg_label *likev);
 /* Bit i set: label i came from the producer's source. */
 uint64_t mg_labelset_srcmask(const struct mg_labelset *ls);
 /* One more reference to ls; NULL when it has 65535 already (make a new
