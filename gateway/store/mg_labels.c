@@ -414,8 +414,8 @@ int mg_labelset_equal(const struct mg_labelset *ls, const struct mg_label *v,
         struct mg_label l;
         p += label_get(t, p, &tag, &l);
         if (l.nlen != v[i].nlen || l.vlen != v[i].vlen ||
-            memcmp(l.name, v[i].name, l.nlen) != 0 ||
-            memcmp(l.value, v[i].value, l.vlen) != 0)
+            !mg_label_bytes_eq(l.name, v[i].name, l.nlen) ||
+            !mg_label_bytes_eq(l.value, v[i].value, l.vlen))
             return 0;
     }
     return 1;

@@ -244,7 +244,7 @@ struct mg_input *mg_store_input_find(struct mg_store *st,
             continue;
         struct mg_input *in = &st->in[sl->idx1 - 1];
         if (INFAM(st, in)->nlen == s->nlen &&
-            memcmp(INFAM(st, in)->name, s->name, s->nlen) == 0 &&
+            mg_label_bytes_eq(INFAM(st, in)->name, s->name, s->nlen) &&
             mg_labelset_equal(in->ls, s->labels, s->nlabels))
             return in;
     }
@@ -264,7 +264,7 @@ uint32_t mg_store_output_find(struct mg_store *st, const char *name, size_t nlen
         if (sl->tag != tag)
             continue;
         struct mg_output *o = &st->out[sl->idx1 - 1];
-        if (OUTFAM(st, o)->nlen == nlen && memcmp(OUTFAM(st, o)->name, name, nlen) == 0 &&
+        if (OUTFAM(st, o)->nlen == nlen && mg_label_bytes_eq(OUTFAM(st, o)->name, name, nlen) &&
             mg_labelset_equal(o->ls, labels, n))
             return sl->idx1 - 1;
     }
@@ -754,7 +754,7 @@ enum mg_reason mg_store_input_reroute(struct mg_store *st, uint32_t idx,
         if (r->drop == MG_OK && o->ls->hash == (uint32_t)h &&
             st->scales[in->scale] == r->scale &&
             OUTFAM(st, o)->nlen == r->nlen &&
-            memcmp(OUTFAM(st, o)->name, r->name, r->nlen) == 0 &&
+            mg_label_bytes_eq(OUTFAM(st, o)->name, r->name, r->nlen) &&
             mg_labelset_equal(o->ls, r->labels, r->nlabels)) {
             if (r->pin_help) /* a reload: the scripts' HELP holds anyway */
                 mg_family_pin_help(OUTFAM(st, o), r->help, r->hlen);
