@@ -708,7 +708,7 @@ enum mg_reason mg_store_input_add(struct mg_store *st,
     f->nseries++;
     st->livein++;
     /* a new input only: a known input's update never comes here */
-    mg_sources_add(&st->sources, ls, 1);
+    mg_sources_add_marked(&st->sources, s->labels, s->nlabels, srcmask, 1);
     in->seen = store_time(st, now_ms);
     if (r->ttl_ms >= 0) {
         in->flags |= F_TTL_FIXED;
