@@ -88,8 +88,8 @@ uint64_t mg_labels_hash(const struct mg_label *v, size_t n)
 {
     uint64_t h = 0x6d6f6f6e67617465ULL;
     for (size_t i = 0; i < n; i++) {
-        h = mg_hash_bytes(v[i].name, v[i].nlen, h);
-        h = mg_hash_bytes(v[i].value, v[i].vlen, h ^ 0xff);
+        h = mg_hash_bytes_inline(v[i].name, v[i].nlen, h);
+        h = mg_hash_bytes_inline(v[i].value, v[i].vlen, h ^ 0xff);
     }
     return h;
 }
