@@ -2,6 +2,7 @@
 #include "mg_family.h"
 
 #include "mg_alloc.h"
+#include "mg_labels.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -180,10 +181,12 @@ struct mg_family *mg_families_get(struct mg_families *fs, const char *name,
                                   size_t nlen, enum mg_type t, enum mg_agg agg,
                                   enum mg_reason *r, char why[MG_WHY_LEN])
 {
-    struct mg_family *f = mg_names_get(&fs->byname, name, nlen);
+    struct mg_family *f = fs->last;
+    if (!f || f->nlen != nlen || !mg_label_bytes_eq(f->name, name, nlen))
+        f = mg_names_get(&fs->byname, name, nlen);
     if (f) {
         if (f->type == t)
-            return f;
+            return fs->last = f;
         snprintf(why, MG_WHY_LEN, "%.*s is a %s, not a %s", (int)nlen, name,
                  mg_type_name(f->type), mg_type_name(t));
         *r = MG_REASON_TYPE_CONFLICT;
@@ -210,7 +213,7 @@ struct mg_family *mg_families_get(struct mg_families *fs, const char *name,
     }
     fs->v[f->id] = f;
     *r = MG_OK;
-    return f;
+    return fs->last = f;
 fail:
     family_free(f);
     return NULL;
@@ -220,6 +223,8 @@ void mg_families_release(struct mg_families *fs, struct mg_family *f)
 {
     if (f->nseries || f->own)
         return;
+    if (fs->last == f)
+        fs->last = NULL;
     unreserve(fs, f);
     mg_names_del(&fs->byname, f->name, f->nlen);
     fs->v[f->id] = NULL;

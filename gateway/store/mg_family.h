@@ -45,6 +45,7 @@ struct mg_families {
     struct mg_names byname;
     struct mg_names reserved;
     int check_collisions;
+    struct mg_family *last; /* the one last got: a run of series shares it */
 };
 
 void mg_families_init(struct mg_families *fs, int check_collisions);

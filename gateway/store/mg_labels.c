@@ -88,8 +88,8 @@ uint64_t mg_labels_hash(const struct mg_label *v, size_t n)
 {
     uint64_t h = 0x6d6f6f6e67617465ULL;
     for (size_t i = 0; i < n; i++) {
-        h = mg_hash_bytes(v[i].name, v[i].nlen, h);
-        h = mg_hash_bytes(v[i].value, v[i].vlen, h ^ 0xff);
+        h = mg_hash_bytes_inline(v[i].name, v[i].nlen, h);
+        h = mg_hash_bytes_inline(v[i].value, v[i].vlen, h ^ 0xff);
     }
     return h;
 }
@@ -221,9 +221,55 @@ struct mg_labelset *mg_labelset_new(const struct mg_label *v, size_t n,
     return mg_labelset_new_src(NULL, v, n, hash, 0);
 }
 
-struct mg_labelset *mg_labelset_new_src(struct mg_slab *slab,
-                                        const struct mg_label *v, size_t n,
-                                        uint64_t hash, uint64_t srcmask)
+/* The tags of like's labels, in order, into tags (room for like->n). */
+static void tags_read(const struct mg_labelset *like, uint32_t *tags)
+{
+    const unsigned char *p = like->data;
+    for (size_t i = 0; i < like->n; i++) {
+        p += varint_get(p, &tags[i]);
+        if (!(tags[i] & TAG_INTERNED)) {
+            uint32_t vlen;
+            p += varint_get(p, &vlen);
+            p += vlen;
+        }
+    }
+}
+
+/* The labels a new set may take from another one: its sorted array and the
+ * tags of the set made from it. */
+struct share {
+    const struct mg_label *v;
+    const uint32_t *tags;
+    size_t n, from; /* from: labels before it are taken or passed */
+};
+
+/* When l is one of sh's labels (the same strings, so the same bytes),
+ * takes a reference on its name or pair and sets *tag: 1; else 0. Both
+ * arrays are sorted by name, so a match moves the search past it. */
+static int label_share(struct share *sh, const struct mg_label *l,
+                       uint32_t *tag)
+{
+    for (size_t j = sh->from; j < sh->n; j++) {
+        const struct mg_label *k = &sh->v[j];
+        if (k->name != l->name || k->value != l->value ||
+            k->nlen != l->nlen || k->vlen != l->vlen)
+            continue;
+        uint32_t t = sh->tags[j] & ~TAG_SRC;
+        if (t & TAG_INTERNED)
+            mg_lintern_pair_ref(t >> 2);
+        else
+            mg_lintern_name_ref(t >> 2);
+        *tag = t;
+        sh->from = j + 1;
+        return 1;
+    }
+    return 0;
+}
+
+static struct mg_labelset *labelset_build(struct mg_slab *slab,
+                                          const struct mg_label *v, size_t n,
+                                          uint64_t hash, uint64_t srcmask,
+                                          struct share *sh)
 {
     if (n > UINT16_MAX)
         return NULL;
@@ -234,8 +280,9 @@ struct mg_labelset *mg_labelset_new_src(struct mg_slab *slab,
     size_t size = 0, got = 0;
     for (; got < n; got++) {
         uint32_t src = got < 64 && (srcmask >> got) & 1 ? TAG_SRC : 0;
-        if (v[got].nlen > MG_LABEL_NAME_MAX ||
-            label_intern(&v[got], src, &tags[got]))
+        if (!(sh && label_share(sh, &v[got], &tags[got])) &&
+            (v[got].nlen > MG_LABEL_NAME_MAX ||
+             label_intern(&v[got], src, &tags[got])))
             goto done;
         size += label_size(tags[got], &v[got]);
     }
@@ -260,6 +307,28 @@ done:
     if (tags != tagbuf)
         free(tags);
     return ls;
+}
+
+struct mg_labelset *mg_labelset_new_src(struct mg_slab *slab,
+                                        const struct mg_label *v, size_t n,
+                                        uint64_t hash, uint64_t srcmask)
+{
+    return labelset_build(slab, v, n, hash, srcmask, NULL);
+}
+
+struct mg_labelset *mg_labelset_new_like(struct mg_slab *slab,
+                                         const struct mg_label *v, size_t n,
+                                         uint64_t hash,
+                                         const struct mg_labelset *like,
+                                         const struct mg_label *likev)
+{
+    /* sets that large are rare: no room is kept for their tags */
+    if (!like || !likev || like->n > 32)
+        return labelset_build(slab, v, n, hash, 0, NULL);
+    uint32_t tags[32];
+    tags_read(like, tags);
+    struct share sh = {likev, tags, like->n, 0};
+    return labelset_build(slab, v, n, hash, 0, &sh);
 }
 
 struct mg_labelset *mg_labelset_ref(struct mg_labelset *ls)
@@ -345,8 +414,8 @@ int mg_labelset_equal(const struct mg_labelset *ls, const struct mg_label *v,
         struct mg_label l;
         p += label_get(t, p, &tag, &l);
         if (l.nlen != v[i].nlen || l.vlen != v[i].vlen ||
-            memcmp(l.name, v[i].name, l.nlen) != 0 ||
-            memcmp(l.value, v[i].value, l.vlen) != 0)
+            !mg_label_bytes_eq(l.name, v[i].name, l.nlen) ||
+            !mg_label_bytes_eq(l.value, v[i].value, l.vlen))
             return 0;
     }
     return 1;

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "mg_hash.h"
 #include "mg_utf8.h"
@@ -17,6 +18,34 @@ struct mg_label {
     uint32_t nlen;
     uint32_t vlen;
 };
+
+/* 1 when the n bytes at a and b are equal. Label names and values are
+ * mostly under 17 bytes: two overlapping loads compare those without a
+ * call to memcmp, which was a good part of every lookup's cost. */
+static inline int mg_label_bytes_eq(const char *a, const char *b, size_t n)
+{
+    if (n >= 8) {
+        if (n > 16)
+            return memcmp(a, b, n) == 0;
+        uint64_t x0, y0, x1, y1;
+        memcpy(&x0, a, 8);
+        memcpy(&y0, b, 8);
+        memcpy(&x1, a + n - 8, 8);
+        memcpy(&y1, b + n - 8, 8);
+        return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+    }
+    if (n >= 4) {
+        uint32_t x0, y0, x1, y1;
+        memcpy(&x0, a, 4);
+        memcpy(&y0, b, 4);
+        memcpy(&x1, a + n - 4, 4);
+        memcpy(&y1, b + n - 4, 4);
+        return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+    }
+    /* 1 to 3 bytes: the first, middle and last cover them all */
+    return n == 0 || (a[0] == b[0] && a[n >> 1] == b[n >> 1] &&
+                      a[n - 1] == b[n - 1]);
+}
 
 /* [a-zA-Z_:][a-zA-Z0-9_:]* */
 int mg_metric_name_valid(const char *s, size_t n);
@@ -57,6 +86,16 @@ struct mg_slab;
 struct mg_labelset *mg_labelset_new_src(struct mg_slab *slab,
                                         const struct mg_label *v, size_t n,
                                         uint64_t hash, uint64_t srcmask);
+/* As mg_labelset_new_src with no source marks, for a set made while like
+ * lives, like made from the sorted array likev (both borrowed): a label of
+ * v whose strings are likev's very strings (the same pointers, as a
+ * pipeline's untouched labels are) takes like's id for it instead of a
+ * lookup. like or likev NULL: mg_labelset_new_src. */
+struct mg_labelset *mg_labelset_new_like(struct mg_slab *slab,
+                                         const struct mg_label *v, size_t n,
+                                         uint64_t hash,
+                                         const struct mg_labelset *like,
+                                         const struct mg_label *likev);
 /* Bit i set: label i came from the producer's source. */
 uint64_t mg_labelset_srcmask(const struct mg_labelset *ls);
 /* One more reference to ls; NULL when it has 65535 already (make a new

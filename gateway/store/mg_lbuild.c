@@ -85,7 +85,7 @@ static ptrdiff_t find(const struct mg_lbuild *lb, const char *name,
     /* names of one length mostly differ at the first byte: no call */
     for (size_t i = 0; i < lb->n; i++)
         if (lb->v[i].nlen == nlen && (nlen == 0 || lb->v[i].name[0] == name[0]) &&
-            memcmp(lb->v[i].name, name, nlen) == 0)
+            mg_label_bytes_eq(lb->v[i].name, name, nlen))
             return (ptrdiff_t)i;
     return -1;
 }

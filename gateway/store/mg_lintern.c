@@ -67,7 +67,7 @@ static int64_t tab_find(const struct tab *t, uint64_t h, uint32_t nid,
     for (uint32_t i = t->bucket[h & (t->nb - 1)]; i; i = t->link[i - 1]) {
         const struct mg_lintern *e = t->v[i - 1];
         if (e->hash == h && e->klen == len && e->nid == nid &&
-            memcmp(e->key, s, len) == 0)
+            mg_label_bytes_eq(e->key, s, len))
             return i - 1;
     }
     return -1;
@@ -155,7 +155,7 @@ int mg_lintern_name_get(const char *s, uint32_t len, uint32_t *id)
     uint32_t c = name_cache[slot];
     if (c && c <= names.n && names.v[c - 1]) {
         struct mg_lintern *e = names.v[c - 1];
-        if (e->klen == len && memcmp(e->key, s, len) == 0) {
+        if (e->klen == len && mg_label_bytes_eq(e->key, s, len)) {
             e->refs++;
             *id = c - 1;
             return 0;
@@ -192,7 +192,7 @@ int mg_lintern_pair_get(uint32_t name, const char *v, uint32_t vlen,
     /* series come in runs that share most values: the last one first */
     if (ln->last) {
         struct mg_lintern *e = pairs.v[ln->last - 1];
-        if (e->klen == vlen && memcmp(e->key, v, vlen) == 0) {
+        if (e->klen == vlen && mg_label_bytes_eq(e->key, v, vlen)) {
             e->refs++;
             *id = ln->last - 1;
             return 1;

@@ -46,6 +46,11 @@ static inline const struct mg_lintern *mg_lintern_pair_at(uint32_t id)
 int mg_lintern_name_get(const char *s, uint32_t len, uint32_t *id);
 /* Drops one reference to name id; the name goes at zero. */
 void mg_lintern_name_put(uint32_t id);
+/* One more reference to name id, which the caller holds one on. */
+static inline void mg_lintern_name_ref(uint32_t id)
+{
+    mg_lintern_names_v[id]->refs++;
+}
 /* The id of the pair (name id, value) with one more reference: 1; 0 when
  * the name has MG_LINTERN_VALUES_MAX pairs already and the value is not
  * the pair last asked for (keep it inline: past the bound the table is
@@ -57,6 +62,11 @@ int mg_lintern_pair_get(uint32_t name, const char *v, uint32_t vlen,
 /* Drops one reference to pair id; the pair (and its name reference) goes
  * at zero. */
 void mg_lintern_pair_put(uint32_t id);
+/* One more reference to pair id, which the caller holds one on. */
+static inline void mg_lintern_pair_ref(uint32_t id)
+{
+    mg_lintern_pairs_v[id]->refs++;
+}
 
 /* What the tables hold: live names and pairs, and their bytes (entries,
  * ids and buckets). All three are 0 when no label set is left. */

@@ -97,10 +97,10 @@ static void del(struct mg_sources *m, size_t i)
     }
 }
 
-int mg_sources_add(struct mg_sources *m, const struct mg_labelset *ls, int delta)
+/* Counts the producer whose source labels are v (sorted). */
+static int count_add(struct mg_sources *m, const struct mg_label *v, size_t n,
+                     int delta)
 {
-    struct mg_label v[64];
-    size_t n = source_of(ls, v);
     uint64_t h = mg_labels_hash(v, n);
     if (delta < 0) {
         if (!m->slot)
@@ -122,6 +122,24 @@ int mg_sources_add(struct mg_sources *m, const struct mg_labelset *ls, int delta
     }
     m->slot[i].count++;
     return 0;
+}
+
+int mg_sources_add(struct mg_sources *m, const struct mg_labelset *ls, int delta)
+{
+    struct mg_label v[64];
+    size_t n = source_of(ls, v);
+    return count_add(m, v, n, delta);
+}
+
+int mg_sources_add_marked(struct mg_sources *m, const struct mg_label *v,
+                          size_t n, uint64_t mask, int delta)
+{
+    struct mg_label src[64];
+    size_t k = 0;
+    for (size_t i = 0; mask && i < n && i < 64; i++)
+        if ((mask >> i) & 1)
+            src[k++] = v[i];
+    return count_add(m, src, k, delta);
 }
 
 uint32_t mg_sources_max(const struct mg_sources *m)

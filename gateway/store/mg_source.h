@@ -25,6 +25,11 @@ uint32_t mg_sources_count(const struct mg_sources *m, const struct mg_label *v,
 /* Counts an input (label set ls, its source labels marked) coming (delta
  * 1) or going (-1). 0 or -ENOMEM (that input then goes uncounted). */
 int mg_sources_add(struct mg_sources *m, const struct mg_labelset *ls, int delta);
+/* The same for the sorted labels v a set is being made from, bit i of mask
+ * set where label i is a source label (as mg_labelset_new_src marks them):
+ * no walk of the set. v is borrowed for the call. */
+int mg_sources_add_marked(struct mg_sources *m, const struct mg_label *v,
+                          size_t n, uint64_t mask, int delta);
 /* The count of the fullest producer. */
 uint32_t mg_sources_max(const struct mg_sources *m);
 

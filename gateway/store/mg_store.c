@@ -245,7 +245,7 @@ struct mg_input *mg_store_input_find(struct mg_store *st,
             continue;
         struct mg_input *in = &st->in[sl->idx1 - 1];
         if (INFAM(st, in)->nlen == s->nlen &&
-            memcmp(INFAM(st, in)->name, s->name, s->nlen) == 0 &&
+            mg_label_bytes_eq(INFAM(st, in)->name, s->name, s->nlen) &&
             mg_labelset_equal(in->ls, s->labels, s->nlabels))
             return in;
     }
@@ -265,7 +265,7 @@ uint32_t mg_store_output_find(struct mg_store *st, const char *name, size_t nlen
         if (sl->tag != tag)
             continue;
         struct mg_output *o = &st->out[sl->idx1 - 1];
-        if (OUTFAM(st, o)->nlen == nlen && memcmp(OUTFAM(st, o)->name, name, nlen) == 0 &&
+        if (OUTFAM(st, o)->nlen == nlen && mg_label_bytes_eq(OUTFAM(st, o)->name, name, nlen) &&
             mg_labelset_equal(o->ls, labels, n))
             return sl->idx1 - 1;
     }
@@ -303,12 +303,14 @@ static void output_remove(struct mg_store *st, uint32_t idx)
 }
 
 /* Finds or creates the output of route r for an input of type t (its
- * histogram layout in b/nb, already scaled). ls_hint is a label set equal
- * to r's labels to share, or NULL; known, r's hash when the caller has it
- * (NULL: computed here). */
+ * histogram layout in b/nb, already scaled). ls_hint is the input's label
+ * set, shared when equal to r's labels; hint_v the array it was made from
+ * (or NULL), whose strings r's labels may share; known, r's hash when the
+ * caller has it (NULL: computed here). */
 static uint32_t output_get(struct mg_store *st, const struct mg_route *r,
                            enum mg_type t, const double *b, size_t nb,
                            double scale, struct mg_labelset *ls_hint,
+                           const struct mg_label *hint_v,
                            const uint64_t *known, const char *help,
                            size_t hlen, enum mg_reason *rs,
                            char why[MG_WHY_LEN])
@@ -351,7 +353,8 @@ static uint32_t output_get(struct mg_store *st, const struct mg_route *r,
     struct mg_labelset *ls = ls_hint && ls_hint->hash == (uint32_t)h
                                  ? mg_labelset_ref(ls_hint) : NULL;
     if (!ls)
-        ls = mg_labelset_new_src(&st->slab, r->labels, r->nlabels, h, 0);
+        ls = mg_labelset_new_like(&st->slab, r->labels, r->nlabels, h,
+                                  ls_hint, hint_v);
     if (!ls)
         goto fail;
     struct mg_hvals *hv = NULL;
@@ -593,10 +596,11 @@ static void detach(struct mg_store *st, uint32_t idx)
 
 /* The route's output for input idx: attach, and give the output the
  * input's current raw value as its first contribution. known: r's hash,
- * or NULL. */
+ * or NULL; in_v: the labels the input's set was made from, or NULL. */
 static enum mg_reason route_input(struct mg_store *st, uint32_t idx,
                                   const struct mg_route *r,
                                   const uint64_t *known,
+                                  const struct mg_label *in_v,
                                   const char *help, size_t hlen,
                                   char why[MG_WHY_LEN])
 {
@@ -620,8 +624,8 @@ static enum mg_reason route_input(struct mg_store *st, uint32_t idx,
         nb = in->v.h->layout->n;
     }
     enum mg_reason rs;
-    uint32_t oidx = output_get(st, r, t, b, nb, r->scale, in->ls, known,
-                               help, hlen, &rs, why);
+    uint32_t oidx = output_get(st, r, t, b, nb, r->scale, in->ls, in_v,
+                               known, help, hlen, &rs, why);
     if (oidx == MG_NIL)
         return rs;
     attach(st, idx, oidx);
@@ -705,7 +709,7 @@ enum mg_reason mg_store_input_add(struct mg_store *st,
     f->nseries++;
     st->livein++;
     /* a new input only: a known input's update never comes here */
-    mg_sources_add(&st->sources, ls, 1);
+    mg_sources_add_marked(&st->sources, s->labels, s->nlabels, srcmask, 1);
     in->seen = store_time(st, now_ms);
     if (r->ttl_ms >= 0) {
         in->flags |= F_TTL_FIXED;
@@ -721,7 +725,7 @@ enum mg_reason mg_store_input_add(struct mg_store *st,
     int same = r->name == s->name && r->nlen == s->nlen &&
                r->labels == s->labels && r->nlabels == s->nlabels;
     if (rs == MG_OK)
-        rs = route_input(st, idx, r, same ? &hash : NULL,
+        rs = route_input(st, idx, r, same ? &hash : NULL, s->labels,
                          r->help && !r->pin_help ? r->help : s->help,
                          r->help && !r->pin_help ? r->hlen : s->hlen, why);
     if (rs != MG_OK) {
@@ -751,7 +755,7 @@ enum mg_reason mg_store_input_reroute(struct mg_store *st, uint32_t idx,
         if (r->drop == MG_OK && o->ls->hash == (uint32_t)h &&
             st->scales[in->scale] == r->scale &&
             OUTFAM(st, o)->nlen == r->nlen &&
-            memcmp(OUTFAM(st, o)->name, r->name, r->nlen) == 0 &&
+            mg_label_bytes_eq(OUTFAM(st, o)->name, r->name, r->nlen) &&
             mg_labelset_equal(o->ls, r->labels, r->nlabels)) {
             if (r->pin_help) /* a reload: the scripts' HELP holds anyway */
                 mg_family_pin_help(OUTFAM(st, o), r->help, r->hlen);
@@ -765,7 +769,7 @@ enum mg_reason mg_store_input_reroute(struct mg_store *st, uint32_t idx,
     } else {
         in->flags &= (uint8_t)~F_TTL_FIXED;
     }
-    return route_input(st, idx, r, NULL, r->pin_help ? NULL : r->help,
+    return route_input(st, idx, r, NULL, NULL, r->pin_help ? NULL : r->help,
                        r->help && !r->pin_help ? r->hlen : 0, why);
 }
 
@@ -828,7 +832,7 @@ static struct mg_output *own_get(struct mg_store *st, const char *name,
     enum mg_reason rs;
     char why[MG_WHY_LEN];
     st->creating_own = 1; /* our own series are nobody's cardinality */
-    idx = output_get(st, &r, t, b, nb, 1.0, NULL, NULL, help, strlen(help),
+    idx = output_get(st, &r, t, b, nb, 1.0, NULL, NULL, NULL, help, strlen(help),
                      &rs, why);
     st->creating_own = 0;
     if (idx == MG_NIL)

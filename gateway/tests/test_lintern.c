@@ -162,11 +162,57 @@ static void test_allocation_failure(void)
     mg_labelset_unref(NULL, keep);
 }
 
+/* A set made like another takes its ids for the very same strings: it
+ * reads back equal, carries no source marks, holds its own references (the
+ * tables empty only when both sets go), and a failure holds nothing. */
+static void test_like_shares_ids(void)
+{
+    /* past the bound, so one id is kept inline */
+    static struct mg_labelset *fill[MG_LINTERN_VALUES_MAX];
+    char id[16];
+    for (unsigned i = 0; i < MG_LINTERN_VALUES_MAX; i++) {
+        struct mg_label v = {"id", id, 2, (uint32_t)snprintf(id, sizeof(id), "f%u", i)};
+        fill[i] = mg_labelset_new(&v, 1, i);
+    }
+    char inl[] = "inline-id";
+    struct mg_label in[3] = {{"id", inl, 2, 9}, {"job", "bench", 3, 5},
+                             {"zone", "z1", 4, 2}};
+    struct mg_labelset *ls_in = mg_labelset_new_src(NULL, in, 3, 1, 7);
+    char zone2[] = "z1"; /* the same bytes, another string: looked up */
+    struct mg_label out[4] = {in[0], in[1], {"origin", "o", 6, 1},
+                              {"zone", zone2, 4, 2}};
+    struct mg_labelset *ls_out = mg_labelset_new_like(NULL, out, 4, 2, ls_in, in);
+    CHECK(ls_in && ls_out && mg_labelset_equal(ls_out, out, 4));
+    CHECK(ls_out && mg_labelset_srcmask(ls_out) == 0, "no source marks");
+    for (long k = 0; ls_in && k < 8; k++) {
+        struct mg_lintern_stats before, after;
+        mg_lintern_stats(&before);
+        mg_alloc_fail_after(k);
+        struct mg_labelset *ls = mg_labelset_new_like(NULL, out, 4, 2, ls_in, in);
+        mg_alloc_fail_after(-1);
+        mg_labelset_unref(NULL, ls);
+        mg_lintern_stats(&after);
+        CHECK(after.names == before.names && after.pairs == before.pairs,
+              "step %ld: %u names, %u pairs held", k, after.names, after.pairs);
+    }
+    for (unsigned i = 0; i < MG_LINTERN_VALUES_MAX; i++)
+        mg_labelset_unref(NULL, fill[i]);
+    mg_labelset_unref(NULL, ls_in);
+    CHECK(ls_out && mg_labelset_equal(ls_out, out, 4), "outlives the set it shared");
+    struct mg_lintern_stats st;
+    mg_lintern_stats(&st);
+    CHECK(st.names == 4 && st.pairs == 3, "%u names, %u pairs", st.names, st.pairs);
+    mg_labelset_unref(NULL, ls_out);
+    mg_lintern_stats(&st);
+    CHECK(st.names == 0 && st.pairs == 0 && st.bytes == 0);
+}
+
 int main(void)
 {
     test_values_shared_and_returned();
     test_bound_frees_up();
     test_reused_ids();
     test_allocation_failure();
+    test_like_shares_ids();
     return mg_test_summary("test_lintern");
 }

@@ -110,6 +110,24 @@ static void test_type_conflict(void)
     mg_store_free(st);
 }
 
+/* A family that went with its last series is not found again through the
+ * store's memory of the family last used: the name comes back new, of
+ * any type. */
+static void test_family_gone_comes_back(void)
+{
+    struct mg_store *st = mg_store_new();
+    CHECK(push(st, MG_COUNTER, "a", 1, 1000, 0, MG_AGG_SUM) == MG_OK);
+    CHECK(push(st, MG_COUNTER, "b", 1, 1000, 0, MG_AGG_SUM) == MG_OK);
+    CHECK(mg_store_sweep(st, 5000) == 2);
+    CHECK(mg_store_family_find(st, "m", 1) == NULL, "the family went");
+    CHECK(push(st, MG_GAUGE, "a", 7, 0, 6000, MG_AGG_SUM) == MG_OK,
+          "back as a gauge");
+    CHECK(out_value(st) == 7);
+    CHECK(push(st, MG_COUNTER, "c", 1, 0, 6000, MG_AGG_SUM) ==
+          MG_REASON_TYPE_CONFLICT);
+    mg_store_free(st);
+}
+
 static void test_reroute(void)
 {
     struct mg_store *st = mg_store_new();
@@ -285,6 +303,7 @@ int main(void)
     test_counter_contribution_stays();
     test_gauge_rules();
     test_type_conflict();
+    test_family_gone_comes_back();
     test_reroute();
     test_cursor_survives_removal();
     test_known_update_allocates_nothing();

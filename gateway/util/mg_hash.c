@@ -10,13 +10,6 @@ static inline uint64_t read64(const unsigned char *p)
     return v;
 }
 
-static inline uint64_t read32(const unsigned char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
 /* Mixes whole words into h while more than tail bytes remain. */
 static inline uint64_t words(uint64_t h, const unsigned char **p, size_t *n,
                              size_t tail)
@@ -31,23 +24,10 @@ static inline uint64_t words(uint64_t h, const unsigned char **p, size_t *n,
     return h;
 }
 
-/* A multiply-xorshift hash over 8-byte words: fast on short strings, and
- * the table compares keys anyway, so it need not be cryptographic. The
- * last 1 to 8 bytes are read as two overlapping words (three bytes below
- * 4): label names and values are mostly that short, and a byte loop was
- * most of their cost. n is in the seed, so the overlap is unambiguous. */
+/* The body is mg_hash_bytes_inline, in the header. */
 uint64_t mg_hash_bytes(const void *data, size_t n, uint64_t seed)
 {
-    const unsigned char *p = data;
-    uint64_t h = words(seed ^ (n * 0x9e3779b97f4a7c15ULL), &p, &n, 8);
-    uint64_t k = 0;
-    if (n >= 4)
-        k = read32(p) | read32(p + n - 4) << 32;
-    else if (n > 0)
-        k = (uint64_t)p[0] | (uint64_t)p[n >> 1] << 8 | (uint64_t)p[n - 1] << 16;
-    h = (h ^ (k * 0xbf58476d1ce4e5b9ULL)) * 0x94d049bb133111ebULL;
-    h ^= h >> 29;
-    return h;
+    return mg_hash_bytes_inline(data, n, seed);
 }
 
 /* The hash as it was first written, byte loop and all: what the logs on
