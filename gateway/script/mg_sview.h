@@ -37,6 +37,7 @@ struct mg_sview {
     const void *s, *labels;        /* this call's proxies; NULL outside */
     int labels_kind;               /* SV_* in mg_sview.c */
     int s_meta, l_meta, slots;     /* registry refs, made by mg_sview_init */
+    const char *field_key[7];      /* s's field names as interned in L */
     int source_made;
 };
 
