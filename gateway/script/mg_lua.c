@@ -456,8 +456,10 @@ int mg_lua_call(struct mg_lua *st, int nargs, int nres, char *why,
     st->call = NULL;
     st->busy = 0;
     if (rc == LUA_OK) {
-        lua_remove(L, base);
-        lua_remove(L, base);
+        /* function copy and handler to the top, then off: one stack shift
+         * where two lua_removes would make two */
+        lua_rotate(L, base, -2);
+        lua_pop(L, 2);
         return 0;
     }
     if (c.where[0] != '\0') {

@@ -404,17 +404,17 @@ static int drop_matches(struct mg_pipeline *p, const struct step *s,
 
 /* Runs inside mg_lua_call: calls the transform with this call's s and
  * reads its answer. Upvalue-free: the pipeline and step come as light
- * userdata arguments. Returns true when the series is kept. */
+ * userdata arguments, left below: a C function starts with LUA_MINSTACK
+ * free slots, more than the call and mg_sview_finish need. Returns true
+ * when the series is kept. */
 static int l_run_transform(lua_State *L)
 {
     struct mg_pipeline *p = lua_touserdata(L, 1);
     const struct step *st = lua_touserdata(L, 2);
-    lua_settop(L, 0);
-    luaL_checkstack(L, 8, "transform");
     lua_rawgeti(L, LUA_REGISTRYINDEX, st->ref);
     mg_sview_begin(L, &p->sv);
     lua_call(L, 1, 1);
-    lua_pushboolean(L, mg_sview_finish(L, &p->sv, 1, st->where));
+    lua_pushboolean(L, mg_sview_finish(L, &p->sv, 3, st->where));
     return 1;
 }
 

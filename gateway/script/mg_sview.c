@@ -20,15 +20,17 @@ enum { SV_NONE, SV_PROXY, SV_TABLE };
 
 /* The two metatables and the slots table are held by registry refs (an
  * array read, not a hash lookup, on every new series). The slots table's
- * array holds this call's s.labels (proxy or assigned table), s.source and
- * a staged s.help string; writing its array never allocates. */
-enum { SLOT_LABELS = 1, SLOT_SOURCE, SLOT_HELP, NSLOTS = SLOT_HELP };
+ * array holds this call's s.labels (proxy or assigned table), s.source, a
+ * staged s.help string, the last s.name read and the field names; writing
+ * its array never allocates. */
+enum { SLOT_LABELS = 1, SLOT_SOURCE, SLOT_HELP, SLOT_NAME, SLOT_KEYS };
 
 /* The fields of s, in the order pairs(s) gives them. */
 enum { F_NAME, F_TYPE, F_LABELS, F_SOURCE, F_SCALE, F_TTL, F_HELP, NFIELDS };
 static const char *const fields[] = {"name",  "type", "labels", "source",
                                      "scale", "ttl",  "help",   NULL};
-static const size_t field_len[] = {4, 4, 6, 6, 5, 3, 4};
+_Static_assert(sizeof(((struct mg_sview *)0)->field_key) / sizeof(const char *) == NFIELDS,
+               "one interned key per field");
 static const int field_type[] = {LUA_TSTRING, LUA_TSTRING, LUA_TTABLE, LUA_TTABLE,
                                  LUA_TNUMBER, LUA_TNUMBER, LUA_TSTRING};
 static const int field_optional[] = {0, 0, 0, 0, 1, 1, 1};
@@ -66,10 +68,12 @@ static void slot_set(lua_State *L, int i)
     lua_rawseti(L, lua_upvalueindex(2), i);
 }
 
-static int field_of(const char *k, size_t kl)
+/* Lua 5.4 interns every string up to 40 bytes, so a key equal to a field
+ * name is the very string anchored by l_init: one pointer compare each. */
+static int field_of(const struct mg_sview *v, const char *k)
 {
     for (int i = 0; i < NFIELDS; i++)
-        if (field_len[i] == kl && memcmp(fields[i], k, kl) == 0)
+        if (v->field_key[i] == k)
             return i;
     return -1;
 }
@@ -107,6 +111,24 @@ static void push_name(lua_State *L, const struct mg_sview *v)
 {
     const struct mg_label *n = mg_lbuild_get(v->lb, "__name__", 8);
     lua_pushlstring(L, n ? n->value : "", n ? n->vlen : 0);
+}
+
+/* s.name in a metamethod: new series mostly come in families that share a
+ * name, so the string of the last read is kept and reused when the bytes
+ * match, which is cheaper than interning them again. */
+static void push_name_cached(lua_State *L, struct mg_sview *v)
+{
+    const struct mg_label *n = mg_lbuild_get(v->lb, "__name__", 8);
+    const char *name = n ? n->value : "";
+    size_t nl = n ? n->vlen : 0;
+    if (v->name_str && nl == v->name_len && memcmp(name, v->name_str, nl) == 0) {
+        slot_get(L, SLOT_NAME);
+        return;
+    }
+    v->name_str = lua_pushlstring(L, name, nl);
+    v->name_len = nl;
+    lua_pushvalue(L, -1);
+    slot_set(L, SLOT_NAME); /* anchors the string name_str points into */
 }
 
 /* s.labels: the proxy, made on the first read of a call. */
@@ -147,7 +169,7 @@ static void push_field(lua_State *L, struct mg_sview *v, int f)
 {
     switch (f) {
     case F_NAME:
-        push_name(L, v);
+        push_name_cached(L, v);
         return;
     case F_TYPE:
         lua_pushstring(L, v->type);
@@ -190,9 +212,8 @@ static int l_s_index(lua_State *L)
 {
     struct mg_sview *v = view(L);
     check_live(L, v->s, "s");
-    size_t kl = 0;
-    const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &kl) : NULL;
-    push_field(L, v, k ? field_of(k, kl) : -1);
+    const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
+    push_field(L, v, k ? field_of(v, k) : -1);
     return 1;
 }
 
@@ -274,7 +295,7 @@ static int l_s_newindex(lua_State *L)
     const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &kl) : NULL;
     if (!k)
         return luaL_error(L, "transform: s has no %s keys", luaL_typename(L, 2));
-    int f = field_of(k, kl);
+    int f = field_of(v, k);
     if (f < 0 && strcmp(k, "value") == 0)
         return luaL_error(L, "transform: s.value cannot be set: a transform runs once per "
                           "new series, on_sample changes values");
@@ -423,8 +444,13 @@ static int make_meta(lua_State *L, lua_CFunction index, lua_CFunction newindex,
 static int l_init(lua_State *L)
 {
     struct mg_sview *v = lua_touserdata(L, 1);
-    lua_createtable(L, NSLOTS, 0);
+    lua_createtable(L, SLOT_KEYS + NFIELDS - 1, 0);
+    for (int f = 0; f < NFIELDS; f++) { /* anchored: their addresses stay */
+        v->field_key[f] = lua_pushstring(L, fields[f]);
+        lua_rawseti(L, -2, SLOT_KEYS + f);
+    }
     v->slots = luaL_ref(L, LUA_REGISTRYINDEX);
+    v->name_str = NULL;
     v->s_meta = make_meta(L, l_s_index, l_s_newindex, l_s_pairs, v);
     v->l_meta = make_meta(L, l_l_index, l_l_newindex, l_l_pairs, v);
     return 0;
