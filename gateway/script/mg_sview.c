@@ -20,10 +20,9 @@ enum { SV_NONE, SV_PROXY, SV_TABLE };
 
 /* The two metatables and the slots table are held by registry refs (an
  * array read, not a hash lookup, on every new series). The slots table's
- * array holds this call's s.labels (proxy or assigned table), s.source, a
- * staged s.help string, the last s.name read and the field names; writing
- * its array never allocates. */
-enum { SLOT_LABELS = 1, SLOT_SOURCE, SLOT_HELP, SLOT_NAME, SLOT_KEYS };
+ * array holds this call's s.labels (proxy or assigned table), s.source and
+ * a staged s.help string; writing its array never allocates. */
+enum { SLOT_LABELS = 1, SLOT_SOURCE, SLOT_HELP, SLOT_KEYS, NSLOTS = SLOT_HELP };
 
 /* The fields of s, in the order pairs(s) gives them. */
 enum { F_NAME, F_TYPE, F_LABELS, F_SOURCE, F_SCALE, F_TTL, F_HELP, NFIELDS };
@@ -113,24 +112,6 @@ static void push_name(lua_State *L, const struct mg_sview *v)
     lua_pushlstring(L, n ? n->value : "", n ? n->vlen : 0);
 }
 
-/* s.name in a metamethod: new series mostly come in families that share a
- * name, so the string of the last read is kept and reused when the bytes
- * match, which is cheaper than interning them again. */
-static void push_name_cached(lua_State *L, struct mg_sview *v)
-{
-    const struct mg_label *n = mg_lbuild_get(v->lb, "__name__", 8);
-    const char *name = n ? n->value : "";
-    size_t nl = n ? n->vlen : 0;
-    if (v->name_str && nl == v->name_len && memcmp(name, v->name_str, nl) == 0) {
-        slot_get(L, SLOT_NAME);
-        return;
-    }
-    v->name_str = lua_pushlstring(L, name, nl);
-    v->name_len = nl;
-    lua_pushvalue(L, -1);
-    slot_set(L, SLOT_NAME); /* anchors the string name_str points into */
-}
-
 /* s.labels: the proxy, made on the first read of a call. */
 static void push_labels(lua_State *L, struct mg_sview *v)
 {
@@ -169,7 +150,7 @@ static void push_field(lua_State *L, struct mg_sview *v, int f)
 {
     switch (f) {
     case F_NAME:
-        push_name_cached(L, v);
+        push_name(L, v);
         return;
     case F_TYPE:
         lua_pushstring(L, v->type);
@@ -444,13 +425,12 @@ static int make_meta(lua_State *L, lua_CFunction index, lua_CFunction newindex,
 static int l_init(lua_State *L)
 {
     struct mg_sview *v = lua_touserdata(L, 1);
-    lua_createtable(L, SLOT_KEYS + NFIELDS - 1, 0);
+    lua_createtable(L, NSLOTS + NFIELDS, 0);
     for (int f = 0; f < NFIELDS; f++) { /* anchored: their addresses stay */
         v->field_key[f] = lua_pushstring(L, fields[f]);
         lua_rawseti(L, -2, SLOT_KEYS + f);
     }
     v->slots = luaL_ref(L, LUA_REGISTRYINDEX);
-    v->name_str = NULL;
     v->s_meta = make_meta(L, l_s_index, l_s_newindex, l_s_pairs, v);
     v->l_meta = make_meta(L, l_l_index, l_l_newindex, l_l_pairs, v);
     return 0;

@@ -38,8 +38,6 @@ struct mg_sview {
     int labels_kind;               /* SV_* in mg_sview.c */
     int s_meta, l_meta, slots;     /* registry refs, made by mg_sview_init */
     const char *field_key[7];      /* s's field names as interned in L */
-    const char *name_str;          /* the last s.name read, as in L; or NULL */
-    size_t name_len;
     int source_made;
 };
 
