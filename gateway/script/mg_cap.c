@@ -18,6 +18,7 @@ struct mg_cap_def {
     char *metric_src;
     struct mg_regex *metric; /* NULL: every metric */
     char *label;         /* label, per_label */
+    size_t label_len;
     uint64_t max;
     enum mg_overflow overflow;
     int shadow;
@@ -147,6 +148,7 @@ static struct mg_cap_def *def_new(enum mg_cap_kind kind, const struct fields *f,
     const char *label = kind == MG_CAP_LABEL ? f->label : kind == MG_CAP_PER_LABEL ? f->per_label : NULL;
     if (label && !(d->label = strdup(label)))
         goto nomem;
+    d->label_len = label ? strlen(label) : 0;
     if (f->metric && kind <= MG_CAP_PER_LABEL) {
         char pat[1024];
         int n = snprintf(pat, sizeof(pat), "^(?s:%s)$", f->metric);
@@ -373,9 +375,11 @@ static const char *key_of(struct mg_caps *c, struct cap_state *s,
         *klen = nlen;
         return name;
     }
-    size_t ll = strlen(d->label);
+    size_t ll = d->label_len;
+    /* names mostly differ at their first byte: no memcmp for those */
     for (size_t i = 0; i < n; i++)
-        if (labels[i].nlen == ll && memcmp(labels[i].name, d->label, ll) == 0) {
+        if (labels[i].nlen == ll && labels[i].name[0] == d->label[0] &&
+            memcmp(labels[i].name, d->label, ll) == 0) {
             *klen = labels[i].vlen;
             return labels[i].value;
         }
