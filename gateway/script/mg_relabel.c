@@ -76,6 +76,7 @@ struct step {
     int target_var, repl_var; /* the string holds a '$' */
     int literal;              /* regex is plain text: matching is equality */
     int copy;                 /* replace with "(.*)" and "$1": the value as is */
+    int group1;               /* replacement is "$1" or "${1}": a part of the value */
     struct mg_regex *re;      /* NULL for keepequal and dropequal */
     struct mg_retmpl *ttmpl;  /* replace with a $ in target_label */
     struct mg_retmpl *rtmpl;  /* replace and labelmap */
@@ -506,6 +507,7 @@ static int compile_step(lua_State *L, int cfg, size_t k, struct step *st,
     st->literal = is_literal(&st->regex);
     st->copy = st->regex_default && !st->target_var &&
                str_is(&st->repl, DEFAULT_REPLACEMENT);
+    st->group1 = str_is(&st->repl, "$1") || str_is(&st->repl, "${1}");
     if (st->act != A_KEEPEQUAL && st->act != A_DROPEQUAL &&
         (rc = compile_regex(st, k, why, whylen)) != 0)
         return rc;
@@ -736,10 +738,46 @@ static int casemap(locale_t loc, int upper, const char *s, size_t n,
     return 0;
 }
 
+/* mg_lbuild_set for a value that already lives in the builder (a source
+ * label's value, or a part of one): those bytes stay put until the
+ * builder's reset, so only a new name is copied. 1 or -ENOMEM. */
+static int set_owned_value(struct mg_lbuild *lb, const char *name,
+                           size_t nlen, const char *value, size_t vlen)
+{
+    if (vlen == 0) {
+        mg_lbuild_del(lb, name, nlen);
+        return 1;
+    }
+    const struct mg_label *l = mg_lbuild_get(lb, name, nlen);
+    if (l) {
+        struct mg_label *w = &lb->v[l - lb->v];
+        w->value = value;
+        w->vlen = (uint32_t)vlen;
+        return 1;
+    }
+    char *nm = mg_lbuild_strdup(lb, name, nlen);
+    if (!nm || mg_lbuild_append_ref(lb, nm, nlen, value, vlen) < 0)
+        return -ENOMEM;
+    return 1;
+}
+
+/* Sets name to value, copying value unless in_builder says it is the
+ * builder's own already. 1 or -ENOMEM. */
+static int set_value(struct mg_lbuild *lb, const char *name, size_t nlen,
+                     const char *value, size_t vlen, int in_builder)
+{
+    if (in_builder)
+        return set_owned_value(lb, name, nlen, value, vlen);
+    return mg_lbuild_set(lb, name, nlen, value, vlen) < 0 ? -ENOMEM : 1;
+}
+
+/* val is the builder's own when it is one source label's value (join reads
+ * it in place); several are joined in scratch. */
 static int apply_replace(const struct step *st, struct scratch *sc,
                          struct mg_lbuild *lb, const char *val, size_t vlen,
                          char *why, size_t whylen)
 {
+    int in_builder = st->nsrc == 1;
     const char *tgt = st->target.p, *res = st->repl.p;
     size_t tlen = st->target.n, rlen = st->repl.n;
 
@@ -748,10 +786,16 @@ static int apply_replace(const struct step *st, struct scratch *sc,
         return mg_lbuild_set(lb, tgt, tlen, res, rlen) < 0 ? -ENOMEM : 1;
     /* the default regex and replacement copy the value: no match to run */
     if (st->copy && is_ascii(val, vlen))
-        return mg_lbuild_set(lb, tgt, tlen, val, vlen) < 0 ? -ENOMEM : 1;
+        return set_value(lb, tgt, tlen, val, vlen, in_builder);
     int rc = mg_regex_match(st->re, sc->m, val, vlen, 0, why, whylen);
     if (rc <= 0)
         return rc < 0 ? -1 : 1;
+    /* "$1" is a slice of the value: nothing to expand */
+    if (st->group1 && !st->target_var) {
+        size_t so = 0, eo = 0;
+        mg_rematch_group(sc->m, 1, &so, &eo);
+        return set_value(lb, tgt, tlen, val + so, eo - so, in_builder);
+    }
     if (st->target_var) {
         sc->tgt.len = 0;
         if (mg_retmpl_expand(st->ttmpl, sc->m, val, &sc->tgt) < 0)
