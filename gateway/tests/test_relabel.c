@@ -653,6 +653,18 @@ static void test_regex_shapes(void)
     expands(__LINE__, "[[z(\\d+)]]", "zz7", "'zone-$1'", "");
     expands(__LINE__, "'(.+)'", "abc", "'<$0|$1>'", "<abc|abc>");
     expands(__LINE__, "'s.*'", "sx", "'[$0|$1]'", "[sx|]");
+    expands(__LINE__, "'s(.*)'", "sx", "'${1}'", "x");
+    /* a slice of a value outlives a later step that rewrites the value */
+    check(__LINE__,
+          "{{source_labels={'a'}, regex='s(.*)', target_label='t', "
+          "replacement='$1'}, {source_labels={'a'}, regex='s(.*)', "
+          "target_label='a', replacement='$1'}, {source_labels={'b'}, "
+          "target_label='a'}}",
+          LABELS("a", "s12", "b", "q"), LABELS("a", "q", "b", "q", "t", "12"));
+    check(__LINE__,
+          "{{source_labels={'a', 'b'}, regex='(.*)', target_label='t', "
+          "replacement='$1'}, {source_labels={'a'}, target_label='b'}}",
+          LABELS("a", "x", "b", "y"), LABELS("a", "x", "b", "x", "t", "x;y"));
 }
 
 /* relabel_test.go TestRelabelValidate and TestTargetLabelLegacyValidity,
