@@ -29,7 +29,10 @@ struct cap_state {
     char *key;
     const struct mg_cap_def *def;
     struct mg_kcount counts; /* admitted key (metric name, label value) -> its series */
-    uint64_t total;         /* MG_CAP_MAX_SERIES */
+    /* The series counted and not gone: MG_CAP_MAX_SERIES's use, and for
+     * the others a bound no key's count exceeds (a count only grows with
+     * total, and under memory pressure may lag it). */
+    uint64_t total;
     uint64_t hits;
     /* The metric regex's verdict on the last name it saw: new series come
      * in runs of one metric, and admission and counting ask twice. */
@@ -388,10 +391,9 @@ static const char *key_of(struct mg_caps *c, struct cap_state *s,
 
 static void count(struct cap_state *s, const char *key, size_t klen, int delta)
 {
-    if (s->def->kind == MG_CAP_MAX_SERIES) {
-        s->total += (uint64_t)(int64_t)delta;
+    s->total += (uint64_t)(int64_t)delta;
+    if (s->def->kind == MG_CAP_MAX_SERIES)
         return;
-    }
     /* under memory pressure the cap undercounts */
     (void)mg_kcount_add(&s->counts, key, klen, delta);
 }
@@ -482,6 +484,25 @@ static void hit(struct cap_state *s, struct mg_stats *stats)
     mg_stats_map_add(&stats->cap_hits, s->def->name, strlen(s->def->name), 1);
 }
 
+/* 0 when s cannot refuse any new series now: a label cap refuses only a
+ * new value once it holds max values, and no metric's or producer's count
+ * exceeds total. Most caps are far from full, and this spares them the key
+ * and its lookup. */
+static int may_be_full(const struct cap_state *s)
+{
+    const struct mg_cap_def *d = s->def;
+    switch (d->kind) {
+    case MG_CAP_LABEL:
+        return s->counts.n >= d->max;
+    case MG_CAP_METRIC:
+    case MG_CAP_PER_LABEL:
+    case MG_CAP_MAX_SERIES:
+        return s->total >= d->max;
+    default:
+        return 0; /* input caps act before admission */
+    }
+}
+
 static int over(const struct cap_state *s, const char *key, size_t klen)
 {
     const struct mg_cap_def *d = s->def;
@@ -533,6 +554,8 @@ const char *mg_caps_admit(struct mg_caps *c, struct mg_store *st,
     for (size_t i = 0; c && i < c->n; i++) {
         struct cap_state *s = c->v[i];
         size_t klen;
+        if (!may_be_full(s))
+            continue;
         const char *key = key_of(c, s, r->name, r->nlen, r->labels, r->nlabels, &klen);
         if (!key || !over(s, key, klen))
             continue;
