@@ -52,6 +52,7 @@ struct mg_regex {
 
 struct mg_rematch {
     pcre2_match_data *md;
+    PCRE2_SIZE *ov; /* md's ovector, which stays put as long as md */
     pcre2_match_context *mc;
     pcre2_jit_stack *js;
     uint32_t pairs;
@@ -312,7 +313,7 @@ static int shape_match(const struct mg_regex *re, struct mg_rematch *m,
     case TAIL_ANY:
         break;
     }
-    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
+    PCRE2_SIZE *ov = m->ov;
     ov[0] = 0;
     ov[1] = n;
     if (re->tail_group) {
@@ -336,6 +337,7 @@ int mg_regex_match(const struct mg_regex *re, struct mg_rematch *m,
         }
         pcre2_match_data_free(m->md);
         m->md = md;
+        m->ov = pcre2_get_ovector_pointer(md);
         m->pairs = re->ngroups + 1;
     }
     /* pcre2_jit_match runs the same machine code without pcre2_match's
@@ -386,7 +388,7 @@ int mg_rematch_group(const struct mg_rematch *m, uint32_t i, size_t *so,
 {
     if ((int)i >= m->rc)
         return 0;
-    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
+    PCRE2_SIZE *ov = m->ov;
     if (ov[2 * i] == PCRE2_UNSET)
         return 0;
     *so = ov[2 * i];
