@@ -25,15 +25,34 @@
 #define PCRE2_OPTIONS (PCRE2_UTF | PCRE2_DOLLAR_ENDONLY | \
                        PCRE2_NEVER_BACKSLASH_C | PCRE2_NEVER_UCP)
 
+/* What follows an anchored pattern's literal prefix. Most relabel and cap
+ * regexes are a prefix and one of these, which a loop matches in a few
+ * instructions where a call into PCRE2 costs hundreds. */
+enum tail {
+    TAIL_REGEX,   /* anything else: the prefix only rejects, PCRE2 decides */
+    TAIL_NONE,    /* the prefix is the whole pattern */
+    TAIL_ANY,     /* .* */
+    TAIL_ANY1,    /* .+ */
+    TAIL_DIGITS,  /* \d* */
+    TAIL_DIGITS1, /* \d+ */
+};
+
 struct mg_regex {
     pcre2_code *code;
     uint32_t ngroups;
     int jit; /* JIT-compiled: an ASCII subject skips pcre2_match's checks */
     struct mg_re2 src; /* its names: RE2 allows a name twice */
+    /* For a pattern wrapped as ^(?s:...)$: the literal text every match
+     * starts with (NULL: none known), and what comes after it. */
+    char *prefix;
+    size_t plen;
+    enum tail tail;
+    int tail_group; /* the tail is written as group 1, e.g. (.*) */
 };
 
 struct mg_rematch {
     pcre2_match_data *md;
+    PCRE2_SIZE *ov; /* md's ovector, which stays put as long as md */
     pcre2_match_context *mc;
     pcre2_jit_stack *js;
     uint32_t pairs;
@@ -87,6 +106,67 @@ int mg_regex_compile_anchored(const char *pat, size_t n,
     return rc;
 }
 
+/* Characters that stand for themselves in RE2 syntax (a safe subset). */
+static int is_plain(int c)
+{
+    return is_word(c) || c == ':' || c == '/' || c == '-' || c == '=' ||
+           c == ',' || c == '@' || c == ';' || c == ' ';
+}
+
+static int tail_is(const char *t, size_t n, const char *lit)
+{
+    return n == strlen(lit) && memcmp(t, lit, n) == 0;
+}
+
+static enum tail tail_of(const char *t, size_t n, int *group)
+{
+    static const char *const shapes[] = {"", ".*", ".+", "\\d*", "\\d+"};
+    *group = n >= 2 && t[0] == '(' && t[n - 1] == ')';
+    if (*group) {
+        t++;
+        n -= 2;
+    }
+    for (int i = 0; i < 5; i++)
+        if (tail_is(t, n, shapes[i]) && !(*group && i == 0))
+            return (enum tail)(TAIL_NONE + i);
+    *group = 0;
+    return TAIL_REGEX;
+}
+
+/* Reads ^(?s:PREFIX TAIL)$ (mg_regex_compile_anchored's wrapper, which
+ * caps write by hand). A prefix is only trusted where no alternation could
+ * bypass it, and loses its last character when a quantifier follows. */
+static int find_shape(struct mg_regex *re, const char *pat, size_t n)
+{
+    static const char pre[] = "^(?s:", post[] = ")$";
+    const size_t pl = sizeof(pre) - 1, ql = sizeof(post) - 1;
+    if (n < pl + ql || memcmp(pat, pre, pl) != 0 ||
+        memcmp(pat + n - ql, post, ql) != 0)
+        return 0;
+    const char *in = pat + pl;
+    size_t inn = n - pl - ql, k = 0;
+    if (memchr(in, '|', inn))
+        return 0;
+    while (k < inn && is_plain((unsigned char)in[k]))
+        k++;
+    re->tail = tail_of(in + k, inn - k, &re->tail_group);
+    if (re->tail_group && re->ngroups != 1) {
+        re->tail = TAIL_REGEX;
+        re->tail_group = 0;
+    }
+    if (re->tail == TAIL_REGEX && k > 0 && k < inn &&
+        (in[k] == '*' || in[k] == '?' || in[k] == '+' || in[k] == '{'))
+        k--;
+    if (re->tail == TAIL_REGEX && k == 0)
+        return 0;
+    if (!(re->prefix = malloc(k + 1)))
+        return -ENOMEM;
+    memcpy(re->prefix, in, k);
+    re->prefix[k] = '\0';
+    re->plen = k;
+    return 0;
+}
+
 int mg_regex_compile(const char *pat, size_t n, struct mg_regex **out,
                      char *why, size_t whylen)
 {
@@ -130,6 +210,8 @@ int mg_regex_compile(const char *pat, size_t n, struct mg_regex **out,
     re->jit = pcre2_pattern_info(re->code, PCRE2_INFO_JITSIZE, &jitsize) == 0 &&
               jitsize > 0;
     pcre2_pattern_info(re->code, PCRE2_INFO_CAPTURECOUNT, &re->ngroups);
+    if ((rc = find_shape(re, pat, n)) != 0)
+        goto fail;
     /* Only the names are needed from here on. */
     mg_rebuf_fini(&re->src.pcre);
     pcre2_compile_context_free(cc);
@@ -150,6 +232,7 @@ void mg_regex_free(struct mg_regex *re)
         return;
     pcre2_code_free(re->code);
     mg_re2_fini(&re->src);
+    free(re->prefix);
     free(re);
 }
 
@@ -195,6 +278,52 @@ static int ascii(const char *s, size_t n)
     return 1;
 }
 
+/* The whole match over an ASCII subject for a pattern of a known shape:
+ * 1 with the groups set as PCRE2 would set them, 0 for no match, -1 when
+ * PCRE2 has to decide. */
+static int shape_match(const struct mg_regex *re, struct mg_rematch *m,
+                       const char *s, size_t n)
+{
+    size_t p = re->plen, i;
+    if (n < p)
+        return 0;
+    for (i = 0; i < p; i++)
+        if (s[i] != re->prefix[i])
+            return 0;
+    switch (re->tail) {
+    case TAIL_REGEX:
+        return -1;
+    case TAIL_NONE:
+        if (n != p)
+            return 0;
+        break;
+    case TAIL_ANY1:
+        if (n == p)
+            return 0;
+        break;
+    case TAIL_DIGITS1:
+        if (n == p)
+            return 0;
+        /* fall through */
+    case TAIL_DIGITS:
+        for (; i < n; i++)
+            if (!is_digit(s[i]))
+                return 0;
+        break;
+    case TAIL_ANY:
+        break;
+    }
+    PCRE2_SIZE *ov = m->ov;
+    ov[0] = 0;
+    ov[1] = n;
+    if (re->tail_group) {
+        ov[2] = p;
+        ov[3] = n;
+    }
+    m->rc = re->tail_group ? 2 : 1;
+    return 1;
+}
+
 int mg_regex_match(const struct mg_regex *re, struct mg_rematch *m,
                    const char *s, size_t n, size_t start, char *why,
                    size_t whylen)
@@ -208,13 +337,18 @@ int mg_regex_match(const struct mg_regex *re, struct mg_rematch *m,
         }
         pcre2_match_data_free(m->md);
         m->md = md;
+        m->ov = pcre2_get_ovector_pointer(md);
         m->pairs = re->ngroups + 1;
     }
     /* pcre2_jit_match runs the same machine code without pcre2_match's
      * checks, the UTF-8 scan of the subject among them: ASCII needs none,
      * anything else keeps pcre2_match and its error for bad UTF-8. */
-    int rc;
-    if (re->jit && start <= n && ascii(s, n))
+    int rc, is_ascii = ascii(s, n);
+    /* Bytes beyond ASCII go to PCRE2, which also checks them as UTF-8. */
+    if (re->prefix && start == 0 && is_ascii &&
+        (rc = shape_match(re, m, s, n)) >= 0)
+        return rc;
+    if (re->jit && start <= n && is_ascii)
         rc = pcre2_jit_match(re->code, (PCRE2_SPTR)(s ? s : ""), n, start, 0,
                              m->md, m->mc);
     else
@@ -254,7 +388,7 @@ int mg_rematch_group(const struct mg_rematch *m, uint32_t i, size_t *so,
 {
     if ((int)i >= m->rc)
         return 0;
-    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
+    PCRE2_SIZE *ov = m->ov;
     if (ov[2 * i] == PCRE2_UNSET)
         return 0;
     *so = ov[2 * i];
@@ -462,20 +596,35 @@ void mg_retmpl_free(struct mg_retmpl *t)
     free(t);
 }
 
+/* mg_rebuf_add with the common case inline: short pieces (a template's
+ * text, a label value) into a buffer that already has room. */
+static int buf_add(struct mg_rebuf *b, const char *s, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (n > 32 || b->cap - b->len < n)
+        return mg_rebuf_add(b, s, n);
+    char *d = b->p + b->len;
+    for (size_t i = 0; i < n; i++)
+        d[i] = s[i];
+    b->len += n;
+    return 0;
+}
+
 int mg_retmpl_expand(const struct mg_retmpl *t, const struct mg_rematch *m,
                      const char *s, struct mg_rebuf *out)
 {
     for (size_t i = 0; i < t->nseg; i++) {
         const struct seg *sg = &t->seg[i];
         if (sg->kind == SEG_LIT) {
-            if (mg_rebuf_add(out, t->text + sg->a, sg->b) < 0)
+            if (buf_add(out, t->text + sg->a, sg->b) < 0)
                 return -ENOMEM;
             continue;
         }
         for (uint32_t k = 0; k < sg->b; k++) {
             size_t so, eo;
             if (mg_rematch_group(m, t->cand[sg->a + k], &so, &eo)) {
-                if (mg_rebuf_add(out, s + so, eo - so) < 0)
+                if (buf_add(out, s + so, eo - so) < 0)
                     return -ENOMEM;
                 break;
             }

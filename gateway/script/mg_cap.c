@@ -18,6 +18,7 @@ struct mg_cap_def {
     char *metric_src;
     struct mg_regex *metric; /* NULL: every metric */
     char *label;         /* label, per_label */
+    size_t label_len;
     uint64_t max;
     enum mg_overflow overflow;
     int shadow;
@@ -28,7 +29,10 @@ struct cap_state {
     char *key;
     const struct mg_cap_def *def;
     struct mg_kcount counts; /* admitted key (metric name, label value) -> its series */
-    uint64_t total;         /* MG_CAP_MAX_SERIES */
+    /* The series counted and not gone: MG_CAP_MAX_SERIES's use, and for
+     * the others a bound no key's count exceeds (a count only grows with
+     * total, and under memory pressure may lag it). */
+    uint64_t total;
     uint64_t hits;
     /* The metric regex's verdict on the last name it saw: new series come
      * in runs of one metric, and admission and counting ask twice. */
@@ -147,6 +151,7 @@ static struct mg_cap_def *def_new(enum mg_cap_kind kind, const struct fields *f,
     const char *label = kind == MG_CAP_LABEL ? f->label : kind == MG_CAP_PER_LABEL ? f->per_label : NULL;
     if (label && !(d->label = strdup(label)))
         goto nomem;
+    d->label_len = label ? strlen(label) : 0;
     if (f->metric && kind <= MG_CAP_PER_LABEL) {
         char pat[1024];
         int n = snprintf(pat, sizeof(pat), "^(?s:%s)$", f->metric);
@@ -373,9 +378,11 @@ static const char *key_of(struct mg_caps *c, struct cap_state *s,
         *klen = nlen;
         return name;
     }
-    size_t ll = strlen(d->label);
+    size_t ll = d->label_len;
+    /* names mostly differ at their first byte: no memcmp for those */
     for (size_t i = 0; i < n; i++)
-        if (labels[i].nlen == ll && memcmp(labels[i].name, d->label, ll) == 0) {
+        if (labels[i].nlen == ll && labels[i].name[0] == d->label[0] &&
+            memcmp(labels[i].name, d->label, ll) == 0) {
             *klen = labels[i].vlen;
             return labels[i].value;
         }
@@ -384,10 +391,9 @@ static const char *key_of(struct mg_caps *c, struct cap_state *s,
 
 static void count(struct cap_state *s, const char *key, size_t klen, int delta)
 {
-    if (s->def->kind == MG_CAP_MAX_SERIES) {
-        s->total += (uint64_t)(int64_t)delta;
+    s->total += (uint64_t)(int64_t)delta;
+    if (s->def->kind == MG_CAP_MAX_SERIES)
         return;
-    }
     /* under memory pressure the cap undercounts */
     (void)mg_kcount_add(&s->counts, key, klen, delta);
 }
@@ -478,6 +484,25 @@ static void hit(struct cap_state *s, struct mg_stats *stats)
     mg_stats_map_add(&stats->cap_hits, s->def->name, strlen(s->def->name), 1);
 }
 
+/* 0 when s cannot refuse any new series now: a label cap refuses only a
+ * new value once it holds max values, and no metric's or producer's count
+ * exceeds total. Most caps are far from full, and this spares them the key
+ * and its lookup. */
+static int may_be_full(const struct cap_state *s)
+{
+    const struct mg_cap_def *d = s->def;
+    switch (d->kind) {
+    case MG_CAP_LABEL:
+        return s->counts.n >= d->max;
+    case MG_CAP_METRIC:
+    case MG_CAP_PER_LABEL:
+    case MG_CAP_MAX_SERIES:
+        return s->total >= d->max;
+    default:
+        return 0; /* input caps act before admission */
+    }
+}
+
 static int over(const struct cap_state *s, const char *key, size_t klen)
 {
     const struct mg_cap_def *d = s->def;
@@ -529,6 +554,8 @@ const char *mg_caps_admit(struct mg_caps *c, struct mg_store *st,
     for (size_t i = 0; c && i < c->n; i++) {
         struct cap_state *s = c->v[i];
         size_t klen;
+        if (!may_be_full(s))
+            continue;
         const char *key = key_of(c, s, r->name, r->nlen, r->labels, r->nlabels, &klen);
         if (!key || !over(s, key, klen))
             continue;

@@ -76,6 +76,8 @@ struct step {
     int target_var, repl_var; /* the string holds a '$' */
     int literal;              /* regex is plain text: matching is equality */
     int copy;                 /* replace with "(.*)" and "$1": the value as is */
+    int group1;               /* replacement is "$1" or "${1}": a part of the value */
+    size_t hint;              /* its first slot in scratch's hints */
     struct mg_regex *re;      /* NULL for keepequal and dropequal */
     struct mg_retmpl *ttmpl;  /* replace with a $ in target_label */
     struct mg_retmpl *rtmpl;  /* replace and labelmap */
@@ -88,6 +90,10 @@ struct scratch {
     struct mg_rebuf val, tgt, rep;
     struct mg_label *snap;
     size_t snapcap;
+    /* Where each step's source labels, then its target, were found last
+     * time: new series mostly share one label layout, so the next lookup
+     * checks that slot before scanning. */
+    size_t *hints;
     locale_t loc; /* C.UTF-8 for lowercase and uppercase; 0: ASCII only */
 };
 
@@ -506,6 +512,7 @@ static int compile_step(lua_State *L, int cfg, size_t k, struct step *st,
     st->literal = is_literal(&st->regex);
     st->copy = st->regex_default && !st->target_var &&
                str_is(&st->repl, DEFAULT_REPLACEMENT);
+    st->group1 = str_is(&st->repl, "$1") || str_is(&st->repl, "${1}");
     if (st->act != A_KEEPEQUAL && st->act != A_DROPEQUAL &&
         (rc = compile_regex(st, k, why, whylen)) != 0)
         return rc;
@@ -553,6 +560,17 @@ static void traps(const struct step *st, size_t k, mg_relabel_report_fn fn,
                  a == A_LABELDROP ? "drops" : "keeps");
         fn(ctx, k, 1, msg);
     }
+}
+
+static int alloc_hints(struct mg_relabel *rl)
+{
+    size_t total = 0;
+    for (size_t k = 0; k < rl->n; k++) {
+        rl->steps[k].hint = total;
+        total += rl->steps[k].nsrc + 1;
+    }
+    rl->sc->hints = calloc(total ? total : 1, sizeof(*rl->sc->hints));
+    return rl->sc->hints ? 0 : -ENOMEM;
 }
 
 int mg_relabel_compile(lua_State *L, int idx, struct mg_relabel **out,
@@ -613,6 +631,10 @@ int mg_relabel_compile_each(lua_State *L, int idx, struct mg_relabel **out,
         rc = -EINVAL;
         goto fail;
     }
+    if ((rc = alloc_hints(rl)) != 0) {
+        rc = nomem(why, whylen);
+        goto fail;
+    }
     /* Go's strings.ToLower maps every Unicode letter; the C.UTF-8 locale's
      * tables do the same, with ASCII as the fallback if it is missing. */
     if (has_case)
@@ -639,6 +661,7 @@ void mg_relabel_free(struct mg_relabel *rl)
         mg_rebuf_fini(&rl->sc->tgt);
         mg_rebuf_fini(&rl->sc->rep);
         free(rl->sc->snap);
+        free(rl->sc->hints);
         if (rl->sc->loc)
             freelocale(rl->sc->loc);
         free(rl->sc);
@@ -653,30 +676,66 @@ size_t mg_relabel_count(const struct mg_relabel *rl)
 
 /* ---- apply ---- */
 
-static void get_value(const struct mg_lbuild *lb, const struct str *name,
-                      const char **v, size_t *n)
+/* mg_lbuild_get that tries the slot in *hint first (names in a builder
+ * are unique, so a hit there is the answer) and remembers where it found
+ * the label. hint NULL: no hint. */
+static const struct mg_label *lookup(const struct mg_lbuild *lb,
+                                     const char *name, size_t nlen,
+                                     size_t *hint)
 {
-    const struct mg_label *l = mg_lbuild_get(lb, name->p, name->n);
+    if (hint && *hint < lb->n) {
+        const struct mg_label *l = &lb->v[*hint];
+        if (l->nlen == nlen && (nlen == 0 || l->name[0] == name[0]) &&
+            memcmp(l->name, name, nlen) == 0)
+            return l;
+    }
+    const struct mg_label *l = mg_lbuild_get(lb, name, nlen);
+    if (l && hint)
+        *hint = (size_t)(l - lb->v);
+    return l;
+}
+
+static void get_value(const struct mg_lbuild *lb, const struct str *name,
+                      size_t *hint, const char **v, size_t *n)
+{
+    const struct mg_label *l = lookup(lb, name->p, name->n, hint);
     *v = l ? l->value : "";
     *n = l ? l->vlen : 0;
 }
 
+/* mg_rebuf_add with the common case inline: short pieces (a template's
+ * text, a label value) into a buffer that already has room. */
+static int buf_add(struct mg_rebuf *b, const char *s, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (n > 32 || b->cap - b->len < n)
+        return mg_rebuf_add(b, s, n);
+    char *d = b->p + b->len;
+    for (size_t i = 0; i < n; i++)
+        d[i] = s[i];
+    b->len += n;
+    return 0;
+}
+
 /* The source values joined by the separator. One source label is read in
  * place: the builder's strings stay put until its next reset. */
-static int join(const struct step *st, const struct mg_lbuild *lb,
-                struct mg_rebuf *b, const char **val, size_t *vlen)
+static int join(const struct step *st, struct scratch *sc,
+                const struct mg_lbuild *lb, const char **val, size_t *vlen)
 {
+    struct mg_rebuf *b = &sc->val;
+    size_t *hints = sc->hints + st->hint;
     if (st->nsrc == 1) {
-        get_value(lb, &st->src[0], val, vlen);
+        get_value(lb, &st->src[0], &hints[0], val, vlen);
         return 0;
     }
     b->len = 0;
     for (size_t i = 0; i < st->nsrc; i++) {
         const char *v;
         size_t n;
-        get_value(lb, &st->src[i], &v, &n);
-        if ((i && mg_rebuf_add(b, st->sep.p, st->sep.n) < 0) ||
-            mg_rebuf_add(b, v, n) < 0)
+        get_value(lb, &st->src[i], &hints[i], &v, &n);
+        if ((i && buf_add(b, st->sep.p, st->sep.n) < 0) ||
+            buf_add(b, v, n) < 0)
             return -ENOMEM;
     }
     *val = b->len ? b->p : "";
@@ -736,22 +795,69 @@ static int casemap(locale_t loc, int upper, const char *s, size_t n,
     return 0;
 }
 
+/* mg_lbuild_set for a value that already lives in the builder (a source
+ * label's value, or a part of one): those bytes stay put until the
+ * builder's reset, so only a new name is copied. 1 or -ENOMEM. */
+static int set_owned_value(struct mg_lbuild *lb, const char *name,
+                           size_t nlen, size_t *hint, const char *value,
+                           size_t vlen)
+{
+    if (vlen == 0) {
+        mg_lbuild_del(lb, name, nlen);
+        return 1;
+    }
+    const struct mg_label *l = lookup(lb, name, nlen, hint);
+    if (l) {
+        struct mg_label *w = &lb->v[l - lb->v];
+        w->value = value;
+        w->vlen = (uint32_t)vlen;
+        return 1;
+    }
+    char *nm = mg_lbuild_strdup(lb, name, nlen);
+    if (!nm || mg_lbuild_append_ref(lb, nm, nlen, value, vlen) < 0)
+        return -ENOMEM;
+    return 1;
+}
+
+/* Sets name to value, copying value unless in_builder says it is the
+ * builder's own already: mg_lbuild_set with a hint. 1 or -ENOMEM. */
+static int set_value(struct mg_lbuild *lb, const char *name, size_t nlen,
+                     size_t *hint, const char *value, size_t vlen,
+                     int in_builder)
+{
+    /* copied first: value may be the string this call replaces */
+    if (!in_builder && vlen && !(value = mg_lbuild_strdup(lb, value, vlen)))
+        return -ENOMEM;
+    return set_owned_value(lb, name, nlen, hint, value, vlen);
+}
+
+/* val is the builder's own when it is one source label's value (join reads
+ * it in place); several are joined in scratch. */
 static int apply_replace(const struct step *st, struct scratch *sc,
                          struct mg_lbuild *lb, const char *val, size_t vlen,
                          char *why, size_t whylen)
 {
+    int in_builder = st->nsrc == 1;
+    size_t *thint = &sc->hints[st->hint + st->nsrc];
     const char *tgt = st->target.p, *res = st->repl.p;
     size_t tlen = st->target.n, rlen = st->repl.n;
 
     /* Prometheus's fast path for static labels: nothing to match. */
     if (vlen == 0 && st->regex_default && !st->target_var && !st->repl_var)
-        return mg_lbuild_set(lb, tgt, tlen, res, rlen) < 0 ? -ENOMEM : 1;
+        return set_value(lb, tgt, tlen, thint, res, rlen, 0);
     /* the default regex and replacement copy the value: no match to run */
     if (st->copy && is_ascii(val, vlen))
-        return mg_lbuild_set(lb, tgt, tlen, val, vlen) < 0 ? -ENOMEM : 1;
+        return set_value(lb, tgt, tlen, thint, val, vlen, in_builder);
     int rc = mg_regex_match(st->re, sc->m, val, vlen, 0, why, whylen);
     if (rc <= 0)
         return rc < 0 ? -1 : 1;
+    /* "$1" is a slice of the value: nothing to expand */
+    if (st->group1 && !st->target_var) {
+        size_t so = 0, eo = 0;
+        mg_rematch_group(sc->m, 1, &so, &eo);
+        return set_value(lb, tgt, tlen, thint, val + so, eo - so,
+                         in_builder);
+    }
     if (st->target_var) {
         sc->tgt.len = 0;
         if (mg_retmpl_expand(st->ttmpl, sc->m, val, &sc->tgt) < 0)
@@ -767,7 +873,8 @@ static int apply_replace(const struct step *st, struct scratch *sc,
     res = sc->rep.p;
     rlen = sc->rep.len;
     /* An empty value deletes the target, as Prometheus's lb.Del. */
-    return mg_lbuild_set(lb, tgt, tlen, res, rlen) < 0 ? -ENOMEM : 1;
+    return set_value(lb, tgt, tlen, st->target_var ? NULL : thint, res, rlen,
+                     0);
 }
 
 /* labelmap walks a copy of the labels as they were, as Prometheus's
@@ -832,7 +939,7 @@ static int apply_step(const struct step *st, struct scratch *sc,
     size_t vlen;
     int rc;
 
-    if (join(st, lb, &sc->val, &val, &vlen) < 0)
+    if (join(st, sc, lb, &val, &vlen) < 0)
         return -ENOMEM;
     switch (st->act) {
     case A_KEEP:
@@ -848,7 +955,7 @@ static int apply_step(const struct step *st, struct scratch *sc,
     case A_DROPEQUAL: {
         const char *t;
         size_t tn;
-        get_value(lb, &st->target, &t, &tn);
+        get_value(lb, &st->target, &sc->hints[st->hint + st->nsrc], &t, &tn);
         int eq = tn == vlen && memcmp(t, val, vlen) == 0;
         return eq == (st->act == A_KEEPEQUAL);
     }

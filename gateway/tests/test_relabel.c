@@ -621,6 +621,52 @@ static void test_shortcuts(void)
           LABELS("a", "x", "t", "old"), LABELS("a", "x"));
 }
 
+/* The regex shapes matched without PCRE2 (a literal prefix, then nothing,
+ * .*, .+, \d* or \d+, bare or as group 1) give what PCRE2 gives, and a
+ * prefix in front of anything else only ever rejects. */
+static void test_regex_shapes(void)
+{
+    matches(__LINE__, "'never-.*'", "never-", 1);
+    matches(__LINE__, "'never-.*'", "never-x\ny", 1);
+    matches(__LINE__, "'never-.*'", "neve", 0);
+    matches(__LINE__, "'never-.*'", "xnever-", 0);
+    matches(__LINE__, "'a.+'", "a", 0);
+    matches(__LINE__, "'a.+'", "ab", 1);
+    matches(__LINE__, "'(.*)'", "x", 1);
+    matches(__LINE__, "'.+'", "", 0);
+    matches(__LINE__, "[[z\\d+]]", "z", 0);
+    matches(__LINE__, "[[z\\d+]]", "z12", 1);
+    matches(__LINE__, "[[z\\d+]]", "z1x", 0);
+    matches(__LINE__, "[[z\\d*]]", "z", 1);
+    matches(__LINE__, "[[z\\d*]]", "zÙ£", 0); /* \d is ASCII only */
+    matches(__LINE__, "'ab*'", "a", 1);   /* a quantifier takes back a char */
+    matches(__LINE__, "'ab?c'", "ac", 1);
+    matches(__LINE__, "'ab{0}'", "a", 1);
+    matches(__LINE__, "'ab|x'", "x", 1);  /* alternation: no prefix */
+    matches(__LINE__, "'ab[cd]'", "abd", 1);
+    matches(__LINE__, "'ab[cd]'", "abe", 0);
+    matches(__LINE__, "'a(?i)b'", "aB", 1);
+    matches(__LINE__, "'s(.*)'", "sÃ©", 1);
+    expands(__LINE__, "'s(.*)'", "s12", "'$1'", "12");
+    expands(__LINE__, "'s(.*)'", "s", "'[$1]'", "[]");
+    expands(__LINE__, "[[z(\\d+)]]", "z7", "'zone-$1'", "zone-7");
+    expands(__LINE__, "[[z(\\d+)]]", "zz7", "'zone-$1'", "");
+    expands(__LINE__, "'(.+)'", "abc", "'<$0|$1>'", "<abc|abc>");
+    expands(__LINE__, "'s.*'", "sx", "'[$0|$1]'", "[sx|]");
+    expands(__LINE__, "'s(.*)'", "sx", "'${1}'", "x");
+    /* a slice of a value outlives a later step that rewrites the value */
+    check(__LINE__,
+          "{{source_labels={'a'}, regex='s(.*)', target_label='t', "
+          "replacement='$1'}, {source_labels={'a'}, regex='s(.*)', "
+          "target_label='a', replacement='$1'}, {source_labels={'b'}, "
+          "target_label='a'}}",
+          LABELS("a", "s12", "b", "q"), LABELS("a", "q", "b", "q", "t", "12"));
+    check(__LINE__,
+          "{{source_labels={'a', 'b'}, regex='(.*)', target_label='t', "
+          "replacement='$1'}, {source_labels={'a'}, target_label='b'}}",
+          LABELS("a", "x", "b", "y"), LABELS("a", "x", "b", "x", "t", "x;y"));
+}
+
 /* relabel_test.go TestRelabelValidate and TestTargetLabelLegacyValidity,
  * config_test.go's *.bad.yml relabel files, and the Lua-side checks. */
 static void test_validation(void)
@@ -878,6 +924,7 @@ int main(void)
     test_hashmod();
     test_regex();
     test_shortcuts();
+    test_regex_shapes();
     test_validation();
     test_limits();
     lua_close(L);
