@@ -170,8 +170,11 @@ msgpack_unpack_return mg_unpack(const char *data, size_t len, size_t *off,
         return MSGPACK_UNPACK_CONTINUE;
     const unsigned char *p = (const unsigned char *)data + start;
     const unsigned char *const end = (const unsigned char *)data + len;
+    /* the innermost open container's slot and slots left stay in o and
+     * left; stack[i] keeps those of the (i + 1)th while deeper ones are open */
     struct frame stack[MG_UNPACK_MAX_DEPTH];
     unsigned depth = 0;
+    size_t left = 0;
     msgpack_object top;
     msgpack_object *o = &top;
     for (;;) {
@@ -205,11 +208,18 @@ msgpack_unpack_return mg_unpack(const char *data, size_t len, size_t *off,
             }
         }
     finished: /* o is whole: close what it completes, move to the next slot */
-        while (depth && --stack[depth - 1].left == 0)
-            depth--;
-        if (!depth)
-            break;
-        o = ++stack[depth - 1].slot;
+        for (;;) {
+            if (!depth)
+                goto whole;
+            if (--left) {
+                o++;
+                break;
+            }
+            if (--depth) {
+                o = stack[depth - 1].slot;
+                left = stack[depth - 1].left;
+            }
+        }
         continue;
     open: {
         if (depth >= MG_UNPACK_MAX_DEPTH)
@@ -226,10 +236,14 @@ msgpack_unpack_return mg_unpack(const char *data, size_t len, size_t *off,
         o->via.array.ptr = s;
         if (n == 0)
             goto finished;
-        stack[depth++] = (struct frame){ s, slots };
+        if (depth)
+            stack[depth - 1] = (struct frame){ o, left };
+        depth++;
         o = s;
+        left = slots;
     }
     }
+whole:
     *root = top;
     if (off)
         *off = (size_t)((const char *)p - data);
