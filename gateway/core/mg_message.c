@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mg_unpack.h"
 #include "mg_utf8.h"
 
 /* Distinct reasons a message may report; the rest add to "other". */
@@ -209,7 +210,7 @@ static void push_message(struct mg_gateway *gw, const char *p, size_t len,
     gw->who = NULL; /* until this message's credential is judged */
     size_t off = 0;
     msgpack_zone_clear(&gw->zone);
-    int rc = msgpack_unpack(p, len, &off, &gw->zone, &root);
+    int rc = mg_unpack(p, len, &off, &gw->zone, &root);
     if (rc != MSGPACK_UNPACK_SUCCESS && rc != MSGPACK_UNPACK_EXTRA_BYTES) {
         gw->stats.received[t]++;
         mg_gateway_reject(gw, res, -1, MG_REASON_DECODE_ERROR, 1, "message is not msgpack");

@@ -1,12 +1,14 @@
 /* fuzz_msgpack: libFuzzer over wire/ alone: the bounded frame scanner, then
- * msgpack-c decoding of each frame it accepts, the message keys, every
- * metric's structure and values, the identity checks of a new series and
- * the ack reply. No gateway, no store, no Lua: what reaches msgpack-c and
- * mg_wire from a socket before anything else sees it. */
+ * mg_unpack's decoding of each frame it accepts (as the gateway decodes),
+ * the message keys, every metric's structure and values, the identity
+ * checks of a new series and the ack reply. No gateway, no store, no Lua:
+ * what reaches mg_unpack and mg_wire from a socket before anything else
+ * sees it. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mg_unpack.h"
 #include "mg_wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -21,7 +23,7 @@ static void one_message(const char *p, size_t len, struct mg_push_result *res)
     msgpack_object root;
     size_t off = 0;
     msgpack_zone_clear(&zone);
-    int rc = msgpack_unpack(p, len, &off, &zone, &root);
+    int rc = mg_unpack(p, len, &off, &zone, &root);
     if (rc != MSGPACK_UNPACK_SUCCESS && rc != MSGPACK_UNPACK_EXTRA_BYTES)
         return;
     struct mg_message m;

@@ -1,5 +1,5 @@
 /* fuzz_wire: libFuzzer over the whole push path through the gateway
- * facade: the frame scanner, msgpack-c behind it, validation, a small
+ * facade: the frame scanner, mg_unpack behind it, validation, a small
  * pipeline (relabel, drop, transform, aggregate) routing every new series,
  * the store, expiry, and both exposition formats; the same bytes also as a
  * TCP stream arriving a byte at a time (resumable framing). */
