@@ -16,6 +16,7 @@
 #include "mg_pushbody.h"
 #include "mg_rules.h"
 #include "mg_tls.h"
+#include "mg_unpack.h"
 #include "mg_web_json.h"
 #include "mg_wire.h"
 
@@ -303,7 +304,7 @@ static void run_message(struct dry *d, struct mg_wire_scratch *ws, msgpack_zone 
     size_t off = 0;
     char why[MG_WHY_LEN], at[MG_WHY_LEN];
     msgpack_zone_clear(z);
-    int rc = msgpack_unpack(p, len, &off, z, &root);
+    int rc = mg_unpack(p, len, &off, z, &root);
     if (rc != MSGPACK_UNPACK_SUCCESS && rc != MSGPACK_UNPACK_EXTRA_BYTES) {
         input_error(d, where, "not msgpack");
         return;

@@ -14,6 +14,7 @@
 #include "mg_gateway.h"
 #include "mg_relabel.h"
 #include "mg_rules.h"
+#include "mg_unpack.h"
 #include "lm_rules.h"
 
 #define GW_MT "moongate.gateway"
@@ -235,7 +236,7 @@ static int l_decode(lua_State *L)
         return luaL_error(L, "decode: out of memory");
     msgpack_object o;
     size_t off = 0;
-    int ok = msgpack_unpack(p, sc.off, &off, z, &o);
+    int ok = mg_unpack(p, sc.off, &off, z, &o);
     if (ok != MSGPACK_UNPACK_SUCCESS && ok != MSGPACK_UNPACK_EXTRA_BYTES) {
         msgpack_zone_free(z);
         return luaL_error(L, "decode: not msgpack");

@@ -1,7 +1,7 @@
 /* mg_wire: the msgpack wire format. Frames a byte stream into messages with
- * a bounded scanner (msgpack-c trusts declared sizes, so nothing reaches it
- * before its counts are checked against the bytes and the limits), decodes
- * a frame with msgpack-c into a reused zone, and turns each metric map into
+ * a bounded scanner (nothing is decoded before its counts are checked
+ * against the bytes and the limits), decodes a frame with mg_unpack
+ * (mg_unpack.h) into a reused zone, and turns each metric map into
  * a validated struct mg_sample. Owns no series; allocates only its scratch,
  * once. Encodes ack replies. */
 #ifndef MG_WIRE_H
