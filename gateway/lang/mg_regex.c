@@ -596,35 +596,20 @@ void mg_retmpl_free(struct mg_retmpl *t)
     free(t);
 }
 
-/* mg_rebuf_add with the common case inline: short pieces (a template's
- * text, a label value) into a buffer that already has room. */
-static int buf_add(struct mg_rebuf *b, const char *s, size_t n)
-{
-    if (n == 0)
-        return 0;
-    if (n > 32 || b->cap - b->len < n)
-        return mg_rebuf_add(b, s, n);
-    char *d = b->p + b->len;
-    for (size_t i = 0; i < n; i++)
-        d[i] = s[i];
-    b->len += n;
-    return 0;
-}
-
 int mg_retmpl_expand(const struct mg_retmpl *t, const struct mg_rematch *m,
                      const char *s, struct mg_rebuf *out)
 {
     for (size_t i = 0; i < t->nseg; i++) {
         const struct seg *sg = &t->seg[i];
         if (sg->kind == SEG_LIT) {
-            if (buf_add(out, t->text + sg->a, sg->b) < 0)
+            if (mg_rebuf_add_short(out, t->text + sg->a, sg->b) < 0)
                 return -ENOMEM;
             continue;
         }
         for (uint32_t k = 0; k < sg->b; k++) {
             size_t so, eo;
             if (mg_rematch_group(m, t->cand[sg->a + k], &so, &eo)) {
-                if (buf_add(out, s + so, eo - so) < 0)
+                if (mg_rebuf_add_short(out, s + so, eo - so) < 0)
                     return -ENOMEM;
                 break;
             }

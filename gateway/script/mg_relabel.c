@@ -703,21 +703,6 @@ static void get_value(const struct mg_lbuild *lb, const struct str *name,
     *n = l ? l->vlen : 0;
 }
 
-/* mg_rebuf_add with the common case inline: short pieces (a template's
- * text, a label value) into a buffer that already has room. */
-static int buf_add(struct mg_rebuf *b, const char *s, size_t n)
-{
-    if (n == 0)
-        return 0;
-    if (n > 32 || b->cap - b->len < n)
-        return mg_rebuf_add(b, s, n);
-    char *d = b->p + b->len;
-    for (size_t i = 0; i < n; i++)
-        d[i] = s[i];
-    b->len += n;
-    return 0;
-}
-
 /* The source values joined by the separator. One source label is read in
  * place: the builder's strings stay put until its next reset. */
 static int join(const struct step *st, struct scratch *sc,
@@ -734,8 +719,8 @@ static int join(const struct step *st, struct scratch *sc,
         const char *v;
         size_t n;
         get_value(lb, &st->src[i], &hints[i], &v, &n);
-        if ((i && buf_add(b, st->sep.p, st->sep.n) < 0) ||
-            buf_add(b, v, n) < 0)
+        if ((i && mg_rebuf_add_short(b, st->sep.p, st->sep.n) < 0) ||
+            mg_rebuf_add_short(b, v, n) < 0)
             return -ENOMEM;
     }
     *val = b->len ? b->p : "";
