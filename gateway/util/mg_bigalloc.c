@@ -5,11 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "mg_alloc.h"
 
 #define HUGE ((size_t)2 << 20)
-#define PAGE ((size_t)4096)
+/* The base page: the header's page and the unit of every mmap call (4 KiB
+ * on x86, 16 or 64 KiB on some arm64 kernels; 2 MiB is a multiple). */
+#define PAGE page_size()
 /* Room for the header; 64 keeps a malloc block's 16-byte alignment. */
 #define HDR ((size_t)64)
 /* What mg_alloc's seam writes over fresh bytes (see mg_alloc.c). */
@@ -19,6 +22,16 @@ struct big_hdr {
     size_t mapped; /* bytes of the mapping, 0 when the block is malloc's */
     size_t size;   /* bytes asked for */
 };
+
+static size_t page_size(void)
+{
+    static size_t page;
+    if (!page) {
+        long n = sysconf(_SC_PAGESIZE);
+        page = n > 0 ? (size_t)n : 4096;
+    }
+    return page;
+}
 
 static struct big_hdr *hdr_of(void *p)
 {
