@@ -793,9 +793,7 @@ static int set_owned_value(struct mg_lbuild *lb, const char *name,
     }
     const struct mg_label *l = lookup(lb, name, nlen, hint);
     if (l) {
-        struct mg_label *w = &lb->v[l - lb->v];
-        w->value = value;
-        w->vlen = (uint32_t)vlen;
+        mg_lbuild_set_ref_at(lb, (size_t)(l - lb->v), value, vlen);
         return 1;
     }
     char *nm = mg_lbuild_strdup(lb, name, nlen);

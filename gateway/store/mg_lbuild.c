@@ -156,11 +156,17 @@ int mg_lbuild_set_ref(struct mg_lbuild *lb, const char *name, size_t nlen,
     }
     ptrdiff_t i = find(lb, name, nlen);
     if (i >= 0) {
-        lb->v[i].value = value;
-        lb->v[i].vlen = (uint32_t)vlen;
+        mg_lbuild_set_ref_at(lb, (size_t)i, value, vlen);
         return 0;
     }
     return mg_lbuild_append_ref(lb, name, nlen, value, vlen);
+}
+
+void mg_lbuild_set_ref_at(struct mg_lbuild *lb, size_t i, const char *value,
+                          size_t vlen)
+{
+    lb->v[i].value = value;
+    lb->v[i].vlen = (uint32_t)vlen;
 }
 
 int mg_lbuild_add(struct mg_lbuild *lb, const char *name, size_t nlen,

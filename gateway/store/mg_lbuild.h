@@ -33,6 +33,10 @@ int mg_lbuild_set_ref(struct mg_lbuild *lb, const char *name, size_t nlen,
  * labels of one sample: unique), so nothing is looked up. */
 int mg_lbuild_append_ref(struct mg_lbuild *lb, const char *name, size_t nlen,
                          const char *value, size_t vlen);
+/* Label i (an index into lb->v, found by the caller) takes value, borrowed
+ * as for set_ref; vlen is not 0. */
+void mg_lbuild_set_ref_at(struct mg_lbuild *lb, size_t i, const char *value,
+                          size_t vlen);
 /* Appends name = value, copying both, for a caller that knows name is not
  * in the set yet (keys of one Lua table); an empty value adds nothing.
  * Returns 0 or -ENOMEM. */
