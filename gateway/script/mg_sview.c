@@ -1,4 +1,4 @@
-/* mg_sview: s and s.labels as proxies over the pipeline's label builder. */
+/* mg_sview: s and s.labels as views over the pipeline's label builder. */
 #include "mg_sview.h"
 
 #include <math.h>
@@ -18,10 +18,9 @@
  * script assigned (read back when s is returned). */
 enum { SV_NONE, SV_PROXY, SV_TABLE };
 
-/* The two metatables and the slots table are held by registry refs (an
- * array read, not a hash lookup, on every new series). The slots table's
- * array holds this call's s.labels (proxy or assigned table), s.source and
- * a staged s.help string; writing its array never allocates. */
+/* The slots table is held by a registry ref (an array read, not a hash
+ * lookup). Its array holds a table assigned to s.labels, s.source and a
+ * staged s.help string; writing its array never allocates. */
 enum { SLOT_LABELS = 1, SLOT_SOURCE, SLOT_HELP, SLOT_KEYS, NSLOTS = SLOT_HELP };
 
 /* The fields of s, in the order pairs(s) gives them. */
@@ -77,28 +76,41 @@ static int field_of(const struct mg_sview *v, const char *k)
     return -1;
 }
 
-/* A proxy kept past its call would show another series, or none: refuse. */
-static void check_live(lua_State *L, const void *live, const char *what)
+/* A view is a light userdata whose value names its call and its kind: the
+ * top bit set (no pointer a script could be handed has it on 64-bit
+ * machines), the call's number, and the kind in the low two bits. A view
+ * costs no allocation and no collection, and one kept past its call names
+ * an earlier call, so it is refused instead of showing another series. */
+#define VIEW_TAG ((uintptr_t)1 << (sizeof(uintptr_t) * 8 - 1))
+enum { KIND_S = 1, KIND_LABELS = 2 };
+
+static void *view_token(uint64_t call, int kind)
 {
-    if (live == NULL || lua_topointer(L, 1) != live)
-        luaL_error(L, "transform: this %s is from a transform call that has "
-                   "returned: keep the values you need, not %s", what, what);
+    return (void *)(VIEW_TAG | (uintptr_t)(call << 2) | (uintptr_t)kind);
 }
 
-/* Which view the table at idx is: 0 none, 's' s, 'l' an s.labels. */
-static int view_kind(lua_State *L, const struct mg_sview *v, int idx)
+/* Which view the value at idx is, of any call: 0 none, 's' s, 'l' an
+ * s.labels. */
+static int view_kind(lua_State *L, int idx)
 {
-    int kind = 0;
-    if (!lua_getmetatable(L, idx))
+    if (lua_type(L, idx) != LUA_TLIGHTUSERDATA)
         return 0;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, v->s_meta);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, v->l_meta);
-    if (lua_rawequal(L, -1, -3))
-        kind = 'l';
-    else if (lua_rawequal(L, -2, -3))
-        kind = 's';
-    lua_pop(L, 3);
-    return kind;
+    uintptr_t t = (uintptr_t)lua_touserdata(L, idx);
+    if (!(t & VIEW_TAG))
+        return 0;
+    return (t & 3) == KIND_S ? 's' : (t & 3) == KIND_LABELS ? 'l' : 0;
+}
+
+static int is_live(lua_State *L, int idx, const void *live)
+{
+    return live != NULL && lua_type(L, idx) == LUA_TLIGHTUSERDATA &&
+           lua_touserdata(L, idx) == live;
+}
+
+static int stale(lua_State *L, const char *what)
+{
+    return luaL_error(L, "transform: this %s is from a transform call that has "
+                      "returned: keep the values you need, not %s", what, what);
 }
 
 static int is_name_label(const char *k, size_t kl)
@@ -112,20 +124,15 @@ static void push_name(lua_State *L, const struct mg_sview *v)
     lua_pushlstring(L, n ? n->value : "", n ? n->vlen : 0);
 }
 
-/* s.labels: the proxy, made on the first read of a call. */
+/* s.labels: the call's view, or the table a script assigned. */
 static void push_labels(lua_State *L, struct mg_sview *v)
 {
-    if (v->labels_kind != SV_NONE) {
+    if (v->labels_kind == SV_TABLE) {
         slot_get(L, SLOT_LABELS);
         return;
     }
-    lua_createtable(L, 0, 0);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, v->l_meta);
-    lua_setmetatable(L, -2);
-    v->labels = lua_topointer(L, -1);
     v->labels_kind = SV_PROXY;
-    lua_pushvalue(L, -1);
-    slot_set(L, SLOT_LABELS);
+    lua_pushlightuserdata(L, v->labels);
 }
 
 /* s.source: a plain table of the producer's labels, made on first read. */
@@ -189,10 +196,8 @@ static void push_field(lua_State *L, struct mg_sview *v, int f)
 }
 
 /* s's __index: unknown keys read nil. */
-static int l_s_index(lua_State *L)
+static int s_index(lua_State *L, struct mg_sview *v)
 {
-    struct mg_sview *v = view(L);
-    check_live(L, v->s, "s");
     const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
     push_field(L, v, k ? field_of(v, k) : -1);
     return 1;
@@ -218,15 +223,20 @@ static void set_field(lua_State *L, struct mg_sview *v, int f)
             luaL_error(L, "transform: cannot change a series' type");
         return;
     case F_LABELS: {
-        int live = lua_topointer(L, 3) == v->labels; /* the proxy, back */
-        int kind = live ? 0 : view_kind(L, v, 3);
+        if (is_live(L, 3, v->labels)) { /* the view, back */
+            v->labels_kind = SV_PROXY;
+            return;
+        }
+        int kind = view_kind(L, 3);
         if (kind == 'l')
-            check_live(L, NULL, "s.labels");
+            stale(L, "s.labels");
         if (kind == 's')
             luaL_error(L, "transform: s.labels must be a table of labels, not a view of s");
+        if (!lua_istable(L, 3))
+            luaL_error(L, "transform: s.labels must be a table, got %s", luaL_typename(L, 3));
         lua_pushvalue(L, 3);
         slot_set(L, SLOT_LABELS);
-        v->labels_kind = live ? SV_PROXY : SV_TABLE;
+        v->labels_kind = SV_TABLE;
         return;
     }
     case F_SOURCE: /* read-only in effect: kept for reads, never applied */
@@ -267,11 +277,9 @@ static void set_field(lua_State *L, struct mg_sview *v, int f)
 /* s's __newindex: a misspelt field or a value of the wrong type is an
  * error at the line of the assignment, not a field the pipeline silently
  * never reads. */
-static int l_s_newindex(lua_State *L)
+static int s_newindex(lua_State *L, struct mg_sview *v)
 {
     char msg[160];
-    struct mg_sview *v = view(L);
-    check_live(L, v->s, "s");
     size_t kl = 0;
     const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &kl) : NULL;
     if (!k)
@@ -284,6 +292,8 @@ static int l_s_newindex(lua_State *L)
         return luaL_error(L, "transform: s: %s",
                           mg_suggest_unknown(msg, sizeof(msg), k, kl, fields));
     int t = lua_type(L, 3);
+    if (f == F_LABELS && t == LUA_TLIGHTUSERDATA)
+        t = LUA_TTABLE; /* a view: set_field tells which */
     if (t != field_type[f] && !(t == LUA_TNIL && field_optional[f]))
         return luaL_error(L, "transform: s.%s must be a %s, got %s", k,
                           lua_typename(L, field_type[f]), luaL_typename(L, 3));
@@ -311,10 +321,8 @@ static int return_walk(lua_State *L)
     return 3;
 }
 
-static int l_s_pairs(lua_State *L)
+static int s_pairs(lua_State *L, struct mg_sview *v)
 {
-    struct mg_sview *v = view(L);
-    check_live(L, v->s, "s");
     lua_createtable(L, 0, NFIELDS);
     for (int f = 0; f < NFIELDS; f++) {
         push_field(L, v, f);
@@ -324,10 +332,8 @@ static int l_s_pairs(lua_State *L)
 }
 
 /* s.labels' __index: __name__ is s.name, not a label. */
-static int l_l_index(lua_State *L)
+static int l_index(lua_State *L, struct mg_sview *v)
 {
-    struct mg_sview *v = view(L);
-    check_live(L, v->labels, "s.labels");
     size_t kl = 0;
     const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &kl) : NULL;
     const struct mg_label *l =
@@ -377,20 +383,16 @@ static const char *set_label(lua_State *L, struct mg_sview *v, int ki, int vi,
     return NULL;
 }
 
-static int l_l_newindex(lua_State *L)
+static int l_newindex(lua_State *L, struct mg_sview *v)
 {
-    struct mg_sview *v = view(L);
     char msg[256];
-    check_live(L, v->labels, "s.labels");
     if (set_label(L, v, 2, 3, msg, sizeof(msg)))
         return luaL_error(L, "transform: %s", msg);
     return 0;
 }
 
-static int l_l_pairs(lua_State *L)
+static int l_pairs(lua_State *L, struct mg_sview *v)
 {
-    struct mg_sview *v = view(L);
-    check_live(L, v->labels, "s.labels");
     mg_lua_charge_work(L, "pairs", v->lb->n, 0); /* a copy the hook never sees */
     lua_createtable(L, 0, (int)v->lb->n);
     for (size_t i = 0; i < v->lb->n; i++) {
@@ -404,11 +406,40 @@ static int l_l_pairs(lua_State *L)
     return return_walk(L);
 }
 
-static int make_meta(lua_State *L, lua_CFunction index, lua_CFunction newindex,
-                     lua_CFunction pairs, struct mg_sview *v)
+/* The metamethods of every light userdata in the state: each sends the
+ * call's s or s.labels to its own, and refuses any other view. */
+typedef int (*view_fn)(lua_State *L, struct mg_sview *v);
+
+static int dispatch(lua_State *L, view_fn on_s, view_fn on_labels)
+{
+    struct mg_sview *v = view(L);
+    if (is_live(L, 1, v->s))
+        return on_s(L, v);
+    if (is_live(L, 1, v->labels))
+        return on_labels(L, v);
+    return stale(L, view_kind(L, 1) == 'l' ? "s.labels" : "s");
+}
+
+static int l_view_index(lua_State *L)
+{
+    return dispatch(L, s_index, l_index);
+}
+
+static int l_view_newindex(lua_State *L)
+{
+    return dispatch(L, s_newindex, l_newindex);
+}
+
+static int l_view_pairs(lua_State *L)
+{
+    return dispatch(L, s_pairs, l_pairs);
+}
+
+static void set_view_meta(lua_State *L, struct mg_sview *v)
 {
     static const char *const names[] = {"__index", "__newindex", "__pairs"};
-    lua_CFunction fns[] = {index, newindex, pairs};
+    static const lua_CFunction fns[] = {l_view_index, l_view_newindex, l_view_pairs};
+    lua_pushlightuserdata(L, NULL);
     lua_createtable(L, 0, 4);
     for (int i = 0; i < 3; i++) {
         lua_pushlightuserdata(L, v);
@@ -419,7 +450,8 @@ static int make_meta(lua_State *L, lua_CFunction index, lua_CFunction newindex,
     /* getmetatable(s) cannot reach it: no script unguards later series */
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
-    return luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_setmetatable(L, -2);
+    lua_pop(L, 1);
 }
 
 static int l_init(lua_State *L)
@@ -431,8 +463,7 @@ static int l_init(lua_State *L)
         lua_rawseti(L, -2, SLOT_KEYS + f);
     }
     v->slots = luaL_ref(L, LUA_REGISTRYINDEX);
-    v->s_meta = make_meta(L, l_s_index, l_s_newindex, l_s_pairs, v);
-    v->l_meta = make_meta(L, l_l_index, l_l_newindex, l_l_pairs, v);
+    set_view_meta(L, v);
     return 0;
 }
 
@@ -448,11 +479,10 @@ int mg_sview_init(lua_State *L, struct mg_sview *v)
 
 void mg_sview_begin(lua_State *L, struct mg_sview *v)
 {
-    lua_createtable(L, 0, 0);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, v->s_meta);
-    lua_setmetatable(L, -2);
-    v->s = lua_topointer(L, -1);
-    v->labels = NULL;
+    v->call++;
+    v->s = view_token(v->call, KIND_S);
+    v->labels = view_token(v->call, KIND_LABELS);
+    lua_pushlightuserdata(L, v->s);
     v->labels_kind = SV_NONE;
     v->source_made = 0;
     v->stage_scale = v->stage_ttl = v->stage_help = 0;
@@ -476,26 +506,10 @@ static int terr(lua_State *L, const char *where, const char *fmt, ...)
     return lua_error(L);
 }
 
-/* A proxy holds nothing of its own: a key put there with rawset would
- * never be read. */
-static void check_empty(lua_State *L, int idx, const char *where, const char *what)
-{
-    lua_pushnil(L);
-    if (lua_next(L, idx))
-        terr(L, where, "%s was changed with rawset: set its fields by assignment", what);
-}
-
 /* Replaces every label but the name with the table at t's. */
 static void read_labels(lua_State *L, struct mg_sview *v, int t, const char *where)
 {
     t = lua_absindex(L, t);
-    /* a view holds nothing raw: read as a table it would clear the labels */
-    int kind = view_kind(L, v, t);
-    if (kind == 'l')
-        terr(L, where, "this s.labels is from a transform call that has returned: "
-             "keep the values you need, not s.labels");
-    if (kind == 's')
-        terr(L, where, "s.labels must be a table of labels, not a view of s");
     push_name(L, v); /* the reset below frees the builder's copy */
     size_t nl;
     const char *name = lua_tolstring(L, -1, &nl);
@@ -532,16 +546,12 @@ static void commit(lua_State *L, struct mg_sview *v)
 }
 
 /* s itself came back: its writes were checked as they happened. */
-static int finish_proxy(lua_State *L, struct mg_sview *v, int idx, const char *where)
+static int finish_proxy(lua_State *L, struct mg_sview *v, const char *where)
 {
-    check_empty(L, idx, where, "s");
-    if (v->labels_kind != SV_NONE) {
+    if (v->labels_kind == SV_TABLE) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, v->slots);
         lua_rawgeti(L, -1, SLOT_LABELS);
-        if (v->labels_kind == SV_PROXY)
-            check_empty(L, lua_gettop(L), where, "s.labels");
-        else
-            read_labels(L, v, -1, where);
+        read_labels(L, v, -1, where);
         lua_pop(L, 2);
     }
     commit(L, v);
@@ -578,12 +588,18 @@ static int finish_table(lua_State *L, struct mg_sview *v, int r, const char *whe
         return luaL_error(L, "out of memory");
     if (rawfield(L, r, "type") != LUA_TSTRING || strcmp(lua_tostring(L, -1), v->type))
         return terr(L, where, "cannot change a series' type");
-    if (rawfield(L, r, "labels") != LUA_TTABLE)
+    int lt = rawfield(L, r, "labels");
+    int kind = view_kind(L, -1);
+    if (kind == 'l' && !is_live(L, -1, v->labels))
+        return terr(L, where, "this s.labels is from a transform call that has returned: "
+                    "keep the values you need, not s.labels");
+    if (kind == 's')
+        return terr(L, where, "s.labels must be a table of labels, not a view of s");
+    if (kind == 0 && lt != LUA_TTABLE)
         return terr(L, where, "labels must be a table");
-    if (lua_topointer(L, -1) != v->labels)
+    if (kind == 0)
         read_labels(L, v, -1, where);
-    else /* s.labels: already in the builder */
-        check_empty(L, lua_gettop(L), where, "s.labels");
+    /* else the call's s.labels: already in the builder */
     int t = rawfield(L, r, "scale");
     if (t != LUA_TNIL) {
         double sc = lua_tonumber(L, -1);
@@ -619,13 +635,16 @@ int mg_sview_finish(lua_State *L, struct mg_sview *v, int idx, const char *where
     idx = lua_absindex(L, idx);
     if (!lua_toboolean(L, idx))
         return 0; /* nil or false: dropped */
+    if (is_live(L, idx, v->s))
+        return finish_proxy(L, v, where);
+    int kind = view_kind(L, idx);
+    if (kind == 's')
+        return terr(L, where, "this s is from a transform call that has returned: "
+                    "keep the values you need, not s");
+    if (kind == 'l')
+        return terr(L, where, "must return s or a table of the series, not s.labels");
     if (!lua_istable(L, idx))
         return terr(L, where, "must return the series table or nil, not a %s",
                     luaL_typename(L, idx));
-    if (v->s && lua_topointer(L, idx) == v->s)
-        return finish_proxy(L, v, idx, where);
-    if (view_kind(L, v, idx) == 's')
-        return terr(L, where, "this s is from a transform call that has returned: "
-                    "keep the values you need, not s");
     return finish_table(L, v, idx, where);
 }

@@ -1,8 +1,8 @@
-/* mg_sview: the s a transform sees. s and s.labels are empty proxy tables
- * whose metamethods read and write the pipeline's label builder in place,
- * so a new series costs two small tables, not a table of its labels built
- * and read back. Each call gets proxies of its own: one kept past its call
- * refuses use instead of showing another series. */
+/* mg_sview: the s a transform sees. s and s.labels are views: light
+ * userdata whose metamethods read and write the pipeline's label builder in
+ * place, so a new series allocates nothing for them, not a table of its
+ * labels built and read back. Each call's views are values of their own:
+ * one kept past its call refuses use instead of showing another series. */
 #ifndef MG_SVIEW_H
 #define MG_SVIEW_H
 #include <stddef.h>
@@ -34,9 +34,11 @@ struct mg_sview {
         int64_t ttl_ms;
     } staged;
     int stage_scale, stage_ttl, stage_help; /* 0: untouched this call */
-    const void *s, *labels;        /* this call's proxies; NULL outside */
+    void *s, *labels;              /* this call's views; NULL outside */
+    uint64_t call;                 /* numbers the calls: an old view is */
+                                   /* told from the current one */
     int labels_kind;               /* SV_* in mg_sview.c */
-    int s_meta, l_meta, slots;     /* registry refs, made by mg_sview_init */
+    int slots;                     /* registry ref, made by mg_sview_init */
     const char *field_key[7];      /* s's field names as interned in L */
     int source_made;
 };
