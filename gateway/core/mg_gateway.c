@@ -431,6 +431,10 @@ void mg_gateway_push_metric(struct mg_gateway *gw, struct mg_ahead *a, int32_t i
     cap = admit(gw, &rt, s.type);
     if (cap)
         cap_note(res, index, &rt, cap);
+    /* the output's index slot and the caps' count slots are random lines
+     * of big tables: asked for now, they arrive while the input is made */
+    mg_store_prefetch_output(gw->store, &rt);
+    mg_caps_prefetch(gw->caps, &rt);
     r = mg_store_input_add(gw->store, &s, h, &rt, now, why);
     if (r != MG_OK) {
         reject(gw, res, index, r, why);

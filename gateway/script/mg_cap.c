@@ -429,6 +429,21 @@ void mg_caps_on_output(void *ctx, const struct mg_family *f,
         count_labels(c, c->v[i], f, v, n, delta);
 }
 
+void mg_caps_prefetch(struct mg_caps *c, const struct mg_route *r)
+{
+    if (r->drop != MG_OK)
+        return;
+    for (size_t i = 0; i < c->n; i++) {
+        struct cap_state *s = c->v[i];
+        size_t klen;
+        const char *key = s->def->kind == MG_CAP_MAX_SERIES
+                              ? NULL
+                              : key_of(c, s, r->name, r->nlen, r->labels, r->nlabels, &klen);
+        if (key)
+            mg_kcount_prefetch(&s->counts, key, klen);
+    }
+}
+
 int mg_caps_set(struct mg_caps *c, struct mg_cap_def *const *defs, size_t n,
                 struct mg_store *st)
 {

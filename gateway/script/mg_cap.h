@@ -62,6 +62,10 @@ int mg_caps_set(struct mg_caps *c, struct mg_cap_def *const *defs, size_t n,
 void mg_caps_on_output(void *ctx, const struct mg_family *f,
                        const struct mg_labelset *ls, int delta);
 
+/* Asks for the count slots r's output will take when it is made, so the
+ * store's hook finds them in cache. */
+void mg_caps_prefetch(struct mg_caps *c, const struct mg_route *r);
+
 /* Admits a new input's output series described by r (type t); an output
  * that exists already is admitted as it is. May rewrite r's labels into lb (fold, drop_label: r then
  * borrows from lb) or set r->drop (MG_DROP_CARDINALITY_CAP, MG_DROP_LIMIT).

@@ -315,8 +315,9 @@ static uint32_t output_get(struct mg_store *st, const struct mg_route *r,
                            size_t hlen, enum mg_reason *rs,
                            char why[MG_WHY_LEN])
 {
-    uint64_t h = known ? *known
-                       : mg_store_input_hash(r->name, r->nlen, r->labels, r->nlabels);
+    uint64_t h = known       ? *known
+                 : r->hashed ? r->hash
+                             : mg_store_input_hash(r->name, r->nlen, r->labels, r->nlabels);
     uint32_t idx = mg_store_output_find(st, r->name, r->nlen, r->labels, r->nlabels, h);
     if (idx != MG_NIL) {
         struct mg_output *o = &st->out[idx];

@@ -60,6 +60,8 @@ struct mg_route {
     const char *help;            /* NULL: the sample's */
     uint32_t hlen;
     int pin_help;                /* help is the scripts': it wins over pushed ones */
+    int hashed;                  /* hash is set: mg_store_prefetch_output */
+    uint64_t hash;               /* the output's name and labels, hashed */
 };
 
 /* Bucket bounds (histogram, le ascending, +Inf last) or quantiles
@@ -134,6 +136,10 @@ struct mg_input *mg_store_input_find(struct mg_store *st,
  * hints: they change nothing. */
 void mg_store_prefetch(const struct mg_store *st, uint64_t hash);
 void mg_store_prefetch_input(const struct mg_store *st, uint64_t hash);
+/* A new series' output index slot, asked for while its input is made: r's
+ * hash is computed once, here, and the probe that needs it later finds the
+ * line in cache. */
+void mg_store_prefetch_output(const struct mg_store *st, struct mg_route *r);
 
 /* Writes a known input's sample at now_ms. Returns MG_OK, or the reason
  * it was refused (type conflict, a counter going negative with op=add, a

@@ -243,6 +243,16 @@ void mg_store_prefetch(const struct mg_store *st, uint64_t hash)
         __builtin_prefetch(&st->intab.s[(uint32_t)hash & st->intab.mask]);
 }
 
+void mg_store_prefetch_output(const struct mg_store *st, struct mg_route *r)
+{
+    if (r->drop != MG_OK)
+        return;
+    r->hash = mg_store_input_hash(r->name, r->nlen, r->labels, r->nlabels);
+    r->hashed = 1;
+    if (st->outtab.s)
+        __builtin_prefetch(&st->outtab.s[(uint32_t)r->hash & st->outtab.mask]);
+}
+
 void mg_store_prefetch_input(const struct mg_store *st, uint64_t hash)
 {
     if (!st->intab.s)

@@ -127,6 +127,12 @@ int mg_kcount_add(struct mg_kcount *k, const char *key, size_t len, int delta)
     return 0;
 }
 
+void mg_kcount_prefetch(const struct mg_kcount *k, const char *key, size_t len)
+{
+    if (k->slot)
+        __builtin_prefetch(&k->slot[home(hash_of(key, len), k->cap)]);
+}
+
 const struct mg_kcount_entry *mg_kcount_next(const struct mg_kcount *k,
                                              size_t *pos)
 {

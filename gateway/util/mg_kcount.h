@@ -30,6 +30,8 @@ const struct mg_kcount_entry *mg_kcount_find(const struct mg_kcount *k,
  * its count reaches 0 (a -1 for an absent key does nothing). 0 or -ENOMEM
  * (nothing changed). */
 int mg_kcount_add(struct mg_kcount *k, const char *key, size_t len, int delta);
+/* Asks for the cache line where key's slot probe starts. */
+void mg_kcount_prefetch(const struct mg_kcount *k, const char *key, size_t len);
 /* The entries in no order: *pos starts at 0; NULL at the end. */
 const struct mg_kcount_entry *mg_kcount_next(const struct mg_kcount *k,
                                              size_t *pos);
