@@ -429,6 +429,9 @@ void mg_caps_on_output(void *ctx, const struct mg_family *f,
         count_labels(c, c->v[i], f, v, n, delta);
 }
 
+/* 48 KiB of count slots: smaller tables are hit in cache anyway. */
+#define PREFETCH_MIN_SLOTS 4096
+
 void mg_caps_prefetch(struct mg_caps *c, const struct mg_route *r)
 {
     if (r->drop != MG_OK)
@@ -436,9 +439,10 @@ void mg_caps_prefetch(struct mg_caps *c, const struct mg_route *r)
     for (size_t i = 0; i < c->n; i++) {
         struct cap_state *s = c->v[i];
         size_t klen;
-        const char *key = s->def->kind == MG_CAP_MAX_SERIES
-                              ? NULL
-                              : key_of(c, s, r->name, r->nlen, r->labels, r->nlabels, &klen);
+        /* a table of a few thousand keys stays in cache: not worth a key */
+        if (s->def->kind == MG_CAP_MAX_SERIES || s->counts.cap < PREFETCH_MIN_SLOTS)
+            continue;
+        const char *key = key_of(c, s, r->name, r->nlen, r->labels, r->nlabels, &klen);
         if (key)
             mg_kcount_prefetch(&s->counts, key, klen);
     }
