@@ -57,14 +57,27 @@ static double mono(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* The call's deadline, its clock started at the first read: most calls
+ * end before their first hook and never read the clock (in a VM a read
+ * costs as much as a small transform's field access). A call reaches its
+ * first read within one hook step or one charged unit of big work, so
+ * its seconds run from there. */
+static double deadline_of(struct mg_call *c, double now)
+{
+    if (c->deadline == 0)
+        c->deadline = now + c->seconds;
+    return c->deadline;
+}
+
 /* 1 when the call has tripped a limit, or when work of this size started
  * now would end past the deadline (then it trips). */
 static int late(struct mg_call *c, uint64_t elements, uint64_t bytes)
 {
     double cost = (double)elements * SECONDS_PER_ELEMENT +
                   (double)bytes * SECONDS_PER_BYTE;
+    double now = mono();
 
-    if (c->tripped == NULL && mono() + cost >= c->deadline)
+    if (c->tripped == NULL && now + cost >= deadline_of(c, now))
         c->tripped = "deadline exceeded";
     return c->tripped != NULL;
 }
@@ -193,7 +206,8 @@ static void check(lua_State *L, struct mg_call *c, uint64_t n)
             c->tripped = "instruction budget exceeded";
         } else if (c->used >= c->clock_at) {
             c->clock_at = c->used + HOOK_EVERY;
-            if (mono() >= c->deadline)
+            double now = mono();
+            if (now >= deadline_of(c, now))
                 c->tripped = "deadline exceeded";
         }
         if (c->tripped == NULL)
@@ -440,7 +454,8 @@ int mg_lua_call(struct mg_lua *st, int nargs, int nres, char *why,
     c.step = st->instructions < HOOK_EVERY ? (int)st->instructions
                                            : HOOK_EVERY;
     c.clock_at = (uint64_t)c.step;
-    c.deadline = mono() + st->seconds;
+    c.deadline = 0; /* from the first clock read: deadline_of */
+    c.seconds = st->seconds;
     c.tripped = NULL;
     c.where[0] = '\0';
     *(struct mg_call **)lua_getextraspace(L) = &c;

@@ -37,7 +37,8 @@ struct mg_call {
     uint64_t used;
     uint64_t budget;
     uint64_t clock_at;          /* read the clock once used reaches this */
-    double deadline;
+    double deadline;            /* 0 until the clock is first read */
+    double seconds;
     int step;
     const char *tripped;        /* set once a limit trips; then sticky */
     /* Where the script was at the last hook: a memory error carries no
