@@ -361,9 +361,12 @@ static int metric_matches(struct mg_caps *c, struct cap_state *s,
     return rc;
 }
 
+/* The labels are labels[0..n), or, when ls is not NULL, ls's: a set is
+ * read for the one value a label cap wants, not unpacked. */
 static const char *key_of(struct mg_caps *c, struct cap_state *s,
                           const char *name, size_t nlen,
-                          const struct mg_label *labels, size_t n, size_t *klen)
+                          const struct mg_label *labels, size_t n,
+                          const struct mg_labelset *ls, size_t *klen)
 {
     const struct mg_cap_def *d = s->def;
     if (d->kind == MG_CAP_MAX_INPUTS || d->kind == MG_CAP_MAX_INPUTS_PER_SOURCE)
@@ -379,6 +382,13 @@ static const char *key_of(struct mg_caps *c, struct cap_state *s,
         return name;
     }
     size_t ll = d->label_len;
+    if (ls) {
+        struct mg_label l;
+        if (!mg_labelset_get(ls, d->label, ll, &l))
+            return NULL;
+        *klen = l.vlen;
+        return l.value;
+    }
     /* names mostly differ at their first byte: no memcmp for those */
     for (size_t i = 0; i < n; i++)
         if (labels[i].nlen == ll && labels[i].name[0] == d->label[0] &&
@@ -398,35 +408,26 @@ static void count(struct cap_state *s, const char *key, size_t klen, int delta)
     (void)mg_kcount_add(&s->counts, key, klen, delta);
 }
 
-static void count_labels(struct mg_caps *c, struct cap_state *s,
-                         const struct mg_family *f, const struct mg_label *v,
-                         size_t n, int delta)
-{
-    size_t klen;
-    const char *key = key_of(c, s, f->name, f->nlen, v, n, &klen);
-    if (key)
-        count(s, key, klen, delta);
-}
-
 static void count_output(struct mg_caps *c, struct cap_state *s,
                          const struct mg_family *f, const struct mg_labelset *ls,
                          int delta)
 {
-    struct mg_label v[ls->n ? ls->n : 1];
-    count_labels(c, s, f, v, mg_labelset_unpack(ls, v), delta);
+    size_t klen;
+    const char *key = key_of(c, s, f->name, f->nlen, NULL, 0, ls, &klen);
+    if (key)
+        count(s, key, klen, delta);
 }
 
-/* The labels unpacked once for every cap. */
+/* Each cap reads the one value it counts by: most caps want one label or
+ * none, so unpacking the whole set for them cost more than the reads. */
 void mg_caps_on_output(void *ctx, const struct mg_family *f,
                        const struct mg_labelset *ls, int delta)
 {
     struct mg_caps *c = ctx;
     if (f->own || c->n == 0)
         return;
-    struct mg_label v[ls->n ? ls->n : 1];
-    size_t n = mg_labelset_unpack(ls, v);
     for (size_t i = 0; i < c->n; i++)
-        count_labels(c, c->v[i], f, v, n, delta);
+        count_output(c, c->v[i], f, ls, delta);
 }
 
 int mg_caps_set(struct mg_caps *c, struct mg_cap_def *const *defs, size_t n,
@@ -556,7 +557,7 @@ const char *mg_caps_admit(struct mg_caps *c, struct mg_store *st,
         size_t klen;
         if (!may_be_full(s))
             continue;
-        const char *key = key_of(c, s, r->name, r->nlen, r->labels, r->nlabels, &klen);
+        const char *key = key_of(c, s, r->name, r->nlen, r->labels, r->nlabels, NULL, &klen);
         if (!key || !over(s, key, klen))
             continue;
         /* A series joining an output that exists adds nothing a cap
@@ -714,7 +715,7 @@ void mg_caps_describe(struct mg_caps *c, const struct mg_store *st,
         size_t klen;
         if (s->def->kind != MG_CAP_MAX_INPUTS &&
             s->def->kind != MG_CAP_MAX_INPUTS_PER_SOURCE &&
-            !key_of(c, s, name, nlen, labels, n, &klen))
+            !key_of(c, s, name, nlen, labels, n, NULL, &klen))
             continue;
         k += (size_t)snprintf(buf + k, len - k, "%s%s: %llu of %llu%s", k ? "; " : "",
                               s->def->name, (unsigned long long)use_of(s, st),

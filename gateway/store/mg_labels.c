@@ -396,6 +396,30 @@ size_t mg_labelset_read(const struct mg_labelset *ls, size_t *pos,
     return k;
 }
 
+int mg_labelset_get(const struct mg_labelset *ls, const char *name,
+                    size_t nlen, struct mg_label *out)
+{
+    const unsigned char *p = ls->data;
+    struct tabs t = tabs_now();
+    unsigned char first = nlen ? (unsigned char)name[0] : 0;
+    for (size_t i = 0; i < ls->n; i++) {
+        uint32_t tag;
+        struct mg_label l;
+        p += label_get(t, p, &tag, &l);
+        if (l.nlen && nlen && (unsigned char)l.name[0] != first) {
+            /* sorted by name: past name's first byte, it is absent */
+            if ((unsigned char)l.name[0] > first)
+                return 0;
+            continue;
+        }
+        if (l.nlen == nlen && mg_label_bytes_eq(l.name, name, nlen)) {
+            *out = l;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 size_t mg_labelset_unpack(const struct mg_labelset *ls, struct mg_label *v)
 {
     size_t pos = 0;

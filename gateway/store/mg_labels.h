@@ -115,6 +115,11 @@ int mg_labelset_next(const struct mg_labelset *ls, size_t *pos,
  * into v: how many, 0 at the end. One call for a whole small set. */
 size_t mg_labelset_read(const struct mg_labelset *ls, size_t *pos,
                         struct mg_label *v, size_t max);
+/* The label named name (nlen bytes) into out, borrowing from ls: 1, or 0
+ * when ls has none. For a reader of one value, where unpacking the whole
+ * set cost more than the rest of its work. */
+int mg_labelset_get(const struct mg_labelset *ls, const char *name,
+                    size_t nlen, struct mg_label *out);
 /* Unpacks into v (room for ls->n); returns ls->n. */
 size_t mg_labelset_unpack(const struct mg_labelset *ls, struct mg_label *v);
 
