@@ -906,7 +906,7 @@ static int apply_labeldrop(const struct step *st, struct scratch *sc,
         if (rc < 0)
             return -1;
         if (rc == !keep)
-            mg_lbuild_del(lb, l->name, l->nlen);
+            mg_lbuild_del_at(lb, i); /* the label at i: no search for it */
         else
             i++;
     }

@@ -100,9 +100,15 @@ const struct mg_label *mg_lbuild_get(const struct mg_lbuild *lb,
 void mg_lbuild_del(struct mg_lbuild *lb, const char *name, size_t nlen)
 {
     ptrdiff_t i = find(lb, name, nlen);
-    if (i < 0)
-        return;
-    memmove(&lb->v[i], &lb->v[i + 1], (lb->n - (size_t)i - 1) * sizeof(lb->v[0]));
+    if (i >= 0)
+        mg_lbuild_del_at(lb, (size_t)i);
+}
+
+void mg_lbuild_del_at(struct mg_lbuild *lb, size_t i)
+{
+    /* the labels after i are few: moved one by one, not by a call */
+    for (size_t k = i + 1; k < lb->n; k++)
+        lb->v[k - 1] = lb->v[k];
     lb->n--;
 }
 

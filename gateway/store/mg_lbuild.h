@@ -46,6 +46,9 @@ int mg_lbuild_add(struct mg_lbuild *lb, const char *name, size_t nlen,
 const struct mg_label *mg_lbuild_get(const struct mg_lbuild *lb,
                                      const char *name, size_t nlen);
 void mg_lbuild_del(struct mg_lbuild *lb, const char *name, size_t nlen);
+/* Deletes label i (an index into lb->v, below lb->n, found by the caller):
+ * the labels after it move down one. */
+void mg_lbuild_del_at(struct mg_lbuild *lb, size_t i);
 /* Copies n bytes into the builder's chunks; NULL on ENOMEM. */
 char *mg_lbuild_strdup(struct mg_lbuild *lb, const char *s, size_t n);
 void mg_lbuild_sort(struct mg_lbuild *lb);
