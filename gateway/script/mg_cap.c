@@ -349,7 +349,7 @@ void mg_caps_free(struct mg_caps *c)
 static int metric_matches(struct mg_caps *c, struct cap_state *s,
                           const char *name, size_t nlen)
 {
-    if (s->memo_len && s->memo_len == nlen && memcmp(s->memo, name, nlen) == 0)
+    if (s->memo_len && s->memo_len == nlen && mg_label_bytes_eq(s->memo, name, nlen))
         return s->memo_match;
     char why[160];
     int rc = mg_regex_match(s->def->metric, c->m, name, nlen, 0, why, sizeof(why));
@@ -389,10 +389,10 @@ static const char *key_of(struct mg_caps *c, struct cap_state *s,
         *klen = l.vlen;
         return l.value;
     }
-    /* names mostly differ at their first byte: no memcmp for those */
+    /* names mostly differ at their first byte: no more compared for those */
     for (size_t i = 0; i < n; i++)
         if (labels[i].nlen == ll && labels[i].name[0] == d->label[0] &&
-            memcmp(labels[i].name, d->label, ll) == 0) {
+            mg_label_bytes_eq(labels[i].name, d->label, ll)) {
             *klen = labels[i].vlen;
             return labels[i].value;
         }

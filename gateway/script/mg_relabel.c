@@ -686,7 +686,7 @@ static const struct mg_label *lookup(const struct mg_lbuild *lb,
     if (hint && *hint < lb->n) {
         const struct mg_label *l = &lb->v[*hint];
         if (l->nlen == nlen && (nlen == 0 || l->name[0] == name[0]) &&
-            memcmp(l->name, name, nlen) == 0)
+            mg_label_bytes_eq(l->name, name, nlen))
             return l;
     }
     const struct mg_label *l = mg_lbuild_get(lb, name, nlen);
@@ -900,7 +900,7 @@ static int apply_labeldrop(const struct step *st, struct scratch *sc,
         const struct mg_label *l = &lb->v[i];
         int rc;
         if (st->literal && is_ascii(l->name, l->nlen))
-            rc = l->nlen == st->regex.n && memcmp(l->name, st->regex.p, l->nlen) == 0;
+            rc = l->nlen == st->regex.n && mg_label_bytes_eq(l->name, st->regex.p, l->nlen);
         else
             rc = mg_regex_match(st->re, sc->m, l->name, l->nlen, 0, why, whylen);
         if (rc < 0)
@@ -928,7 +928,7 @@ static int apply_step(const struct step *st, struct scratch *sc,
     case A_KEEP:
     case A_DROP:
         if (st->literal && is_ascii(val, vlen))
-            rc = vlen == st->regex.n && memcmp(val, st->regex.p, vlen) == 0;
+            rc = vlen == st->regex.n && mg_label_bytes_eq(val, st->regex.p, vlen);
         else
             rc = mg_regex_match(st->re, sc->m, val, vlen, 0, why, whylen);
         if (rc < 0)
