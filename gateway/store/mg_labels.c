@@ -184,20 +184,11 @@ static size_t varint_len(uint32_t v)
 /* Takes the references label l needs and sets its tag: 0 or -ENOMEM. */
 static int label_intern(const struct mg_label *l, uint32_t src, uint32_t *tag)
 {
-    uint32_t name, pair;
-    if (mg_lintern_name_get(l->name, l->nlen, &name))
-        return -ENOMEM;
-    int rc = mg_lintern_pair_get(name, l->value, l->vlen, &pair);
-    if (rc < 0) {
-        mg_lintern_name_put(name);
+    uint32_t id;
+    int rc = mg_lintern_label_get(l->name, l->nlen, l->value, l->vlen, &id);
+    if (rc < 0)
         return rc;
-    }
-    if (rc == 0) {
-        *tag = name << 2 | src;
-        return 0;
-    }
-    mg_lintern_name_put(name); /* the pair holds the name */
-    *tag = pair << 2 | TAG_INTERNED | src;
+    *tag = id << 2 | (rc ? TAG_INTERNED : 0) | src;
     return 0;
 }
 
