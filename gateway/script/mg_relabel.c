@@ -17,6 +17,7 @@
 #include "mg_md5.h"
 #include "mg_regex.h"
 #include "mg_suggest.h"
+#include "mg_utf8.h"
 
 /* How much of a config string a message quotes. */
 #define QUOTE_MAX 40
@@ -137,10 +138,7 @@ static int is_literal(const struct str *s)
  * the shortcuts below take only ASCII and leave the rest to the regex. */
 static int is_ascii(const char *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] >= 0x80)
-            return 0;
-    return 1;
+    return mg_utf8_ascii(s, n);
 }
 
 static int is_word(int c)

@@ -1,39 +1,11 @@
 /* mg_utf8: strict UTF-8. */
 #include "mg_utf8.h"
 
-#include <string.h>
-
-#define HIGH8 0x8080808080808080ULL
-
-/* 1 when all n bytes at s are ASCII. Label values mostly are, and short:
- * a word at a time, the last 1 to 7 bytes in overlapping loads, where a
- * byte loop cost a few instructions a byte. */
-static int all_ascii(const unsigned char *s, size_t n)
-{
-    uint64_t w = 0;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t x;
-        memcpy(&x, s + i, 8);
-        w |= x;
-    }
-    size_t left = n - i;
-    if (left >= 4) {
-        uint32_t a, b;
-        memcpy(&a, s + i, 4);
-        memcpy(&b, s + n - 4, 4);
-        w |= a | b;
-    } else if (left) {
-        w |= (uint64_t)(s[i] | s[i + (left >> 1)] | s[n - 1]);
-    }
-    return !(w & HIGH8);
-}
-
 /* Strict UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
 int mg_utf8_valid(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
-    if (all_ascii(s, n))
+    if (mg_utf8_ascii(str, n))
         return 1;
     size_t i = 0;
     while (i < n) {
