@@ -140,8 +140,8 @@ int mg_lbuild_set(struct mg_lbuild *lb, const char *name, size_t nlen,
     return 0;
 }
 
-int mg_lbuild_append_ref(struct mg_lbuild *lb, const char *name, size_t nlen,
-                         const char *value, size_t vlen)
+int mg_lbuild_append_grow(struct mg_lbuild *lb, const char *name, size_t nlen,
+                          const char *value, size_t vlen)
 {
     if (vlen == 0)
         return 0;
