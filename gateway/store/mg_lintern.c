@@ -207,7 +207,8 @@ pair_get(uint32_t name, const char *v, uint32_t vlen, uint32_t *id)
     }
     if (ln->npairs >= MG_LINTERN_VALUES_MAX)
         return 0;
-    uint64_t h = mg_hash_bytes(v, vlen, 0x6c70 + (uint64_t)name);
+    /* inline, the same value as mg_hash_bytes: values are short */
+    uint64_t h = mg_hash_bytes_inline(v, vlen, 0x6c70 + (uint64_t)name);
     int64_t i = tab_find(&pairs, h, name, v, vlen);
     if (i >= 0) {
         pairs.v[i]->refs++;
