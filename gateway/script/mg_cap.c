@@ -419,15 +419,23 @@ static void count_output(struct mg_caps *c, struct cap_state *s,
 }
 
 /* Each cap reads the one value it counts by: most caps want one label or
- * none, so unpacking the whole set for them cost more than the reads. */
+ * none, so unpacking the whole set for them cost more than the reads. A
+ * new output's labels come as the array its set was made from: scanned
+ * there, not decoded from the set. */
 void mg_caps_on_output(void *ctx, const struct mg_family *f,
-                       const struct mg_labelset *ls, int delta)
+                       const struct mg_labelset *ls, const struct mg_label *v,
+                       size_t n, int delta)
 {
     struct mg_caps *c = ctx;
     if (f->own || c->n == 0)
         return;
-    for (size_t i = 0; i < c->n; i++)
-        count_output(c, c->v[i], f, ls, delta);
+    for (size_t i = 0; i < c->n; i++) {
+        size_t klen;
+        const char *key = key_of(c, c->v[i], f->name, f->nlen, v, n,
+                                 v ? NULL : ls, &klen);
+        if (key)
+            count(c->v[i], key, klen, delta);
+    }
 }
 
 int mg_caps_set(struct mg_caps *c, struct mg_cap_def *const *defs, size_t n,
