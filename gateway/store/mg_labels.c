@@ -15,7 +15,7 @@
 /* Bit 1: may start a label name; bit 2: may follow; bit 4 and 8: the same
  * for a metric name (':' too). One load a byte, where the checks were a
  * chain of compares. */
-static const unsigned char name_class[256] = {
+const unsigned char mg_name_class[256] = {
     [':'] = 4 | 8,
     ['_'] = 1 | 2 | 4 | 8,
 #define R(c) [c] = 1 | 2 | 4 | 8
@@ -30,26 +30,6 @@ static const unsigned char name_class[256] = {
     D('0'), D('1'), D('2'), D('3'), D('4'), D('5'), D('6'), D('7'), D('8'), D('9'),
 #undef D
 };
-
-static int name_valid(const char *s, size_t n, unsigned first, unsigned rest)
-{
-    if (n == 0 || !(name_class[(unsigned char)s[0]] & first))
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if (!(name_class[(unsigned char)s[i]] & rest))
-            return 0;
-    return 1;
-}
-
-int mg_metric_name_valid(const char *s, size_t n)
-{
-    return name_valid(s, n, 4, 8);
-}
-
-int mg_label_name_valid(const char *s, size_t n)
-{
-    return name_valid(s, n, 1, 2);
-}
 
 static int name_cmp(const struct mg_label *a, const struct mg_label *b)
 {

@@ -47,10 +47,34 @@ static inline int mg_label_bytes_eq(const char *a, const char *b, size_t n)
                       a[n - 1] == b[n - 1]);
 }
 
+/* Per byte, bit 1: may start a label name; 2: may follow; 4 and 8: the
+ * same for a metric name. */
+extern const unsigned char mg_name_class[256];
+
+/* Inline: every name of every new series is checked, and the call cost
+ * about as much as the check of a short name. */
+static inline int mg_name_valid_as(const char *s, size_t n, unsigned first,
+                                   unsigned rest)
+{
+    if (n == 0 || !(mg_name_class[(unsigned char)s[0]] & first))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!(mg_name_class[(unsigned char)s[i]] & rest))
+            return 0;
+    return 1;
+}
+
 /* [a-zA-Z_:][a-zA-Z0-9_:]* */
-int mg_metric_name_valid(const char *s, size_t n);
+static inline int mg_metric_name_valid(const char *s, size_t n)
+{
+    return mg_name_valid_as(s, n, 4, 8);
+}
+
 /* [a-zA-Z_][a-zA-Z0-9_]* (the "__" prefix is the caller's rule) */
-int mg_label_name_valid(const char *s, size_t n);
+static inline int mg_label_name_valid(const char *s, size_t n)
+{
+    return mg_name_valid_as(s, n, 1, 2);
+}
 
 /* Sorts by name (insertion sort: label sets are small). */
 void mg_labels_sort(struct mg_label *v, size_t n);
