@@ -680,7 +680,7 @@ enum mg_reason mg_store_input_add(struct mg_store *st,
         return fr;
     /* mark which labels the source gave, so a reload can tell them apart */
     uint64_t srcmask = 0;
-    for (size_t i = 0; i < s->nlabels && i < 64; i++)
+    for (size_t i = 0; s->nsource && i < s->nlabels && i < 64; i++)
         for (size_t k = 0; k < s->nsource; k++)
             if (s->labels[i].value == s->source[k].value &&
                 s->labels[i].name == s->source[k].name)
