@@ -132,9 +132,7 @@ void mg_lbuild_del(struct mg_lbuild *lb, const char *name, size_t nlen)
 
 void mg_lbuild_del_at(struct mg_lbuild *lb, size_t i)
 {
-    /* the labels after i are few: moved one by one, not by a call */
-    for (size_t k = i + 1; k < lb->n; k++)
-        lb->v[k - 1] = lb->v[k];
+    memmove(&lb->v[i], &lb->v[i + 1], (lb->n - i - 1) * sizeof(lb->v[0]));
     lb->n--;
 }
 
