@@ -349,7 +349,7 @@ void mg_caps_free(struct mg_caps *c)
 static int metric_matches(struct mg_caps *c, struct cap_state *s,
                           const char *name, size_t nlen)
 {
-    if (s->memo_len && s->memo_len == nlen && memcmp(s->memo, name, nlen) == 0)
+    if (s->memo_len && s->memo_len == nlen && mg_label_bytes_eq(s->memo, name, nlen))
         return s->memo_match;
     char why[160];
     int rc = mg_regex_match(s->def->metric, c->m, name, nlen, 0, why, sizeof(why));
@@ -361,9 +361,12 @@ static int metric_matches(struct mg_caps *c, struct cap_state *s,
     return rc;
 }
 
+/* The labels are labels[0..n), or, when ls is not NULL, ls's: a set is
+ * read for the one value a label cap wants, not unpacked. */
 static const char *key_of(struct mg_caps *c, struct cap_state *s,
                           const char *name, size_t nlen,
-                          const struct mg_label *labels, size_t n, size_t *klen)
+                          const struct mg_label *labels, size_t n,
+                          const struct mg_labelset *ls, size_t *klen)
 {
     const struct mg_cap_def *d = s->def;
     if (d->kind == MG_CAP_MAX_INPUTS || d->kind == MG_CAP_MAX_INPUTS_PER_SOURCE)
@@ -379,10 +382,17 @@ static const char *key_of(struct mg_caps *c, struct cap_state *s,
         return name;
     }
     size_t ll = d->label_len;
-    /* names mostly differ at their first byte: no memcmp for those */
+    if (ls) {
+        struct mg_label l;
+        if (!mg_labelset_get(ls, d->label, ll, &l))
+            return NULL;
+        *klen = l.vlen;
+        return l.value;
+    }
+    /* names mostly differ at their first byte: no more compared for those */
     for (size_t i = 0; i < n; i++)
         if (labels[i].nlen == ll && labels[i].name[0] == d->label[0] &&
-            memcmp(labels[i].name, d->label, ll) == 0) {
+            mg_label_bytes_eq(labels[i].name, d->label, ll)) {
             *klen = labels[i].vlen;
             return labels[i].value;
         }
@@ -398,35 +408,34 @@ static void count(struct cap_state *s, const char *key, size_t klen, int delta)
     (void)mg_kcount_add(&s->counts, key, klen, delta);
 }
 
-static void count_labels(struct mg_caps *c, struct cap_state *s,
-                         const struct mg_family *f, const struct mg_label *v,
-                         size_t n, int delta)
-{
-    size_t klen;
-    const char *key = key_of(c, s, f->name, f->nlen, v, n, &klen);
-    if (key)
-        count(s, key, klen, delta);
-}
-
 static void count_output(struct mg_caps *c, struct cap_state *s,
                          const struct mg_family *f, const struct mg_labelset *ls,
                          int delta)
 {
-    struct mg_label v[ls->n ? ls->n : 1];
-    count_labels(c, s, f, v, mg_labelset_unpack(ls, v), delta);
+    size_t klen;
+    const char *key = key_of(c, s, f->name, f->nlen, NULL, 0, ls, &klen);
+    if (key)
+        count(s, key, klen, delta);
 }
 
-/* The labels unpacked once for every cap. */
+/* Each cap reads the one value it counts by: most caps want one label or
+ * none, so unpacking the whole set for them cost more than the reads. A
+ * new output's labels come as the array its set was made from: scanned
+ * there, not decoded from the set. */
 void mg_caps_on_output(void *ctx, const struct mg_family *f,
-                       const struct mg_labelset *ls, int delta)
+                       const struct mg_labelset *ls, const struct mg_label *v,
+                       size_t n, int delta)
 {
     struct mg_caps *c = ctx;
     if (f->own || c->n == 0)
         return;
-    struct mg_label v[ls->n ? ls->n : 1];
-    size_t n = mg_labelset_unpack(ls, v);
-    for (size_t i = 0; i < c->n; i++)
-        count_labels(c, c->v[i], f, v, n, delta);
+    for (size_t i = 0; i < c->n; i++) {
+        size_t klen;
+        const char *key = key_of(c, c->v[i], f->name, f->nlen, v, n,
+                                 v ? NULL : ls, &klen);
+        if (key)
+            count(c->v[i], key, klen, delta);
+    }
 }
 
 /* 48 KiB of count slots: smaller tables are hit in cache anyway. */
@@ -442,7 +451,7 @@ void mg_caps_prefetch(struct mg_caps *c, const struct mg_route *r)
         /* a table of a few thousand keys stays in cache: not worth a key */
         if (s->def->kind == MG_CAP_MAX_SERIES || s->counts.cap < PREFETCH_MIN_SLOTS)
             continue;
-        const char *key = key_of(c, s, r->name, r->nlen, r->labels, r->nlabels, &klen);
+        const char *key = key_of(c, s, r->name, r->nlen, r->labels, r->nlabels, NULL, &klen);
         if (key)
             mg_kcount_prefetch(&s->counts, key, klen);
     }
@@ -575,7 +584,7 @@ const char *mg_caps_admit(struct mg_caps *c, struct mg_store *st,
         size_t klen;
         if (!may_be_full(s))
             continue;
-        const char *key = key_of(c, s, r->name, r->nlen, r->labels, r->nlabels, &klen);
+        const char *key = key_of(c, s, r->name, r->nlen, r->labels, r->nlabels, NULL, &klen);
         if (!key || !over(s, key, klen))
             continue;
         /* A series joining an output that exists adds nothing a cap
@@ -733,7 +742,7 @@ void mg_caps_describe(struct mg_caps *c, const struct mg_store *st,
         size_t klen;
         if (s->def->kind != MG_CAP_MAX_INPUTS &&
             s->def->kind != MG_CAP_MAX_INPUTS_PER_SOURCE &&
-            !key_of(c, s, name, nlen, labels, n, &klen))
+            !key_of(c, s, name, nlen, labels, n, NULL, &klen))
             continue;
         k += (size_t)snprintf(buf + k, len - k, "%s%s: %llu of %llu%s", k ? "; " : "",
                               s->def->name, (unsigned long long)use_of(s, st),

@@ -58,9 +58,11 @@ int mg_caps_set(struct mg_caps *c, struct mg_cap_def *const *defs, size_t n,
                 struct mg_store *st);
 
 /* The store's output hook: counts an output series coming (delta 1) or
- * going (-1). ctx is the struct mg_caps. */
+ * going (-1). ctx is the struct mg_caps; v, when not NULL, is ls's n
+ * labels, sorted. */
 void mg_caps_on_output(void *ctx, const struct mg_family *f,
-                       const struct mg_labelset *ls, int delta);
+                       const struct mg_labelset *ls, const struct mg_label *v,
+                       size_t n, int delta);
 
 /* Asks for the count slots r's output will take when it is made, so the
  * store's hook finds them in cache. */

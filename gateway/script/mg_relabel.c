@@ -17,6 +17,7 @@
 #include "mg_md5.h"
 #include "mg_regex.h"
 #include "mg_suggest.h"
+#include "mg_utf8.h"
 
 /* How much of a config string a message quotes. */
 #define QUOTE_MAX 40
@@ -137,10 +138,7 @@ static int is_literal(const struct str *s)
  * the shortcuts below take only ASCII and leave the rest to the regex. */
 static int is_ascii(const char *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] >= 0x80)
-            return 0;
-    return 1;
+    return mg_utf8_ascii(s, n);
 }
 
 static int is_word(int c)
@@ -686,7 +684,7 @@ static const struct mg_label *lookup(const struct mg_lbuild *lb,
     if (hint && *hint < lb->n) {
         const struct mg_label *l = &lb->v[*hint];
         if (l->nlen == nlen && (nlen == 0 || l->name[0] == name[0]) &&
-            memcmp(l->name, name, nlen) == 0)
+            mg_label_bytes_eq(l->name, name, nlen))
             return l;
     }
     const struct mg_label *l = mg_lbuild_get(lb, name, nlen);
@@ -900,13 +898,13 @@ static int apply_labeldrop(const struct step *st, struct scratch *sc,
         const struct mg_label *l = &lb->v[i];
         int rc;
         if (st->literal && is_ascii(l->name, l->nlen))
-            rc = l->nlen == st->regex.n && memcmp(l->name, st->regex.p, l->nlen) == 0;
+            rc = l->nlen == st->regex.n && mg_label_bytes_eq(l->name, st->regex.p, l->nlen);
         else
             rc = mg_regex_match(st->re, sc->m, l->name, l->nlen, 0, why, whylen);
         if (rc < 0)
             return -1;
         if (rc == !keep)
-            mg_lbuild_del(lb, l->name, l->nlen);
+            mg_lbuild_del_at(lb, i); /* the label at i: no search for it */
         else
             i++;
     }
@@ -928,7 +926,7 @@ static int apply_step(const struct step *st, struct scratch *sc,
     case A_KEEP:
     case A_DROP:
         if (st->literal && is_ascii(val, vlen))
-            rc = vlen == st->regex.n && memcmp(val, st->regex.p, vlen) == 0;
+            rc = vlen == st->regex.n && mg_label_bytes_eq(val, st->regex.p, vlen);
         else
             rc = mg_regex_match(st->re, sc->m, val, vlen, 0, why, whylen);
         if (rc < 0)

@@ -15,7 +15,7 @@
 /* Bit 1: may start a label name; bit 2: may follow; bit 4 and 8: the same
  * for a metric name (':' too). One load a byte, where the checks were a
  * chain of compares. */
-static const unsigned char name_class[256] = {
+const unsigned char mg_name_class[256] = {
     [':'] = 4 | 8,
     ['_'] = 1 | 2 | 4 | 8,
 #define R(c) [c] = 1 | 2 | 4 | 8
@@ -30,26 +30,6 @@ static const unsigned char name_class[256] = {
     D('0'), D('1'), D('2'), D('3'), D('4'), D('5'), D('6'), D('7'), D('8'), D('9'),
 #undef D
 };
-
-static int name_valid(const char *s, size_t n, unsigned first, unsigned rest)
-{
-    if (n == 0 || !(name_class[(unsigned char)s[0]] & first))
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if (!(name_class[(unsigned char)s[i]] & rest))
-            return 0;
-    return 1;
-}
-
-int mg_metric_name_valid(const char *s, size_t n)
-{
-    return name_valid(s, n, 4, 8);
-}
-
-int mg_label_name_valid(const char *s, size_t n)
-{
-    return name_valid(s, n, 1, 2);
-}
 
 static int name_cmp(const struct mg_label *a, const struct mg_label *b)
 {
@@ -84,12 +64,42 @@ int mg_labels_have_duplicate(const struct mg_label *v, size_t n)
     return 0;
 }
 
+/* A string of at most 8 bytes as one word, read as mg_hash_bytes_inline
+ * reads its tail: for a given length, different strings give different
+ * words. */
+static inline uint64_t short_word(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + n - 4, 4);
+        return a | (uint64_t)b << 32;
+    }
+    if (n > 0)
+        return (uint64_t)p[0] | (uint64_t)p[n >> 1] << 8 | (uint64_t)p[n - 1] << 16;
+    return 0;
+}
+
+/* A label whose name and value both fit in a word each (most of them) is
+ * mixed in one round, with both lengths: two rounds of the string hash
+ * cost twice that. Longer ones take the string hash. In memory only, as
+ * mg_hash_bytes. */
 uint64_t mg_labels_hash(const struct mg_label *v, size_t n)
 {
     uint64_t h = 0x6d6f6f6e67617465ULL;
     for (size_t i = 0; i < n; i++) {
-        h = mg_hash_bytes_inline(v[i].name, v[i].nlen, h);
-        h = mg_hash_bytes_inline(v[i].value, v[i].vlen, h ^ 0xff);
+        uint64_t nl = v[i].nlen, vl = v[i].vlen;
+        if (nl <= 8 && vl <= 8) {
+            uint64_t x = short_word(v[i].name, nl) * 0xbf58476d1ce4e5b9ULL;
+            uint64_t y = short_word(v[i].value, vl) * 0x94d049bb133111ebULL;
+            h ^= (x ^ (y << 32 | y >> 32)) + (nl << 8 | vl) * 0x9e3779b97f4a7c15ULL;
+            h *= 0xff51afd7ed558ccdULL;
+            h ^= h >> 29;
+            continue;
+        }
+        h = mg_hash_bytes_inline(v[i].name, nl, h);
+        h = mg_hash_bytes_inline(v[i].value, vl, h ^ 0xff);
     }
     return h;
 }
@@ -154,20 +164,11 @@ static size_t varint_len(uint32_t v)
 /* Takes the references label l needs and sets its tag: 0 or -ENOMEM. */
 static int label_intern(const struct mg_label *l, uint32_t src, uint32_t *tag)
 {
-    uint32_t name, pair;
-    if (mg_lintern_name_get(l->name, l->nlen, &name))
-        return -ENOMEM;
-    int rc = mg_lintern_pair_get(name, l->value, l->vlen, &pair);
-    if (rc < 0) {
-        mg_lintern_name_put(name);
+    uint32_t id;
+    int rc = mg_lintern_label_get(l->name, l->nlen, l->value, l->vlen, &id);
+    if (rc < 0)
         return rc;
-    }
-    if (rc == 0) {
-        *tag = name << 2 | src;
-        return 0;
-    }
-    mg_lintern_name_put(name); /* the pair holds the name */
-    *tag = pair << 2 | TAG_INTERNED | src;
+    *tag = id << 2 | (rc ? TAG_INTERNED : 0) | src;
     return 0;
 }
 
@@ -394,6 +395,30 @@ size_t mg_labelset_read(const struct mg_labelset *ls, size_t *pos,
     }
     *pos = off << 16 | i;
     return k;
+}
+
+int mg_labelset_get(const struct mg_labelset *ls, const char *name,
+                    size_t nlen, struct mg_label *out)
+{
+    const unsigned char *p = ls->data;
+    struct tabs t = tabs_now();
+    unsigned char first = nlen ? (unsigned char)name[0] : 0;
+    for (size_t i = 0; i < ls->n; i++) {
+        uint32_t tag;
+        struct mg_label l;
+        p += label_get(t, p, &tag, &l);
+        if (l.nlen && nlen && (unsigned char)l.name[0] != first) {
+            /* sorted by name: past name's first byte, it is absent */
+            if ((unsigned char)l.name[0] > first)
+                return 0;
+            continue;
+        }
+        if (l.nlen == nlen && mg_label_bytes_eq(l.name, name, nlen)) {
+            *out = l;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 size_t mg_labelset_unpack(const struct mg_labelset *ls, struct mg_label *v)

@@ -47,10 +47,34 @@ static inline int mg_label_bytes_eq(const char *a, const char *b, size_t n)
                       a[n - 1] == b[n - 1]);
 }
 
+/* Per byte, bit 1: may start a label name; 2: may follow; 4 and 8: the
+ * same for a metric name. */
+extern const unsigned char mg_name_class[256];
+
+/* Inline: every name of every new series is checked, and the call cost
+ * about as much as the check of a short name. */
+static inline int mg_name_valid_as(const char *s, size_t n, unsigned first,
+                                   unsigned rest)
+{
+    if (n == 0 || !(mg_name_class[(unsigned char)s[0]] & first))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!(mg_name_class[(unsigned char)s[i]] & rest))
+            return 0;
+    return 1;
+}
+
 /* [a-zA-Z_:][a-zA-Z0-9_:]* */
-int mg_metric_name_valid(const char *s, size_t n);
+static inline int mg_metric_name_valid(const char *s, size_t n)
+{
+    return mg_name_valid_as(s, n, 4, 8);
+}
+
 /* [a-zA-Z_][a-zA-Z0-9_]* (the "__" prefix is the caller's rule) */
-int mg_label_name_valid(const char *s, size_t n);
+static inline int mg_label_name_valid(const char *s, size_t n)
+{
+    return mg_name_valid_as(s, n, 1, 2);
+}
 
 /* Sorts by name (insertion sort: label sets are small). */
 void mg_labels_sort(struct mg_label *v, size_t n);
@@ -115,6 +139,11 @@ int mg_labelset_next(const struct mg_labelset *ls, size_t *pos,
  * into v: how many, 0 at the end. One call for a whole small set. */
 size_t mg_labelset_read(const struct mg_labelset *ls, size_t *pos,
                         struct mg_label *v, size_t max);
+/* The label named name (nlen bytes) into out, borrowing from ls: 1, or 0
+ * when ls has none. For a reader of one value, where unpacking the whole
+ * set cost more than the rest of its work. */
+int mg_labelset_get(const struct mg_labelset *ls, const char *name,
+                    size_t nlen, struct mg_label *out);
 /* Unpacks into v (room for ls->n); returns ls->n. */
 size_t mg_labelset_unpack(const struct mg_labelset *ls, struct mg_label *v);
 

@@ -2,6 +2,7 @@
 #include "mg_lbuild.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +53,32 @@ void mg_lbuild_reset(struct mg_lbuild *lb)
     lb->failed = 0;
 }
 
+/* memcpy without the call for what labels mostly are, 16 bytes or less:
+ * two overlapping loads and stores, which write only dst[0..n). */
+static inline void copy_short(char *dst, const char *src, size_t n)
+{
+    if (n > 16) {
+        memcpy(dst, src, n);
+    } else if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, src, 8);
+        memcpy(&b, src + n - 8, 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + n - 8, &b, 8);
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, src, 4);
+        memcpy(&b, src + n - 4, 4);
+        memcpy(dst, &a, 4);
+        memcpy(dst + n - 4, &b, 4);
+    } else if (n) {
+        char a = src[0], m = src[n >> 1], z = src[n - 1];
+        dst[0] = a;
+        dst[n >> 1] = m;
+        dst[n - 1] = z;
+    }
+}
+
 char *mg_lbuild_strdup(struct mg_lbuild *lb, const char *s, size_t n)
 {
     struct mg_lbuild_chunk *c = lb->chunks;
@@ -72,8 +99,7 @@ char *mg_lbuild_strdup(struct mg_lbuild *lb, const char *s, size_t n)
         lb->chunks = c = nc;
     }
     char *p = c->data + c->used;
-    if (n)
-        memcpy(p, s, n);
+    copy_short(p, s, n);
     p[n] = '\0';
     c->used += n + 1;
     return p;
@@ -100,9 +126,13 @@ const struct mg_label *mg_lbuild_get(const struct mg_lbuild *lb,
 void mg_lbuild_del(struct mg_lbuild *lb, const char *name, size_t nlen)
 {
     ptrdiff_t i = find(lb, name, nlen);
-    if (i < 0)
-        return;
-    memmove(&lb->v[i], &lb->v[i + 1], (lb->n - (size_t)i - 1) * sizeof(lb->v[0]));
+    if (i >= 0)
+        mg_lbuild_del_at(lb, (size_t)i);
+}
+
+void mg_lbuild_del_at(struct mg_lbuild *lb, size_t i)
+{
+    memmove(&lb->v[i], &lb->v[i + 1], (lb->n - i - 1) * sizeof(lb->v[0]));
     lb->n--;
 }
 
@@ -134,8 +164,8 @@ int mg_lbuild_set(struct mg_lbuild *lb, const char *name, size_t nlen,
     return 0;
 }
 
-int mg_lbuild_append_ref(struct mg_lbuild *lb, const char *name, size_t nlen,
-                         const char *value, size_t vlen)
+int mg_lbuild_append_grow(struct mg_lbuild *lb, const char *name, size_t nlen,
+                          const char *value, size_t vlen)
 {
     if (vlen == 0)
         return 0;

@@ -29,10 +29,22 @@ int mg_lbuild_set(struct mg_lbuild *lb, const char *name, size_t nlen,
  * until the next reset (the pipeline's input sample does). */
 int mg_lbuild_set_ref(struct mg_lbuild *lb, const char *name, size_t nlen,
                       const char *value, size_t vlen);
+/* mg_lbuild_append_ref when the array may need to grow. */
+int mg_lbuild_append_grow(struct mg_lbuild *lb, const char *name, size_t nlen,
+                          const char *value, size_t vlen);
 /* As set_ref, for a caller that knows name is not in the set yet (the
- * labels of one sample: unique), so nothing is looked up. */
-int mg_lbuild_append_ref(struct mg_lbuild *lb, const char *name, size_t nlen,
-                         const char *value, size_t vlen);
+ * labels of one sample: unique), so nothing is looked up. Inline: every
+ * label of every new series comes through here, and the call cost more
+ * than the store. */
+static inline int mg_lbuild_append_ref(struct mg_lbuild *lb, const char *name,
+                                       size_t nlen, const char *value,
+                                       size_t vlen)
+{
+    if (vlen == 0 || lb->n >= lb->cap)
+        return mg_lbuild_append_grow(lb, name, nlen, value, vlen);
+    lb->v[lb->n++] = (struct mg_label){name, value, (uint32_t)nlen, (uint32_t)vlen};
+    return 0;
+}
 /* Label i (an index into lb->v, found by the caller) takes value, borrowed
  * as for set_ref; vlen is not 0. */
 void mg_lbuild_set_ref_at(struct mg_lbuild *lb, size_t i, const char *value,
@@ -46,6 +58,9 @@ int mg_lbuild_add(struct mg_lbuild *lb, const char *name, size_t nlen,
 const struct mg_label *mg_lbuild_get(const struct mg_lbuild *lb,
                                      const char *name, size_t nlen);
 void mg_lbuild_del(struct mg_lbuild *lb, const char *name, size_t nlen);
+/* Deletes label i (an index into lb->v, below lb->n, found by the caller):
+ * the labels after it move down one. */
+void mg_lbuild_del_at(struct mg_lbuild *lb, size_t i);
 /* Copies n bytes into the builder's chunks; NULL on ENOMEM. */
 char *mg_lbuild_strdup(struct mg_lbuild *lb, const char *s, size_t n);
 void mg_lbuild_sort(struct mg_lbuild *lb);

@@ -42,8 +42,6 @@ static inline const struct mg_lintern *mg_lintern_pair_at(uint32_t id)
     return mg_lintern_pairs_v[id];
 }
 
-/* The id of name s with one more reference: 0 or -ENOMEM. */
-int mg_lintern_name_get(const char *s, uint32_t len, uint32_t *id);
 /* Drops one reference to name id; the name goes at zero. */
 void mg_lintern_name_put(uint32_t id);
 /* One more reference to name id, which the caller holds one on. */
@@ -51,14 +49,14 @@ static inline void mg_lintern_name_ref(uint32_t id)
 {
     mg_lintern_names_v[id]->refs++;
 }
-/* The id of the pair (name id, value) with one more reference: 1; 0 when
- * the name has MG_LINTERN_VALUES_MAX pairs already and the value is not
- * the pair last asked for (keep it inline: past the bound the table is
- * not searched, so a value may be inline in one set and interned in
- * another); -ENOMEM. The caller holds a reference to name id for the
- * call. */
-int mg_lintern_pair_get(uint32_t name, const char *v, uint32_t vlen,
-                        uint32_t *id);
+/* The label name = v, interned: 1 and the id of the pair (name, v) with
+ * one more reference; 0 and the id of name with one more reference when
+ * the name has MG_LINTERN_VALUES_MAX pairs already and v is not the pair
+ * last asked for (keep it inline: past the bound the table is not
+ * searched, so a value may be inline in one set and interned in
+ * another); -ENOMEM with nothing held. */
+int mg_lintern_label_get(const char *name, uint32_t nlen, const char *v,
+                         uint32_t vlen, uint32_t *id);
 /* Drops one reference to pair id; the pair (and its name reference) goes
  * at zero. */
 void mg_lintern_pair_put(uint32_t id);

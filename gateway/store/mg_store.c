@@ -278,7 +278,7 @@ static void output_remove(struct mg_store *st, uint32_t idx)
     struct mg_output *o = &st->out[idx];
     st->generation++;
     if (st->on_output && !(o->flags & F_OWN))
-        st->on_output(st->hook_ctx, OUTFAM(st, o), o->ls, -1);
+        st->on_output(st->hook_ctx, OUTFAM(st, o), o->ls, NULL, 0, -1);
     struct mg_family *fam = OUTFAM(st, o);
     for (struct mg_store_cursor *c = st->cursors; c; c = c->link)
         if (c->next == idx)
@@ -353,9 +353,13 @@ static uint32_t output_get(struct mg_store *st, const struct mg_route *r,
     snprintf(why, MG_WHY_LEN, "out of memory");
     struct mg_labelset *ls = ls_hint && ls_hint->hash == (uint32_t)h
                                  ? mg_labelset_ref(ls_hint) : NULL;
-    if (!ls)
+    /* r's labels for the hook when ls is made from them */
+    const struct mg_label *made_v = NULL;
+    if (!ls) {
         ls = mg_labelset_new_like(&st->slab, r->labels, r->nlabels, h,
                                   ls_hint, hint_v);
+        made_v = r->labels;
+    }
     if (!ls)
         goto fail;
     struct mg_hvals *hv = NULL;
@@ -392,7 +396,7 @@ static uint32_t output_get(struct mg_store *st, const struct mg_route *r,
     st->liveout++;
     st->generation++;
     if (st->on_output && !st->creating_own)
-        st->on_output(st->hook_ctx, f, ls, 1);
+        st->on_output(st->hook_ctx, f, ls, made_v, made_v ? r->nlabels : 0, 1);
     mg_family_set_help(f, help, hlen);
     if (r->pin_help)
         mg_family_pin_help(f, r->help, r->hlen);
@@ -677,7 +681,7 @@ enum mg_reason mg_store_input_add(struct mg_store *st,
         return fr;
     /* mark which labels the source gave, so a reload can tell them apart */
     uint64_t srcmask = 0;
-    for (size_t i = 0; i < s->nlabels && i < 64; i++)
+    for (size_t i = 0; s->nsource && i < s->nlabels && i < 64; i++)
         for (size_t k = 0; k < s->nsource; k++)
             if (s->labels[i].value == s->source[k].value &&
                 s->labels[i].name == s->source[k].name)

@@ -208,9 +208,12 @@ int mg_store_own_hist(struct mg_store *st, const char *name,
                       double count);
 
 /* Called when an output series is created (delta 1) or removed (-1); not
- * for the gateway's own series. f and ls are borrowed for the call. */
+ * for the gateway's own series. f and ls are borrowed for the call; v, when
+ * not NULL, holds ls's n labels as the sorted array ls was made from (a
+ * new output's), so the hook need not read them out of ls. */
 typedef void (*mg_output_hook)(void *ctx, const struct mg_family *f,
-                               const struct mg_labelset *ls, int delta);
+                               const struct mg_labelset *ls,
+                               const struct mg_label *v, size_t n, int delta);
 /* Called when an input with an owner (its budget slot) goes away. */
 typedef void (*mg_owner_hook)(void *ctx, uint8_t owner);
 void mg_store_set_owner_hook(struct mg_store *st, mg_owner_hook fn, void *ctx);

@@ -207,8 +207,39 @@ static void test_like_shares_ids(void)
     CHECK(st.names == 0 && st.pairs == 0 && st.bytes == 0);
 }
 
+/* mg_labelset_get finds each label, interned or inline, and no other. */
+static void test_get_one_value(void)
+{
+    static struct mg_labelset *ls[MG_LINTERN_VALUES_MAX + 100];
+    char id[16], zone[16];
+    struct mg_label v[3], l;
+    /* past MG_LINTERN_VALUES_MAX values of id, its values are kept inline */
+    for (unsigned i = 0; i < MG_LINTERN_VALUES_MAX + 100; i++) {
+        labels_of(i, id, zone, v);
+        ls[i] = mg_labelset_new(v, 3, i);
+        CHECK(ls[i]);
+    }
+    for (unsigned i = 0; i < MG_LINTERN_VALUES_MAX + 100; i++) {
+        labels_of(i, id, zone, v);
+        for (size_t k = 0; k < 3; k++)
+            CHECK(mg_labelset_get(ls[i], v[k].name, v[k].nlen, &l) &&
+                      l.nlen == v[k].nlen && l.vlen == v[k].vlen &&
+                      memcmp(l.value, v[k].value, l.vlen) == 0,
+                  "series %u label %zu", i, k);
+        CHECK(!mg_labelset_get(ls[i], "i", 1, &l) &&
+              !mg_labelset_get(ls[i], "ids", 3, &l) &&
+              !mg_labelset_get(ls[i], "a", 1, &l) &&
+              !mg_labelset_get(ls[i], "jobs", 4, &l) &&
+              !mg_labelset_get(ls[i], "zz", 2, &l) &&
+              !mg_labelset_get(ls[i], "", 0, &l));
+    }
+    for (unsigned i = 0; i < MG_LINTERN_VALUES_MAX + 100; i++)
+        mg_labelset_unref(NULL, ls[i]);
+}
+
 int main(void)
 {
+    test_get_one_value();
     test_values_shared_and_returned();
     test_bound_frees_up();
     test_reused_ids();

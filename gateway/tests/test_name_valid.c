@@ -2,6 +2,7 @@
  * every byte, first and later, is judged as the grammar says:
  * metric [a-zA-Z_:][a-zA-Z0-9_:]*, label [a-zA-Z_][a-zA-Z0-9_]*. */
 #include <stdio.h>
+#include <string.h>
 
 #include "mg_labels.h"
 #include "mg_test.h"
@@ -32,8 +33,31 @@ static void test_every_byte(void)
     CHECK(!mg_label_name_valid("a:b", 3));
 }
 
+/* Values are checked for ASCII a word at a time and in overlapping tails:
+ * one byte that is not ASCII, at any place in any length, is still seen. */
+static void test_utf8_every_place(void)
+{
+    char s[40];
+    for (size_t n = 0; n <= 33; n++) {
+        memset(s, 'a', sizeof(s));
+        CHECK(mg_utf8_valid(s, n), "ascii %zu", n);
+        for (size_t i = 0; i < n; i++) {
+            memset(s, 'a', sizeof(s));
+            s[i] = (char)0xff;
+            CHECK(!mg_utf8_valid(s, n), "0xff at %zu of %zu", i, n);
+            s[i] = (char)0xc3; /* a lead byte cut off or followed by 'a' */
+            CHECK(!mg_utf8_valid(s, n), "0xc3 at %zu of %zu", i, n);
+            if (i + 1 < n) {
+                s[i + 1] = (char)0xa9; /* U+00E9 */
+                CHECK(mg_utf8_valid(s, n), "U+00E9 at %zu of %zu", i, n);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     test_every_byte();
+    test_utf8_every_place();
     return mg_test_summary("test_name_valid");
 }

@@ -912,8 +912,32 @@ static void test_limits(void)
     mg_relabel_free(NULL);
 }
 
+/* The builder's copies: every length, short ones copied without memcpy,
+ * each a NUL-terminated copy that leaves the bytes around it alone. */
+static void test_lbuild_copies(void)
+{
+    struct mg_lbuild lb;
+    mg_lbuild_init(&lb);
+    char src[64];
+    for (size_t i = 0; i < sizeof(src); i++)
+        src[i] = (char)('a' + i % 26);
+    char *prev = NULL;
+    size_t prevn = 0;
+    for (size_t n = 0; n <= 40; n++) {
+        char *p = mg_lbuild_strdup(&lb, src + 1, n);
+        CHECK(p && memcmp(p, src + 1, n) == 0 && p[n] == '\0', "copy of %zu", n);
+        if (prev)
+            CHECK(memcmp(prev, src + 1, prevn) == 0 && prev[prevn] == '\0',
+                  "copy of %zu kept after %zu", prevn, n);
+        prev = p;
+        prevn = n;
+    }
+    mg_lbuild_fini(&lb);
+}
+
 int main(void)
 {
+    test_lbuild_copies();
     L = luaL_newstate();
     if (!L)
         return 2;

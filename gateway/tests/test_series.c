@@ -297,8 +297,26 @@ static void test_labelset_names_shared(void)
     mg_labelset_unref(NULL, lb);
 }
 
+/* Every type's name parses back to it; a near miss parses to nothing. */
+static void test_type_names(void)
+{
+    for (int t = MG_UNTYPED; t <= MG_SUMMARY; t++) {
+        const char *name = mg_type_name((enum mg_type)t);
+        size_t n = strlen(name);
+        CHECK(mg_type_parse(name, n) == t, "%s", name);
+        CHECK(mg_type_parse(name, n - 1) == -1, "%.*s", (int)(n - 1), name);
+        char x[16];
+        memcpy(x, name, n);
+        x[n - 1] ^= 0x20;
+        CHECK(mg_type_parse(x, n) == -1, "%.*s", (int)n, x);
+    }
+    CHECK(mg_type_parse("", 0) == -1);
+    CHECK(mg_type_parse("counters", 8) == -1);
+}
+
 int main(void)
 {
+    test_type_names();
     test_counter_sum_exact();
     test_counter_contribution_stays();
     test_gauge_rules();

@@ -5,6 +5,8 @@
 int mg_utf8_valid(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
+    if (mg_utf8_ascii(str, n))
+        return 1;
     size_t i = 0;
     while (i < n) {
         unsigned char c = s[i];

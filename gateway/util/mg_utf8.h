@@ -5,6 +5,32 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+/* 1 when all n bytes at s are ASCII. Label values and names mostly are,
+ * and short: a word at a time, the last 1 to 7 bytes in overlapping loads,
+ * where a byte loop cost a few instructions a byte. */
+static inline int mg_utf8_ascii(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    uint64_t w = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        w |= x;
+    }
+    size_t left = n - i;
+    if (left >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p + i, 4);
+        memcpy(&b, p + n - 4, 4);
+        w |= a | b;
+    } else if (left) {
+        w |= (uint64_t)(p[i] | p[i + (left >> 1)] | p[n - 1]);
+    }
+    return !(w & 0x8080808080808080ULL);
+}
 
 /* 1 when s (n bytes) is strict UTF-8: no overlongs, no surrogates, nothing
  * above U+10FFFF. */
