@@ -216,10 +216,18 @@ stop_gateway() {
 
 rss_bytes() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status"; }
 
-# cpu_seconds PID: user + system time so far (fields 14 and 15 of stat, after
-# the parenthesised command name, which may itself hold spaces).
+# cpu_seconds PID: CPU time so far, user and system, of the live threads,
+# from their schedstat in nanoseconds: stat counts in ticks of 10 ms, 5 % of
+# the 0.2 s a 100k-series create section takes. Without schedstat, stat's
+# fields 14 and 15 (after the parenthesised command name, which may itself
+# hold spaces).
 cpu_seconds() {
     local tck
+    if [ -r "/proc/$1/schedstat" ]; then
+        cat /proc/"$1"/task/*/schedstat 2>/dev/null |
+            awk '{ s += $1 } END { printf "%.4f", s / 1e9 }'
+        return
+    fi
     tck=$(getconf CLK_TCK)
     sed 's/^.*) //' "/proc/$1/stat" | awk -v t="$tck" '{ printf "%.3f", ($12 + $13) / t }'
 }
