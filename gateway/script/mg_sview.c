@@ -101,10 +101,11 @@ static int view_kind(lua_State *L, int idx)
     return (t & 3) == KIND_S ? 's' : (t & 3) == KIND_LABELS ? 'l' : 0;
 }
 
+/* lua_touserdata alone tells: a full userdata's block is an address,
+ * which never has the tag bit, and any other value reads NULL. */
 static int is_live(lua_State *L, int idx, const void *live)
 {
-    return live != NULL && lua_type(L, idx) == LUA_TLIGHTUSERDATA &&
-           lua_touserdata(L, idx) == live;
+    return live != NULL && lua_touserdata(L, idx) == live;
 }
 
 static int stale(lua_State *L, const char *what)
@@ -413,9 +414,10 @@ typedef int (*view_fn)(lua_State *L, struct mg_sview *v);
 static int dispatch(lua_State *L, view_fn on_s, view_fn on_labels)
 {
     struct mg_sview *v = view(L);
-    if (is_live(L, 1, v->s))
+    const void *t = lua_touserdata(L, 1);
+    if (t != NULL && t == v->s)
         return on_s(L, v);
-    if (is_live(L, 1, v->labels))
+    if (t != NULL && t == v->labels)
         return on_labels(L, v);
     return stale(L, view_kind(L, 1) == 'l' ? "s.labels" : "s");
 }
