@@ -304,7 +304,7 @@ static void output_remove(struct mg_store *st, uint32_t idx)
 
 /* Finds or creates the output of route r for an input of type t (its
  * histogram layout in b/nb, already scaled). ls_hint is the input's label
- * set, shared when equal to r's labels; hint_v the array it was made from
+ * set, shared when equal to r's labels and their hashes agree; hint_v the array it was made from
  * (or NULL), whose strings r's labels may share; known, r's hash when the
  * caller has it (NULL: computed here). */
 static uint32_t output_get(struct mg_store *st, const struct mg_route *r,
@@ -351,8 +351,14 @@ static uint32_t output_get(struct mg_store *st, const struct mg_route *r,
         return MG_NIL;
     *rs = MG_REASON_LIMIT;
     snprintf(why, MG_WHY_LEN, "out of memory");
-    struct mg_labelset *ls = ls_hint && ls_hint->hash == (uint32_t)h
-                                 ? mg_labelset_ref(ls_hint) : NULL;
+    /* the input's set, when r's labels are its own (known) or equal to
+     * them: the 32 bits of hash a set keeps cannot tell that alone. The
+     * set's hash must be the output's too, the outputs' index finds and
+     * removes by it: a renamed output has a set of its own. */
+    struct mg_labelset *ls =
+        ls_hint && ls_hint->hash == (uint32_t)h &&
+                (known || mg_labelset_equal(ls_hint, r->labels, r->nlabels))
+            ? mg_labelset_ref(ls_hint) : NULL;
     /* r's labels for the hook when ls is made from them */
     const struct mg_label *made_v = NULL;
     if (!ls) {

@@ -314,6 +314,58 @@ static void test_type_names(void)
     CHECK(mg_type_parse("counters", 8) == -1);
 }
 
+/* An output whose hash agrees with its input's in the 32 bits a label set
+ * keeps, its labels different: it gets its own labels, not the input's
+ * set. The pair is found by a birthday search over m{a=i} and m{b=j}. */
+static void test_output_hash_collision(void)
+{
+    enum { NIN = 1 << 17 };
+    uint32_t *tag = calloc(2 * NIN, sizeof(*tag)); /* open addressing: low bits */
+    uint32_t *who = calloc(2 * NIN, sizeof(*who));
+    char a[16], b[16];
+    CHECK(tag && who);
+    for (uint32_t i = 1; i <= NIN && tag; i++) {
+        int n = snprintf(a, sizeof(a), "%u", i);
+        struct mg_label l = {"a", a, 1, (uint32_t)n};
+        uint32_t h = (uint32_t)mg_store_input_hash("m", 1, &l, 1), k = h & (2 * NIN - 1);
+        while (who[k])
+            k = (k + 1) & (2 * NIN - 1);
+        tag[k] = h;
+        who[k] = i;
+    }
+    uint32_t in_i = 0, out_j = 0;
+    for (uint32_t j = 1; j < 64 * NIN && !in_i && tag; j++) {
+        int n = snprintf(b, sizeof(b), "%u", j);
+        struct mg_label l = {"b", b, 1, (uint32_t)n};
+        uint32_t h = (uint32_t)mg_store_input_hash("m", 1, &l, 1), k = h & (2 * NIN - 1);
+        for (; who[k] && !in_i; k = (k + 1) & (2 * NIN - 1))
+            if (tag[k] == h) {
+                in_i = who[k];
+                out_j = j;
+            }
+    }
+    free(tag);
+    free(who);
+    CHECK(in_i != 0);
+    if (!in_i)
+        return;
+    int na = snprintf(a, sizeof(a), "%u", in_i), nb = snprintf(b, sizeof(b), "%u", out_j);
+    struct mg_label la = {"a", a, 1, (uint32_t)na}, lb = {"b", b, 1, (uint32_t)nb};
+    struct mg_sample s = {.name = "m", .nlen = 1, .type = MG_GAUGE, .labels = &la,
+                          .nlabels = 1, .value = 1};
+    struct mg_route r = {.name = "m", .nlen = 1, .labels = &lb, .nlabels = 1,
+                         .scale = 1, .ttl_ms = -1};
+    struct mg_store *st = mg_store_new();
+    char why[MG_WHY_LEN];
+    CHECK(mg_store_input_add(st, &s, mg_store_input_hash("m", 1, &la, 1), &r, 0, why) == MG_OK);
+    struct mg_output *o = mg_store_output_at(st, 0);
+    struct mg_label got;
+    CHECK(o && mg_labelset_get(o->ls, "b", 1, &got) && got.vlen == (uint32_t)nb &&
+          memcmp(got.value, b, (size_t)nb) == 0);
+    CHECK(o && !mg_labelset_get(o->ls, "a", 1, &got));
+    mg_store_free(st);
+}
+
 int main(void)
 {
     test_type_names();
@@ -327,5 +379,6 @@ int main(void)
     test_known_update_allocates_nothing();
     test_help_pin();
     test_labelset_names_shared();
+    test_output_hash_collision();
     return mg_test_summary("test_series");
 }
