@@ -148,6 +148,42 @@ end)
     assert.are.equal(0, value(text, DROPPED))
   end)
 
+  it("work as keys, compare by call, and refuse what a table would have allowed", function()
+    local _, text = run([[
+local seen, last = {}, nil
+transform(function(s)
+  local l = s.labels
+  assert(s == s and l == s.labels and s ~= l and s ~= last)
+  seen[s] = true
+  assert(seen[s] and tostring(s):match("^userdata"))
+  assert(not pcall(function() return #s end))
+  assert(not pcall(function() return s .. "" end))
+  assert(not pcall(table.concat, { s }))
+  for k, v in ipairs(l) do error("ipairs found " .. tostring(k)) end
+  last = s
+  s.labels.b = "2"
+  return s
+end)
+]])
+    assert.are.equal(1, value(text, 'm1{a="1",b="2"}'))
+    assert.are.equal(2, value(text, 'm2{a="1",b="2"}'))
+    assert.are.equal(0, value(text, DROPPED))
+  end)
+
+  it("refuse a stale s.labels assigned to s.labels, at the assignment's line", function()
+    local gw, text, p = run([[
+local prev
+transform(function(s)
+  if prev then s.labels = prev end
+  prev = s.labels
+  return s
+end)
+]])
+    assert.are.equal(1, value(text, 'm1{a="1"}'))
+    assert.is_nil(value(text, 'm2{a="1"}'))
+    has(result(gw, "m2"), p .. ":3: transform: this s.labels is from a transform call that has returned")
+  end)
+
   it("refuse rawset on s and s.labels: no write bypasses the checks", function()
     fails_first([[
 transform(function(s)
