@@ -21,7 +21,7 @@ enum { SV_NONE, SV_PROXY, SV_TABLE };
 /* The slots table is held by a registry ref (an array read, not a hash
  * lookup). Its array holds a table assigned to s.labels, s.source and a
  * staged s.help string; writing its array never allocates. */
-enum { SLOT_LABELS = 1, SLOT_SOURCE, SLOT_HELP, SLOT_KEYS, NSLOTS = SLOT_HELP };
+enum { SLOT_LABELS = 1, SLOT_SOURCE, SLOT_HELP, SLOT_NAME, SLOT_KEYS, NSLOTS = SLOT_NAME };
 
 /* The fields of s, in the order pairs(s) gives them. */
 enum { F_NAME, F_TYPE, F_LABELS, F_SOURCE, F_SCALE, F_TTL, F_HELP, NFIELDS };
@@ -119,10 +119,31 @@ static int is_name_label(const char *k, size_t kl)
     return kl == 8 && memcmp(k, "__name__", 8) == 0;
 }
 
-static void push_name(lua_State *L, const struct mg_sview *v)
+/* The series' name, as a new string. */
+static void push_name_copy(lua_State *L, const struct mg_sview *v)
 {
     const struct mg_label *n = mg_lbuild_get(v->lb, "__name__", 8);
     lua_pushlstring(L, n ? n->value : "", n ? n->vlen : 0);
+}
+
+/* s.name, in a metamethod (the slots table is its upvalue). New series
+ * come in runs of one metric (a producer's batch, a histogram's buckets),
+ * so the last name's string, anchored in its slot, is compared first: its
+ * bytes instead of Lua's hash and intern lookup. */
+static void push_name(lua_State *L, struct mg_sview *v)
+{
+    const struct mg_label *n = mg_lbuild_get(v->lb, "__name__", 8);
+    const char *name = n ? n->value : "";
+    size_t len = n ? n->vlen : 0;
+    if (v->last_name && len == v->last_name_len &&
+        mg_label_bytes_eq(name, v->last_name, len)) {
+        slot_get(L, SLOT_NAME);
+        return;
+    }
+    v->last_name = lua_pushlstring(L, name, len);
+    v->last_name_len = len;
+    lua_pushvalue(L, -1);
+    slot_set(L, SLOT_NAME);
 }
 
 /* s.labels: the call's view, or the table a script assigned. */
@@ -512,7 +533,7 @@ static int terr(lua_State *L, const char *where, const char *fmt, ...)
 static void read_labels(lua_State *L, struct mg_sview *v, int t, const char *where)
 {
     t = lua_absindex(L, t);
-    push_name(L, v); /* the reset below frees the builder's copy */
+    push_name_copy(L, v); /* the reset below frees the builder's copy */
     size_t nl;
     const char *name = lua_tolstring(L, -1, &nl);
     mg_lbuild_reset(v->lb);

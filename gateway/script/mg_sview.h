@@ -40,6 +40,8 @@ struct mg_sview {
     int labels_kind;               /* SV_* in mg_sview.c */
     int slots;                     /* registry ref, made by mg_sview_init */
     const char *field_key[7];      /* s's field names as interned in L */
+    const char *last_name;         /* the last s.name's bytes, anchored */
+    size_t last_name_len;          /* in the slots table */
     int source_made;
 };
 
