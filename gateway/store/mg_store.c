@@ -179,6 +179,21 @@ static int layout_is(const struct mg_layout *l, const double *b, size_t n,
 
 /* ---- pools ---- */
 
+/* A pool fills from the front: the next 2 MiB past the fill is faulted
+ * in one call as the fill reaches it, where each page's first write would
+ * have cost an exception (dear in a VM). At most that much is resident
+ * ahead of use. */
+#define FAULT_AHEAD ((size_t)2 << 20)
+
+static void fault_ahead(void *base, size_t used, size_t cap, size_t *faulted)
+{
+    if (used < *faulted)
+        return;
+    size_t end = cap - used > FAULT_AHEAD ? used + FAULT_AHEAD : cap;
+    mg_big_populate((char *)base + used, end - used);
+    *faulted = end;
+}
+
 static uint32_t input_alloc(struct mg_store *st)
 {
     if (st->freein != MG_NIL) {
@@ -192,8 +207,11 @@ static uint32_t input_alloc(struct mg_store *st)
         if (!n)
             return MG_NIL;
         st->in = n;
+        st->in_faulted = (size_t)st->capin * sizeof(*n); /* kept or copied */
         st->capin = cap;
     }
+    fault_ahead(st->in, (size_t)st->nin * sizeof(*st->in),
+                (size_t)st->capin * sizeof(*st->in), &st->in_faulted);
     return st->nin++;
 }
 
@@ -211,6 +229,7 @@ static uint32_t output_alloc(struct mg_store *st)
         if (!n)
             return MG_NIL;
         st->out = n;
+        st->out_faulted = (size_t)st->capout * sizeof(*n); /* kept or copied */
         if (st->ts) {
             int64_t *nts = mg_big_realloc(st->ts, (size_t)cap * sizeof(int64_t));
             if (!nts)
@@ -220,6 +239,8 @@ static uint32_t output_alloc(struct mg_store *st)
         }
         st->capout = cap;
     }
+    fault_ahead(st->out, (size_t)st->nout * sizeof(*st->out),
+                (size_t)st->capout * sizeof(*st->out), &st->out_faulted);
     return st->nout++;
 }
 

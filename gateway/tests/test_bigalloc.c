@@ -1,10 +1,14 @@
 /* test_bigalloc: blocks below 2 MiB come from malloc, larger ones are
  * 2 MiB-aligned mappings marked for huge pages; both read as zero from
  * mg_big_calloc, keep their bytes across mg_big_realloc in either
- * direction, and fail cleanly through the allocation seam. */
+ * direction, fault in at once through mg_big_populate, and fail cleanly
+ * through the allocation seam. */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "mg_alloc.h"
 #include "mg_bigalloc.h"
@@ -110,9 +114,44 @@ static void test_failures(void)
     mg_big_free(p);
 }
 
+/* Pages of p resident now, by mincore. */
+static size_t resident_pages(void *p, size_t n)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), np = n / page, got = 0;
+    unsigned char *vec = malloc(np);
+    if (!vec || mincore(p, n, vec) != 0) {
+        free(vec);
+        return 0;
+    }
+    for (size_t i = 0; i < np; i++)
+        got += vec[i] & 1;
+    free(vec);
+    return got;
+}
+
+/* A mapping's pages are not there until written; mg_big_populate faults
+ * them all in at once (kernels without MADV_POPULATE_WRITE: skipped). */
+static void test_populate(void)
+{
+#ifdef MADV_POPULATE_WRITE
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    unsigned char *p = mg_big_calloc(4, MIB);
+    CHECK(p != NULL);
+    if (!p)
+        return;
+    CHECK(resident_pages(p, 4 * MIB) < 4 * MIB / page);
+    mg_big_populate(p, 4 * MIB);
+    if (madvise(p, page, MADV_POPULATE_WRITE) == 0) /* the kernel has it */
+        CHECK(resident_pages(p, 4 * MIB) == 4 * MIB / page);
+    CHECK(all_zero(p, 4 * MIB));
+    mg_big_free(p);
+#endif
+}
+
 int main(void)
 {
     test_small_is_malloc();
+    test_populate();
     test_large_is_huge_mapping();
     test_realloc_across_the_threshold();
     test_failures();

@@ -137,6 +137,19 @@ void mg_big_free(void *p)
         free(h);
 }
 
+void mg_big_populate(void *p, size_t n)
+{
+#ifdef MADV_POPULATE_WRITE
+    uintptr_t a = ((uintptr_t)p + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
+    uintptr_t z = ((uintptr_t)p + n) & ~(uintptr_t)(PAGE - 1);
+    if (p && z > a)
+        (void)madvise((void *)a, z - a, MADV_POPULATE_WRITE);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
 void *mg_big_realloc(void *p, size_t n)
 {
     if (!p)

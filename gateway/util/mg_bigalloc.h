@@ -21,5 +21,11 @@ void *mg_big_calloc(size_t n, size_t size);
  * smaller size, the rest not zeroed; NULL on ENOMEM with p untouched. */
 void *mg_big_realloc(void *p, size_t n);
 void mg_big_free(void *p);
+/* Faults in the pages of the first n bytes of p (from mg_big_calloc) in
+ * one call: for a hash table, which random writes touch all over within
+ * its first few thousand entries, where each page's first write would
+ * have cost an exception (dear in a VM). Advice only: nothing happens
+ * where the kernel lacks MADV_POPULATE_WRITE. */
+void mg_big_populate(void *p, size_t n);
 
 #endif

@@ -15,6 +15,8 @@ static int grow(struct itab *t)
     struct islot *ns = mg_big_calloc(cap, sizeof(*ns));
     if (!ns)
         return -ENOMEM;
+    /* the rehash below writes on every page: fault them in one call */
+    mg_big_populate(ns, (size_t)cap * sizeof(*ns));
     for (uint32_t i = 0; t->s && i <= t->mask; i++) {
         if (!t->s[i].idx1)
             continue;

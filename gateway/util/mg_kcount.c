@@ -62,6 +62,8 @@ static int grow(struct mg_kcount *k)
     struct mg_kcount_entry *ns = mg_big_calloc(cap, sizeof(*ns));
     if (!ns)
         return -ENOMEM;
+    /* the rehash below writes on every page: fault them in one call */
+    mg_big_populate(ns, cap * sizeof(*ns));
     for (size_t i = 0; i < k->cap; i++) {
         if (!k->slot[i].count)
             continue;

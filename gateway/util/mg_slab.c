@@ -57,6 +57,8 @@ void *mg_slab_alloc(struct mg_slab *s, size_t n)
         struct mg_slab_chunk *ch = mg_big_realloc(NULL, len);
         if (!ch)
             return NULL;
+        /* filled from the front at once: its pages faulted in one call */
+        mg_big_populate(ch, len);
         ch->next = s->chunks;
         s->chunks = ch;
         s->nchunks++;
