@@ -2,11 +2,9 @@
 #include "mg_utf8.h"
 
 /* Strict UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
-int mg_utf8_valid(const char *str, size_t n)
+int mg_utf8_valid_multibyte(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
-    if (mg_utf8_ascii(str, n))
-        return 1;
     size_t i = 0;
     while (i < n) {
         unsigned char c = s[i];

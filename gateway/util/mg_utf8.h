@@ -32,9 +32,16 @@ static inline int mg_utf8_ascii(const char *s, size_t n)
     return !(w & 0x8080808080808080ULL);
 }
 
+/* mg_utf8_valid past its ASCII fast path. */
+int mg_utf8_valid_multibyte(const char *s, size_t n);
+
 /* 1 when s (n bytes) is strict UTF-8: no overlongs, no surrogates, nothing
- * above U+10FFFF. */
-int mg_utf8_valid(const char *s, size_t n);
+ * above U+10FFFF. Inline for its ASCII fast path: every label value of
+ * every new series is checked, and most are ASCII. */
+static inline int mg_utf8_valid(const char *s, size_t n)
+{
+    return mg_utf8_ascii(s, n) || mg_utf8_valid_multibyte(s, n);
+}
 
 /* Decodes the UTF-8 sequence at s (n > 0 bytes): returns its length and
  * the code point in *cp; a byte that starts no valid sequence is one byte

@@ -729,8 +729,7 @@ enum mg_reason mg_wire_check_identity(const struct mg_sample *s,
                      (int)l->nlen, l->name, lim->max_value_len);
             return MG_REASON_INVALID_LABEL_VALUE;
         }
-        /* most values are ASCII: checked here without a call */
-        if (!mg_utf8_ascii(l->value, l->vlen) && !mg_utf8_valid(l->value, l->vlen)) {
+        if (!mg_utf8_valid(l->value, l->vlen)) {
             snprintf(why, MG_WHY_LEN, "label %.*s: value is not UTF-8",
                      (int)l->nlen, l->name);
             return MG_REASON_INVALID_LABEL_VALUE;
