@@ -9,20 +9,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The type names with their lengths: every sample names its type, and a
+ * strlen and a memcmp a type were most of parsing it. */
+#define TYPE(s) {s, sizeof(s) - 1}
+static const struct {
+    const char *name;
+    size_t len;
+} types[] = {TYPE("untyped"), TYPE("counter"), TYPE("gauge"), TYPE("histogram"),
+             TYPE("summary")};
+#undef TYPE
+_Static_assert(sizeof(types) / sizeof(types[0]) == MG_SUMMARY + 1, "a name a type");
+
 const char *mg_type_name(enum mg_type t)
 {
-    static const char *const names[] = {"untyped", "counter", "gauge",
-                                        "histogram", "summary"};
-    return names[t];
+    return types[t].name;
 }
 
 int mg_type_parse(const char *s, size_t n)
 {
-    /* every sample names its type: the lengths known, the bytes compared
-     * inline, where a strlen and a memcmp a type were most of the cost */
-    static const uint8_t len[] = {7, 7, 5, 9, 7};
     for (int t = MG_UNTYPED; t <= MG_SUMMARY; t++)
-        if (len[t] == n && mg_label_bytes_eq(mg_type_name((enum mg_type)t), s, n))
+        if (types[t].len == n && mg_label_bytes_eq(types[t].name, s, n))
             return t;
     return -1;
 }

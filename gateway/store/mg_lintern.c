@@ -61,8 +61,8 @@ static int tab_rehash(struct tab *t, uint32_t nb)
 /* The id of the entry of name id nid (0 for names) whose key is s, or -1.
  * Inlined by force: a new series's labels miss the pair cache about half
  * the time, and the call cost a third of the search. */
-static inline __attribute__((always_inline)) int64_t tab_find(const struct tab *t, uint64_t h, uint32_t nid,
-                        const char *s, uint32_t len)
+static inline __attribute__((always_inline)) int64_t
+tab_find(const struct tab *t, uint64_t h, uint32_t nid, const char *s, uint32_t len)
 {
     if (!t->nb)
         return -1;

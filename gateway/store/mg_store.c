@@ -325,9 +325,9 @@ static void output_remove(struct mg_store *st, uint32_t idx)
 
 /* Finds or creates the output of route r for an input of type t (its
  * histogram layout in b/nb, already scaled). ls_hint is the input's label
- * set, shared when equal to r's labels and their hashes agree; hint_v the array it was made from
- * (or NULL), whose strings r's labels may share; known, r's hash when the
- * caller has it (NULL: computed here). */
+ * set, shared when equal to r's labels and their hashes agree; hint_v the
+ * array it was made from (or NULL), whose strings r's labels may share;
+ * known, r's hash when the caller has it (NULL: r's, or computed here). */
 static uint32_t output_get(struct mg_store *st, const struct mg_route *r,
                            enum mg_type t, const double *b, size_t nb,
                            double scale, struct mg_labelset *ls_hint,

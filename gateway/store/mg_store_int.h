@@ -24,7 +24,7 @@
 struct mg_store {
     struct mg_input *in;
     uint32_t nin, capin, freein, livein;
-    size_t in_faulted, out_faulted; /* pool bytes faulted in: populate_ahead */
+    size_t in_faulted, out_faulted; /* pool bytes faulted in: fault_ahead */
     struct mg_output *out;
     uint32_t nout, capout, freeout, liveout;
     struct itab intab, outtab;
