@@ -14,13 +14,14 @@
 #include "mg_suggest.h"
 #include "mg_utf8.h"
 
-/* What s.labels is in this call: not read yet, the proxy, or a table the
+/* What s.labels is in this call: not read yet, the view, or a table the
  * script assigned (read back when s is returned). */
 enum { SV_NONE, SV_PROXY, SV_TABLE };
 
 /* The slots table is held by a registry ref (an array read, not a hash
- * lookup). Its array holds a table assigned to s.labels, s.source and a
- * staged s.help string; writing its array never allocates. */
+ * lookup). Its array holds a table assigned to s.labels, s.source, a
+ * staged s.help string and the last s.name; writing its array never
+ * allocates. */
 enum { SLOT_LABELS = 1, SLOT_SOURCE, SLOT_HELP, SLOT_NAME, SLOT_KEYS, NSLOTS = SLOT_NAME };
 
 /* The fields of s, in the order pairs(s) gives them. */

@@ -35,8 +35,7 @@ struct mg_sview {
     } staged;
     int stage_scale, stage_ttl, stage_help; /* 0: untouched this call */
     void *s, *labels;              /* this call's views; NULL outside */
-    uint64_t call;                 /* numbers the calls: an old view is */
-                                   /* told from the current one */
+    uint64_t call;                 /* this call's number, in its views */
     int labels_kind;               /* SV_* in mg_sview.c */
     int slots;                     /* registry ref, made by mg_sview_init */
     const char *field_key[7];      /* s's field names as interned in L */
